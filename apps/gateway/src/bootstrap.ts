@@ -1,0 +1,61 @@
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { AppConfig } from '@mesh/config';
+import { PlatformModule } from '@mesh/platform';
+import { RedisConnection } from '@mesh/redis';
+import { Metrics, PinoNestLogger, type Logger } from '@mesh/telemetry';
+import type { IncomingMessage } from 'node:http';
+import { pinoHttp } from 'pino-http';
+import { buildOpenApiDocument } from './docs/openapi';
+import { GatewayModule } from './gateway.module';
+import { bodyErrors, httpMetrics, jsonBody, requestId } from './http/http-edge';
+import { MeshIoAdapter } from './realtime/mesh-io.adapter';
+
+/**
+ * Builds the gateway application. `extra` lets the embedded process host the
+ * functions in the same Nest application, sharing the in-memory adapters.
+ */
+export async function createGateway(
+  config: AppConfig,
+  logger: Logger,
+  extra: DynamicModule[] = [],
+): Promise<INestApplication> {
+  const root: DynamicModule = {
+    module: class GatewayRootModule {},
+    imports: [PlatformModule.forRoot(config, logger), GatewayModule.forRoot(config), ...extra],
+  };
+  const app = await NestFactory.create<NestExpressApplication>(root, {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestId);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
+    }),
+  );
+  app.use(httpMetrics(app.get(Metrics)));
+  app.use(jsonBody);
+  app.use(bodyErrors);
+
+  const redis = config.adapters === 'real' ? app.get(RedisConnection) : undefined;
+  app.useWebSocketAdapter(
+    new MeshIoAdapter(
+      app,
+      redis && { pub: redis.duplicateForPubSub(), sub: redis.duplicateForPubSub(), keyPrefix: config.redis.keyPrefix },
+    ),
+  );
+  SwaggerModule.setup('docs', app, buildOpenApiDocument({ devTokens: config.devTokens }) as unknown as OpenAPIObject, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+  });
+  app.enableShutdownHooks();
+  return app;
+}

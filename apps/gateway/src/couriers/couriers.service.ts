@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { EventBus, newEvent, type MeshEvent } from '@mesh/bus';
+import {
+  TOPIC_OF_EVENT,
+  type CourierView,
+  type LocationReport,
+  type NearbyCouriers,
+  type NearbyQuery,
+  type Principal,
+} from '@mesh/contracts';
+import { CourierGeoRepository } from '@mesh/geo';
+import { problems } from '@mesh/problem';
+import { Metrics } from '@mesh/telemetry';
+
+/** A fix dated further ahead than this is a broken device clock, not a position. */
+const MAX_CLOCK_SKEW_MS = 60_000;
+const SOURCE = '/gateway/couriers';
+
+@Injectable()
+export class CouriersService {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly couriers: CourierGeoRepository,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Puts the courier's fix on Kafka; the location function indexes it. Resolves once Kafka has it. */
+  async reportLocation(courier: Principal, report: LocationReport): Promise<void> {
+    const now = Date.now();
+    const at = report.at ? new Date(report.at) : new Date(now);
+    if (at.getTime() - now > MAX_CLOCK_SKEW_MS) {
+      throw problems.invalid('The fix is dated in the future.', [{ path: 'body.at', message: 'later than now' }]);
+    }
+    const { at: _given, ...fix } = report;
+    const event = newEvent(
+      'courier.location.reported',
+      { courierId: courier.sub, ...fix, at: at.toISOString() },
+      {
+        source: SOURCE,
+        key: courier.sub,
+        subject: courier.sub,
+      },
+    );
+    await this.publish(event);
+  }
+
+  /**
+   * Going online is always allowed; going offline is refused while the courier
+   * holds an offer or an order. Answers with the status the change leads to;
+   * the location function applies it in order with the courier's fixes.
+   */
+  async changeAvailability(courier: Principal, available: boolean): Promise<CourierView> {
+    const current = await this.couriers.get(courier.sub);
+    if (!available && (current.status === 'busy' || current.status === 'offered')) {
+      throw problems.conflict(`A courier who is ${current.status} cannot go offline.`);
+    }
+    const event = newEvent(
+      'courier.availability.changed',
+      { courierId: courier.sub, available },
+      {
+        source: SOURCE,
+        key: courier.sub,
+        subject: courier.sub,
+      },
+    );
+    await this.publish(event);
+    const status = available ? (current.status === 'offline' ? 'available' : current.status) : 'offline';
+    return { ...current, status };
+  }
+
+  me(courier: Principal): Promise<CourierView> {
+    return this.couriers.get(courier.sub);
+  }
+
+  async nearby(query: NearbyQuery): Promise<NearbyCouriers> {
+    return { items: await this.couriers.nearby(query) };
+  }
+
+  private async publish(event: MeshEvent<'courier.location.reported' | 'courier.availability.changed'>): Promise<void> {
+    const topic = TOPIC_OF_EVENT[event.type];
+    try {
+      await this.bus.publish(topic, event);
+    } catch {
+      throw problems.dependencyDown('The event bus did not accept the update; retry shortly.');
+    }
+    this.metrics.eventsPublished.inc({ topic });
+  }
+}

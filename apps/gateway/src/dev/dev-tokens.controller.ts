@@ -1,0 +1,25 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { TokenIssuer } from '@mesh/auth';
+import { Role } from '@mesh/contracts';
+import { z } from 'zod';
+import { Public } from '../auth/auth.decorators';
+import { ZodPipe } from '../http/zod.pipe';
+
+export const DevTokenRequest = z.strictObject({
+  sub: z.string().min(1).max(200),
+  roles: z.array(Role).min(1).max(5),
+});
+type DevTokenRequest = z.infer<typeof DevTokenRequest>;
+
+/** `POST /v1/dev/tokens`: mounted only when DEV_TOKENS=1 (the embedded default), so a 404 otherwise. */
+@Controller('v1/dev/tokens')
+@Public()
+export class DevTokensController {
+  constructor(private readonly issuer: TokenIssuer) {}
+
+  @Post()
+  @HttpCode(201)
+  async issue(@Body(new ZodPipe(DevTokenRequest)) body: DevTokenRequest): Promise<{ token: string }> {
+    return { token: await this.issuer.issue(body) };
+  }
+}

@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthModule } from '@mesh/auth';
+import type { AppConfig } from '@mesh/config';
+import { JwtAuthGuard } from './auth/jwt-auth.guard';
+import { CouriersController } from './couriers/couriers.controller';
+import { CouriersService } from './couriers/couriers.service';
+import { DevTokensController } from './dev/dev-tokens.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { OpsController } from './ops/ops.controller';
+import { RealtimeGateway } from './realtime/realtime.gateway';
+
+/** The gateway's routes, guard and Socket.IO server; adapters come from the infrastructure modules. */
+@Module({})
+export class GatewayModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [AuthModule],
+      controllers: [OpsController, CouriersController, ...(config.devTokens ? [DevTokensController] : [])],
+      providers: [
+        CouriersService,
+        RealtimeGateway,
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

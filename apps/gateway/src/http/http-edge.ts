@@ -1,0 +1,52 @@
+import { ProblemCode, ProblemError } from '@mesh/problem';
+import type { Metrics } from '@mesh/telemetry';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { ulid } from 'ulid';
+import { sendProblem, toProblemError } from './problem.filter';
+
+export const BODY_LIMIT = '64kb';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Echoes a sane client X-Request-Id or makes one; every response carries it. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const given = req.header('x-request-id');
+  const id = given && REQUEST_ID.test(given) ? given : ulid();
+  req.headers['x-request-id'] = id;
+  res.setHeader('X-Request-Id', id);
+  next();
+};
+
+/** A body on a write must be JSON (415 otherwise); 64 KiB at most (413). */
+export const jsonBody: RequestHandler[] = [
+  (req, res, next) => {
+    const hasBody = Number(req.header('content-length') ?? 0) > 0 || req.header('transfer-encoding') !== undefined;
+    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+      sendProblem(res, new ProblemError(ProblemCode.UnsupportedMediaType, 'Send the body as application/json.'));
+      return;
+    }
+    next();
+  },
+  express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }),
+];
+
+/** Renders body-parser failures as problems before Nest's router sees the request. */
+export const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  const problem = toProblemError(err);
+  if (!problem) {
+    next(err);
+    return;
+  }
+  sendProblem(res, problem);
+};
+
+export function httpMetrics(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      stop({ method: req.method, route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}

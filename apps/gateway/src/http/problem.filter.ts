@@ -1,0 +1,59 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import { PROBLEM_CONTENT_TYPE, ProblemCode, ProblemError, problems } from '@mesh/problem';
+import { LOGGER, type Logger } from '@mesh/telemetry';
+import type { Response } from 'express';
+
+const FROM_HTTP_STATUS: Readonly<Record<number, ProblemCode>> = {
+  400: ProblemCode.InvalidInput,
+  401: ProblemCode.Unauthorized,
+  403: ProblemCode.Forbidden,
+  404: ProblemCode.NotFound,
+  409: ProblemCode.Conflict,
+  413: ProblemCode.PayloadTooLarge,
+  415: ProblemCode.UnsupportedMediaType,
+  422: ProblemCode.Unprocessable,
+  429: ProblemCode.TooManyRequests,
+  503: ProblemCode.DependencyDown,
+};
+
+/** Turns anything thrown while serving HTTP into an RFC 9457 problem response. */
+export function toProblemError(err: unknown): ProblemError | undefined {
+  if (err instanceof ProblemError) return err;
+  if (err instanceof HttpException) {
+    const code = FROM_HTTP_STATUS[err.getStatus()];
+    if (code) return new ProblemError(code, err.getStatus() === 404 ? 'No such route or resource.' : err.message);
+  }
+  // body-parser marks its errors with a string `type`.
+  const bodyParserType = (err as { type?: unknown } | null)?.type;
+  switch (typeof bodyParserType === 'string' ? bodyParserType : '') {
+    case 'entity.parse.failed':
+      return problems.invalid('The body is not valid JSON.', [{ path: 'body', message: 'malformed JSON' }]);
+    case 'entity.too.large':
+      return new ProblemError(ProblemCode.PayloadTooLarge, 'The body is larger than 64 KiB.');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new ProblemError(ProblemCode.UnsupportedMediaType, 'Only UTF-8 JSON bodies are accepted.');
+    default:
+      return undefined;
+  }
+}
+
+export function sendProblem(res: Response, problem: ProblemError): void {
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    let problem = toProblemError(err);
+    if (!problem) {
+      this.logger.error({ err, requestId: res.getHeader('x-request-id') }, 'unhandled error');
+      problem = problems.internal();
+    }
+    sendProblem(res, problem);
+  }
+}

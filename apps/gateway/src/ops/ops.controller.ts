@@ -1,0 +1,72 @@
+import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
+import { EventBus } from '@mesh/bus';
+import { CourierGeoRepository } from '@mesh/geo';
+import { PROBLEM_CONTENT_TYPE } from '@mesh/problem';
+import { Metrics } from '@mesh/telemetry';
+import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators';
+
+const CHECK_TIMEOUT_MS = 1_500;
+
+/** Liveness, readiness (Kafka and Redis really answer) and Prometheus metrics. */
+@Controller()
+@Public()
+export class OpsController {
+  constructor(
+    @Inject(EventBus) private readonly bus: EventBus,
+    private readonly couriers: CourierGeoRepository,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @Get('healthz')
+  @HttpCode(200)
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  async ready(@Res() res: Response): Promise<void> {
+    const [kafka, redis] = await Promise.all([check(() => this.bus.ping()), check(() => this.couriers.ping())]);
+    const checks = { kafka, redis };
+    const down = Object.entries(checks).filter(([, c]) => c.status === 'down');
+    if (down.length === 0) {
+      res.status(200).json({ status: 'ready', checks });
+      return;
+    }
+    res
+      .status(503)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(
+        JSON.stringify({
+          type: '/problems/dependency-down',
+          title: 'Service unavailable',
+          status: 503,
+          detail: `Not ready: ${down.map(([name]) => name).join(' and ')} down.`,
+          checks,
+        }),
+      );
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  metricsText(): Promise<string> {
+    return this.metrics.render();
+  }
+}
+
+async function check(probe: () => Promise<void>): Promise<{ status: 'up' | 'down'; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { status: 'up' };
+  } catch (err) {
+    return { status: 'down', error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}

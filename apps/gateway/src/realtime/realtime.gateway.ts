@@ -1,0 +1,100 @@
+import { Inject, Optional } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { JwtVerifier } from '@mesh/auth';
+import {
+  LocationReport,
+  rooms,
+  type AckReply,
+  type ClientToServerEvents,
+  type Principal,
+  type ServerToClientEvents,
+} from '@mesh/contracts';
+import { parseOrThrow } from '@mesh/problem';
+import { InProcessClientPush } from '@mesh/realtime';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import type { Server, Socket } from 'socket.io';
+import { requireRole } from '../auth/jwt-auth.guard';
+import { CouriersService } from '../couriers/couriers.service';
+import { acknowledge } from './socket-ack';
+
+interface SocketData {
+  principal: Principal;
+}
+type MeshServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type MeshSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** The longest a timer may be armed for (setTimeout's 32-bit limit). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Socket.IO entry point: the JWT handshake, the rooms of API.md, and the
+ * client events. Each handler validates, checks the role, and makes one call.
+ */
+@WebSocketGateway({ serveClient: false, cors: { origin: true, credentials: false } })
+export class RealtimeGateway
+  implements OnGatewayInit<MeshServer>, OnGatewayConnection<MeshSocket>, OnGatewayDisconnect<MeshSocket>
+{
+  constructor(
+    private readonly verifier: JwtVerifier,
+    private readonly couriers: CouriersService,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() private readonly inProcessPush?: InProcessClientPush,
+  ) {}
+
+  afterInit(server: MeshServer): void {
+    server.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown }).token;
+      this.verifier.verify(typeof token === 'string' ? token : undefined).then(
+        (principal) => {
+          socket.data.principal = principal;
+          next();
+        },
+        () => next(new Error('unauthorized')),
+      );
+    });
+    this.inProcessPush?.attach(server);
+  }
+
+  async handleConnection(socket: MeshSocket): Promise<void> {
+    const { principal } = socket.data;
+    const joined = [rooms.user(principal.sub)];
+    if (principal.roles.includes('courier')) joined.push(rooms.courier(principal.sub));
+    if (principal.roles.includes('merchant')) joined.push(rooms.merchant(principal.sub));
+    if (principal.roles.includes('host')) joined.push(rooms.host(principal.sub));
+    if (principal.roles.includes('dispatcher')) joined.push(rooms.dispatchers);
+    await socket.join(joined);
+    this.metrics.socketConnections.inc();
+    // A socket lives no longer than the token it was opened with.
+    const untilExpiry = Math.min(principal.exp * 1000 - Date.now(), MAX_TIMER_MS);
+    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry));
+    socket.once('disconnect', () => clearTimeout(expiry));
+  }
+
+  handleDisconnect(): void {
+    this.metrics.socketConnections.dec();
+  }
+
+  @SubscribeMessage('courier.location')
+  onCourierLocation(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('courier.location', async () => {
+      requireRole(socket.data.principal, ['courier']);
+      await this.couriers.reportLocation(socket.data.principal, parseOrThrow(LocationReport, payload));
+      return {};
+    });
+  }
+
+  private async answer<T extends object>(event: string, work: () => Promise<T>): Promise<AckReply<T>> {
+    const reply = await acknowledge(work, (err) => this.logger.error({ err, event }, 'socket handler failed'));
+    this.metrics.socketEvents.inc({ event, outcome: reply.ok ? 'ok' : String(reply.error.status) });
+    return reply;
+  }
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Brings up the real dependencies on this machine, without Docker:
+#   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
+#   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
+# Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${MESH_INFRA_DIR:-$ROOT/infra/.cache}"
+KAFKA_DIR="$CACHE/kafka"
+KAFKA_HOST="127.0.0.1"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP="${KAFKA_HEAP:--Xms384m -Xmx768m}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+REDIS_DIR="$CACHE/redis"
+
+say() { printf '[infra] %s\n' "$*"; }
+die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
+
+need() { # need CMD "what to install"
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found: install $2"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+apt_install() { # apt_install PKG...: only as root (or with sudo), never interactively
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+    sudo="sudo -n"
+  fi
+  command -v apt-get >/dev/null 2>&1 || return 1
+  say "installing $* from Debian's packages"
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ]; then
+    $sudo apt-get update -qq >/dev/null
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+    { $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+
+# ---------------------------------------------------------------- Redis
+redis_up() {
+  if command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then
+    say "redis: already answering on 127.0.0.1:$REDIS_PORT"
+    return
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    apt_install redis-server || die "redis-server not found and cannot be installed here: install Debian's redis-server (apt-get install redis-server)"
+  fi
+  mkdir -p "$REDIS_DIR"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
+    --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" >/dev/null
+  for _ in $(seq 1 100); do
+    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ] && { say "redis: started on 127.0.0.1:$REDIS_PORT"; return; }
+    sleep 0.1
+  done
+  die "redis-server did not answer on 127.0.0.1:$REDIS_PORT (see $REDIS_DIR/redis.log)"
+}
+
+redis_down() {
+  if [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; then
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$REDIS_DIR/redis.pid")"
+    say "redis: stopped"
+  else
+    say "redis: not started by this project (left alone)"
+  fi
+  rm -f "$REDIS_DIR/redis.pid"
+}
+
+redis_status() {
+  if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then say "redis: up on 127.0.0.1:$REDIS_PORT"; else say "redis: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- Kafka
+kafka_pid() { [ -f "$KAFKA_DIR/kafka.pid" ] && kill -0 "$(cat "$KAFKA_DIR/kafka.pid")" 2>/dev/null && cat "$KAFKA_DIR/kafka.pid"; }
+
+kafka_libs() {
+  if [ -f "$KAFKA_DIR/libs/.resolved" ] && cmp -s "$ROOT/infra/kafka/pom.xml" "$KAFKA_DIR/libs/.resolved"; then return; fi
+  need java "a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  need mvn "Apache Maven (Debian: apt-get install maven)"
+  say "kafka: resolving the broker jars from Maven Central"
+  rm -rf "$KAFKA_DIR/libs" && mkdir -p "$KAFKA_DIR/libs"
+  mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_DIR/libs" -DincludeScope=runtime >"$KAFKA_DIR/maven.log" 2>&1 ||
+    die "maven could not resolve the Kafka jars (see $KAFKA_DIR/maven.log)"
+  cp "$ROOT/infra/kafka/pom.xml" "$KAFKA_DIR/libs/.resolved"
+}
+
+kafka_config() {
+  mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+  cat >"$KAFKA_DIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+num.partitions=12
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=12
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+log.segment.bytes=67108864
+PROPS
+  cat >"$KAFKA_DIR/log4j.properties" <<'PROPS'
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+PROPS
+}
+
+kafka_java() { # kafka_java MAIN ARGS...
+  java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$KAFKA_DIR/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+    -cp "$KAFKA_DIR/libs/*" "$@"
+}
+
+kafka_up() {
+  if [ -n "$(kafka_pid || true)" ]; then
+    say "kafka: already running (pid $(kafka_pid))"
+  elif port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+    say "kafka: something already listens on $KAFKA_HOST:$KAFKA_PORT, reusing it"
+  else
+    kafka_libs
+    kafka_config
+    if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
+      local cluster_id
+      cluster_id="$(KAFKA_HEAP="-Xmx128m" kafka_java kafka.tools.StorageTool random-uuid)"
+      KAFKA_HEAP="-Xmx256m" kafka_java kafka.tools.StorageTool format -t "$cluster_id" \
+        -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/format.log" 2>&1 ||
+        die "kafka: formatting storage failed (see $KAFKA_DIR/logs/format.log)"
+      say "kafka: storage formatted (cluster $cluster_id)"
+    fi
+    # setsid: the broker outlives this script and the npm process that ran it.
+    setsid nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dkafka.logs.dir="$KAFKA_DIR/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+      -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
+      >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &
+    echo $! >"$KAFKA_DIR/kafka.pid"
+    say "kafka: starting (pid $(cat "$KAFKA_DIR/kafka.pid"))"
+  fi
+  # The broker "really answers" when a client can read metadata and create the topics.
+  node "$ROOT/infra/scripts/kafka-topics.mjs" --bootstrap "$KAFKA_HOST:$KAFKA_PORT" --wait 90 ||
+    die "kafka did not answer on $KAFKA_HOST:$KAFKA_PORT (see $KAFKA_DIR/logs/)"
+}
+
+kafka_down() {
+  local pid
+  pid="$(kafka_pid || true)"
+  if [ -z "$pid" ]; then say "kafka: not running"; rm -f "$KAFKA_DIR/kafka.pid"; return; fi
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || pgrep -P "$pid" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$KAFKA_DIR/kafka.pid"
+  say "kafka: stopped"
+}
+
+kafka_status() {
+  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then say "kafka: up on $KAFKA_HOST:$KAFKA_PORT"; else say "kafka: down"; return 1; fi
+}
+
+case "${1:-}" in
+  up)
+    need node "Node.js 20+"
+    redis_up
+    kafka_up
+    ;;
+  down)
+    kafka_down
+    redis_down
+    ;;
+  status)
+    rc=0
+    kafka_status || rc=1
+    redis_status || rc=1
+    exit $rc
+    ;;
+  *)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac

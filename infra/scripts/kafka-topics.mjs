@@ -1,0 +1,52 @@
+// Waits until the Kafka broker really answers (metadata readable), then creates
+// the mesh's topics from libs/contracts/src/topics.json. Idempotent.
+// Usage: node infra/scripts/kafka-topics.mjs --bootstrap 127.0.0.1:9092 --wait 90
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+
+const { values } = parseArgs({
+  options: { bootstrap: { type: 'string', default: '127.0.0.1:9092' }, wait: { type: 'string', default: '60' } },
+});
+const topicsFile = new URL('../../libs/contracts/src/topics.json', import.meta.url);
+const { topics } = JSON.parse(readFileSync(topicsFile, 'utf8'));
+const deadline = Date.now() + Number(values.wait) * 1000;
+
+const kafka = new Kafka({
+  clientId: 'mesh-infra',
+  brokers: values.bootstrap.split(','),
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 0 },
+  connectionTimeout: 1000,
+});
+
+async function ready() {
+  for (;;) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return admin;
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined);
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+const admin = await ready();
+try {
+  const wanted = Object.values(topics);
+  const existing = new Set(await admin.listTopics());
+  const missing = wanted.filter((t) => !existing.has(t.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+    });
+  }
+  console.log(`[infra] kafka: answering on ${values.bootstrap}; topics ready: ${wanted.map((t) => t.name).join(', ')}`);
+} finally {
+  await admin.disconnect();
+}

@@ -1,0 +1,3 @@
+export * from './auth.module';
+export * from './jwt-verifier';
+export * from './token-issuer';

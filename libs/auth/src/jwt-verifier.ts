@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@mesh/config';
+import { Role, type Principal } from '@mesh/contracts';
+import { problems } from '@mesh/problem';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+
+const Claims = z.object({
+  sub: z.string().min(1).max(200),
+  roles: z.array(Role).max(5),
+  exp: z.number(),
+  iat: z.number(),
+});
+
+/**
+ * Verifies API bearer tokens (API.md "Auth"): signature with the one configured
+ * key and its algorithm only (no `alg: none`, no HS/RS confusion), `iss`, `aud`,
+ * `exp`/`nbf`, and the claims the API relies on.
+ */
+@Injectable()
+export class JwtVerifier {
+  private readonly key: JWTVerifyGetKey;
+  private readonly algorithms: string[];
+
+  constructor(private readonly config: AppConfig) {
+    const source = config.jwt.key;
+    switch (source.kind) {
+      case 'secret': {
+        const secret = new TextEncoder().encode(source.secret);
+        this.key = () => secret;
+        this.algorithms = [source.algorithm];
+        break;
+      }
+      case 'public-key': {
+        const publicKey: KeyObject = createPublicKey(source.pem);
+        this.key = () => publicKey;
+        this.algorithms = [source.algorithm];
+        break;
+      }
+      case 'jwks':
+        this.key = createRemoteJWKSet(new URL(source.url), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
+        this.algorithms = [...source.algorithms];
+        break;
+    }
+  }
+
+  async verify(token: string | undefined): Promise<Principal> {
+    if (!token) throw problems.unauthorized();
+    let payload: JWTPayload;
+    try {
+      const options = {
+        issuer: this.config.jwt.issuer,
+        audience: this.config.jwt.audience,
+        algorithms: this.algorithms,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: 5,
+      };
+      ({ payload } = await jwtVerify(token, this.key, options));
+    } catch (err) {
+      throw problems.unauthorized(describe(err));
+    }
+    const claims = Claims.safeParse(payload);
+    if (!claims.success) throw problems.unauthorized('The token lacks valid sub/roles claims.');
+    return { sub: claims.data.sub, roles: claims.data.roles, exp: claims.data.exp };
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'The token has expired.';
+  if (err instanceof errors.JWTClaimValidationFailed) return `The token's ${err.claim} claim is not accepted.`;
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'The token is signed with an algorithm that is not accepted.';
+  return 'The token is not valid.';
+}

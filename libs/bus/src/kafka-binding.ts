@@ -1,0 +1,57 @@
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import type { CloudEvent } from './cloud-event';
+
+/** CloudEvents Kafka protocol binding, binary content mode (CloudEvents spec, kafka-protocol-binding.md). */
+const REQUIRED = ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time'] as const;
+
+export class MalformedEventError extends Error {
+  override readonly name = 'MalformedEventError';
+}
+
+export function toKafkaMessage(event: CloudEvent): Message {
+  const headers: IHeaders = {
+    ce_specversion: event.specversion,
+    ce_id: event.id,
+    ce_source: event.source,
+    ce_type: event.type,
+    ce_time: event.time,
+    ce_partitionkey: event.partitionkey,
+    'content-type': event.datacontenttype,
+  };
+  if (event.subject !== undefined) headers.ce_subject = event.subject;
+  return { key: event.partitionkey, value: JSON.stringify(event.data), headers };
+}
+
+export function fromKafkaMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): CloudEvent {
+  const header = (name: string): string | undefined => {
+    const raw = message.headers?.[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    return value === undefined ? undefined : value.toString();
+  };
+  for (const name of REQUIRED) {
+    if (!header(name)) throw new MalformedEventError(`missing header ${name}`);
+  }
+  if (header('ce_specversion') !== '1.0') throw new MalformedEventError('unsupported ce_specversion');
+  const contentType = header('content-type') ?? 'application/json';
+  if (!contentType.startsWith('application/json'))
+    throw new MalformedEventError(`unsupported content-type ${contentType}`);
+  if (message.value === null) throw new MalformedEventError('empty value');
+  let data: unknown;
+  try {
+    data = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    throw new MalformedEventError('value is not JSON');
+  }
+  const subject = header('ce_subject');
+  return {
+    specversion: '1.0',
+    id: header('ce_id') as string,
+    source: header('ce_source') as string,
+    type: header('ce_type') as string,
+    time: header('ce_time') as string,
+    ...(subject !== undefined ? { subject } : {}),
+    datacontenttype: 'application/json',
+    partitionkey: header('ce_partitionkey') ?? message.key?.toString('utf8') ?? '',
+    data,
+  };
+}

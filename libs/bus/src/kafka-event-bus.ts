@@ -1,0 +1,251 @@
+import { TOPICS, topicName, type TopicKey } from '@mesh/contracts';
+import type { Logger } from '@mesh/telemetry';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type LogEntry,
+  type Message,
+  type Producer,
+} from 'kafkajs';
+import type { CloudEvent } from './cloud-event';
+import { delay, forEachLimit } from './concurrency';
+import { EventBus, redeliveryDelay, type Subscription, type SubscriptionSpec } from './event-bus.port';
+import { fromKafkaMessage, MalformedEventError, toKafkaMessage } from './kafka-binding';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic name (tests use a fresh prefix each). */
+  topicPrefix: string;
+  logger: Logger;
+}
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Events per produce request at most; larger bursts go out in several requests. */
+const MAX_BATCH = 2_000;
+
+/**
+ * The event bus on Apache Kafka (kafkajs). The producer is idempotent (acks=all,
+ * one request in flight, so retries cannot reorder or duplicate); publishes that
+ * arrive while a request is in flight are sent together in the next one, which
+ * batches under load without adding latency when idle.
+ */
+export class KafkaEventBus extends EventBus {
+  private readonly kafka: Kafka;
+  private producer: Promise<Producer> | undefined;
+  private admin: Promise<Admin> | undefined;
+  private readonly queue: Pending[] = [];
+  private flushing = false;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    super();
+    const log = options.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      connectionTimeout: 3_000,
+      requestTimeout: 10_000,
+      retry: { initialRetryTime: 100, retries: 6, maxRetryTime: 2_000 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          if (level <= logLevel.ERROR) log.error(rest, message);
+          else log.warn(rest, message);
+        },
+    });
+  }
+
+  private name(topic: TopicKey): string {
+    return topicName(topic, this.options.topicPrefix);
+  }
+
+  /** Creates the mesh's topics (with this bus's prefix) where missing. */
+  async ensureTopics(): Promise<void> {
+    const admin = await this.connectAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = (Object.keys(TOPICS) as TopicKey[]).filter((key) => !existing.has(this.name(key)));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((key) => ({
+        topic: this.name(key),
+        numPartitions: TOPICS[key].partitions,
+        replicationFactor: 1,
+      })),
+    });
+  }
+
+  publish(topic: TopicKey, event: CloudEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('event bus is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic: this.name(topic), message: toKafkaMessage(event), resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const producer = await this.connectProducer();
+          const byTopic = new Map<string, Message[]>();
+          for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.message]);
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private connectProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      return producer;
+    })().catch((err: unknown) => {
+      this.producer = undefined;
+      throw err;
+    });
+    return this.producer;
+  }
+
+  private connectAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 100 } });
+      await admin.connect();
+      return admin;
+    })().catch((err: unknown) => {
+      this.admin = undefined;
+      throw err;
+    });
+    return this.admin;
+  }
+
+  async ping(): Promise<void> {
+    const admin = await this.connectAdmin();
+    await admin.describeCluster();
+  }
+
+  async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+    const log = this.options.logger.child({ component: 'consumer', group: spec.group, topic: spec.topic });
+    const consumer = this.kafka.consumer({
+      groupId: spec.group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 15_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 1_000,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.name(spec.topic), fromBeginning: true });
+    const joined = new Promise<void>((resolve) => {
+      const stop = consumer.on(consumer.events.GROUP_JOIN, () => {
+        stop();
+        resolve();
+      });
+    });
+    const concurrency = spec.concurrency ?? 64;
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.min(TOPICS[spec.topic].partitions, 4),
+      eachBatch: (payload) => this.handleBatch(spec, payload, concurrency, log),
+    });
+    await joined;
+    const subscription: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await consumer.disconnect();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  private async handleBatch(
+    spec: SubscriptionSpec,
+    payload: EachBatchPayload,
+    concurrency: number,
+    log: Logger,
+  ): Promise<void> {
+    const { batch } = payload;
+    const byKey = new Map<string, KafkaMessage[]>();
+    for (const message of batch.messages) {
+      const key = message.key?.toString('utf8') ?? '';
+      const list = byKey.get(key);
+      if (list) list.push(message);
+      else byKey.set(key, [message]);
+    }
+    let aborted = false;
+    await forEachLimit([...byKey.values()], concurrency, async (messages) => {
+      for (const message of messages) {
+        if (aborted) return;
+        let event: CloudEvent;
+        try {
+          event = fromKafkaMessage(message);
+        } catch (err) {
+          if (!(err instanceof MalformedEventError)) throw err;
+          const raw = { key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? null };
+          if (spec.onMalformed) spec.onMalformed(err.message, raw);
+          else log.warn({ offset: message.offset, reason: err.message }, 'skipped a message that is not a CloudEvent');
+          continue;
+        }
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await spec.handle(event, {
+              topic: spec.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              attempt,
+            });
+            break;
+          } catch (err) {
+            log.warn({ err, eventId: event.id, attempt }, 'handler failed; the event will be delivered again');
+            if (!payload.isRunning() || payload.isStale()) {
+              aborted = true;
+              return;
+            }
+            await delay(redeliveryDelay(attempt));
+            await payload.heartbeat().catch(() => undefined);
+          }
+        }
+      }
+    });
+    if (aborted || payload.isStale()) return;
+    payload.resolveOffset(batch.lastOffset());
+    await payload.commitOffsetsIfNecessary();
+    await payload.heartbeat();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    while (this.flushing) await delay(10);
+    const producer = await this.producer?.catch(() => undefined);
+    const admin = await this.admin?.catch(() => undefined);
+    await Promise.all([producer?.disconnect(), admin?.disconnect()]);
+  }
+}

@@ -1,0 +1,127 @@
+import { TOPICS, type TopicKey } from '@mesh/contracts';
+import type { CloudEvent } from './cloud-event';
+import { delay } from './concurrency';
+import { EventBus, redeliveryDelay, type Subscription, type SubscriptionSpec } from './event-bus.port';
+
+interface Member {
+  readonly spec: SubscriptionSpec;
+  active: boolean;
+}
+
+interface Group {
+  /** Next offset to deliver, per partition (the group's committed position). */
+  readonly cursor: number[];
+  readonly members: Member[];
+  readonly draining: Set<number>;
+  readonly inFlight: Set<Promise<void>>;
+}
+
+interface Topic {
+  readonly partitions: CloudEvent[][];
+  readonly groups: Map<string, Group>;
+}
+
+/**
+ * The event bus in one process, for the embedded default and small tests.
+ * Same semantics as Kafka: partitioned by key, per-group positions starting at
+ * the earliest event, ordered per partition, redelivery when a handler throws.
+ */
+export class MemoryEventBus extends EventBus {
+  private readonly topics = new Map<TopicKey, Topic>();
+  private closed = false;
+
+  private topic(key: TopicKey): Topic {
+    let topic = this.topics.get(key);
+    if (!topic) {
+      topic = { partitions: Array.from({ length: TOPICS[key].partitions }, () => []), groups: new Map() };
+      this.topics.set(key, topic);
+    }
+    return topic;
+  }
+
+  publish(key: TopicKey, event: CloudEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('event bus is closed'));
+    const topic = this.topic(key);
+    const partition = partitionOf(event.partitionkey, topic.partitions.length);
+    // A copy, as a serialized message would be: consumers never share the producer's object.
+    (topic.partitions[partition] as CloudEvent[]).push(structuredClone(event));
+    for (const group of topic.groups.values()) this.drain(key, group, partition);
+    return Promise.resolve();
+  }
+
+  subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+    if (this.closed) return Promise.reject(new Error('event bus is closed'));
+    const topic = this.topic(spec.topic);
+    let group = topic.groups.get(spec.group);
+    if (!group) {
+      group = { cursor: topic.partitions.map(() => 0), members: [], draining: new Set(), inFlight: new Set() };
+      topic.groups.set(spec.group, group);
+    }
+    const member: Member = { spec, active: true };
+    group.members.push(member);
+    const joined = group;
+    topic.partitions.forEach((_, partition) => this.drain(spec.topic, joined, partition));
+    return Promise.resolve({
+      close: async () => {
+        member.active = false;
+        joined.members.splice(joined.members.indexOf(member), 1);
+        await Promise.all(joined.inFlight);
+        topic.partitions.forEach((_, partition) => this.drain(spec.topic, joined, partition));
+      },
+    });
+  }
+
+  private drain(key: TopicKey, group: Group, partition: number): void {
+    if (group.draining.has(partition) || group.members.length === 0 || this.closed) return;
+    group.draining.add(partition);
+    const run = (async () => {
+      const log = this.topic(key).partitions[partition] as CloudEvent[];
+      while (!this.closed) {
+        const offset = group.cursor[partition] as number;
+        const event = log[offset];
+        const member = group.members[partition % Math.max(1, group.members.length)];
+        if (event === undefined || member === undefined) break;
+        for (let attempt = 1; member.active && !this.closed; attempt++) {
+          try {
+            await member.spec.handle(structuredClone(event), {
+              topic: key,
+              partition,
+              offset: String(offset),
+              attempt,
+            });
+            group.cursor[partition] = offset + 1;
+            break;
+          } catch {
+            await delay(redeliveryDelay(attempt));
+          }
+        }
+      }
+    })().finally(() => {
+      group.draining.delete(partition);
+      group.inFlight.delete(run);
+      // An event may have arrived between the loop's last look and now.
+      const log = this.topic(key).partitions[partition] as CloudEvent[];
+      if ((group.cursor[partition] as number) < log.length) this.drain(key, group, partition);
+    });
+    group.inFlight.add(run);
+  }
+
+  ping(): Promise<void> {
+    return this.closed ? Promise.reject(new Error('event bus is closed')) : Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.topics.values()].flatMap((t) => [...t.groups.values()].flatMap((g) => [...g.inFlight])));
+  }
+}
+
+/** FNV-1a: a stable key → partition mapping, so one key's events share a partition. */
+function partitionOf(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}

@@ -1,0 +1,119 @@
+import { createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0),
+);
+const port = z.coerce.number().int().min(0).max(65_535);
+const flag = z.enum(['0', '1']).transform((v) => v === '1');
+
+const Env = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: port.default(3000),
+    FUNCTIONS_PORT: port.default(3001),
+    ADAPTERS: z.enum(['memory', 'real']).default('real'),
+    KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+    KAFKA_CLIENT_ID: z.string().min(1).default('dispatch-mesh'),
+    KAFKA_TOPIC_PREFIX: z.string().default(''),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z.string().default('mesh:'),
+    JWT_ISSUER: z.string().min(1).default('dispatch-mesh'),
+    JWT_AUDIENCE: z.string().min(1).default('dispatch-mesh-api'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_PUBLIC_KEY: z.string().min(1).optional(),
+    JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DEV_TOKENS: flag.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  })
+  .superRefine((env, ctx) => {
+    const sources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined);
+    if (sources.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'set exactly one of JWT_SECRET (HS256), JWT_PUBLIC_KEY (RS256/ES256 PEM) or JWT_JWKS_URL',
+      });
+    }
+    if (env.DEV_TOKENS && env.JWT_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['DEV_TOKENS'], message: 'development tokens are signed with JWT_SECRET' });
+    }
+    if (env.DEV_TOKENS && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['DEV_TOKENS'], message: 'must not be 1 in production' });
+    }
+  });
+
+export type JwtKeySource =
+  | { kind: 'secret'; algorithm: 'HS256'; secret: string }
+  | { kind: 'public-key'; algorithm: 'RS256' | 'ES256'; pem: string }
+  | { kind: 'jwks'; algorithms: ['RS256', 'ES256']; url: string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The validated, typed configuration of a process. Read once at start-up; inject where needed. */
+export class AppConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  readonly functionsPort: number;
+  readonly adapters: 'memory' | 'real';
+  readonly kafka: { brokers: string[]; clientId: string; topicPrefix: string };
+  readonly redis: { url: string; keyPrefix: string };
+  readonly jwt: { issuer: string; audience: string; key: JwtKeySource };
+  readonly devTokens: boolean;
+  readonly logLevel: string;
+  readonly locationPushIntervalMs: number;
+
+  private constructor(env: z.output<typeof Env>) {
+    this.env = env.NODE_ENV;
+    this.host = env.HOST;
+    this.port = env.PORT;
+    this.functionsPort = env.FUNCTIONS_PORT;
+    this.adapters = env.ADAPTERS;
+    this.kafka = { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, topicPrefix: env.KAFKA_TOPIC_PREFIX };
+    this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
+    this.jwt = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, key: jwtKeySource(env) };
+    this.devTokens = env.DEV_TOKENS;
+    this.logLevel = env.LOG_LEVEL;
+    this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
+  }
+
+  /** Validates the environment; throws a ConfigError naming every bad variable. */
+  static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
+    const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+    const parsed = Env.safeParse(present);
+    if (!parsed.success) {
+      throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+    }
+    try {
+      return new AppConfig(parsed.data);
+    } catch (err) {
+      throw new ConfigError([(err as Error).message]);
+    }
+  }
+}
+
+function jwtKeySource(env: z.output<typeof Env>): JwtKeySource {
+  if (env.JWT_SECRET !== undefined) return { kind: 'secret', algorithm: 'HS256', secret: env.JWT_SECRET };
+  if (env.JWT_JWKS_URL !== undefined) return { kind: 'jwks', algorithms: ['RS256', 'ES256'], url: env.JWT_JWKS_URL };
+  const pem = (env.JWT_PUBLIC_KEY ?? '').replace(/\\n/g, '\n');
+  let keyType: string | undefined;
+  try {
+    keyType = createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    throw new Error('JWT_PUBLIC_KEY: not a PEM public key');
+  }
+  if (keyType === 'rsa') return { kind: 'public-key', algorithm: 'RS256', pem };
+  if (keyType === 'ec') return { kind: 'public-key', algorithm: 'ES256', pem };
+  throw new Error(`JWT_PUBLIC_KEY: ${keyType ?? 'unknown'} keys are not supported (RSA or EC P-256)`);
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+export const ROLES = ['customer', 'courier', 'merchant', 'dispatcher', 'host'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** Who is calling: the verified JWT's subject and roles. */
+export interface Principal {
+  readonly sub: string;
+  readonly roles: readonly Role[];
+  /** Token expiry, epoch seconds. */
+  readonly exp: number;
+}

@@ -1,0 +1,37 @@
+import type { ProblemDetails } from './problem';
+
+export type Ack<T extends object = object> = (reply: AckReply<T>) => void;
+export type AckReply<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ProblemDetails };
+
+/** Client → server events (API.md "Socket.IO"). Payloads are validated on arrival; typed `unknown` here for that reason. */
+export interface ClientToServerEvents {
+  'courier.location': (payload: unknown, ack?: Ack) => void;
+}
+
+export interface CourierLocationPush {
+  courierId: string;
+  orderId: string | null;
+  lat: number;
+  lng: number;
+  heading?: number;
+  at: string;
+}
+
+/** Server → client events. */
+export interface ServerToClientEvents {
+  'courier.location': (payload: CourierLocationPush) => void;
+}
+
+export type ServerEventName = keyof ServerToClientEvents;
+export type ServerEventPayload<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];
+
+/** Rooms a socket joins on connect (API.md). */
+export const rooms = {
+  user: (sub: string) => `user:${sub}`,
+  courier: (sub: string) => `courier:${sub}`,
+  merchant: (sub: string) => `merchant:${sub}`,
+  host: (sub: string) => `host:${sub}`,
+  order: (id: string) => `order:${id}`,
+  stream: (id: string) => `stream:${id}`,
+  dispatchers: 'dispatchers',
+} as const;

@@ -1,0 +1,47 @@
+import type { CourierStatus, CourierView, NearbyCourier } from '@mesh/contracts';
+
+export interface CourierFix {
+  lat: number;
+  lng: number;
+  heading?: number;
+  speedMps?: number;
+  accuracyM?: number;
+  /** When the device took the fix, ISO-8601. */
+  at: string;
+}
+
+export interface NearbySearch {
+  lat: number;
+  lng: number;
+  radiusM: number;
+  limit: number;
+}
+
+export type AvailabilityResult =
+  | { outcome: 'ok'; courier: CourierView }
+  /** The courier holds an offer or an order and cannot go offline now. */
+  | { outcome: 'engaged'; status: CourierStatus };
+
+/**
+ * Couriers' live state and the geo index over their positions. Only online
+ * couriers with a known position are in the index; couriers nobody has heard of
+ * are `offline` with no location.
+ */
+export abstract class CourierGeoRepository {
+  /** Stores a fix unless a newer one is already stored (false then); indexes the courier when online. */
+  abstract recordLocation(courierId: string, fix: CourierFix): Promise<boolean>;
+  abstract setAvailability(courierId: string, available: boolean): Promise<AvailabilityResult>;
+  abstract get(courierId: string): Promise<CourierView>;
+  /** Online couriers within the radius, nearest first, with their distance in metres. */
+  abstract nearby(search: NearbySearch): Promise<NearbyCourier[]>;
+  abstract ping(): Promise<void>;
+}
+
+export function offlineCourier(id: string): CourierView {
+  return { id, status: 'offline', location: null, activeOrderId: null };
+}
+
+/** Distances are reported to the decimetre: finer is below what GPS or the geohash index resolve. */
+export function roundMetres(metres: number): number {
+  return Math.round(metres * 10) / 10;
+}

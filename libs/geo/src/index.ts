@@ -1,0 +1,4 @@
+export * from './courier-geo.repository';
+export * from './geo.module';
+export * from './memory-courier-geo.repository';
+export * from './redis-courier-geo.repository';

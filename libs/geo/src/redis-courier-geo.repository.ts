@@ -1,0 +1,144 @@
+import { CourierStatus, type CourierView, type NearbyCourier } from '@mesh/contracts';
+import type { RedisConnection } from '@mesh/redis';
+import {
+  CourierGeoRepository,
+  offlineCourier,
+  roundMetres,
+  type AvailabilityResult,
+  type CourierFix,
+  type NearbySearch,
+} from './courier-geo.repository';
+
+const keys = {
+  courier: (id: string) => `courier:${id}`,
+  online: 'couriers:geo',
+  available: 'couriers:geo:available',
+};
+
+/* Both scripts keep the hash and the two indexes consistent in one atomic step. */
+
+// KEYS: courier hash, online index, available index. ARGV: id, lng, lat, atMs, at, heading, speedMps, accuracyM
+const RECORD_LOCATION = `
+local prev = tonumber(redis.call('HGET', KEYS[1], 'atMs'))
+if prev and tonumber(ARGV[4]) < prev then return 0 end
+redis.call('HSET', KEYS[1], 'lng', ARGV[2], 'lat', ARGV[3], 'atMs', ARGV[4], 'at', ARGV[5],
+  'heading', ARGV[6], 'speedMps', ARGV[7], 'accuracyM', ARGV[8])
+local status = redis.call('HGET', KEYS[1], 'status')
+if status and status ~= 'offline' then redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1]) end
+if status == 'available' then redis.call('GEOADD', KEYS[3], ARGV[2], ARGV[3], ARGV[1]) end
+return 1
+`;
+
+// KEYS: courier hash, online index, available index. ARGV: id, '1' | '0'
+const SET_AVAILABILITY = `
+local status = redis.call('HGET', KEYS[1], 'status') or 'offline'
+if ARGV[2] == '1' then
+  if status == 'offline' then
+    status = 'available'
+    redis.call('HSET', KEYS[1], 'status', status)
+    local lng = redis.call('HGET', KEYS[1], 'lng')
+    if lng then
+      local lat = redis.call('HGET', KEYS[1], 'lat')
+      redis.call('GEOADD', KEYS[2], lng, lat, ARGV[1])
+      redis.call('GEOADD', KEYS[3], lng, lat, ARGV[1])
+    end
+  end
+  return {'ok', status}
+end
+if status == 'offered' or status == 'busy' then return {'engaged', status} end
+redis.call('HSET', KEYS[1], 'status', 'offline')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return {'ok', 'offline'}
+`;
+
+const VIEW_FIELDS = ['status', 'lat', 'lng', 'at', 'activeOrderId'] as const;
+
+/** Couriers in Redis: a hash per courier and GEO sets for online and available couriers. */
+export class RedisCourierGeoRepository extends CourierGeoRepository {
+  constructor(private readonly redis: RedisConnection) {
+    super();
+    redis.client.defineCommand('meshRecordLocation', { numberOfKeys: 3, lua: RECORD_LOCATION });
+    redis.client.defineCommand('meshSetAvailability', { numberOfKeys: 3, lua: SET_AVAILABILITY });
+  }
+
+  private get commands(): ScriptCommands {
+    return this.redis.client as unknown as ScriptCommands;
+  }
+
+  async recordLocation(courierId: string, fix: CourierFix): Promise<boolean> {
+    const applied = await this.commands.meshRecordLocation(
+      keys.courier(courierId),
+      keys.online,
+      keys.available,
+      courierId,
+      fix.lng,
+      fix.lat,
+      Date.parse(fix.at),
+      fix.at,
+      fix.heading ?? '',
+      fix.speedMps ?? '',
+      fix.accuracyM ?? '',
+    );
+    return applied === 1;
+  }
+
+  async setAvailability(courierId: string, available: boolean): Promise<AvailabilityResult> {
+    const [outcome, status] = await this.commands.meshSetAvailability(
+      keys.courier(courierId),
+      keys.online,
+      keys.available,
+      courierId,
+      available ? '1' : '0',
+    );
+    const parsed = CourierStatus.parse(status);
+    if (outcome === 'engaged') return { outcome: 'engaged', status: parsed };
+    return { outcome: 'ok', courier: await this.get(courierId) };
+  }
+
+  async get(courierId: string): Promise<CourierView> {
+    const values = await this.redis.client.hmget(keys.courier(courierId), ...VIEW_FIELDS);
+    return toView(courierId, values);
+  }
+
+  async nearby({ lat, lng, radiusM, limit }: NearbySearch): Promise<NearbyCourier[]> {
+    const hits = (await this.redis.client.geosearch(
+      keys.online,
+      'FROMLONLAT',
+      lng,
+      lat,
+      'BYRADIUS',
+      radiusM,
+      'm',
+      'ASC',
+      'COUNT',
+      limit,
+      'WITHDIST',
+    )) as [string, string][];
+    if (hits.length === 0) return [];
+    const rows = await Promise.all(hits.map(([id]) => this.redis.client.hmget(keys.courier(id), ...VIEW_FIELDS)));
+    return hits.map(([id, distance], i) => ({
+      ...toView(id, rows[i] ?? []),
+      distanceM: roundMetres(Number(distance)),
+    }));
+  }
+
+  ping(): Promise<void> {
+    return this.redis.ping();
+  }
+}
+
+interface ScriptCommands {
+  meshRecordLocation(...args: (string | number)[]): Promise<number>;
+  meshSetAvailability(...args: string[]): Promise<[string, string]>;
+}
+
+function toView(id: string, [status, lat, lng, at, activeOrderId]: (string | null)[]): CourierView {
+  if (!status && !lat) return offlineCourier(id);
+  return {
+    id,
+    status: CourierStatus.catch('offline').parse(status ?? 'offline'),
+    location: lat && lng && at ? { lat: Number(lat), lng: Number(lng), at } : null,
+    activeOrderId: activeOrderId || null,
+  };
+}

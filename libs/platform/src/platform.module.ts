@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { BusModule } from '@mesh/bus';
+import { ConfigModule, type AppConfig } from '@mesh/config';
+import { GeoModule } from '@mesh/geo';
+import { RealtimeModule } from '@mesh/realtime';
+import { RedisModule } from '@mesh/redis';
+import { TelemetryModule, type Logger } from '@mesh/telemetry';
+
+/**
+ * Every side-effecting adapter a mesh process needs, chosen once from config:
+ * Kafka + Redis for `ADAPTERS=real`, in-memory for the embedded default.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TelemetryModule.forRoot(logger),
+        RedisModule.forRoot(config),
+        BusModule.forRoot(),
+        GeoModule.forRoot(config),
+        RealtimeModule.forRoot(config),
+      ],
+    };
+  }
+}

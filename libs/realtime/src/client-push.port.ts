@@ -1,0 +1,18 @@
+import type { ServerEventName, ServerEventPayload } from '@mesh/contracts';
+
+/**
+ * Pushes server events to Socket.IO rooms, from any process. Functions use it
+ * instead of talking to a gateway; the gateways deliver to their sockets.
+ */
+export abstract class ClientPush {
+  abstract emit<E extends ServerEventName>(
+    rooms: string | readonly string[],
+    event: E,
+    payload: ServerEventPayload<E>,
+  ): void;
+}
+
+/** The Redis channel prefix shared by the gateways' adapter and the functions' emitter. */
+export function socketIoChannel(redisKeyPrefix: string): string {
+  return `${redisKeyPrefix}socket.io`;
+}

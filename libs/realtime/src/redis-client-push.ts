@@ -1,0 +1,26 @@
+import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '@mesh/contracts';
+import { Emitter } from '@socket.io/redis-emitter';
+import type Redis from 'ioredis';
+import { ClientPush, socketIoChannel } from './client-push.port';
+
+/** Pushes through the Socket.IO Redis emitter; every gateway on the Redis adapter delivers. */
+export class RedisClientPush extends ClientPush {
+  private readonly emitter: Emitter<ServerToClientEvents>;
+
+  constructor(
+    private readonly client: Redis,
+    redisKeyPrefix: string,
+  ) {
+    super();
+    this.emitter = new Emitter<ServerToClientEvents>(client, { key: socketIoChannel(redisKeyPrefix) });
+  }
+
+  emit<E extends ServerEventName>(rooms: string | readonly string[], event: E, payload: ServerEventPayload<E>): void {
+    const target = this.emitter.to(typeof rooms === 'string' ? rooms : [...rooms]);
+    (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

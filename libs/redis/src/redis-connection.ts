@@ -1,0 +1,51 @@
+import Redis from 'ioredis';
+
+export interface RedisOptions {
+  url: string;
+  /** Prepended to every key this connection touches (tests isolate with a fresh prefix). */
+  keyPrefix: string;
+}
+
+/**
+ * One Redis client for commands, shared by the repositories of a process.
+ * Auto-pipelining turns many concurrent commands into few round trips.
+ */
+export class RedisConnection {
+  readonly client: Redis;
+
+  constructor(readonly options: RedisOptions) {
+    this.client = new Redis(options.url, {
+      keyPrefix: options.keyPrefix,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 2,
+      connectTimeout: 3_000,
+      lazyConnect: false,
+    });
+    // Errors surface on the commands that fail; the client reconnects by itself.
+    this.client.on('error', () => undefined);
+  }
+
+  /** A new connection without the key prefix, for pub/sub (Socket.IO adapter and emitter). */
+  duplicateForPubSub(): Redis {
+    const client = new Redis(this.options.url, { maxRetriesPerRequest: null, connectTimeout: 3_000 });
+    client.on('error', () => undefined);
+    return client;
+  }
+
+  async ping(): Promise<void> {
+    const reply = await withTimeout(this.client.ping(), 1_000, 'redis did not answer within 1s');
+    if (reply !== 'PONG') throw new Error(`unexpected PING reply ${String(reply)}`);
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

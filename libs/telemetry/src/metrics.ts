@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The Prometheus metrics of one process, in its own registry (so an embedded
+ * process hosting gateway and functions exposes each series once).
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'mesh_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'mesh_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly socketConnections = new Gauge({
+    name: 'mesh_socket_connections',
+    help: 'Open Socket.IO connections on this gateway',
+    registers: [this.registry],
+  });
+  readonly socketEvents = new Counter({
+    name: 'mesh_socket_events_total',
+    help: 'Socket.IO client events by event and outcome',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsPublished = new Counter({
+    name: 'mesh_events_published_total',
+    help: 'Events acknowledged by the bus, by topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly functionInvocations = new Counter({
+    name: 'mesh_function_invocations_total',
+    help: 'Function invocations by function and outcome',
+    labelNames: ['function', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly functionDuration = new Histogram({
+    name: 'mesh_function_duration_seconds',
+    help: 'Function invocation latency',
+    labelNames: ['function'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly eventAge = new Histogram({
+    name: 'mesh_function_event_age_seconds',
+    help: 'Time from an event being published to its function finishing with it',
+    labelNames: ['function'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({
+    name: 'mesh_consumer_lag',
+    help: 'Messages behind the partition high watermark, by consumer group and topic, as of the last batch',
+    labelNames: ['group', 'topic'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
