@@ -1,0 +1,30 @@
+/** Three tiers: small (pure, in-memory), medium (one lib against real Kafka/Redis), e2e (processes). */
+const base = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
+  moduleNameMapper: { '^@mesh/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...base,
+      displayName: 'small',
+      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
+      testPathIgnorePatterns: ['\\.medium\\.spec\\.ts$', '/node_modules/', '/dist/'],
+    },
+    {
+      ...base,
+      displayName: 'medium',
+      testMatch: ['<rootDir>/libs/**/*.medium.spec.ts', '<rootDir>/apps/**/*.medium.spec.ts'],
+      testTimeout: 60_000,
+    },
+    {
+      ...base,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'],
+      testTimeout: 120_000,
+    },
+  ],
+};

@@ -1,0 +1,62 @@
+import type { ServerToClientEvents } from '@mesh/contracts';
+import type { ClientPush } from '@mesh/realtime';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connect, type Socket } from 'socket.io-client';
+import { eventually, uniqueName } from './eventually';
+
+export interface PushUnderTest {
+  push: ClientPush;
+  /** Sets up the Socket.IO server the way a gateway on this adapter does. */
+  attach(server: Server): void;
+  dispose(): Promise<void>;
+}
+
+/** The behaviour every ClientPush adapter must have: what it emits reaches the sockets in the rooms. */
+export function clientPushContract(adapter: string, create: () => Promise<PushUnderTest>): void {
+  describe(`ClientPush contract: ${adapter}`, () => {
+    let under: PushUnderTest;
+    let server: Server;
+    let client: Socket<ServerToClientEvents>;
+    const room = uniqueName('room');
+
+    beforeEach(async () => {
+      under = await create();
+      const http = createServer();
+      server = new Server(http);
+      under.attach(server);
+      server.on('connection', (socket) => {
+        void socket.join(String(socket.handshake.auth.room));
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const { port } = http.address() as AddressInfo;
+      client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: { room } });
+      await new Promise<void>((resolve) => client.once('connect', resolve));
+    });
+    afterEach(async () => {
+      client.disconnect();
+      await server.close();
+      await under.dispose();
+    });
+
+    it('delivers an event to a socket in the room, and not to one outside it', async () => {
+      const inRoom: unknown[] = [];
+      client.on('courier.location', (p) => inRoom.push(p));
+      const payload = { courierId: 'c-1', orderId: null, lat: 1, lng: 2, at: new Date().toISOString() };
+      // The Redis adapter subscribes asynchronously; emit until the first copy lands.
+      await eventually(() => {
+        under.push.emit(room, 'courier.location', payload);
+        expect(inRoom.length).toBeGreaterThan(0);
+      });
+      expect(inRoom[0]).toEqual(payload);
+
+      const before = inRoom.length;
+      const marker = { ...payload, courierId: 'marker' };
+      under.push.emit(uniqueName('other-room'), 'courier.location', { ...payload, courierId: 'elsewhere' });
+      under.push.emit(room, 'courier.location', marker);
+      await eventually(() => expect(inRoom).toContainEqual(marker));
+      expect(inRoom.slice(before)).not.toContainEqual(expect.objectContaining({ courierId: 'elsewhere' }));
+    });
+  });
+}

@@ -1,0 +1,92 @@
+import { CourierGeoRepository } from '@mesh/geo';
+import { distance, point } from '@turf/turf';
+import { uniqueName } from './eventually';
+
+export interface GeoUnderTest {
+  repo: CourierGeoRepository;
+  dispose(): Promise<void>;
+}
+
+/** Metres between two points on the WGS84 sphere, the reference the adapters are held to. */
+function metres(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  return distance(point([a.lng, a.lat]), point([b.lng, b.lat]), { units: 'meters' });
+}
+
+/** The behaviour every CourierGeoRepository adapter must have. Run against each adapter. */
+export function courierGeoContract(adapter: string, create: () => Promise<GeoUnderTest>): void {
+  describe(`CourierGeoRepository contract: ${adapter}`, () => {
+    let under: GeoUnderTest;
+    // Each test works around its own random spot, so tests sharing one Redis never meet.
+    let centre: { lat: number; lng: number };
+    beforeEach(async () => {
+      under = await create();
+      centre = { lat: -60 + Math.random() * 120, lng: -170 + Math.random() * 340 };
+    });
+    afterEach(() => under.dispose());
+
+    const at = (secondsAgo = 0) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+    const offset = (northM: number, eastM: number) => ({
+      lat: centre.lat + northM / 111_320,
+      lng: centre.lng + eastM / (111_320 * Math.cos((centre.lat * Math.PI) / 180)),
+    });
+
+    it('knows nothing of a courier it has never heard of: offline, no location', async () => {
+      const id = uniqueName('courier');
+      await expect(under.repo.get(id)).resolves.toEqual({ id, status: 'offline', location: null, activeOrderId: null });
+    });
+
+    it('finds online couriers nearest first with their distances, and leaves out the far and the offline', async () => {
+      const spots = { near: offset(120, 0), mid: offset(0, 900), far: offset(4_000, 0), off: offset(50, 50) };
+      const ids = Object.fromEntries(Object.keys(spots).map((k) => [k, uniqueName(k)])) as Record<keyof typeof spots, string>;
+      for (const key of ['near', 'mid', 'far'] as const) {
+        await under.repo.setAvailability(ids[key], true);
+        await under.repo.recordLocation(ids[key], { ...spots[key], at: at() });
+      }
+      await under.repo.recordLocation(ids.off, { ...spots.off, at: at() });
+
+      const found = await under.repo.nearby({ ...centre, radiusM: 2_000, limit: 10 });
+
+      expect(found.map((c) => c.id)).toEqual([ids.near, ids.mid]);
+      expect(found[0]!.distanceM).toBeCloseTo(metres(centre, spots.near), -1);
+      expect(found[1]!.distanceM).toBeCloseTo(metres(centre, spots.mid), -1);
+      expect(Math.abs(found[1]!.distanceM - metres(centre, spots.mid)) / metres(centre, spots.mid)).toBeLessThan(0.005);
+      expect(found[0]).toMatchObject({ status: 'available', location: { lat: spots.near.lat, lng: spots.near.lng } });
+    });
+
+    it('honours the limit', async () => {
+      for (let i = 1; i <= 5; i++) {
+        const id = uniqueName('c');
+        await under.repo.setAvailability(id, true);
+        await under.repo.recordLocation(id, { ...offset(i * 10, 0), at: at() });
+      }
+      await expect(under.repo.nearby({ ...centre, radiusM: 1_000, limit: 3 })).resolves.toHaveLength(3);
+    });
+
+    it('ignores a fix older than the one it has', async () => {
+      const id = uniqueName('courier');
+      await under.repo.setAvailability(id, true);
+      const newer = { ...offset(10, 0), at: at(1) };
+      await expect(under.repo.recordLocation(id, newer)).resolves.toBe(true);
+      await expect(under.repo.recordLocation(id, { ...offset(500, 0), at: at(30) })).resolves.toBe(false);
+      expect((await under.repo.get(id)).location).toEqual({ lat: newer.lat, lng: newer.lng, at: newer.at });
+    });
+
+    it('indexes a courier who goes available with a known position, and drops one who goes offline', async () => {
+      const id = uniqueName('courier');
+      await under.repo.recordLocation(id, { ...offset(30, 0), at: at() });
+      expect(await under.repo.nearby({ ...centre, radiusM: 500, limit: 5 })).toEqual([]);
+
+      const online = await under.repo.setAvailability(id, true);
+      expect(online).toMatchObject({ outcome: 'ok', courier: { id, status: 'available' } });
+      expect((await under.repo.nearby({ ...centre, radiusM: 500, limit: 5 })).map((c) => c.id)).toEqual([id]);
+
+      const offline = await under.repo.setAvailability(id, false);
+      expect(offline).toMatchObject({ outcome: 'ok', courier: { status: 'offline' } });
+      expect(await under.repo.nearby({ ...centre, radiusM: 500, limit: 5 })).toEqual([]);
+    });
+
+    it('answers a ping', async () => {
+      await expect(under.repo.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,101 @@
+import { EventBus, newEvent, type CloudEvent, type Subscription } from '@mesh/bus';
+import { eventually, uniqueName } from './eventually';
+
+export interface BusUnderTest {
+  bus: EventBus;
+  /** Releases what the factory made (topics stay; they are uniquely named). */
+  dispose(): Promise<void>;
+}
+
+/** The behaviour every EventBus adapter must have. Run against each adapter. */
+export function eventBusContract(adapter: string, create: () => Promise<BusUnderTest>): void {
+  describe(`EventBus contract: ${adapter}`, () => {
+    let under: BusUnderTest;
+    const subscriptions: Subscription[] = [];
+
+    beforeEach(async () => {
+      under = await create();
+    });
+    afterEach(async () => {
+      await Promise.all(subscriptions.splice(0).map((s) => s.close()));
+      await under.dispose();
+    });
+
+    const location = (courierId: string, lat: number) =>
+      newEvent(
+        'courier.location.reported',
+        { courierId, lat, lng: 13.4, at: new Date().toISOString() },
+        { source: '/test', key: courierId, subject: courierId },
+      );
+
+    async function collect(group: string, into: CloudEvent[], handle?: (e: CloudEvent) => Promise<void>) {
+      subscriptions.push(
+        await under.bus.subscribe({
+          group,
+          topic: 'couriers',
+          handle: async (event) => {
+            if (handle) await handle(event);
+            into.push(event);
+          },
+        }),
+      );
+    }
+
+    it('delivers a published event with every CloudEvents attribute intact', async () => {
+      const received: CloudEvent[] = [];
+      await collect(uniqueName('g'), received);
+      const sent = location(uniqueName('courier'), 52.5);
+      await under.bus.publish('couriers', sent);
+      await eventually(() => expect(received.map((e) => e.id)).toContain(sent.id));
+      expect(received.find((e) => e.id === sent.id)).toEqual(sent);
+    });
+
+    it('keeps the events of one key in publish order, across many keys', async () => {
+      const received: CloudEvent[] = [];
+      await collect(uniqueName('g'), received);
+      const keys = Array.from({ length: 5 }, () => uniqueName('courier'));
+      const sent = Array.from({ length: 200 }, (_, i) => location(keys[i % keys.length]!, -80 + i * 0.5));
+      await Promise.all(sent.map((e) => under.bus.publish('couriers', e)));
+      await eventually(() => expect(received).toHaveLength(sent.length), { timeoutMs: 20_000 });
+      for (const key of keys) {
+        const order = (list: CloudEvent[]) => list.filter((e) => e.partitionkey === key).map((e) => e.id);
+        expect(order(received)).toEqual(order(sent));
+      }
+    });
+
+    it('gives every group all events, and a late group the events published before it joined', async () => {
+      const early: CloudEvent[] = [];
+      await collect(uniqueName('g'), early);
+      const sent = [location(uniqueName('c'), 1), location(uniqueName('c'), 2)];
+      for (const e of sent) await under.bus.publish('couriers', e);
+      const late: CloudEvent[] = [];
+      await collect(uniqueName('g'), late);
+      const ids = sent.map((e) => e.id).sort();
+      await eventually(() => expect(early.map((e) => e.id).sort()).toEqual(ids), { timeoutMs: 20_000 });
+      await eventually(() => expect(late.map((e) => e.id).sort()).toEqual(ids), { timeoutMs: 20_000 });
+    });
+
+    it('delivers an event again when the handler throws, and holds back later events of its key', async () => {
+      const received: CloudEvent[] = [];
+      const key = uniqueName('courier');
+      const first = location(key, 10);
+      const second = location(key, 11);
+      let failures = 0;
+      await collect(uniqueName('g'), received, (event) => {
+        if (event.id === first.id && failures < 2) {
+          failures += 1;
+          return Promise.reject(new Error('transient'));
+        }
+        return Promise.resolve();
+      });
+      await under.bus.publish('couriers', first);
+      await under.bus.publish('couriers', second);
+      await eventually(() => expect(received.map((e) => e.id)).toEqual([first.id, second.id]), { timeoutMs: 20_000 });
+      expect(failures).toBe(2);
+    });
+
+    it('answers a ping', async () => {
+      await expect(under.bus.ping()).resolves.toBeUndefined();
+    });
+  });
+}
