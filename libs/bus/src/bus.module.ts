@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import { EventBus } from './event-bus.port';
@@ -8,8 +8,11 @@ import { MemoryEventBus } from './memory-event-bus';
 /** Provides the EventBus: Kafka for `ADAPTERS=real`, in-memory for the embedded default. */
 @Global()
 @Module({})
-export class BusModule implements OnApplicationShutdown {
-  constructor(@Inject(EventBus) private readonly bus: EventBus) {}
+export class BusModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(EventBus) private readonly bus: EventBus,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   static forRoot(): DynamicModule {
     return {
@@ -24,6 +27,14 @@ export class BusModule implements OnApplicationShutdown {
       ],
       exports: [EventBus],
     };
+  }
+
+  /** Topics normally come from `infra:up`; creating missing ones here lets a prefixed deployment start alone. */
+  async onModuleInit(): Promise<void> {
+    if (!(this.bus instanceof KafkaEventBus)) return;
+    await this.bus.ensureTopics().catch((err: unknown) => {
+      this.logger.warn({ err }, 'could not check the Kafka topics; readiness will tell when Kafka answers');
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

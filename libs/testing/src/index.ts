@@ -3,3 +3,4 @@ export * from './eventually';
 export * from './silent-logger';
 export * from './client-push.contract';
 export * from './courier-geo.contract';
+export * from './stack';

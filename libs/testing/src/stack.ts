@@ -1,0 +1,141 @@
+import { TokenIssuer } from '@mesh/auth';
+import { AppConfig } from '@mesh/config';
+import type { Role } from '@mesh/contracts';
+import { Kafka, logLevel } from 'kafkajs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { eventually, uniqueName } from './eventually';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export interface RunningProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface RunningStack {
+  readonly baseUrl: string;
+  readonly functionsUrl: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly gateway: RunningProcess;
+  readonly functions: RunningProcess;
+  token(sub: string, roles: Role[], ttlS?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts a built app (`npm run build` first) as its own process. */
+export function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): RunningProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 500) output.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    output,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+async function waitForHttp(url: string, proc: RunningProcess, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited early:\n${proc.output.join('')}`);
+      const res = await fetch(url);
+      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/**
+ * Gateway and functions as separate processes on the real Kafka and Redis,
+ * with their own Kafka topics and Redis keys, so stacks never see each other.
+ */
+export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningStack> {
+  const [port, functionsPort] = [await freePort(), await freePort()];
+  const run = uniqueName('e2e');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    ADAPTERS: 'real',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    FUNCTIONS_PORT: String(functionsPort),
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    REDIS_KEY_PREFIX: `${run}:`,
+    KAFKA_TOPIC_PREFIX: `${run}.`,
+    LOG_LEVEL: 'warn',
+    DEV_TOKENS: '0',
+    ...extraEnv,
+  };
+  const functions = startProcess('functions', 'apps/functions/src/main.js', env);
+  const gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const functionsUrl = `http://127.0.0.1:${functionsPort}`;
+  try {
+    await Promise.all([waitForHttp(`${baseUrl}/readyz`, gateway), waitForHttp(`${functionsUrl}/healthz`, functions)]);
+  } catch (err) {
+    await Promise.all([gateway.stop('SIGKILL'), functions.stop('SIGKILL')]);
+    throw err;
+  }
+  const issuer = new TokenIssuer(AppConfig.fromEnv(env));
+  return {
+    baseUrl,
+    functionsUrl,
+    env,
+    gateway,
+    functions,
+    token: (sub, roles, ttlS) => issuer.issue({ sub, roles, ...(ttlS !== undefined ? { ttlS } : {}) }),
+    stop: async () => {
+      await Promise.all([gateway.stop(), functions.stop()]);
+      await deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run);
+    },
+  };
+}
+
+/** Reads one counter series from a Prometheus text page; 0 when absent. */
+export function metricValue(page: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of page.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/** Removes a finished stack's topics so repeated runs do not pile them up in the broker. */
+async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'e2e-cleanup', brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
