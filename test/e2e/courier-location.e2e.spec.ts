@@ -29,10 +29,18 @@ describe('courier locations end to end (real Kafka and Redis, separate processes
     return socket;
   }
 
-  async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${stack.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -58,7 +66,11 @@ describe('courier locations end to end (real Kafka and Redis, separate processes
       const socket = await connect(token);
       // A short walk north, ending at the courier's final spot.
       for (let step = 3; step >= 0; step--) {
-        const fix = { lat: pickup.lat + (courier.northM + step * 20) / 111_320, lng: pickup.lng, at: new Date(Date.now() - step * 1000).toISOString() };
+        const fix = {
+          lat: pickup.lat + (courier.northM + step * 20) / 111_320,
+          lng: pickup.lng,
+          at: new Date(Date.now() - step * 1000).toISOString(),
+        };
         const ack = (await socket.emitWithAck('courier.location', fix)) as { ok: boolean };
         expect(ack).toEqual({ ok: true });
       }
@@ -66,22 +78,37 @@ describe('courier locations end to end (real Kafka and Redis, separate processes
 
     const expected = couriers.slice(0, 2).map((c) => ({
       id: c.id,
-      distanceM: distance(point([pickup.lng, pickup.lat]), point([pickup.lng, pickup.lat + c.northM / 111_320]), { units: 'meters' }),
+      distanceM: distance(point([pickup.lng, pickup.lat]), point([pickup.lng, pickup.lat + c.northM / 111_320]), {
+        units: 'meters',
+      }),
     }));
-    const found = await eventually(async () => {
-      const res = await api<NearbyCouriers>('GET', `/v1/couriers/nearby?lat=${pickup.lat}&lng=${pickup.lng}&radiusM=2000`, dispatcher);
-      expect(res.status).toBe(200);
-      expect(res.body.items.map((c) => c.id)).toEqual(expected.map((c) => c.id));
-      return res.body.items;
-    }, { timeoutMs: 20_000 });
+    const found = await eventually(
+      async () => {
+        const res = await api<NearbyCouriers>(
+          'GET',
+          `/v1/couriers/nearby?lat=${pickup.lat}&lng=${pickup.lng}&radiusM=2000`,
+          dispatcher,
+        );
+        expect(res.status).toBe(200);
+        expect(res.body.items.map((c) => c.id)).toEqual(expected.map((c) => c.id));
+        return res.body.items;
+      },
+      { timeoutMs: 20_000 },
+    );
     found.forEach((courier, i) => {
       expect(courier.status).toBe('available');
       expect(Math.abs(courier.distanceM - expected[i]!.distanceM)).toBeLessThan(expected[i]!.distanceM * 0.005 + 1);
     });
 
-    const me = await api<{ location: { lat: number } }>('GET', '/v1/couriers/me', await stack.token(couriers[0]!.id, ['courier']));
+    const me = await api<{ location: { lat: number } }>(
+      'GET',
+      '/v1/couriers/me',
+      await stack.token(couriers[0]!.id, ['courier']),
+    );
     expect(me.body.location.lat).toBeCloseTo(pickup.lat + 300 / 111_320, 6);
-    await eventually(() => expect(pushed.map((p) => p.courierId)).toEqual(expect.arrayContaining(couriers.map((c) => c.id))));
+    await eventually(() =>
+      expect(pushed.map((p) => p.courierId)).toEqual(expect.arrayContaining(couriers.map((c) => c.id))),
+    );
   });
 
   it('takes a courier out of nearby search when it goes offline', async () => {
@@ -92,10 +119,14 @@ describe('courier locations end to end (real Kafka and Redis, separate processes
     await api('PUT', '/v1/couriers/me/availability', token, { available: true });
     expect((await api('PUT', '/v1/couriers/me/location', token, spot)).status).toBe(204);
     const search = `/v1/couriers/nearby?lat=${spot.lat}&lng=${spot.lng}&radiusM=100`;
-    await eventually(async () => expect((await api<NearbyCouriers>('GET', search, dispatcher)).body.items.map((c) => c.id)).toContain(id));
+    await eventually(async () =>
+      expect((await api<NearbyCouriers>('GET', search, dispatcher)).body.items.map((c) => c.id)).toContain(id),
+    );
 
     const offline = await api<{ status: string }>('PUT', '/v1/couriers/me/availability', token, { available: false });
     expect(offline).toMatchObject({ status: 200, body: { status: 'offline' } });
-    await eventually(async () => expect((await api<NearbyCouriers>('GET', search, dispatcher)).body.items.map((c) => c.id)).not.toContain(id));
+    await eventually(async () =>
+      expect((await api<NearbyCouriers>('GET', search, dispatcher)).body.items.map((c) => c.id)).not.toContain(id),
+    );
   });
 });

@@ -7,15 +7,18 @@ import { TokenIssuer } from './token-issuer';
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const hsConfig = AppConfig.fromEnv({ JWT_SECRET: SECRET, JWT_ISSUER: 'mesh', JWT_AUDIENCE: 'apps' });
 
-function sign(claims: Record<string, unknown>, { alg = 'HS256', key }: { alg?: string; key?: KeyLike | Uint8Array } = {}) {
+function sign(
+  claims: Record<string, unknown>,
+  { alg = 'HS256', key }: { alg?: string; key?: KeyLike | Uint8Array } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ roles: ['courier'], ...claims })
     .setProtectedHeader({ alg })
-    .setSubject(String(claims.sub ?? 'courier-1'))
-    .setIssuer(String(claims.iss ?? 'mesh'))
-    .setAudience(String(claims.aud ?? 'apps'))
+    .setSubject(claims.sub ?? 'courier-1')
+    .setIssuer(claims.iss ?? 'mesh')
+    .setAudience(claims.aud ?? 'apps')
     .setIssuedAt(now)
-    .setExpirationTime(Number(claims.exp ?? now + 600))
+    .setExpirationTime(claims.exp ?? now + 600)
     .sign(key ?? new TextEncoder().encode(SECRET));
 }
 
@@ -33,7 +36,9 @@ describe('JwtVerifier with an HS256 secret', () => {
   const verifier = new JwtVerifier(hsConfig);
 
   it('accepts a good token and returns who is calling', async () => {
-    await expect(verifier.verify(await sign({ sub: 'courier-9', roles: ['courier', 'dispatcher'] }))).resolves.toMatchObject({
+    await expect(
+      verifier.verify(await sign({ sub: 'courier-9', roles: ['courier', 'dispatcher'] })),
+    ).resolves.toMatchObject({
       sub: 'courier-9',
       roles: ['courier', 'dispatcher'],
     });
@@ -65,7 +70,10 @@ describe('JwtVerifier with an HS256 secret', () => {
   });
 
   it('rejects a token signed with another secret', async () => {
-    await rejection(verifier, await sign({}, { key: new TextEncoder().encode('another-secret-that-is-long-enough-000000') }));
+    await rejection(
+      verifier,
+      await sign({}, { key: new TextEncoder().encode('another-secret-that-is-long-enough-000000') }),
+    );
   });
 
   it('rejects unknown roles and a missing roles claim', async () => {
@@ -87,7 +95,9 @@ describe.each(['RS256', 'ES256'] as const)('JwtVerifier with a %s public key', (
   });
 
   it('accepts a token signed with the matching private key', async () => {
-    await expect(verifier.verify(await sign({ sub: 'h-1', roles: ['host'] }, { alg, key: privateKey }))).resolves.toMatchObject({
+    await expect(
+      verifier.verify(await sign({ sub: 'h-1', roles: ['host'] }, { alg, key: privateKey })),
+    ).resolves.toMatchObject({
       sub: 'h-1',
     });
   });

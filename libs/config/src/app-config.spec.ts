@@ -35,12 +35,16 @@ describe('AppConfig', () => {
 
   it('needs exactly one JWT key source, and a long enough secret', () => {
     expect(problemsOf({}).join('\n')).toMatch(/exactly one of JWT_SECRET/);
-    expect(problemsOf({ JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://idp.example/jwks' }).join('\n')).toMatch(/exactly one/);
+    expect(problemsOf({ JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://idp.example/jwks' }).join('\n')).toMatch(
+      /exactly one/,
+    );
     expect(problemsOf({ JWT_SECRET: 'short' }).join('\n')).toMatch(/JWT_SECRET: must be at least 32/);
     expect(problemsOf({ JWT_PUBLIC_KEY: 'not a pem' }).join('\n')).toMatch(/JWT_PUBLIC_KEY/);
   });
 
   it('refuses development tokens in production', () => {
-    expect(problemsOf({ JWT_SECRET: SECRET, DEV_TOKENS: '1', NODE_ENV: 'production' }).join('\n')).toMatch(/DEV_TOKENS/);
+    expect(problemsOf({ JWT_SECRET: SECRET, DEV_TOKENS: '1', NODE_ENV: 'production' }).join('\n')).toMatch(
+      /DEV_TOKENS/,
+    );
   });
 });

@@ -37,7 +37,10 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
 
     it('finds online couriers nearest first with their distances, and leaves out the far and the offline', async () => {
       const spots = { near: offset(120, 0), mid: offset(0, 900), far: offset(4_000, 0), off: offset(50, 50) };
-      const ids = Object.fromEntries(Object.keys(spots).map((k) => [k, uniqueName(k)])) as Record<keyof typeof spots, string>;
+      const ids = Object.fromEntries(Object.keys(spots).map((k) => [k, uniqueName(k)])) as Record<
+        keyof typeof spots,
+        string
+      >;
       for (const key of ['near', 'mid', 'far'] as const) {
         await under.repo.setAvailability(ids[key], true);
         await under.repo.recordLocation(ids[key], { ...spots[key], at: at() });

@@ -2,7 +2,10 @@
  * Polls `probe` until it stops throwing, or fails with its last error at the
  * deadline. Tests wait this way, never by sleeping a fixed time.
  */
-export async function eventually<T>(probe: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 50 } = {}): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T> | T,
+  { timeoutMs = 10_000, intervalMs = 50 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,0 +1,31 @@
+import { eventually, freePort, startProcess } from '@mesh/testing';
+import { randomBytes } from 'node:crypto';
+
+describe('readiness', () => {
+  it('answers 503 naming Kafka and Redis when neither answers, while /healthz stays 200', async () => {
+    const [port, deadKafka, deadRedis] = [await freePort(), await freePort(), await freePort()];
+    const gateway = startProcess('gateway', 'apps/gateway/src/main.js', {
+      ...process.env,
+      ADAPTERS: 'real',
+      PORT: String(port),
+      KAFKA_BROKERS: `127.0.0.1:${deadKafka}`,
+      REDIS_URL: `redis://127.0.0.1:${deadRedis}`,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      LOG_LEVEL: 'silent',
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), { timeoutMs: 30_000 });
+      const res = await fetch(`${base}/readyz`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({
+        status: 503,
+        detail: 'Not ready: kafka and redis down.',
+        checks: { kafka: { status: 'down' }, redis: { status: 'down' } },
+      });
+    } finally {
+      await gateway.stop('SIGKILL');
+    }
+  });
+});
