@@ -157,7 +157,7 @@ describe('bad input (real stack)', () => {
       auth: { token: await stack.token(uniqueName('customer'), ['customer']) },
       reconnection: false,
     });
-    await new Promise((resolve) => customer.once('connect', resolve));
+    await new Promise<void>((resolve) => customer.once('connect', () => resolve()));
     const forbidden = (await customer.emitWithAck('courier.location', { lat: 1, lng: 2 })) as {
       ok: boolean;
       error: { status: number };
@@ -170,7 +170,7 @@ describe('bad input (real stack)', () => {
       auth: { token: courier },
       reconnection: false,
     });
-    await new Promise((resolve) => courierSocket.once('connect', resolve));
+    await new Promise<void>((resolve) => courierSocket.once('connect', () => resolve()));
     const invalid = (await courierSocket.emitWithAck('courier.location', { lat: 100, lng: 2, speed: 3 })) as {
       ok: boolean;
       error: { status: number; errors: { path: string }[] };

@@ -8,7 +8,7 @@ const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const hsConfig = AppConfig.fromEnv({ JWT_SECRET: SECRET, JWT_ISSUER: 'mesh', JWT_AUDIENCE: 'apps' });
 
 function sign(
-  claims: Record<string, unknown>,
+  claims: { sub?: string; iss?: string; aud?: string; exp?: number; roles?: unknown },
   { alg = 'HS256', key }: { alg?: string; key?: KeyLike | Uint8Array } = {},
 ) {
   const now = Math.floor(Date.now() / 1000);
