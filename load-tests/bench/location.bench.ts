@@ -1,0 +1,165 @@
+/**
+ * npm run bench:location [-- --couriers 500 --rate 6000 --seconds 15]
+ *
+ * Starts gateway and functions as separate processes on the real Kafka and Redis,
+ * connects N couriers over Socket.IO and has them stream positions at an open-loop
+ * total rate. Prints the updates/s carried and, per update, the latency from the
+ * socket emit to the position being written in Redis (seen through Redis keyspace
+ * notifications on the courier's hash) and from the emit to the gateway's ack
+ * (the update is on Kafka).
+ */
+import { parseArgs } from 'node:util';
+import Redis from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { startStack } from '../../libs/testing/src/stack';
+
+const { values } = parseArgs({
+  options: {
+    couriers: { type: 'string', default: '500' },
+    rate: { type: 'string', default: '6000' },
+    seconds: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+const COURIERS = Number(values.couriers);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const WARMUP_S = Number(values.warmup);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const stack = await startStack({ LOG_LEVEL: 'error', LOCATION_PUSH_INTERVAL_MS: '1000' });
+  const prefix = String(stack.env.REDIS_KEY_PREFIX);
+  const admin = new Redis(REDIS_URL);
+  const [, previousNotify] = (await admin.config('GET', 'notify-keyspace-events')) as [string, string];
+  await admin.config('SET', 'notify-keyspace-events', 'Kh');
+  const watcher = new Redis(REDIS_URL);
+
+  const pending = new Map<string, number[]>(); // courier → emit times not yet seen in Redis, oldest first
+  const visible: number[] = [];
+  const acked: number[] = [];
+  let measuring = false;
+  let sent = 0;
+  let ackErrors = 0;
+  let seen = 0;
+  const keyspace = `__keyspace@0__:${prefix}courier:`;
+  await watcher.psubscribe(`${keyspace}*`);
+  watcher.on('pmessage', (_pattern: string, channel: string, op: string) => {
+    if (op !== 'hset') return;
+    const courier = channel.slice(keyspace.length);
+    const emitted = pending.get(courier)?.shift();
+    if (emitted === undefined) return;
+    seen += 1;
+    if (measuring) visible.push(performance.now() - emitted);
+  });
+
+  const sockets: Socket[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < COURIERS; i++) {
+    const id = `bench-courier-${i}`;
+    const socket = io(stack.baseUrl, {
+      transports: ['websocket'],
+      auth: { token: await stack.token(id, ['courier']) },
+      reconnection: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    sockets.push(socket);
+    ids.push(id);
+    pending.set(id, []);
+  }
+  process.stdout.write(`${COURIERS} couriers connected; streaming ${RATE} updates/s for ${WARMUP_S}+${SECONDS} s\n`);
+
+  const centre = { lat: 52.52, lng: 13.405 };
+  const intervalMs = 1000 / RATE;
+  const started = performance.now();
+  const end = started + (WARMUP_S + SECONDS) * 1000;
+  let measureStart = 0;
+  let sentInWindow = 0;
+  let next = started;
+  let cursor = 0;
+  while (performance.now() < end) {
+    const now = performance.now();
+    if (!measuring && now - started >= WARMUP_S * 1000) {
+      measuring = true;
+      measureStart = now;
+    }
+    // Open loop: emit every update whose scheduled time has come, whatever the latency of earlier ones.
+    while (next <= now) {
+      const i = cursor++ % COURIERS;
+      const id = ids[i]!;
+      const t0 = performance.now();
+      pending.get(id)!.push(t0);
+      const step = cursor / COURIERS;
+      const fix = {
+        lat: centre.lat + ((i % 50) - 25) * 0.002 + step * 1e-6,
+        lng: centre.lng + (Math.floor(i / 50) - 5) * 0.003,
+        at: new Date().toISOString(),
+      };
+      sent += 1;
+      if (measuring) sentInWindow += 1;
+      const wasMeasuring = measuring;
+      sockets[i]!.emit('courier.location', fix, (reply: { ok: boolean }) => {
+        if (!reply.ok) ackErrors += 1;
+        else if (wasMeasuring) acked.push(performance.now() - t0);
+      });
+      next += intervalMs;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const windowS = (performance.now() - measureStart) / 1000;
+  measuring = false;
+  const drainDeadline = performance.now() + 15_000;
+  while (seen + ackErrors < sent && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+
+  visible.sort((a, b) => a - b);
+  acked.sort((a, b) => a - b);
+  const lost = sent - seen - ackErrors;
+  const report = {
+    couriers: COURIERS,
+    targetRate: RATE,
+    offeredRate: Math.round(sentInWindow / windowS),
+    visibleRate: Math.round(visible.length / windowS),
+    visibleP50: percentile(visible, 50),
+    visibleP95: percentile(visible, 95),
+    visibleP99: percentile(visible, 99),
+    ackP50: percentile(acked, 50),
+    ackP99: percentile(acked, 99),
+    ackErrors,
+    notSeenInRedis: lost,
+  };
+  process.stdout.write(
+    [
+      '',
+      `location pipeline: socket emit → gateway → Kafka → location function → Redis`,
+      `  couriers            ${report.couriers}`,
+      `  offered             ${report.offeredRate} updates/s (target ${RATE})`,
+      `  visible in Redis    ${report.visibleRate} updates/s`,
+      `  emit → Redis        p50 ${ms(report.visibleP50)}  p95 ${ms(report.visibleP95)}  p99 ${ms(report.visibleP99)}`,
+      `  emit → ack (Kafka)  p50 ${ms(report.ackP50)}  p99 ${ms(report.ackP99)}`,
+      `  errors              ${ackErrors} refused, ${lost} never seen in Redis`,
+      '',
+      JSON.stringify(report),
+      '',
+    ].join('\n'),
+  );
+
+  for (const s of sockets) s.disconnect();
+  await watcher.quit();
+  await admin.config('SET', 'notify-keyspace-events', previousNotify);
+  await admin.quit();
+  await stack.stop();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
