@@ -7,6 +7,8 @@ const base = {
 };
 
 module.exports = {
+  // Global in jest 29 (not per project): the e2e tier starts processes in beforeAll.
+  testTimeout: 120_000,
   projects: [
     {
       ...base,
@@ -18,13 +20,11 @@ module.exports = {
       ...base,
       displayName: 'medium',
       testMatch: ['<rootDir>/libs/**/*.medium.spec.ts', '<rootDir>/apps/**/*.medium.spec.ts'],
-      testTimeout: 60_000,
     },
     {
       ...base,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'],
-      testTimeout: 120_000,
     },
   ],
 };
