@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Latitude, Longitude } from './geo.schemas';
+import { LocationReport } from './courier.schemas';
 import type { TopicKey } from './topics';
 
 /**
@@ -7,13 +7,9 @@ import type { TopicKey } from './topics';
  * type: the producer builds it, the consuming function validates it.
  */
 export const EVENT_DATA = {
-  'courier.location.reported': z.strictObject({
+  // The courier's own report, with who sent it and when (the gateway fills `at` when the app did not).
+  'courier.location.reported': LocationReport.extend({
     courierId: z.string().min(1),
-    lat: Latitude,
-    lng: Longitude,
-    heading: z.number().min(0).max(360).optional(),
-    speedMps: z.number().min(0).optional(),
-    accuracyM: z.number().min(0).optional(),
     at: z.iso.datetime({ offset: true }),
   }),
   'courier.availability.changed': z.strictObject({
