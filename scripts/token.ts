@@ -1,26 +1,32 @@
 /**
  * Prints a development token for the local stack:
- *   npm run token -- --sub courier-1 --roles courier[,dispatcher] [--ttl 3600]
+ *   npm run token -- --sub courier-1 --roles courier[,dispatcher] [--vehicle car] [--ttl 3600]
  */
 import 'reflect-metadata';
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
-import { Role } from '@mesh/contracts';
+import { Role, Vehicle } from '@mesh/contracts';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { localJwtSecret } from './dev-secret';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string', default: '43200' } },
+    options: {
+      sub: { type: 'string' },
+      roles: { type: 'string' },
+      vehicle: { type: 'string' },
+      ttl: { type: 'string', default: '43200' },
+    },
   });
   const roles = z
     .array(Role)
     .min(1)
     .safeParse(values.roles?.split(',').map((r) => r.trim()));
-  if (!values.sub || !roles.success) {
+  const vehicle = Vehicle.optional().safeParse(values.vehicle);
+  if (!values.sub || !roles.success || !vehicle.success) {
     process.stderr.write(
-      'usage: npm run token -- --sub <user-id> --roles customer|courier|merchant|dispatcher|host[,...] [--ttl seconds]\n',
+      'usage: npm run token -- --sub <user-id> --roles customer|courier|merchant|dispatcher|host[,...] [--vehicle foot|bicycle|scooter|car] [--ttl seconds]\n',
     );
     process.exit(2);
   }
@@ -30,7 +36,12 @@ async function main(): Promise<void> {
     JWT_PUBLIC_KEY: '',
     JWT_JWKS_URL: '',
   });
-  const token = await new TokenIssuer(config).issue({ sub: values.sub, roles: roles.data, ttlS: Number(values.ttl) });
+  const token = await new TokenIssuer(config).issue({
+    sub: values.sub,
+    roles: roles.data,
+    ...(vehicle.data ? { vehicle: vehicle.data } : {}),
+    ttlS: Number(values.ttl),
+  });
   process.stdout.write(`${token}\n`);
 }
 

@@ -8,6 +8,9 @@ import { CouriersService } from './couriers/couriers.service';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { OpsController } from './ops/ops.controller';
+import { OffersController } from './orders/offers.controller';
+import { OrdersController } from './orders/orders.controller';
+import { OrdersService } from './orders/orders.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 
 /** The gateway's routes, guard and Socket.IO server; adapters come from the infrastructure modules. */
@@ -17,9 +20,16 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [AuthModule],
-      controllers: [OpsController, CouriersController, ...(config.devTokens ? [DevTokensController] : [])],
+      controllers: [
+        OpsController,
+        CouriersController,
+        OrdersController,
+        OffersController,
+        ...(config.devTokens ? [DevTokensController] : []),
+      ],
       providers: [
         CouriersService,
+        OrdersService,
         RealtimeGateway,
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import { Role, type Principal } from '@mesh/contracts';
+import { Role, Vehicle, type Principal } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -11,6 +11,7 @@ const Claims = z.object({
   roles: z.array(Role).max(5),
   exp: z.number(),
   iat: z.number(),
+  vehicle: Vehicle.optional(),
 });
 
 /**
@@ -62,7 +63,8 @@ export class JwtVerifier {
     }
     const claims = Claims.safeParse(payload);
     if (!claims.success) throw problems.unauthorized('The token lacks valid sub/roles claims.');
-    return { sub: claims.data.sub, roles: claims.data.roles, exp: claims.data.exp };
+    const { sub, roles, exp, vehicle } = claims.data;
+    return { sub, roles, exp, ...(vehicle ? { vehicle } : {}) };
   }
 }
 

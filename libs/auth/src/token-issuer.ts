@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import type { Role } from '@mesh/contracts';
+import type { Role, Vehicle } from '@mesh/contracts';
 import { SignJWT } from 'jose';
 
 export interface TokenRequest {
   sub: string;
   roles: readonly Role[];
+  vehicle?: Vehicle;
   /** Lifetime in seconds (default 12 hours). */
   ttlS?: number;
 }
@@ -15,10 +16,10 @@ export interface TokenRequest {
 export class TokenIssuer {
   constructor(private readonly config: AppConfig) {}
 
-  async issue({ sub, roles, ttlS = 12 * 3600 }: TokenRequest): Promise<string> {
+  async issue({ sub, roles, vehicle, ttlS = 12 * 3600 }: TokenRequest): Promise<string> {
     const source = this.config.jwt.key;
     if (source.kind !== 'secret') throw new Error('development tokens need JWT_SECRET (HS256)');
-    return new SignJWT({ roles: [...roles] })
+    return new SignJWT({ roles: [...roles], ...(vehicle ? { vehicle } : {}) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(sub)
       .setIssuer(this.config.jwt.issuer)

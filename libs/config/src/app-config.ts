@@ -8,6 +8,17 @@ const csv = z.string().transform((s) =>
     .filter((part) => part.length > 0),
 );
 const port = z.coerce.number().int().min(0).max(65_535);
+const Ring = z.array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])).min(4);
+const Polygon = z.object({ type: z.literal('Polygon'), coordinates: z.array(Ring).min(1) });
+const MultiPolygon = z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(Ring).min(1)).min(1) });
+const AreaGeometry = z.union([Polygon, MultiPolygon]);
+/** A GeoJSON Polygon or MultiPolygon, bare or as a Feature, bounding where orders are taken. */
+const ServiceArea = z.union([
+  AreaGeometry,
+  z.object({ type: z.literal('Feature'), geometry: AreaGeometry }).transform((feature) => feature.geometry),
+]);
+export type ServiceArea = z.infer<typeof AreaGeometry>;
+
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
 
 const Env = z
@@ -30,6 +41,22 @@ const Env = z
     DEV_TOKENS: flag.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+    OFFER_TTL_S: z.coerce.number().min(1).max(600).default(15),
+    DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    DISPATCH_INITIAL_RADIUS_M: z.coerce.number().positive().max(50_000).default(2_000),
+    DISPATCH_MAX_RADIUS_M: z.coerce.number().positive().max(50_000).default(10_000),
+    SERVICE_AREA: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(ServiceArea)
+      .optional(),
   })
   .superRefine((env, ctx) => {
     const sources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined);
@@ -42,6 +69,13 @@ const Env = z
     }
     if (env.DEV_TOKENS && env.JWT_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['DEV_TOKENS'], message: 'development tokens are signed with JWT_SECRET' });
+    }
+    if (env.DISPATCH_INITIAL_RADIUS_M > env.DISPATCH_MAX_RADIUS_M) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DISPATCH_INITIAL_RADIUS_M'],
+        message: 'must not exceed DISPATCH_MAX_RADIUS_M',
+      });
     }
     if (env.DEV_TOKENS && env.NODE_ENV === 'production') {
       ctx.addIssue({ code: 'custom', path: ['DEV_TOKENS'], message: 'must not be 1 in production' });
@@ -73,6 +107,13 @@ export class AppConfig {
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
+  readonly dispatch: {
+    offerTtlMs: number;
+    maxAttempts: number;
+    initialRadiusM: number;
+    maxRadiusM: number;
+    serviceArea: ServiceArea | null;
+  };
 
   private constructor(env: z.output<typeof Env>) {
     this.env = env.NODE_ENV;
@@ -86,6 +127,13 @@ export class AppConfig {
     this.devTokens = env.DEV_TOKENS;
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
+    this.dispatch = {
+      offerTtlMs: env.OFFER_TTL_S * 1000,
+      maxAttempts: env.DISPATCH_MAX_ATTEMPTS,
+      initialRadiusM: env.DISPATCH_INITIAL_RADIUS_M,
+      maxRadiusM: env.DISPATCH_MAX_RADIUS_M,
+      serviceArea: env.SERVICE_AREA ?? null,
+    };
   }
 
   /** Validates the environment; throws a ConfigError naming every bad variable. */

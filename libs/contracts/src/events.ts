@@ -1,6 +1,23 @@
 import { z } from 'zod';
 import { LocationReport } from './courier.schemas';
+import { OrderView } from './order.schemas';
 import type { TopicKey } from './topics';
+import { Vehicle } from './vehicle';
+
+/** An offer as the dispatch records carry it: the courier's view plus who holds it. */
+export const OfferRecord = z.object({
+  offerId: z.string(),
+  orderId: z.string(),
+  courierId: z.string(),
+  pickup: OrderView.shape.pickup,
+  dropoff: OrderView.shape.dropoff,
+  distanceM: z.number(),
+  expiresAt: z.string(),
+});
+export type OfferRecord = z.infer<typeof OfferRecord>;
+
+/** Every change of an order: the order as it became, and the offer the change concerned, if any. */
+const OrderChanged = z.strictObject({ order: OrderView, offer: OfferRecord.nullable() });
 
 /**
  * The data of every event on the mesh, by CloudEvents `type`. One schema per
@@ -15,16 +32,44 @@ export const EVENT_DATA = {
   'courier.availability.changed': z.strictObject({
     courierId: z.string().min(1),
     available: z.boolean(),
+    vehicle: Vehicle.optional(),
   }),
+  'order.created': OrderChanged,
+  'order.offered': OrderChanged,
+  'order.offer_declined': OrderChanged,
+  'order.offer_expired': OrderChanged,
+  'order.assigned': OrderChanged,
+  'order.picked_up': OrderChanged,
+  'order.delivered': OrderChanged,
+  'order.cancelled': OrderChanged,
+  'order.unassigned': OrderChanged,
+  'order.redispatched': OrderChanged,
+  /** An order's dispatch deadline passed (an offer's expiry, or a stalled dispatch); the dispatch function looks again. */
+  'order.deadline_reached': z.strictObject({ orderId: z.string().min(1) }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
 
+export type OrderChangeType = {
+  [T in EventType]: EventData<T> extends z.infer<typeof OrderChanged> ? T : never;
+}[EventType];
+
 /** Which topic carries which event types; one entity's events share a topic so they stay ordered. */
 export const TOPIC_OF_EVENT: Readonly<Record<EventType, TopicKey>> = {
   'courier.location.reported': 'couriers',
   'courier.availability.changed': 'couriers',
+  'order.created': 'orders',
+  'order.offered': 'orders',
+  'order.offer_declined': 'orders',
+  'order.offer_expired': 'orders',
+  'order.assigned': 'orders',
+  'order.picked_up': 'orders',
+  'order.delivered': 'orders',
+  'order.cancelled': 'orders',
+  'order.unassigned': 'orders',
+  'order.redispatched': 'orders',
+  'order.deadline_reached': 'orders',
 };
 
 export function isEventType(type: string): type is EventType {

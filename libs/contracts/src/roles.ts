@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Vehicle } from './vehicle';
 
 export const ROLES = ['customer', 'courier', 'merchant', 'dispatcher', 'host'] as const;
 export const Role = z.enum(ROLES);
@@ -10,4 +11,6 @@ export interface Principal {
   readonly roles: readonly Role[];
   /** Token expiry, epoch seconds. */
   readonly exp: number;
+  /** Couriers only: how they travel (optional `vehicle` claim). */
+  readonly vehicle?: Vehicle;
 }

@@ -1,3 +1,4 @@
+import type { OfferRevokeReason, OfferView, OrderView } from './order.schemas';
 import type { ProblemDetails } from './problem';
 
 export type Ack<T extends object = object> = (reply: AckReply<T>) => void;
@@ -6,6 +7,10 @@ export type AckReply<T extends object = object> = ({ ok: true } & T) | { ok: fal
 /** Client → server events (API.md "Socket.IO"). Payloads are validated on arrival; typed `unknown` here for that reason. */
 export interface ClientToServerEvents {
   'courier.location': (payload: unknown, ack?: Ack) => void;
+  'order.subscribe': (payload: unknown, ack?: Ack) => void;
+  'order.unsubscribe': (payload: unknown, ack?: Ack) => void;
+  'offer.accept': (payload: unknown, ack?: Ack<{ order: OrderView }>) => void;
+  'offer.decline': (payload: unknown, ack?: Ack) => void;
 }
 
 export interface CourierLocationPush {
@@ -20,6 +25,9 @@ export interface CourierLocationPush {
 /** Server → client events. */
 export interface ServerToClientEvents {
   'courier.location': (payload: CourierLocationPush) => void;
+  'order.updated': (payload: OrderView) => void;
+  'offer.created': (payload: OfferView) => void;
+  'offer.revoked': (payload: { offerId: string; orderId: string; reason: OfferRevokeReason }) => void;
 }
 
 export type ServerEventName = keyof ServerToClientEvents;

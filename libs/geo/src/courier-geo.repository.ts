@@ -1,4 +1,4 @@
-import type { CourierStatus, CourierView, NearbyCourier } from '@mesh/contracts';
+import type { CourierStatus, CourierView, NearbyCourier, Vehicle } from '@mesh/contracts';
 
 export interface CourierFix {
   lat: number;
@@ -17,6 +17,20 @@ export interface NearbySearch {
   limit: number;
 }
 
+/** An available courier near a point, as dispatch ranks it. */
+export interface AvailableCourier {
+  id: string;
+  lat: number;
+  lng: number;
+  distanceM: number;
+  vehicle: Vehicle;
+}
+
+/** A fix that was stored, and the order its courier is on (its watchers want the position). */
+export interface RecordedFix {
+  activeOrderId: string | null;
+}
+
 export type AvailabilityResult =
   | { outcome: 'ok'; courier: CourierView }
   /** The courier holds an offer or an order and cannot go offline now. */
@@ -28,12 +42,15 @@ export type AvailabilityResult =
  * are `offline` with no location.
  */
 export abstract class CourierGeoRepository {
-  /** Stores a fix unless a newer one is already stored (false then); indexes the courier when online. */
-  abstract recordLocation(courierId: string, fix: CourierFix): Promise<boolean>;
-  abstract setAvailability(courierId: string, available: boolean): Promise<AvailabilityResult>;
+  /** Stores a fix unless a newer one is already stored (null then); indexes the courier when online. */
+  abstract recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null>;
+  /** Going online records how the courier travels (`vehicle`, default bicycle). */
+  abstract setAvailability(courierId: string, available: boolean, vehicle?: Vehicle): Promise<AvailabilityResult>;
   abstract get(courierId: string): Promise<CourierView>;
   /** Online couriers within the radius, nearest first, with their distance in metres. */
   abstract nearby(search: NearbySearch): Promise<NearbyCourier[]>;
+  /** Couriers free for an offer (available, with a position) within the radius, nearest first. */
+  abstract nearestAvailable(search: NearbySearch): Promise<AvailableCourier[]>;
   abstract ping(): Promise<void>;
 }
 

@@ -1,44 +1,61 @@
-import type { CourierStatus, CourierView, NearbyCourier } from '@mesh/contracts';
+import {
+  DEFAULT_VEHICLE,
+  type CourierStatus,
+  type CourierView,
+  type NearbyCourier,
+  type Vehicle,
+} from '@mesh/contracts';
 import { distance, point } from '@turf/turf';
 import {
   CourierGeoRepository,
   offlineCourier,
   roundMetres,
+  type AvailableCourier,
   type AvailabilityResult,
   type CourierFix,
   type NearbySearch,
+  type RecordedFix,
 } from './courier-geo.repository';
 
-interface CourierState {
+/** A courier's whole state in memory; the in-memory dispatch store reads and writes its dispatch part. */
+export interface MemoryCourierState {
   status: CourierStatus;
   fix: (CourierFix & { atMs: number }) | null;
+  offerId: string | null;
   activeOrderId: string | null;
+  vehicle: Vehicle;
 }
 
 /** Couriers in process memory, for the embedded default and small tests. Linear nearby scan. */
 export class MemoryCourierGeoRepository extends CourierGeoRepository {
-  private readonly couriers = new Map<string, CourierState>();
+  private readonly couriers = new Map<string, MemoryCourierState>();
 
-  private state(id: string): CourierState {
+  /** The courier's state, created offline on first use. Shared with the in-memory dispatch store. */
+  state(id: string): MemoryCourierState {
     let state = this.couriers.get(id);
     if (!state) {
-      state = { status: 'offline', fix: null, activeOrderId: null };
+      state = { status: 'offline', fix: null, offerId: null, activeOrderId: null, vehicle: DEFAULT_VEHICLE };
       this.couriers.set(id, state);
     }
     return state;
   }
 
-  recordLocation(courierId: string, fix: CourierFix): Promise<boolean> {
+  recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null> {
     const state = this.state(courierId);
     const atMs = Date.parse(fix.at);
-    if (state.fix && atMs < state.fix.atMs) return Promise.resolve(false);
+    if (state.fix && atMs < state.fix.atMs) return Promise.resolve(null);
     state.fix = { ...fix, atMs };
-    return Promise.resolve(true);
+    return Promise.resolve({ activeOrderId: state.activeOrderId });
   }
 
-  setAvailability(courierId: string, available: boolean): Promise<AvailabilityResult> {
+  setAvailability(
+    courierId: string,
+    available: boolean,
+    vehicle: Vehicle = DEFAULT_VEHICLE,
+  ): Promise<AvailabilityResult> {
     const state = this.state(courierId);
     if (available) {
+      state.vehicle = vehicle;
       if (state.status === 'offline') state.status = 'available';
     } else {
       if (state.status === 'offered' || state.status === 'busy') {
@@ -54,24 +71,48 @@ export class MemoryCourierGeoRepository extends CourierGeoRepository {
     return Promise.resolve(state ? view(courierId, state) : offlineCourier(courierId));
   }
 
-  nearby({ lat, lng, radiusM, limit }: NearbySearch): Promise<NearbyCourier[]> {
-    const centre = point([lng, lat]);
-    const found: NearbyCourier[] = [];
-    for (const [id, state] of this.couriers) {
-      if (state.status === 'offline' || !state.fix) continue;
-      const metres = distance(centre, point([state.fix.lng, state.fix.lat]), { units: 'meters' });
-      if (metres <= radiusM) found.push({ ...view(id, state), distanceM: roundMetres(metres) });
-    }
-    found.sort((a, b) => a.distanceM - b.distanceM);
-    return Promise.resolve(found.slice(0, limit));
+  nearby(search: NearbySearch): Promise<NearbyCourier[]> {
+    return Promise.resolve(
+      this.within(search, (state) => state.status !== 'offline').map(({ id, state, distanceM }) => ({
+        ...view(id, state),
+        distanceM,
+      })),
+    );
+  }
+
+  nearestAvailable(search: NearbySearch): Promise<AvailableCourier[]> {
+    return Promise.resolve(
+      this.within(search, (state) => state.status === 'available').map(({ id, state, distanceM }) => ({
+        id,
+        lat: state.fix?.lat ?? 0,
+        lng: state.fix?.lng ?? 0,
+        distanceM,
+        vehicle: state.vehicle,
+      })),
+    );
   }
 
   ping(): Promise<void> {
     return Promise.resolve();
   }
+
+  private within(
+    { lat, lng, radiusM, limit }: NearbySearch,
+    include: (state: MemoryCourierState) => boolean,
+  ): { id: string; state: MemoryCourierState; distanceM: number }[] {
+    const centre = point([lng, lat]);
+    const found: { id: string; state: MemoryCourierState; distanceM: number }[] = [];
+    for (const [id, state] of this.couriers) {
+      if (!include(state) || !state.fix) continue;
+      const metres = distance(centre, point([state.fix.lng, state.fix.lat]), { units: 'meters' });
+      if (metres <= radiusM) found.push({ id, state, distanceM: roundMetres(metres) });
+    }
+    found.sort((a, b) => a.distanceM - b.distanceM);
+    return found.slice(0, limit);
+  }
 }
 
-function view(id: string, state: CourierState): CourierView {
+function view(id: string, state: MemoryCourierState): CourierView {
   return {
     id,
     status: state.status,

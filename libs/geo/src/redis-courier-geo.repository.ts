@@ -1,38 +1,43 @@
-import { CourierStatus, type CourierView, type NearbyCourier } from '@mesh/contracts';
+import { CourierStatus, DEFAULT_VEHICLE, Vehicle, type CourierView, type NearbyCourier } from '@mesh/contracts';
 import type { RedisConnection } from '@mesh/redis';
 import {
   CourierGeoRepository,
   offlineCourier,
   roundMetres,
+  type AvailableCourier,
   type AvailabilityResult,
   type CourierFix,
   type NearbySearch,
+  type RecordedFix,
 } from './courier-geo.repository';
 
-const keys = {
+/** Where couriers live in Redis; the dispatch store works on the same hash and available index. */
+export const courierKeys = {
   courier: (id: string) => `courier:${id}`,
   online: 'couriers:geo',
   available: 'couriers:geo:available',
 };
+const keys = courierKeys;
 
 /* Both scripts keep the hash and the two indexes consistent in one atomic step. */
 
 // KEYS: courier hash, online index, available index. ARGV: id, lng, lat, atMs, at, heading, speedMps, accuracyM
 const RECORD_LOCATION = `
 local prev = tonumber(redis.call('HGET', KEYS[1], 'atMs'))
-if prev and tonumber(ARGV[4]) < prev then return 0 end
+if prev and tonumber(ARGV[4]) < prev then return false end
 redis.call('HSET', KEYS[1], 'lng', ARGV[2], 'lat', ARGV[3], 'atMs', ARGV[4], 'at', ARGV[5],
   'heading', ARGV[6], 'speedMps', ARGV[7], 'accuracyM', ARGV[8])
 local status = redis.call('HGET', KEYS[1], 'status')
 if status and status ~= 'offline' then redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1]) end
 if status == 'available' then redis.call('GEOADD', KEYS[3], ARGV[2], ARGV[3], ARGV[1]) end
-return 1
+return redis.call('HGET', KEYS[1], 'activeOrderId') or ''
 `;
 
-// KEYS: courier hash, online index, available index. ARGV: id, '1' | '0'
+// KEYS: courier hash, online index, available index. ARGV: id, '1' | '0', vehicle
 const SET_AVAILABILITY = `
 local status = redis.call('HGET', KEYS[1], 'status') or 'offline'
 if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'vehicle', ARGV[3])
   if status == 'offline' then
     status = 'available'
     redis.call('HSET', KEYS[1], 'status', status)
@@ -66,8 +71,8 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     return this.redis.client as unknown as ScriptCommands;
   }
 
-  async recordLocation(courierId: string, fix: CourierFix): Promise<boolean> {
-    const applied = await this.commands.meshRecordLocation(
+  async recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null> {
+    const activeOrderId = await this.commands.meshRecordLocation(
       keys.courier(courierId),
       keys.online,
       keys.available,
@@ -80,16 +85,21 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
       fix.speedMps ?? '',
       fix.accuracyM ?? '',
     );
-    return applied === 1;
+    return activeOrderId === null ? null : { activeOrderId: activeOrderId || null };
   }
 
-  async setAvailability(courierId: string, available: boolean): Promise<AvailabilityResult> {
+  async setAvailability(
+    courierId: string,
+    available: boolean,
+    vehicle: Vehicle = DEFAULT_VEHICLE,
+  ): Promise<AvailabilityResult> {
     const [outcome, status] = await this.commands.meshSetAvailability(
       keys.courier(courierId),
       keys.online,
       keys.available,
       courierId,
       available ? '1' : '0',
+      vehicle,
     );
     const parsed = CourierStatus.parse(status);
     if (outcome === 'engaged') return { outcome: 'engaged', status: parsed };
@@ -123,13 +133,40 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     }));
   }
 
+  async nearestAvailable({ lat, lng, radiusM, limit }: NearbySearch): Promise<AvailableCourier[]> {
+    const hits = (await this.redis.client.geosearch(
+      keys.available,
+      'FROMLONLAT',
+      lng,
+      lat,
+      'BYRADIUS',
+      radiusM,
+      'm',
+      'ASC',
+      'COUNT',
+      limit,
+      'WITHDIST',
+      'WITHCOORD',
+    )) as [string, string, [string, string]][];
+    if (hits.length === 0) return [];
+    const vehicles = await Promise.all(hits.map(([id]) => this.redis.client.hget(keys.courier(id), 'vehicle')));
+    return hits.map(([id, distance, [hitLng, hitLat]], i) => ({
+      id,
+      lat: Number(hitLat),
+      lng: Number(hitLng),
+      distanceM: roundMetres(Number(distance)),
+      vehicle: Vehicle.catch(DEFAULT_VEHICLE).parse(vehicles[i]),
+    }));
+  }
+
   ping(): Promise<void> {
     return this.redis.ping();
   }
 }
 
 interface ScriptCommands {
-  meshRecordLocation(...args: (string | number)[]): Promise<number>;
+  /** The courier's active order id ('' for none), or null when the fix was older than the stored one. */
+  meshRecordLocation(...args: (string | number)[]): Promise<string | null>;
   meshSetAvailability(...args: string[]): Promise<[string, string]>;
 }
 

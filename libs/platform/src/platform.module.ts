@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BusModule } from '@mesh/bus';
 import { ConfigModule, type AppConfig } from '@mesh/config';
+import { DispatchModule } from '@mesh/dispatch';
 import { GeoModule } from '@mesh/geo';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
@@ -22,6 +23,7 @@ export class PlatformModule {
         BusModule.forRoot(),
         GeoModule.forRoot(config),
         RealtimeModule.forRoot(config),
+        DispatchModule.forRoot(config),
       ],
     };
   }

@@ -10,6 +10,9 @@ export abstract class ClientPush {
     event: E,
     payload: ServerEventPayload<E>,
   ): void;
+
+  /** Makes every socket in `members` leave `room` (e.g. a courier whose offer lapsed stops watching the order). */
+  abstract leave(members: string, room: string): void;
 }
 
 /** The Redis channel prefix shared by the gateways' adapter and the functions' emitter. */

@@ -15,4 +15,8 @@ export class InProcessClientPush extends ClientPush {
     const target = this.server.to(typeof rooms === 'string' ? rooms : [...rooms]);
     (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
   }
+
+  leave(members: string, room: string): void {
+    this.server?.in(members).socketsLeave(room);
+  }
 }

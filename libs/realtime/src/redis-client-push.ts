@@ -20,6 +20,10 @@ export class RedisClientPush extends ClientPush {
     (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
   }
 
+  leave(members: string, room: string): void {
+    this.emitter.in(members).socketsLeave(room);
+  }
+
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
   }

@@ -67,6 +67,30 @@ export class Metrics {
     labelNames: ['group', 'topic'] as const,
     registers: [this.registry],
   });
+  readonly dispatchLatency = new Histogram({
+    name: 'mesh_dispatch_latency_seconds',
+    help: 'From an order being accepted to its first offer being committed',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly dispatchAttempts = new Histogram({
+    name: 'mesh_dispatch_attempts',
+    help: 'Search attempts an order took, observed when it is assigned or given up',
+    labelNames: ['result'] as const,
+    buckets: [1, 2, 3, 4, 5, 7, 10, 20],
+    registers: [this.registry],
+  });
+  readonly offers = new Counter({
+    name: 'mesh_offers_total',
+    help: 'Offers by outcome: created, accepted, declined, expired, revoked',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly ordersUnassigned = new Counter({
+    name: 'mesh_orders_unassigned_total',
+    help: 'Orders dispatch gave up on (nobody within reach after the last attempt)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -20,6 +20,7 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
     let server: Server;
     let client: Socket<ServerToClientEvents>;
     const room = uniqueName('room');
+    const personal = uniqueName('personal');
 
     beforeEach(async () => {
       under = await create();
@@ -27,11 +28,11 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       server = new Server(http);
       under.attach(server);
       server.on('connection', (socket) => {
-        void socket.join(String(socket.handshake.auth.room));
+        void socket.join([String(socket.handshake.auth.room), String(socket.handshake.auth.personal)]);
       });
       await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
       const { port } = http.address() as AddressInfo;
-      client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: { room } });
+      client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: { room, personal } });
       await new Promise<void>((resolve) => client.once('connect', resolve));
     });
     afterEach(async () => {
@@ -57,6 +58,25 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       under.push.emit(room, 'courier.location', marker);
       await eventually(() => expect(inRoom).toContainEqual(marker));
       expect(inRoom.slice(before)).not.toContainEqual(expect.objectContaining({ courierId: 'elsewhere' }));
+    });
+
+    it('makes the members of one room leave another, so they stop receiving its events', async () => {
+      const received: unknown[] = [];
+      client.on('courier.location', (p) => received.push(p));
+      const payload = { courierId: 'c-1', orderId: null, lat: 1, lng: 2, at: new Date().toISOString() };
+      await eventually(() => {
+        under.push.emit(room, 'courier.location', payload);
+        expect(received.length).toBeGreaterThan(0);
+      });
+
+      under.push.leave(personal, room);
+      await eventually(() => expect(server.sockets.adapter.rooms.get(room)).toBeUndefined());
+
+      const after = received.length;
+      under.push.emit(room, 'courier.location', { ...payload, courierId: 'after-leave' });
+      under.push.emit(personal, 'courier.location', { ...payload, courierId: 'marker' });
+      await eventually(() => expect(received).toContainEqual(expect.objectContaining({ courierId: 'marker' })));
+      expect(received.slice(after)).not.toContainEqual(expect.objectContaining({ courierId: 'after-leave' }));
     });
   });
 }

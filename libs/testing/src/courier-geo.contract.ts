@@ -69,8 +69,8 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       const id = uniqueName('courier');
       await under.repo.setAvailability(id, true);
       const newer = { ...offset(10, 0), at: at(1) };
-      await expect(under.repo.recordLocation(id, newer)).resolves.toBe(true);
-      await expect(under.repo.recordLocation(id, { ...offset(500, 0), at: at(30) })).resolves.toBe(false);
+      await expect(under.repo.recordLocation(id, newer)).resolves.toEqual({ activeOrderId: null });
+      await expect(under.repo.recordLocation(id, { ...offset(500, 0), at: at(30) })).resolves.toBeNull();
       expect((await under.repo.get(id)).location).toEqual({ lat: newer.lat, lng: newer.lng, at: newer.at });
     });
 
@@ -86,6 +86,27 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       const offline = await under.repo.setAvailability(id, false);
       expect(offline).toMatchObject({ outcome: 'ok', courier: { status: 'offline' } });
       expect(await under.repo.nearby({ ...centre, radiusM: 500, limit: 5 })).toEqual([]);
+    });
+
+    it('offers dispatch only available couriers with a position, nearest first, with their vehicle', async () => {
+      const car = uniqueName('car');
+      const bike = uniqueName('bike');
+      const offline = uniqueName('offline');
+      await under.repo.setAvailability(car, true, 'car');
+      await under.repo.recordLocation(car, { ...offset(0, 800), at: at() });
+      await under.repo.setAvailability(bike, true);
+      await under.repo.recordLocation(bike, { ...offset(200, 0), at: at() });
+      await under.repo.recordLocation(offline, { ...offset(10, 0), at: at() });
+
+      const found = await under.repo.nearestAvailable({ ...centre, radiusM: 1_000, limit: 10 });
+
+      expect(found.map((c) => [c.id, c.vehicle])).toEqual([
+        [bike, 'bicycle'],
+        [car, 'car'],
+      ]);
+      expect(found[1]!.distanceM).toBeCloseTo(metres(centre, offset(0, 800)), -1);
+      expect(found[1]!.lat).toBeCloseTo(offset(0, 800).lat, 5);
+      expect(found[1]!.lng).toBeCloseTo(offset(0, 800).lng, 5);
     });
 
     it('answers a ping', async () => {

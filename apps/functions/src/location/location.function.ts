@@ -10,10 +10,13 @@ type LocationEvents = 'courier.location.reported' | 'courier.availability.change
 
 /** Forget throttle entries of couriers not heard from for this long. */
 const THROTTLE_MEMORY_MS = 10 * 60_000;
+/** API.md: an order's watchers get its courier's position at most twice a second. */
+const ORDER_PUSH_INTERVAL_MS = 500;
 
 /**
  * Courier fixes and availability changes → the Redis GEO index and courier
- * status; dispatchers see positions live, at most once per interval per courier.
+ * status. Dispatchers see positions live, at most once per interval per courier;
+ * watchers of the courier's active order see them at most twice a second.
  */
 @Injectable()
 export class LocationFunction implements MeshFunction<LocationEvents> {
@@ -33,33 +36,47 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
     switch (event.type) {
       case 'courier.location.reported': {
         const { courierId, ...fix } = (event as MeshEvent<'courier.location.reported'>).data;
-        const applied = await this.couriers.recordLocation(courierId, fix);
-        if (applied) this.pushToDispatchers(courierId, fix);
+        const recorded = await this.couriers.recordLocation(courierId, fix);
+        if (recorded) this.pushPosition(courierId, recorded.activeOrderId, fix);
         return;
       }
       case 'courier.availability.changed': {
-        const { courierId, available } = (event as MeshEvent<'courier.availability.changed'>).data;
+        const { courierId, available, vehicle } = (event as MeshEvent<'courier.availability.changed'>).data;
         // 'engaged' means an offer or order arrived after the gateway's check; the courier stays on.
-        await this.couriers.setAvailability(courierId, available);
+        await this.couriers.setAvailability(courierId, available, vehicle);
         return;
       }
     }
   }
 
-  private pushToDispatchers(courierId: string, fix: { lat: number; lng: number; heading?: number; at: string }): void {
+  private pushPosition(
+    courierId: string,
+    orderId: string | null,
+    fix: { lat: number; lng: number; heading?: number; at: string },
+  ): void {
     const now = Date.now();
-    const last = this.lastPushAt.get(courierId) ?? 0;
-    if (now - last < this.config.locationPushIntervalMs) return;
-    this.lastPushAt.set(courierId, now);
-    if (now - this.lastSweepAt > THROTTLE_MEMORY_MS) this.sweep(now);
-    this.push.emit(rooms.dispatchers, 'courier.location', {
+    const position = {
       courierId,
-      orderId: null,
+      orderId,
       lat: fix.lat,
       lng: fix.lng,
       ...(fix.heading !== undefined ? { heading: fix.heading } : {}),
       at: fix.at,
-    });
+    };
+    if (now - this.lastSweepAt > THROTTLE_MEMORY_MS) this.sweep(now);
+    if (orderId && this.due(`order:${orderId}`, ORDER_PUSH_INTERVAL_MS, now)) {
+      this.push.emit(rooms.order(orderId), 'courier.location', position);
+    }
+    if (this.due(`courier:${courierId}`, this.config.locationPushIntervalMs, now)) {
+      this.push.emit(rooms.dispatchers, 'courier.location', position);
+    }
+  }
+
+  /** Throttle: true, and remembers now, if `key` last fired at least `intervalMs` ago. */
+  private due(key: string, intervalMs: number, now: number): boolean {
+    if (now - (this.lastPushAt.get(key) ?? 0) < intervalMs) return false;
+    this.lastPushAt.set(key, now);
+    return true;
   }
 
   private sweep(now: number): void {

@@ -56,7 +56,7 @@ export class CouriersService {
     }
     const event = newEvent(
       'courier.availability.changed',
-      { courierId: courier.sub, available },
+      { courierId: courier.sub, available, ...(courier.vehicle ? { vehicle: courier.vehicle } : {}) },
       {
         source: SOURCE,
         key: courier.sub,

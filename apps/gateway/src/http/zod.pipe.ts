@@ -6,7 +6,7 @@ import type { z } from 'zod';
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
   constructor(
     private readonly schema: S,
-    private readonly where: 'body' | 'query' | 'params' = 'body',
+    private readonly where = 'body',
   ) {}
 
   transform(value: unknown): z.output<S> {

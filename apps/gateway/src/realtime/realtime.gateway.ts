@@ -11,9 +11,12 @@ import {
 import { JwtVerifier } from '@mesh/auth';
 import {
   LocationReport,
+  OfferRef,
+  OrderRef,
   rooms,
   type AckReply,
   type ClientToServerEvents,
+  type OrderView,
   type Principal,
   type ServerToClientEvents,
 } from '@mesh/contracts';
@@ -23,6 +26,7 @@ import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import type { Server, Socket } from 'socket.io';
 import { requireRole } from '../auth/jwt-auth.guard';
 import { CouriersService } from '../couriers/couriers.service';
+import { OrdersService } from '../orders/orders.service';
 import { acknowledge } from './socket-ack';
 
 interface SocketData {
@@ -45,6 +49,7 @@ export class RealtimeGateway
   constructor(
     private readonly verifier: JwtVerifier,
     private readonly couriers: CouriersService,
+    private readonly orders: OrdersService,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() private readonly inProcessPush?: InProcessClientPush,
@@ -88,6 +93,48 @@ export class RealtimeGateway
     return this.answer('courier.location', async () => {
       requireRole(socket.data.principal, ['courier']);
       await this.couriers.reportLocation(socket.data.principal, parseOrThrow(LocationReport, payload));
+      return {};
+    });
+  }
+
+  @SubscribeMessage('order.subscribe')
+  onOrderSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('order.subscribe', async () => {
+      const { orderId } = parseOrThrow(OrderRef, payload);
+      await this.orders.visible(socket.data.principal, orderId);
+      await socket.join(rooms.order(orderId));
+      return {};
+    });
+  }
+
+  @SubscribeMessage('order.unsubscribe')
+  onOrderUnsubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('order.unsubscribe', async () => {
+      const { orderId } = parseOrThrow(OrderRef, payload);
+      await this.orders.visible(socket.data.principal, orderId);
+      await socket.leave(rooms.order(orderId));
+      return {};
+    });
+  }
+
+  @SubscribeMessage('offer.accept')
+  onOfferAccept(
+    @ConnectedSocket() socket: MeshSocket,
+    @MessageBody() payload: unknown,
+  ): Promise<AckReply<{ order: OrderView }>> {
+    return this.answer('offer.accept', async () => {
+      requireRole(socket.data.principal, ['courier']);
+      const { offerId } = parseOrThrow(OfferRef, payload);
+      return { order: await this.orders.answerOffer(socket.data.principal, offerId, 'accept') };
+    });
+  }
+
+  @SubscribeMessage('offer.decline')
+  onOfferDecline(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('offer.decline', async () => {
+      requireRole(socket.data.principal, ['courier']);
+      const { offerId } = parseOrThrow(OfferRef, payload);
+      await this.orders.answerOffer(socket.data.principal, offerId, 'decline');
       return {};
     });
   }

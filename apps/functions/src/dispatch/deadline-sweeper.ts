@@ -1,0 +1,76 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import { DispatchStore, OrderEventPublisher } from '@mesh/dispatch';
+import { LOGGER, type Logger } from '@mesh/telemetry';
+
+const SOURCE = '/functions/deadlines';
+
+export interface SweepTiming {
+  /** How often due deadlines are looked for; an offer lapses at most this late. */
+  intervalMs: number;
+  /** How long a taken deadline is held; if its event is not published by then, another sweep takes it again. */
+  leaseMs: number;
+  batch: number;
+}
+
+export const SWEEP_TIMING = Symbol('SWEEP_TIMING');
+const DEFAULT_TIMING: SweepTiming = { intervalMs: 100, leaseMs: 5_000, batch: 200 };
+
+/**
+ * Turns order deadlines kept in the dispatch store (offer expiries, stalled
+ * dispatches) into `order.deadline_reached` events for the dispatch function.
+ * The deadlines live in Redis, so they outlast any process: a restarted or
+ * another functions process picks them up, and a lease keeps two from racing.
+ */
+@Injectable()
+export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly timing: SweepTiming;
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly events: OrderEventPublisher,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(SWEEP_TIMING) timing?: SweepTiming,
+  ) {
+    this.timing = timing ?? DEFAULT_TIMING;
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Publishes one event per due deadline; answers how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    const due = await this.store.leaseDueDeadlines(now, this.timing.batch, this.timing.leaseMs);
+    await Promise.all(due.map((orderId) => this.events.publishDeadline(orderId, SOURCE)));
+    return due.length;
+  }
+
+  private schedule(delayMs = this.timing.intervalMs): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.sweep().then(
+        // A full batch means more may be due: go again at once.
+        (count) => this.schedule(count === this.timing.batch ? 0 : undefined),
+        (err: unknown) => {
+          this.logger.warn({ err }, 'deadline sweep failed; retrying');
+          this.schedule();
+        },
+      );
+    }, delayMs);
+  }
+}

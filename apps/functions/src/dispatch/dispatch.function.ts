@@ -1,0 +1,166 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MeshEvent } from '@mesh/bus';
+import { AppConfig } from '@mesh/config';
+import type { OrderView } from '@mesh/contracts';
+import {
+  DISPATCHABLE,
+  DISPATCH_STALL_MS,
+  DispatchStore,
+  OrderEventPublisher,
+  answerOffer,
+  commitFresh,
+  giveUp,
+  makeOffer,
+  radiusForAttempt,
+  rankCandidates,
+  type StoredOrder,
+} from '@mesh/dispatch';
+import { CourierGeoRepository, roundMetres } from '@mesh/geo';
+import { ProblemCode, ProblemError } from '@mesh/problem';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import { ulid } from 'ulid';
+import type { MeshFunction } from '../host/mesh-function';
+
+type DispatchEvents =
+  'order.created' | 'order.offer_declined' | 'order.offer_expired' | 'order.redispatched' | 'order.deadline_reached';
+
+const SOURCE = '/functions/dispatch';
+/** Candidates read per search, beyond those the order already excludes. */
+const CANDIDATES_PER_SEARCH = 10;
+/** Searches that found couriers but lost every one of them to other orders, before waiting for the deadline. */
+const MAX_LOST_RACES = 20;
+
+/**
+ * Moves orders from `pending`/`dispatching` to an offer to the best available
+ * courier, widening the search per attempt, or to `unassigned` when nobody is
+ * within reach. Runs on every event that leaves an order waiting for dispatch,
+ * one order at a time (events are keyed by order).
+ */
+@Injectable()
+export class DispatchFunction implements MeshFunction<DispatchEvents> {
+  readonly name = 'dispatch';
+  readonly topic = 'orders';
+  readonly accepts = [
+    'order.created',
+    'order.offer_declined',
+    'order.offer_expired',
+    'order.redispatched',
+    'order.deadline_reached',
+  ] as const;
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly couriers: CourierGeoRepository,
+    private readonly events: OrderEventPublisher,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(event: MeshEvent<DispatchEvents>): Promise<void> {
+    switch (event.type) {
+      case 'order.created':
+        await this.record((event as MeshEvent<'order.created'>).data.order);
+        return this.advance(event.partitionkey);
+      case 'order.deadline_reached':
+        return this.onDeadline((event as MeshEvent<'order.deadline_reached'>).data.orderId);
+      case 'order.offer_declined':
+      case 'order.offer_expired':
+      case 'order.redispatched':
+        return this.advance(event.partitionkey);
+    }
+  }
+
+  /** The gateway records a placed order after Kafka has it; should that write have failed, this one lands. */
+  private async record(order: OrderView): Promise<void> {
+    if (await this.store.order(order.id)) return;
+    const stored: StoredOrder = { ...order, offerId: null, excluded: [], version: 0 };
+    await this.store.commit({
+      order: { before: null, after: stored },
+      deadlineAtMs: Date.now() + DISPATCH_STALL_MS,
+    });
+  }
+
+  private async onDeadline(orderId: string): Promise<void> {
+    const order = await this.store.order(orderId);
+    if (!order) return this.store.setDeadline(orderId, null);
+    if (DISPATCHABLE.includes(order.status)) return this.advance(orderId);
+    if (order.status !== 'offered' || !order.offerId) return this.store.setDeadline(orderId, null);
+    const offer = await this.store.offer(order.offerId);
+    if (offer?.status === 'pending' && Date.now() < Date.parse(offer.expiresAt)) {
+      return this.store.setDeadline(orderId, Date.parse(offer.expiresAt));
+    }
+    await this.expire(orderId);
+    return this.advance(orderId);
+  }
+
+  private async expire(orderId: string): Promise<void> {
+    try {
+      const { order, change } = await commitFresh(this.store, async () => {
+        const order = await this.store.order(orderId);
+        const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
+        if (!order || !offer) throw new ProblemError(ProblemCode.Conflict, 'no live offer');
+        return answerOffer(order, offer, await this.store.courier(offer.courierId), 'expire', new Date());
+      });
+      await this.events.publish('order.offer_expired', order, change.offer?.after ?? null, SOURCE);
+    } catch (err) {
+      // Answered or cancelled meanwhile: nothing left to expire.
+      if (!(err instanceof ProblemError && err.code === ProblemCode.Conflict)) throw err;
+    }
+  }
+
+  /** Offers the order to the best courier it can claim, or gives it up. */
+  private async advance(orderId: string): Promise<void> {
+    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs } = this.config.dispatch;
+    let lostRaces = 0;
+    reread: for (;;) {
+      const order = await this.store.order(orderId);
+      if (!order || !DISPATCHABLE.includes(order.status)) return;
+      const excluded = new Set(order.excluded);
+      let attempt = order.attempts + 1;
+      while (attempt <= maxAttempts) {
+        const radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM });
+        const found = await this.couriers.nearestAvailable({
+          ...order.pickup,
+          radiusM,
+          limit: CANDIDATES_PER_SEARCH + excluded.size,
+        });
+        const ranked = rankCandidates(order.pickup, found, excluded);
+        if (ranked.length === 0) {
+          if (radiusM >= maxRadiusM) break;
+          attempt++;
+          continue;
+        }
+        for (const candidate of ranked) {
+          const courier = await this.store.courier(candidate.id);
+          if (courier.status !== 'available' || !courier.location) continue;
+          const change = makeOffer(order, courier, {
+            offerId: ulid(),
+            attempt,
+            distanceM: roundMetres(candidate.distanceM),
+            ttlMs: offerTtlMs,
+            now: new Date(),
+          });
+          const offered = await this.store.commit(change);
+          if (offered) {
+            if (!order.timeline.some((step) => step.status === 'offered')) {
+              this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
+            }
+            await this.events.publish('order.offered', offered, change.offer.after, SOURCE);
+            return;
+          }
+          if ((await this.store.order(orderId))?.version !== order.version) continue reread;
+        }
+        // Every candidate was claimed by another order first; search again at the same radius.
+        if (++lostRaces > MAX_LOST_RACES) {
+          this.logger.warn({ orderId }, 'dispatch kept losing couriers to other orders; the deadline will retry');
+          return;
+        }
+      }
+      const givenUp = await this.store.commit(giveUp(order, Math.min(attempt, maxAttempts), new Date()));
+      if (!givenUp) continue;
+      await this.events.publish('order.unassigned', givenUp, null, SOURCE);
+      return;
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '@mesh/config';
+import type { OrderChangeType, OrderList, OrderListQuery, OrderView, PlaceOrder, Principal } from '@mesh/contracts';
+import {
+  CUSTOMER_CANCELLABLE,
+  DispatchStore,
+  OrderEventPublisher,
+  answerOffer,
+  cancel,
+  commitFresh,
+  deliver,
+  newOrder,
+  orderView,
+  pickUp,
+  redispatch,
+  type DispatchChange,
+  type StoredOffer,
+  type StoredOrder,
+} from '@mesh/dispatch';
+import { ProblemCode, ProblemError, problems } from '@mesh/problem';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import { booleanPointInPolygon, point } from '@turf/turf';
+import { ulid } from 'ulid';
+import { listingOwner, maySeeOrder } from './order-access';
+
+const SOURCE = '/gateway/orders';
+/** How long an Idempotency-Key keeps answering with its order. */
+const IDEMPOTENCY_TTL_S = 24 * 3600;
+
+/**
+ * Orders and offers as the apps drive them. Placing an order puts it on Kafka
+ * before anything else; every later change is one atomic compare-and-set in the
+ * dispatch store (so a late accept and an expiry cannot both win), then an event.
+ */
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly events: OrderEventPublisher,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
+    this.requireServiceArea(place);
+    const id = ulid();
+    if (idempotencyKey) {
+      const bound = await this.store.bindIdempotencyKey(customer.sub, idempotencyKey, id, IDEMPOTENCY_TTL_S);
+      if (bound !== id) return this.replay(customer, bound);
+    }
+    const change = newOrder({ id, customerId: customer.sub, place, now: new Date() });
+    const placed = { ...change.order.after, version: 1 };
+    try {
+      await this.events.publish('order.created', placed, null, SOURCE);
+    } catch (err) {
+      if (idempotencyKey)
+        await this.store.unbindIdempotencyKey(customer.sub, idempotencyKey, id).catch(() => undefined);
+      this.logger.error({ err, orderId: id }, 'order.created was not accepted by the bus');
+      throw problems.dependencyDown('The order could not be queued; nothing was placed. Retry shortly.');
+    }
+    this.metrics.eventsPublished.inc({ topic: 'orders' });
+    // Kafka has it, so it is placed; the dispatch function also records it should this write not land.
+    await this.store
+      .commit(change)
+      .catch((err: unknown) => this.logger.warn({ err, orderId: id }, 'order record deferred'));
+    return orderView(placed);
+  }
+
+  async get(who: Principal, orderId: string): Promise<OrderView> {
+    return orderView((await this.visible(who, orderId)).order);
+  }
+
+  async list(who: Principal, query: OrderListQuery): Promise<OrderList> {
+    const owner = listingOwner(who);
+    if (!owner) throw problems.forbidden('Only customers, couriers, merchants and dispatchers have orders.');
+    const page = await this.store.list({ owner, limit: query.limit, ...optional(query) });
+    return { items: page.items.map(orderView), nextCursor: page.nextCursor };
+  }
+
+  /** 404 unless the order exists and the caller may see it. */
+  async visible(who: Principal, orderId: string): Promise<{ order: StoredOrder; offer: StoredOffer | null }> {
+    const order = await this.store.order(orderId);
+    const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
+    if (!order || !maySeeOrder(who, order, offer)) throw problems.notFound(`There is no order ${orderId}.`);
+    return { order, offer };
+  }
+
+  cancel(who: Principal, orderId: string): Promise<OrderView> {
+    return this.change(who, orderId, 'order.cancelled', async (order) => {
+      if (!who.roles.includes('dispatcher')) {
+        if (!(who.roles.includes('customer') && order.customerId === who.sub)) {
+          throw problems.forbidden('Only the order’s customer or a dispatcher may cancel it.');
+        }
+        if (!CUSTOMER_CANCELLABLE.includes(order.status)) {
+          throw problems.conflict('The courier has picked the order up; ask a dispatcher to cancel it.');
+        }
+      }
+      const offer = order.offerId ? await this.store.offer(order.offerId) : null;
+      const courierId = offer?.status === 'pending' ? offer.courierId : order.courierId;
+      const courier = courierId ? await this.store.courier(courierId) : null;
+      return cancel(order, { offer, courier }, new Date());
+    });
+  }
+
+  redispatch(who: Principal, orderId: string): Promise<OrderView> {
+    return this.change(who, orderId, 'order.redispatched', (order) => Promise.resolve(redispatch(order, new Date())));
+  }
+
+  pickUp(who: Principal, orderId: string): Promise<OrderView> {
+    return this.change(who, orderId, 'order.picked_up', (order) => {
+      this.requireAssignedCourier(who, order);
+      return Promise.resolve(pickUp(order, new Date()));
+    });
+  }
+
+  deliver(who: Principal, orderId: string): Promise<OrderView> {
+    return this.change(who, orderId, 'order.delivered', async (order) => {
+      this.requireAssignedCourier(who, order);
+      return deliver(order, await this.store.courier(who.sub), new Date());
+    });
+  }
+
+  /** The offered courier says yes (the order is theirs) or no (dispatch moves on). */
+  async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
+    const { order, change } = await commitFresh(this.store, async () => {
+      const offer = await this.store.offer(offerId);
+      if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
+      const order = await this.store.order(offer.orderId);
+      if (!order) throw problems.notFound(`There is no offer ${offerId}.`);
+      return answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
+    });
+    await this.announce(
+      answer === 'accept' ? 'order.assigned' : 'order.offer_declined',
+      order,
+      change.offer?.after ?? null,
+    );
+    return orderView(order);
+  }
+
+  private async change(
+    who: Principal,
+    orderId: string,
+    type: OrderChangeType,
+    build: (order: StoredOrder) => Promise<DispatchChange>,
+  ): Promise<OrderView> {
+    const { order, change } = await commitFresh(this.store, async () =>
+      build((await this.visible(who, orderId)).order),
+    );
+    await this.announce(type, order, change.offer?.after ?? null);
+    return orderView(order);
+  }
+
+  /**
+   * Tells the mesh about a committed change. The change stands even if the bus
+   * is down; the order's deadline (kept with it in the store) makes dispatch look
+   * at it again, so only the live notifications of this one change can be missed.
+   */
+  private async announce(type: OrderChangeType, order: StoredOrder, offer: StoredOffer | null): Promise<void> {
+    try {
+      await this.events.publish(type, order, offer, SOURCE);
+      this.metrics.eventsPublished.inc({ topic: 'orders' });
+    } catch (err) {
+      this.logger.error({ err, orderId: order.id, type }, 'a committed order change was not announced');
+    }
+  }
+
+  private async replay(customer: Principal, orderId: string): Promise<OrderView> {
+    const order = await this.store.order(orderId);
+    if (order && order.customerId === customer.sub) return orderView(order);
+    throw problems.conflict('A request with this Idempotency-Key is still being processed; retry shortly.');
+  }
+
+  private requireAssignedCourier(who: Principal, order: StoredOrder): void {
+    if (!who.roles.includes('courier') || order.courierId !== who.sub) {
+      throw problems.forbidden('Only the order’s assigned courier may do this.');
+    }
+  }
+
+  private requireServiceArea(place: PlaceOrder): void {
+    const area = this.config.dispatch.serviceArea;
+    if (!area) return;
+    const outside = (['pickup', 'dropoff'] as const).filter(
+      (end) => !booleanPointInPolygon(point([place[end].lng, place[end].lat]), area),
+    );
+    if (outside.length > 0) {
+      throw new ProblemError(
+        ProblemCode.Unprocessable,
+        'The order is outside the service area.',
+        outside.map((end) => ({ path: `body.${end}`, message: 'outside the service area' })),
+      );
+    }
+  }
+}
+
+function optional(query: OrderListQuery): { status?: OrderListQuery['status']; cursor?: string } {
+  return { ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) };
+}

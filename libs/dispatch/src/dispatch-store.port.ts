@@ -1,0 +1,88 @@
+import type { CourierStatus, OfferRecord, OrderStatus, OrderView, Vehicle } from '@mesh/contracts';
+
+/** An order as dispatch keeps it: the public view plus dispatch bookkeeping. */
+export interface StoredOrder extends OrderView {
+  /** The live offer, while `offered`. */
+  offerId: string | null;
+  /** Couriers who declined or let an offer lapse; never offered this order again. */
+  excluded: string[];
+  /** Bumped by every committed change; a change built on an older version does not commit. */
+  version: number;
+}
+
+export const OFFER_STATUSES = ['pending', 'accepted', 'declined', 'expired', 'revoked'] as const;
+export type OfferStatus = (typeof OFFER_STATUSES)[number];
+
+export interface StoredOffer extends OfferRecord {
+  status: OfferStatus;
+}
+
+/** The part of a courier's state dispatch reads and writes. */
+export interface CourierSlot {
+  id: string;
+  status: CourierStatus;
+  offerId: string | null;
+  activeOrderId: string | null;
+  location: { lat: number; lng: number } | null;
+  vehicle: Vehicle;
+}
+
+/**
+ * One atomic change of dispatch state. It commits only if the order, the offer
+ * and the courier are still as `before` says; otherwise nothing is written.
+ */
+export interface DispatchChange {
+  order: { before: StoredOrder | null; after: StoredOrder };
+  offer?: { before: StoredOffer | null; after: StoredOffer };
+  courier?: { before: CourierSlot; after: CourierSlot };
+  /** When the dispatch function must look at the order again (offer expiry, stalled dispatch); null: never. */
+  deadlineAtMs: number | null;
+}
+
+export interface OrderListFilter {
+  /** Whose orders: one customer's, merchant's, courier's, or everyone's (dispatchers). */
+  owner: { kind: 'customer' | 'merchant' | 'courier'; id: string } | { kind: 'all' };
+  status?: OrderStatus;
+  limit: number;
+  /** The last id of the previous page. */
+  cursor?: string;
+}
+
+/**
+ * Live dispatch state: orders, offers, couriers' dispatch slots, deadlines.
+ * Every change goes through `commit`, a compare-and-set over everything it touches,
+ * so two dispatchers racing for one courier cannot both win.
+ */
+export abstract class DispatchStore {
+  abstract order(orderId: string): Promise<StoredOrder | null>;
+  abstract offer(offerId: string): Promise<StoredOffer | null>;
+  abstract courier(courierId: string): Promise<CourierSlot>;
+  /** The order as committed (version bumped), or null when something changed since it was read. */
+  abstract commit(change: DispatchChange): Promise<StoredOrder | null>;
+  /** Newest first. */
+  abstract list(filter: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }>;
+  /**
+   * Binds a customer's idempotency key to an order id unless it is bound already;
+   * answers the id it is bound to.
+   */
+  abstract bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string>;
+  /** Frees a binding made for an order that was never placed. */
+  abstract unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void>;
+  /**
+   * Orders whose deadline has passed, leased for `leaseMs` (their deadline moves
+   * that far ahead), so one sweeper handles each and a crashed one's are retried.
+   */
+  abstract leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]>;
+  abstract setDeadline(orderId: string, atMs: number | null): Promise<void>;
+}
+
+/** The public view of a stored order. */
+export function orderView(order: StoredOrder): OrderView {
+  const { offerId: _offer, excluded: _excluded, version: _version, ...view } = order;
+  return view;
+}
+
+export function offerRecord(offer: StoredOffer): OfferRecord {
+  const { status: _status, ...record } = offer;
+  return record;
+}

@@ -1,0 +1,131 @@
+import type { MemoryCourierGeoRepository } from '@mesh/geo';
+import {
+  DispatchStore,
+  type CourierSlot,
+  type DispatchChange,
+  type OrderListFilter,
+  type StoredOffer,
+  type StoredOrder,
+} from './dispatch-store.port';
+
+/**
+ * Dispatch state in process memory, for the embedded default and small tests.
+ * Couriers are the in-memory geo repository's, as in Redis they share one hash.
+ * A commit runs without awaiting anything, so it is atomic on the event loop.
+ */
+export class MemoryDispatchStore extends DispatchStore {
+  private readonly orders = new Map<string, StoredOrder>();
+  private readonly offers = new Map<string, StoredOffer>();
+  private readonly deadlines = new Map<string, number>();
+  private readonly idempotency = new Map<string, { orderId: string; expiresAtMs: number }>();
+
+  constructor(private readonly couriers: MemoryCourierGeoRepository) {
+    super();
+  }
+
+  order(orderId: string): Promise<StoredOrder | null> {
+    const found = this.orders.get(orderId);
+    return Promise.resolve(found ? structuredClone(found) : null);
+  }
+
+  offer(offerId: string): Promise<StoredOffer | null> {
+    const found = this.offers.get(offerId);
+    return Promise.resolve(found ? structuredClone(found) : null);
+  }
+
+  courier(courierId: string): Promise<CourierSlot> {
+    const state = this.couriers.state(courierId);
+    return Promise.resolve({
+      id: courierId,
+      status: state.status,
+      offerId: state.offerId,
+      activeOrderId: state.activeOrderId,
+      location: state.fix ? { lat: state.fix.lat, lng: state.fix.lng } : null,
+      vehicle: state.vehicle,
+    });
+  }
+
+  commit(change: DispatchChange): Promise<StoredOrder | null> {
+    const { order, offer, courier } = change;
+    const current = this.orders.get(order.after.id);
+    if ((current?.version ?? null) !== (order.before?.version ?? null)) return Promise.resolve(null);
+    if (offer && (this.offers.get(offer.after.offerId)?.status ?? null) !== (offer.before?.status ?? null)) {
+      return Promise.resolve(null);
+    }
+    if (courier) {
+      const state = this.couriers.state(courier.after.id);
+      const { before } = courier;
+      if (
+        state.status !== before.status ||
+        state.offerId !== before.offerId ||
+        state.activeOrderId !== before.activeOrderId
+      ) {
+        return Promise.resolve(null);
+      }
+      state.status = courier.after.status;
+      state.offerId = courier.after.offerId;
+      state.activeOrderId = courier.after.activeOrderId;
+    }
+    const after: StoredOrder = { ...structuredClone(order.after), version: (order.before?.version ?? 0) + 1 };
+    this.orders.set(after.id, after);
+    if (offer) this.offers.set(offer.after.offerId, structuredClone(offer.after));
+    if (change.deadlineAtMs === null) this.deadlines.delete(after.id);
+    else this.deadlines.set(after.id, change.deadlineAtMs);
+    return Promise.resolve(structuredClone(after));
+  }
+
+  list({
+    owner,
+    status,
+    limit,
+    cursor,
+  }: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }> {
+    const mine = [...this.orders.values()]
+      .filter((o) => {
+        switch (owner.kind) {
+          case 'all':
+            return true;
+          case 'customer':
+            return o.customerId === owner.id;
+          case 'merchant':
+            return o.merchantId === owner.id;
+          case 'courier':
+            return o.courierId === owner.id;
+        }
+      })
+      .filter((o) => (!status || o.status === status) && (!cursor || o.id < cursor))
+      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    const items = mine.slice(0, limit).map((o) => structuredClone(o));
+    return Promise.resolve({ items, nextCursor: mine.length > limit ? (items.at(-1)?.id ?? null) : null });
+  }
+
+  bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string> {
+    const id = `${customerId}\u0000${key}`;
+    const bound = this.idempotency.get(id);
+    if (bound && bound.expiresAtMs > Date.now()) return Promise.resolve(bound.orderId);
+    this.idempotency.set(id, { orderId, expiresAtMs: Date.now() + ttlS * 1000 });
+    return Promise.resolve(orderId);
+  }
+
+  unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void> {
+    const id = `${customerId}\u0000${key}`;
+    if (this.idempotency.get(id)?.orderId === orderId) this.idempotency.delete(id);
+    return Promise.resolve();
+  }
+
+  leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
+    const due = [...this.deadlines]
+      .filter(([, at]) => at <= nowMs)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id);
+    for (const id of due) this.deadlines.set(id, nowMs + leaseMs);
+    return Promise.resolve(due);
+  }
+
+  setDeadline(orderId: string, atMs: number | null): Promise<void> {
+    if (atMs === null) this.deadlines.delete(orderId);
+    else this.deadlines.set(orderId, atMs);
+    return Promise.resolve();
+  }
+}

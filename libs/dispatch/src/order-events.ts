@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { EventBus, newEvent, type MeshEvent } from '@mesh/bus';
+import { TOPIC_OF_EVENT, type OrderChangeType } from '@mesh/contracts';
+import { problems } from '@mesh/problem';
+import {
+  DispatchStore,
+  offerRecord,
+  orderView,
+  type DispatchChange,
+  type StoredOffer,
+  type StoredOrder,
+} from './dispatch-store.port';
+
+/** Attempts at a change whose state moved underneath it, before the caller is told of the conflict. */
+const COMMIT_ATTEMPTS = 8;
+
+/**
+ * Reads fresh state, builds a change and commits it; when something moved in
+ * between (another dispatcher, the courier, the sweeper), reads again and
+ * rebuilds. `build` throws the 404/409 problems the fresh state calls for.
+ */
+export async function commitFresh<C extends DispatchChange>(
+  store: DispatchStore,
+  build: () => Promise<C>,
+): Promise<{ order: StoredOrder; change: C }> {
+  for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
+    const change = await build();
+    const order = await store.commit(change);
+    if (order) return { order, change };
+  }
+  throw problems.conflict('The order kept changing while this was applied; try again.');
+}
+
+/** The event of an order change, keyed by the order so its changes stay in order on Kafka. */
+export function orderChangedEvent(
+  type: OrderChangeType,
+  order: StoredOrder,
+  offer: StoredOffer | null,
+  source: string,
+): MeshEvent<OrderChangeType> {
+  return newEvent(
+    type,
+    { order: orderView(order), offer: offer ? offerRecord(offer) : null },
+    { source, key: order.id, subject: order.id },
+  );
+}
+
+/** Puts order changes on the bus. */
+@Injectable()
+export class OrderEventPublisher {
+  constructor(private readonly bus: EventBus) {}
+
+  async publish(type: OrderChangeType, order: StoredOrder, offer: StoredOffer | null, source: string): Promise<void> {
+    await this.bus.publish(TOPIC_OF_EVENT[type], orderChangedEvent(type, order, offer, source));
+  }
+
+  async publishDeadline(orderId: string, source: string): Promise<void> {
+    const event = newEvent('order.deadline_reached', { orderId }, { source, key: orderId, subject: orderId });
+    await this.bus.publish(TOPIC_OF_EVENT[event.type], event);
+  }
+}

@@ -1,0 +1,225 @@
+import { CourierStatus, DEFAULT_VEHICLE, Vehicle } from '@mesh/contracts';
+import { courierKeys } from '@mesh/geo';
+import type { RedisConnection } from '@mesh/redis';
+import {
+  DispatchStore,
+  type CourierSlot,
+  type DispatchChange,
+  type OrderListFilter,
+  type StoredOffer,
+  type StoredOrder,
+} from './dispatch-store.port';
+
+const keys = {
+  order: (id: string) => `order:${id}`,
+  offer: (id: string) => `offer:${id}`,
+  deadlines: 'orders:deadlines',
+  /** Order ids by owner; members share score 0 so they sort by id, and ULIDs sort by creation time. */
+  index: (owner: OrderListFilter['owner']) =>
+    owner.kind === 'all' ? 'orders:all' : `orders:${owner.kind}:${owner.id}`,
+  idempotency: (customerId: string, key: string) => `idem:${customerId}:${key}`,
+};
+
+/*
+ * The one write path of dispatch state: checks that the order (by version), the
+ * offer (by status) and the courier (by status, offer, order) are still as read,
+ * then writes all of them, the order's deadline, the courier's place in the
+ * available index and the order's owner indexes, atomically.
+ *
+ * KEYS: order, deadlines, offer, courier, available index, owner indexes…
+ * ARGV: orderId, expected version ('' = new), order doc, new version, deadline ms ('' = none),
+ *       offer check ('' = no offer, '-' = new), offer doc, offer status,
+ *       courier check ('1' or ''), expected status, offerId, activeOrderId, new status, offerId, activeOrderId, courierId
+ */
+const COMMIT = `
+if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
+if ARGV[6] ~= '' and (redis.call('HGET', KEYS[3], 'status') or '-') ~= ARGV[6] then return 0 end
+if ARGV[9] == '1' then
+  local c = redis.call('HMGET', KEYS[4], 'status', 'offerId', 'activeOrderId')
+  if (c[1] or 'offline') ~= ARGV[10] or (c[2] or '') ~= ARGV[11] or (c[3] or '') ~= ARGV[12] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'v', ARGV[4])
+if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], 'doc', ARGV[7], 'status', ARGV[8]) end
+if ARGV[9] == '1' then
+  redis.call('HSET', KEYS[4], 'status', ARGV[13], 'offerId', ARGV[14], 'activeOrderId', ARGV[15])
+  if ARGV[13] == 'available' then
+    local pos = redis.call('HMGET', KEYS[4], 'lng', 'lat')
+    if pos[1] then redis.call('GEOADD', KEYS[5], pos[1], pos[2], ARGV[16]) end
+  else
+    redis.call('ZREM', KEYS[5], ARGV[16])
+  end
+end
+for i = 6, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+return 1
+`;
+
+// KEYS: deadlines. ARGV: now ms, limit, lease-until ms
+const LEASE_DUE = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
+return ids
+`;
+
+// KEYS: idempotency key. ARGV: order id
+const UNBIND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+const COURIER_FIELDS = ['status', 'offerId', 'activeOrderId', 'lat', 'lng', 'vehicle'] as const;
+
+/** Dispatch state in Redis: a hash per order and offer (JSON doc), deadlines and owner indexes as sorted sets. */
+export class RedisDispatchStore extends DispatchStore {
+  constructor(private readonly redis: RedisConnection) {
+    super();
+    redis.client.defineCommand('meshDispatchCommit', { lua: COMMIT });
+    redis.client.defineCommand('meshLeaseDue', { numberOfKeys: 1, lua: LEASE_DUE });
+    redis.client.defineCommand('meshUnbind', { numberOfKeys: 1, lua: UNBIND });
+  }
+
+  private get commands(): ScriptCommands {
+    return this.redis.client as unknown as ScriptCommands;
+  }
+
+  async order(orderId: string): Promise<StoredOrder | null> {
+    const [doc, version] = await this.redis.client.hmget(keys.order(orderId), 'doc', 'v');
+    if (!doc || version === null) return null;
+    return { ...(JSON.parse(doc) as Omit<StoredOrder, 'version'>), version: Number(version) };
+  }
+
+  async offer(offerId: string): Promise<StoredOffer | null> {
+    const [doc, status] = await this.redis.client.hmget(keys.offer(offerId), 'doc', 'status');
+    if (!doc || !status) return null;
+    return { ...(JSON.parse(doc) as Omit<StoredOffer, 'status'>), status: status as StoredOffer['status'] };
+  }
+
+  async courier(courierId: string): Promise<CourierSlot> {
+    const [status, offerId, activeOrderId, lat, lng, vehicle] = await this.redis.client.hmget(
+      courierKeys.courier(courierId),
+      ...COURIER_FIELDS,
+    );
+    return {
+      id: courierId,
+      status: CourierStatus.catch('offline').parse(status ?? 'offline'),
+      offerId: offerId || null,
+      activeOrderId: activeOrderId || null,
+      location: lat && lng ? { lat: Number(lat), lng: Number(lng) } : null,
+      vehicle: Vehicle.catch(DEFAULT_VEHICLE).parse(vehicle ?? DEFAULT_VEHICLE),
+    };
+  }
+
+  async commit(change: DispatchChange): Promise<StoredOrder | null> {
+    const { order, offer, courier } = change;
+    const after: StoredOrder = { ...order.after, version: (order.before?.version ?? 0) + 1 };
+    const { version: _version, ...doc } = after;
+    const courierId = courier?.after.id ?? '';
+    const owners = ownerIndexes(order.before, after);
+    const committed = await this.commands.meshDispatchCommit(
+      5 + owners.length,
+      keys.order(after.id),
+      keys.deadlines,
+      keys.offer(offer?.after.offerId ?? '-'),
+      courierKeys.courier(courierId || '-'),
+      courierKeys.available,
+      ...owners,
+      after.id,
+      order.before ? String(order.before.version) : '',
+      JSON.stringify(doc),
+      String(after.version),
+      change.deadlineAtMs === null ? '' : String(change.deadlineAtMs),
+      offer ? (offer.before?.status ?? '-') : '',
+      offer ? JSON.stringify({ ...offer.after, status: undefined }) : '',
+      offer?.after.status ?? '',
+      courier ? '1' : '',
+      courier?.before.status ?? '',
+      courier?.before.offerId ?? '',
+      courier?.before.activeOrderId ?? '',
+      courier?.after.status ?? '',
+      courier?.after.offerId ?? '',
+      courier?.after.activeOrderId ?? '',
+      courierId,
+    );
+    return committed === 1 ? after : null;
+  }
+
+  async list({
+    owner,
+    status,
+    limit,
+    cursor,
+  }: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }> {
+    const index = keys.index(owner);
+    const items: StoredOrder[] = [];
+    // With a status filter, read ahead in chunks; stop at a bounded scan so a sparse filter cannot run away.
+    const chunk = status ? Math.max(50, limit * 2) : limit + 1;
+    let from = cursor;
+    let scanned = 0;
+    for (;;) {
+      const ids = await this.redis.client.zrange(
+        index,
+        from ? `(${from}` : '+',
+        '-',
+        'BYLEX',
+        'REV',
+        'LIMIT',
+        0,
+        chunk,
+      );
+      const orders = await Promise.all(ids.map((id) => this.order(id)));
+      for (let i = 0; i < ids.length; i++) {
+        const found = orders[i];
+        if (found && (!status || found.status === status)) {
+          if (items.length === limit) return { items, nextCursor: items.at(-1)?.id ?? null };
+          items.push(found);
+        }
+        from = ids[i];
+      }
+      scanned += ids.length;
+      if (ids.length < chunk) return { items, nextCursor: null };
+      if (!status && items.length === limit) return { items, nextCursor: items.at(-1)?.id ?? null };
+      if (scanned >= MAX_FILTER_SCAN) return { items, nextCursor: from ?? null };
+    }
+  }
+
+  async bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string> {
+    const redisKey = keys.idempotency(customerId, key);
+    const set = await this.redis.client.set(redisKey, orderId, 'EX', ttlS, 'NX');
+    if (set === 'OK') return orderId;
+    return (await this.redis.client.get(redisKey)) ?? orderId;
+  }
+
+  async unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void> {
+    await this.commands.meshUnbind(keys.idempotency(customerId, key), orderId);
+  }
+
+  leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
+    return this.commands.meshLeaseDue(keys.deadlines, nowMs, limit, nowMs + leaseMs);
+  }
+
+  async setDeadline(orderId: string, atMs: number | null): Promise<void> {
+    if (atMs === null) await this.redis.client.zrem(keys.deadlines, orderId);
+    else await this.redis.client.zadd(keys.deadlines, atMs, orderId);
+  }
+}
+
+/** A filtered page reads at most this many ids; the cursor lets the client go on. */
+const MAX_FILTER_SCAN = 2_000;
+
+function ownerIndexes(before: StoredOrder | null, after: StoredOrder): string[] {
+  const indexes: string[] = [];
+  if (!before) {
+    indexes.push(keys.index({ kind: 'all' }), keys.index({ kind: 'customer', id: after.customerId }));
+    if (after.merchantId) indexes.push(keys.index({ kind: 'merchant', id: after.merchantId }));
+  }
+  if (after.courierId && before?.courierId !== after.courierId) {
+    indexes.push(keys.index({ kind: 'courier', id: after.courierId }));
+  }
+  return indexes;
+}
+
+interface ScriptCommands {
+  meshDispatchCommit(numberOfKeys: number, ...args: string[]): Promise<number>;
+  meshLeaseDue(key: string, nowMs: number, limit: number, leaseUntil: number): Promise<string[]>;
+  meshUnbind(key: string, orderId: string): Promise<number>;
+}
