@@ -4,3 +4,4 @@ export * from './silent-logger';
 export * from './client-push.contract';
 export * from './courier-geo.contract';
 export * from './stack';
+export * from './dispatch-store.contract';

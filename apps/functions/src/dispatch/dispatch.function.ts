@@ -6,6 +6,7 @@ import {
   DISPATCHABLE,
   DISPATCH_STALL_MS,
   DispatchStore,
+  newId,
   OrderEventPublisher,
   answerOffer,
   commitFresh,
@@ -18,7 +19,6 @@ import {
 import { CourierGeoRepository, roundMetres } from '@mesh/geo';
 import { ProblemCode, ProblemError } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { ulid } from 'ulid';
 import type { MeshFunction } from '../host/mesh-function';
 
 type DispatchEvents =
@@ -135,7 +135,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
           const courier = await this.store.courier(candidate.id);
           if (courier.status !== 'available' || !courier.location) continue;
           const change = makeOffer(order, courier, {
-            offerId: ulid(),
+            offerId: newId(),
             attempt,
             distanceM: roundMetres(candidate.distanceM),
             ttlMs: offerTtlMs,

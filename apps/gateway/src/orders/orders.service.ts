@@ -4,6 +4,7 @@ import type { OrderChangeType, OrderList, OrderListQuery, OrderView, PlaceOrder,
 import {
   CUSTOMER_CANCELLABLE,
   DispatchStore,
+  newId,
   OrderEventPublisher,
   answerOffer,
   cancel,
@@ -20,7 +21,6 @@ import {
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { booleanPointInPolygon, point } from '@turf/turf';
-import { ulid } from 'ulid';
 import { listingOwner, maySeeOrder } from './order-access';
 
 const SOURCE = '/gateway/orders';
@@ -44,7 +44,7 @@ export class OrdersService {
 
   async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
     this.requireServiceArea(place);
-    const id = ulid();
+    const id = newId();
     if (idempotencyKey) {
       const bound = await this.store.bindIdempotencyKey(customer.sub, idempotencyKey, id, IDEMPOTENCY_TTL_S);
       if (bound !== id) return this.replay(customer, bound);

@@ -1,0 +1,197 @@
+import type { PlaceOrder } from '@mesh/contracts';
+import { answerOffer, makeOffer, newId, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
+import type { CourierGeoRepository } from '@mesh/geo';
+import { uniqueName } from './eventually';
+
+export interface DispatchStoreUnderTest {
+  store: DispatchStore;
+  /** The couriers the store shares state with (same Redis hash, or the same in-memory map). */
+  couriers: CourierGeoRepository;
+  dispose(): Promise<void>;
+}
+
+/** The behaviour every DispatchStore adapter must have. Run against each adapter. */
+export function dispatchStoreContract(adapter: string, create: () => Promise<DispatchStoreUnderTest>): void {
+  describe(`DispatchStore contract: ${adapter}`, () => {
+    let under: DispatchStoreUnderTest;
+    let centre: { lat: number; lng: number };
+    beforeEach(async () => {
+      under = await create();
+      centre = { lat: -60 + Math.random() * 120, lng: -170 + Math.random() * 340 };
+    });
+    afterEach(() => under.dispose());
+
+    const place = (): PlaceOrder => ({ pickup: centre, dropoff: { lat: centre.lat + 0.01, lng: centre.lng } });
+    const placed = async (customerId = uniqueName('cust'), extra: Partial<PlaceOrder> = {}): Promise<StoredOrder> => {
+      const change = newOrder({ id: newId(), customerId, place: { ...place(), ...extra }, now: new Date() });
+      const order = await under.store.commit(change);
+      if (!order) throw new Error('a new order did not commit');
+      return order;
+    };
+    const availableCourier = async (northM = 100): Promise<string> => {
+      const id = uniqueName('courier');
+      await under.couriers.setAvailability(id, true);
+      await under.couriers.recordLocation(id, {
+        lat: centre.lat + northM / 111_320,
+        lng: centre.lng,
+        at: new Date().toISOString(),
+      });
+      return id;
+    };
+    const offerTo = async (order: StoredOrder, courierId: string, ttlMs = 15_000) => {
+      const change = makeOffer(order, await under.store.courier(courierId), {
+        offerId: newId(),
+        attempt: 1,
+        distanceM: 100,
+        ttlMs,
+        now: new Date(),
+      });
+      return { change, order: await under.store.commit(change) };
+    };
+    const nearbyAvailable = async () =>
+      (await under.couriers.nearestAvailable({ ...centre, radiusM: 5_000, limit: 50 })).map((c) => c.id);
+
+    it('stores a new order once, at version 1; the same id cannot be created twice', async () => {
+      const change = newOrder({ id: newId(), customerId: 'cust-1', place: place(), now: new Date() });
+      const first = await under.store.commit(change);
+      expect(first).toMatchObject({ id: change.order.after.id, status: 'pending', version: 1 });
+      await expect(under.store.commit(change)).resolves.toBeNull();
+      await expect(under.store.order(change.order.after.id)).resolves.toEqual(first);
+    });
+
+    it('claims an available courier for an offer: the courier leaves the available index, the offer is stored', async () => {
+      const order = await placed();
+      const courierId = await availableCourier();
+      const { change, order: offered } = await offerTo(order, courierId);
+
+      expect(offered).toMatchObject({ status: 'offered', offerId: change.offer.after.offerId, version: 2 });
+      await expect(under.store.offer(change.offer.after.offerId)).resolves.toEqual(change.offer.after);
+      await expect(under.store.courier(courierId)).resolves.toMatchObject({
+        status: 'offered',
+        offerId: change.offer.after.offerId,
+      });
+      expect(await nearbyAvailable()).not.toContain(courierId);
+      expect((await under.couriers.get(courierId)).status).toBe('offered');
+    });
+
+    it('lets only one of two orders racing for the same courier win it', async () => {
+      const [a, b] = await Promise.all([placed(), placed()]);
+      const courierId = await availableCourier();
+      const courier = await under.store.courier(courierId);
+      const offer = (order: StoredOrder) =>
+        makeOffer(order, courier, { offerId: newId(), attempt: 1, distanceM: 1, ttlMs: 15_000, now: new Date() });
+
+      const results = await Promise.all([under.store.commit(offer(a!)), under.store.commit(offer(b!))]);
+
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      const winner = results.find((r) => r !== null)!;
+      await expect(under.store.courier(courierId)).resolves.toMatchObject({ offerId: winner.offerId });
+    });
+
+    it('refuses a change built on an order version that is no longer current, and writes nothing of it', async () => {
+      const order = await placed();
+      const first = await availableCourier(100);
+      const second = await availableCourier(200);
+      await offerTo(order, first);
+
+      const stale = await offerTo(order, second);
+
+      expect(stale.order).toBeNull();
+      await expect(under.store.courier(second)).resolves.toMatchObject({ status: 'available', offerId: null });
+      await expect(under.store.offer(stale.change.offer.after.offerId)).resolves.toBeNull();
+      expect(await nearbyAvailable()).toContain(second);
+    });
+
+    it('puts a courier who declines back in the available index, and an accepting one on the order', async () => {
+      const decliner = await availableCourier(100);
+      const accepter = await availableCourier(300);
+      const order = await placed();
+      const first = await offerTo(order, decliner);
+      const declined = await under.store.commit(
+        answerOffer(first.order!, first.change.offer.after, await under.store.courier(decliner), 'decline', new Date()),
+      );
+      expect(declined).toMatchObject({ status: 'dispatching', excluded: [decliner] });
+      expect(await nearbyAvailable()).toContain(decliner);
+      await expect(under.store.offer(first.change.offer.after.offerId)).resolves.toMatchObject({ status: 'declined' });
+
+      const second = await offerTo(declined!, accepter);
+      const assigned = await under.store.commit(
+        answerOffer(
+          second.order!,
+          second.change.offer.after,
+          await under.store.courier(accepter),
+          'accept',
+          new Date(),
+        ),
+      );
+      expect(assigned).toMatchObject({ status: 'assigned', courierId: accepter });
+      await expect(under.store.courier(accepter)).resolves.toMatchObject({
+        status: 'busy',
+        activeOrderId: order.id,
+      });
+      // The location path sees the active order, so the order's watchers get the courier's positions.
+      await expect(
+        under.couriers.recordLocation(accepter, { ...centre, at: new Date().toISOString() }),
+      ).resolves.toEqual({ activeOrderId: order.id });
+    });
+
+    it('keeps deadlines: due ones are leased once, and come back when the lease runs out', async () => {
+      const order = await placed();
+      const { change } = await offerTo(order, await availableCourier(), 1_000);
+      const expiresAt = Date.parse(change.offer.after.expiresAt);
+
+      expect(await under.store.leaseDueDeadlines(expiresAt - 1, 100, 5_000)).not.toContain(order.id);
+      expect(await under.store.leaseDueDeadlines(expiresAt, 100, 5_000)).toContain(order.id);
+      expect(await under.store.leaseDueDeadlines(expiresAt + 10, 100, 5_000)).not.toContain(order.id);
+      expect(await under.store.leaseDueDeadlines(expiresAt + 5_000, 100, 5_000)).toContain(order.id);
+
+      await under.store.setDeadline(order.id, null);
+      expect(await under.store.leaseDueDeadlines(expiresAt + 60_000, 100, 5_000)).not.toContain(order.id);
+    });
+
+    it('lists an owner’s orders newest first, page by page, and filters by status', async () => {
+      const customer = uniqueName('cust');
+      const merchant = uniqueName('merchant');
+      const mine: StoredOrder[] = [];
+      for (let i = 0; i < 5; i++) mine.push(await placed(customer, i % 2 === 0 ? { merchantId: merchant } : {}));
+      await placed();
+      const newestFirst = mine.map((o) => o.id).reverse();
+
+      const page1 = await under.store.list({ owner: { kind: 'customer', id: customer }, limit: 2 });
+      const page2 = await under.store.list({
+        owner: { kind: 'customer', id: customer },
+        limit: 2,
+        cursor: page1.nextCursor!,
+      });
+      const page3 = await under.store.list({
+        owner: { kind: 'customer', id: customer },
+        limit: 2,
+        cursor: page2.nextCursor!,
+      });
+      expect([...page1.items, ...page2.items, ...page3.items].map((o) => o.id)).toEqual(newestFirst);
+      expect(page3.nextCursor).toBeNull();
+
+      const merchants = await under.store.list({ owner: { kind: 'merchant', id: merchant }, limit: 10 });
+      expect(merchants.items.map((o) => o.id)).toEqual([mine[4]!.id, mine[2]!.id, mine[0]!.id]);
+
+      await offerTo(mine[1]!, await availableCourier());
+      const offered = await under.store.list({
+        owner: { kind: 'customer', id: customer },
+        status: 'offered',
+        limit: 10,
+      });
+      expect(offered.items.map((o) => o.id)).toEqual([mine[1]!.id]);
+    });
+
+    it('binds an idempotency key to the first order only, per customer, until unbound', async () => {
+      const key = uniqueName('key');
+      await expect(under.store.bindIdempotencyKey('c1', key, 'order-1', 60)).resolves.toBe('order-1');
+      await expect(under.store.bindIdempotencyKey('c1', key, 'order-2', 60)).resolves.toBe('order-1');
+      await expect(under.store.bindIdempotencyKey('c2', key, 'order-3', 60)).resolves.toBe('order-3');
+      await under.store.unbindIdempotencyKey('c1', key, 'order-2');
+      await expect(under.store.bindIdempotencyKey('c1', key, 'order-4', 60)).resolves.toBe('order-1');
+      await under.store.unbindIdempotencyKey('c1', key, 'order-1');
+      await expect(under.store.bindIdempotencyKey('c1', key, 'order-5', 60)).resolves.toBe('order-5');
+    });
+  });
+}
