@@ -28,8 +28,11 @@ export interface RunningStack {
   readonly functionsUrl: string;
   readonly env: NodeJS.ProcessEnv;
   readonly gateway: RunningProcess;
+  /** The current functions process (a new one after `restartFunctions`). */
   readonly functions: RunningProcess;
   token(sub: string, roles: Role[], ttlS?: number): Promise<string>;
+  /** Kills the functions process with `signal` and starts a fresh one on the same config. */
+  restartFunctions(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,7 +101,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     DEV_TOKENS: '0',
     ...extraEnv,
   };
-  const functions = startProcess('functions', 'apps/functions/src/main.js', env);
+  let functions = startProcess('functions', 'apps/functions/src/main.js', env);
   const gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
   const baseUrl = `http://127.0.0.1:${port}`;
   const functionsUrl = `http://127.0.0.1:${functionsPort}`;
@@ -114,8 +117,15 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     functionsUrl,
     env,
     gateway,
-    functions,
+    get functions() {
+      return functions;
+    },
     token: (sub, roles, ttlS) => issuer.issue({ sub, roles, ...(ttlS !== undefined ? { ttlS } : {}) }),
+    restartFunctions: async (signal = 'SIGKILL') => {
+      await functions.stop(signal);
+      functions = startProcess('functions', 'apps/functions/src/main.js', env);
+      await waitForHttp(`${functionsUrl}/healthz`, functions);
+    },
     stop: async () => {
       await Promise.all([gateway.stop(), functions.stop()]);
       await deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run);

@@ -1,0 +1,223 @@
+import type { CourierView, OrderView } from '@mesh/contracts';
+import { startStack, type RunningStack } from '@mesh/testing';
+import { distance, point } from '@turf/turf';
+import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
+
+/**
+ * An order's life as the apps live it: customer, merchant, couriers and a
+ * dispatcher on their own sockets, against gateway and functions as separate
+ * processes on the real Kafka and Redis.
+ */
+describe('dispatch end to end (real Kafka and Redis, separate processes)', () => {
+  let stack: RunningStack;
+  let world: DispatchWorld;
+
+  beforeAll(async () => {
+    // Short offers so the expiry scenarios take seconds.
+    stack = await startStack({ OFFER_TTL_S: '2' });
+  });
+  afterAll(() => stack?.stop());
+  beforeEach(() => {
+    world = new DispatchWorld(stack);
+  });
+  afterEach(() => world.close());
+
+  it('takes an order from placement to delivery, telling everyone concerned on the way', async () => {
+    const pickup = somewhere();
+    const dropoff = offset(pickup, 1_500, 500);
+    const [customer, merchant, dispatcher] = await Promise.all([
+      world.actor('customer', ['customer']),
+      world.actor('merchant', ['merchant']),
+      world.actor('dispatcher', ['dispatcher']),
+    ]);
+    const near = await world.courierAt(offset(pickup, 300));
+    const far = await world.courierAt(offset(pickup, 1_800));
+
+    const res = await customer.api<OrderView>('POST', '/v1/orders', {
+      pickup,
+      dropoff,
+      merchantId: merchant.id,
+      items: [{ sku: 'ramen', qty: 2 }],
+      note: 'ring twice',
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/orders/${res.body.id}`);
+    expect(res.body).toMatchObject({
+      status: 'pending',
+      customerId: customer.id,
+      merchantId: merchant.id,
+      courierId: null,
+      items: [{ sku: 'ramen', qty: 2 }],
+      note: 'ring twice',
+      attempts: 0,
+      eta: null,
+    });
+    const orderId = res.body.id;
+    await merchant.inbox.next('order.updated', (o) => o.id === orderId);
+    expect((await customer.socket.emitWithAck('order.subscribe', { orderId })) as unknown).toEqual({ ok: true });
+
+    const offer = await near.inbox.next('offer.created', (o) => o.orderId === orderId);
+    const expectedM = distance(point([pickup.lng, pickup.lat]), point([pickup.lng, offset(pickup, 300).lat]), {
+      units: 'meters',
+    });
+    expect(offer).toMatchObject({ orderId, pickup, dropoff });
+    expect(Math.abs(offer.distanceM - expectedM)).toBeLessThan(2);
+    expect(Date.parse(offer.expiresAt) - Date.now()).toBeLessThanOrEqual(2_000);
+    expect(far.inbox.all('offer.created')).toEqual([]);
+    await expect(near.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'offered' },
+    });
+
+    const ack = (await near.socket.emitWithAck('offer.accept', { offerId: offer.offerId })) as {
+      ok: boolean;
+      order: OrderView;
+    };
+    expect(ack.ok).toBe(true);
+    expect(ack.order).toMatchObject({ id: orderId, status: 'assigned', courierId: near.id });
+    expect(ack.order.eta!.pickupS).toBeGreaterThan(0);
+    expect(ack.order.eta!.dropoffS).toBeGreaterThan(ack.order.eta!.pickupS);
+    for (const who of [customer, merchant, dispatcher, near]) {
+      await who.inbox.next('order.updated', (o) => o.id === orderId && o.status === 'assigned');
+    }
+    await expect(near.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'busy', activeOrderId: orderId },
+    });
+
+    // The customer watches the courier come.
+    const onTheWay = offset(pickup, 150);
+    expect(await near.socket.emitWithAck('courier.location', onTheWay)).toEqual({ ok: true });
+    const seen = await customer.inbox.next('courier.location', (p) => p.courierId === near.id);
+    expect(seen).toMatchObject({ orderId, lat: onTheWay.lat, lng: onTheWay.lng });
+
+    const picked = await near.api<OrderView>('POST', `/v1/orders/${orderId}/pickup`);
+    expect(picked).toMatchObject({ status: 200, body: { status: 'picked_up' } });
+    const delivered = await near.api<OrderView>('POST', `/v1/orders/${orderId}/deliver`);
+    expect(delivered).toMatchObject({ status: 200, body: { status: 'delivered' } });
+    expect(delivered.body.timeline.map((t) => t.status)).toEqual([
+      'pending',
+      'dispatching',
+      'offered',
+      'assigned',
+      'picked_up',
+      'delivered',
+    ]);
+    for (const who of [customer, merchant, dispatcher]) {
+      await who.inbox.next('order.updated', (o) => o.id === orderId && o.status === 'delivered');
+    }
+    await expect(near.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'available', activeOrderId: null },
+    });
+    const statusesSeen = customer.inbox
+      .all('order.updated')
+      .filter((o) => o.id === orderId)
+      .map((o) => o.status);
+    expect(statusesSeen).toEqual(expect.arrayContaining(['pending', 'offered', 'assigned', 'picked_up', 'delivered']));
+  });
+
+  it('offers the order to the next nearest courier when the first declines', async () => {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const first = await world.courierAt(offset(pickup, 200));
+    const second = await world.courierAt(offset(pickup, 900));
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, -1_000) });
+
+    const firstOffer = await first.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect((await first.api('POST', `/v1/offers/${firstOffer.offerId}/decline`)).status).toBe(204);
+
+    const secondOffer = await second.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect(secondOffer.offerId).not.toBe(firstOffer.offerId);
+    await expect(first.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'available' },
+    });
+    // Answering again is a conflict, and changes nothing.
+    expect((await first.api('POST', `/v1/offers/${firstOffer.offerId}/accept`)).status).toBe(409);
+    const accepted = await second.api<OrderView>('POST', `/v1/offers/${secondOffer.offerId}/accept`);
+    expect(accepted).toMatchObject({ status: 200, body: { status: 'assigned', courierId: second.id, attempts: 2 } });
+    expect(first.inbox.all('offer.created').filter((o) => o.orderId === order.id)).toHaveLength(1);
+  });
+
+  it('moves on when an offer goes unanswered past its deadline', async () => {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const silent = await world.courierAt(offset(pickup, 100));
+    const next = await world.courierAt(offset(pickup, 600));
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 2_000) });
+
+    const lapsed = await silent.inbox.next('offer.created', (o) => o.orderId === order.id);
+    const revoked = await silent.inbox.next('offer.revoked', (r) => r.offerId === lapsed.offerId);
+    expect(revoked).toEqual({ offerId: lapsed.offerId, orderId: order.id, reason: 'expired' });
+    await next.inbox.next('offer.created', (o) => o.orderId === order.id);
+
+    const late = await silent.api<{ status: number; type: string }>('POST', `/v1/offers/${lapsed.offerId}/accept`);
+    expect(late.status).toBe(409);
+    expect(late.headers.get('content-type')).toContain('application/problem+json');
+    await expect(silent.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'available' },
+    });
+  });
+
+  it('gives an order nobody can reach up to the dispatchers, who send it out again once someone can', async () => {
+    const pickup = somewhere();
+    const [customer, dispatcher] = await Promise.all([
+      world.actor('customer', ['customer']),
+      world.actor('dispatcher', ['dispatcher']),
+    ]);
+    // 20 km away: beyond the largest search radius.
+    await world.courierAt(offset(pickup, 20_000));
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 500) });
+
+    const unassigned = await dispatcher.inbox.next(
+      'order.updated',
+      (o) => o.id === order.id && o.status === 'unassigned',
+    );
+    expect(unassigned.attempts).toBeGreaterThanOrEqual(1);
+    expect(unassigned.courierId).toBeNull();
+
+    const courier = await world.courierAt(offset(pickup, 400));
+    const again = await dispatcher.api<OrderView>('POST', `/v1/orders/${order.id}/redispatch`);
+    expect(again).toMatchObject({ status: 202, body: { status: 'dispatching', attempts: 0 } });
+    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect(offer.distanceM).toBeGreaterThan(390);
+    expect(offer.distanceM).toBeLessThan(410);
+    // A second redispatch of an order that is no longer unassigned is a conflict.
+    expect((await dispatcher.api('POST', `/v1/orders/${order.id}/redispatch`)).status).toBe(409);
+  });
+
+  it('revokes the live offer and frees the courier when the customer cancels', async () => {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const courier = await world.courierAt(offset(pickup, 250));
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 800) });
+    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+
+    const cancelled = await customer.api<OrderView>('POST', `/v1/orders/${order.id}/cancel`);
+    expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled', courierId: null } });
+
+    const revoked = await courier.inbox.next('offer.revoked', (r) => r.offerId === offer.offerId);
+    expect(revoked.reason).toBe('cancelled');
+    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(409);
+    await expect(courier.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
+      body: { status: 'available', activeOrderId: null },
+    });
+    expect((await customer.api('POST', `/v1/orders/${order.id}/cancel`)).status).toBe(409);
+  });
+
+  it('answers a retried placement with the same Idempotency-Key with the same order, never a second one', async () => {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const key = { 'idempotency-key': `retry-${Date.now()}` };
+    const body = { pickup, dropoff: offset(pickup, 700) };
+
+    const [a, b] = await Promise.all(
+      [world.place(customer, body, key), world.place(customer, body, key)].map((p) => p.catch((e: unknown) => e)),
+    );
+    const again = await world.place(customer, body, key);
+
+    const ids = [a, b, again]
+      .filter((r): r is OrderView => typeof r === 'object' && r !== null && 'id' in r)
+      .map((o) => o.id);
+    expect(new Set(ids).size).toBe(1);
+    const mine = await customer.api<{ items: OrderView[] }>('GET', '/v1/orders');
+    expect(mine.body.items.map((o) => o.id)).toEqual([again.id]);
+  });
+});
