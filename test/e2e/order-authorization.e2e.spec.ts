@@ -1,0 +1,177 @@
+import type { OrderView, ProblemDetails } from '@mesh/contracts';
+import { startStack, type RunningStack } from '@mesh/testing';
+import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
+
+type Who =
+  'customer' | 'otherCustomer' | 'merchant' | 'otherMerchant' | 'courier' | 'otherCourier' | 'dispatcher' | 'host';
+
+/**
+ * Who may do what to an order and its offer (API.md): every order route, offer
+ * route and order socket event, against every role and a stranger of the same
+ * role. A refusal is a problem+json 404 (not yours) or 403 (wrong role), and
+ * changes nothing.
+ */
+describe('order authorization (real Kafka and Redis)', () => {
+  let stack: RunningStack;
+  let world: DispatchWorld;
+  let people: Record<Who, Actor>;
+  let assigned: OrderView;
+  let offered: { order: OrderView; offerId: string };
+
+  beforeAll(async () => {
+    stack = await startStack({ OFFER_TTL_S: '120' });
+    world = new DispatchWorld(stack);
+    const pickup = somewhere();
+    const [customer, otherCustomer, merchant, otherMerchant, otherCourier, dispatcher, host] = await Promise.all([
+      world.actor('customer', ['customer']),
+      world.actor('customer', ['customer']),
+      world.actor('merchant', ['merchant']),
+      world.actor('merchant', ['merchant']),
+      world.actor('courier', ['courier']),
+      world.actor('dispatcher', ['dispatcher']),
+      world.actor('host', ['host']),
+    ]);
+    const courier = await world.courierAt(offset(pickup, 200));
+    people = { customer, otherCustomer, merchant, otherMerchant, courier, otherCourier, dispatcher, host };
+
+    // One order assigned to `courier`; one more whose offer to a second courier stays open.
+    const first = await world.place(customer, { pickup, dropoff: offset(pickup, 900), merchantId: merchant.id });
+    const firstOffer = await courier.inbox.next('offer.created', (o) => o.orderId === first.id);
+    expect((await courier.api('POST', `/v1/offers/${firstOffer.offerId}/accept`)).status).toBe(200);
+    assigned = await world.orderReaches(dispatcher, first.id, 'assigned');
+
+    const spare = await world.courierAt(offset(pickup, 400));
+    const second = await world.place(customer, { pickup, dropoff: offset(pickup, 300), merchantId: merchant.id });
+    const secondOffer = await spare.inbox.next('offer.created', (o) => o.orderId === second.id);
+    offered = { order: await world.orderReaches(dispatcher, second.id, 'offered'), offerId: secondOffer.offerId };
+  });
+  afterAll(async () => {
+    world?.close();
+    await stack?.stop();
+  });
+
+  async function expectUnchanged(order: OrderView): Promise<void> {
+    const now = await people.dispatcher.api<OrderView>('GET', `/v1/orders/${order.id}`);
+    expect(now.body).toEqual(order);
+  }
+
+  const readers: Record<Who, number> = {
+    customer: 200,
+    otherCustomer: 404,
+    merchant: 200,
+    otherMerchant: 404,
+    courier: 200,
+    otherCourier: 404,
+    dispatcher: 200,
+    host: 404,
+  };
+
+  it.each(Object.entries(readers))('GET /v1/orders/{id} as %s → %i', async (who, status) => {
+    const res = await people[who as Who].api<{ id?: string }>('GET', `/v1/orders/${assigned.id}`);
+    expect(res.status).toBe(status);
+    if (status === 200) expect(res.body.id).toBe(assigned.id);
+    else expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it.each(Object.entries(readers))('order.subscribe as %s → %i', async (who, status) => {
+    const ack = (await people[who as Who].socket.emitWithAck('order.subscribe', { orderId: assigned.id })) as {
+      ok: boolean;
+      error?: ProblemDetails;
+    };
+    expect(ack.ok ? 200 : ack.error?.status).toBe(status);
+  });
+
+  it('lists each caller only the orders that are theirs', async () => {
+    const ids = async (who: Who) =>
+      (await people[who].api<{ items: OrderView[] }>('GET', '/v1/orders?limit=100')).body.items.map((o) => o.id);
+    expect(await ids('customer')).toEqual([offered.order.id, assigned.id]);
+    expect(await ids('merchant')).toEqual([offered.order.id, assigned.id]);
+    expect(await ids('courier')).toEqual([assigned.id]);
+    expect(await ids('dispatcher')).toEqual(expect.arrayContaining([offered.order.id, assigned.id]));
+    expect(await ids('otherCustomer')).toEqual([]);
+    expect(await ids('otherMerchant')).toEqual([]);
+    expect(await ids('otherCourier')).toEqual([]);
+    expect((await people.host.api('GET', '/v1/orders')).status).toBe(403);
+  });
+
+  const refusals: [string, string, Who, number][] = [
+    ['cancel', 'POST /cancel', 'otherCustomer', 404],
+    ['cancel', 'POST /cancel', 'merchant', 403],
+    ['cancel', 'POST /cancel', 'courier', 403],
+    ['cancel', 'POST /cancel', 'host', 403],
+    ['pickup', 'POST /pickup', 'otherCourier', 404],
+    ['pickup', 'POST /pickup', 'customer', 403],
+    ['pickup', 'POST /pickup', 'dispatcher', 403],
+    ['deliver', 'POST /deliver', 'otherCourier', 404],
+    ['deliver', 'POST /deliver', 'merchant', 403],
+    ['redispatch', 'POST /redispatch', 'customer', 403],
+    ['redispatch', 'POST /redispatch', 'courier', 403],
+  ];
+
+  it.each(refusals)('%s (%s) as %s → %i, and the order is unchanged', async (action, _route, who, status) => {
+    const res = await people[who].api<ProblemDetails>('POST', `/v1/orders/${assigned.id}/${action}`);
+    expect(res.status).toBe(status);
+    expect(res.body.status).toBe(status);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    await expectUnchanged(assigned);
+  });
+
+  it.each<[Who, number]>([
+    ['otherCourier', 404],
+    ['courier', 404],
+    ['customer', 403],
+    ['dispatcher', 403],
+  ])(
+    'accepting or declining someone else’s offer as %s → %i, over REST and socket, and the offer stays open',
+    async (who, status) => {
+      for (const answer of ['accept', 'decline']) {
+        const res = await people[who].api<ProblemDetails>('POST', `/v1/offers/${offered.offerId}/${answer}`);
+        expect(res.status).toBe(status);
+        const ack = (await people[who].socket.emitWithAck(`offer.${answer}`, { offerId: offered.offerId })) as {
+          ok: boolean;
+          error: ProblemDetails;
+        };
+        expect(ack).toMatchObject({ ok: false, error: { status } });
+      }
+      await expectUnchanged(offered.order);
+    },
+  );
+
+  it('rejects malformed ids and payloads with 400/404 problems', async () => {
+    const ack = (await people.courier.socket.emitWithAck('offer.accept', { offerId: 42 })) as {
+      ok: boolean;
+      error: ProblemDetails;
+    };
+    expect(ack).toMatchObject({ ok: false, error: { status: 400, errors: [{ path: 'body.offerId' }] } });
+    expect((await people.customer.api('GET', '/v1/orders/not-an-order')).status).toBe(404);
+    expect((await people.customer.api('GET', '/v1/orders?limit=500')).status).toBe(400);
+    expect((await people.customer.api('GET', '/v1/orders?status=lost')).status).toBe(400);
+    const unknownField = await people.customer.api<ProblemDetails>('POST', '/v1/orders', {
+      pickup: { lat: 1, lng: 1 },
+      dropoff: { lat: 1, lng: 2 },
+      tip: 5,
+    });
+    expect(unknownField).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: 'body.tip', message: 'unknown field' }] },
+    });
+    const outOfRange = await people.customer.api<ProblemDetails>('POST', '/v1/orders', {
+      pickup: { lat: 91, lng: 1 },
+      dropoff: { lat: 1, lng: 2 },
+    });
+    expect(outOfRange.body.errors?.map((e) => e.path)).toEqual(['body.pickup.lat']);
+    const badKey = await people.customer.api(
+      'POST',
+      '/v1/orders',
+      { pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 2 } },
+      {
+        'idempotency-key': 'x'.repeat(300),
+      },
+    );
+    expect(badKey.status).toBe(400);
+    expect(
+      (await people.courier.api('POST', '/v1/orders', { pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 2 } }))
+        .status,
+    ).toBe(403);
+  });
+});
