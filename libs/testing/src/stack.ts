@@ -31,8 +31,8 @@ export interface RunningStack {
   /** The current functions process (a new one after `restartFunctions`). */
   readonly functions: RunningProcess;
   token(sub: string, roles: Role[], ttlS?: number): Promise<string>;
-  /** Kills the functions process with `signal` and starts a fresh one on the same config. */
-  restartFunctions(signal?: NodeJS.Signals): Promise<void>;
+  /** Kills the functions process with `signal`, runs `whileDown`, then starts a fresh one on the same config. */
+  restartFunctions(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -121,8 +121,9 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
       return functions;
     },
     token: (sub, roles, ttlS) => issuer.issue({ sub, roles, ...(ttlS !== undefined ? { ttlS } : {}) }),
-    restartFunctions: async (signal = 'SIGKILL') => {
+    restartFunctions: async (signal = 'SIGKILL', whileDown) => {
       await functions.stop(signal);
+      await whileDown?.();
       functions = startProcess('functions', 'apps/functions/src/main.js', env);
       await waitForHttp(`${functionsUrl}/healthz`, functions);
     },
