@@ -1,0 +1,219 @@
+/**
+ * npm run bench:dispatch [-- --couriers 2000 --rate 200 --seconds 20]
+ *
+ * Starts gateway and functions as separate processes on the real Kafka and Redis,
+ * brings N simulated couriers online over Socket.IO across a city, and places
+ * orders at an open-loop rate. Couriers accept every offer over the socket and
+ * deliver a few seconds later, so the fleet keeps turning over. Prints orders/s
+ * and the dispatch latency: from the order `POST` being sent (and from its 202)
+ * to the `offer.created` arriving on the chosen courier's socket. At the end,
+ * every placed order is checked: offered, or `unassigned` — anything else is lost.
+ */
+import type { OfferView, OrderView } from '@mesh/contracts';
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+import { callApi } from '../../libs/testing/src/app-client';
+import { startStack } from '../../libs/testing/src/stack';
+
+const { values } = parseArgs({
+  options: {
+    couriers: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    'deliver-after': { type: 'string', default: '3' },
+  },
+});
+const COURIERS = Number(values.couriers);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const WARMUP_S = Number(values.warmup);
+const DELIVER_AFTER_MS = Number(values['deliver-after']) * 1000;
+const CUSTOMERS = 100;
+const CITY = { lat: 52.52, lng: 13.405 };
+/** Half the side of the square city, metres. */
+const CITY_HALF_M = 5_000;
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const randomSpot = () => ({
+  lat: CITY.lat + ((Math.random() * 2 - 1) * CITY_HALF_M) / 111_320,
+  lng: CITY.lng + ((Math.random() * 2 - 1) * CITY_HALF_M) / (111_320 * Math.cos((CITY.lat * Math.PI) / 180)),
+});
+
+interface Placed {
+  sentAt: number;
+  acceptedAt: number;
+  measured: boolean;
+}
+
+async function main(): Promise<void> {
+  const stack = await startStack({ LOG_LEVEL: 'error', OFFER_TTL_S: '15' });
+  const offerArrivals = new Map<string, number>();
+  const sockets: Socket[] = [];
+  const deliveriesDue = new Set<NodeJS.Timeout>();
+  let deliveries = 0;
+  let answerErrors = 0;
+
+  for (let start = 0; start < COURIERS; start += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, COURIERS - start) }, async (_, k) => {
+        const id = `bench-courier-${start + k}`;
+        const token = await stack.token(id, ['courier']);
+        const socket = io(stack.baseUrl, { transports: ['websocket'], auth: { token }, reconnection: false });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        sockets.push(socket);
+        socket.on('offer.created', (offer: OfferView) => {
+          offerArrivals.set(offer.orderId, performance.now());
+          socket.emit('offer.accept', { offerId: offer.offerId }, (ack: { ok: boolean }) => {
+            if (!ack.ok) {
+              answerErrors += 1;
+              return;
+            }
+            const due = setTimeout(() => {
+              deliveriesDue.delete(due);
+              void (async () => {
+                await callApi(stack.baseUrl, token, 'POST', `/v1/orders/${offer.orderId}/pickup`);
+                const done = await callApi(stack.baseUrl, token, 'POST', `/v1/orders/${offer.orderId}/deliver`);
+                if (done.status === 200) deliveries += 1;
+              })().catch(() => undefined);
+            }, DELIVER_AFTER_MS);
+            deliveriesDue.add(due);
+          });
+        });
+        await callApi(stack.baseUrl, token, 'PUT', '/v1/couriers/me/availability', { available: true });
+        await callApi(stack.baseUrl, token, 'PUT', '/v1/couriers/me/location', randomSpot());
+      }),
+    );
+  }
+  const dispatcher = await stack.token('bench-dispatcher', ['dispatcher']);
+  // Wait until the location function has put the fleet on the map.
+  for (;;) {
+    const res = await callApi<{ items: unknown[] }>(
+      stack.baseUrl,
+      dispatcher,
+      'GET',
+      `/v1/couriers/nearby?lat=${CITY.lat}&lng=${CITY.lng}&radiusM=50000&limit=100`,
+    );
+    if (res.body.items.length >= Math.min(100, COURIERS)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const customers = await Promise.all(
+    Array.from({ length: CUSTOMERS }, (_, i) => stack.token(`bench-customer-${i}`, ['customer'])),
+  );
+  process.stdout.write(`${COURIERS} couriers online; placing ${RATE} orders/s for ${WARMUP_S}+${SECONDS} s\n`);
+
+  const placed = new Map<string, Placed>();
+  const inFlight = new Set<Promise<void>>();
+  let refused = 0;
+  const started = performance.now();
+  const end = started + (WARMUP_S + SECONDS) * 1000;
+  const intervalMs = 1000 / RATE;
+  let next = started;
+  let n = 0;
+  let measureStart = 0;
+  let placedInWindow = 0;
+  while (performance.now() < end) {
+    const now = performance.now();
+    if (!measureStart && now - started >= WARMUP_S * 1000) measureStart = now;
+    while (next <= now) {
+      const token = customers[n++ % CUSTOMERS]!;
+      const measured = measureStart > 0;
+      const sentAt = performance.now();
+      const pickup = randomSpot();
+      const request = callApi<OrderView>(stack.baseUrl, token, 'POST', '/v1/orders', {
+        pickup,
+        dropoff: randomSpot(),
+        items: [{ sku: 'lunch', qty: 1 }],
+      }).then(
+        (res) => {
+          if (res.status !== 202) {
+            refused += 1;
+            return;
+          }
+          placed.set(res.body.id, { sentAt, acceptedAt: performance.now(), measured });
+          if (measured) placedInWindow += 1;
+        },
+        () => {
+          refused += 1;
+        },
+      );
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+      next += intervalMs;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const windowS = (performance.now() - measureStart) / 1000;
+  await Promise.all(inFlight);
+
+  // Give the last orders time to be offered, then account for every one.
+  const settleBy = performance.now() + 20_000;
+  while (performance.now() < settleBy && [...placed.keys()].some((id) => !offerArrivals.has(id))) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const unoffered = [...placed.keys()].filter((id) => !offerArrivals.has(id));
+  const statuses: Record<string, number> = {};
+  for (const id of unoffered) {
+    const res = await callApi<OrderView>(stack.baseUrl, dispatcher, 'GET', `/v1/orders/${id}`);
+    const status = res.status === 200 ? res.body.status : `http ${res.status}`;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+  const lost = unoffered.length - (statuses.unassigned ?? 0);
+
+  const fromSend: number[] = [];
+  const fromAccept: number[] = [];
+  for (const [id, order] of placed) {
+    const offeredAt = offerArrivals.get(id);
+    if (!order.measured || offeredAt === undefined) continue;
+    fromSend.push(offeredAt - order.sentAt);
+    fromAccept.push(Math.max(0, offeredAt - order.acceptedAt));
+  }
+  fromSend.sort((a, b) => a - b);
+  fromAccept.sort((a, b) => a - b);
+  const report = {
+    couriers: COURIERS,
+    targetRate: RATE,
+    ordersPerS: Math.round((placedInWindow / windowS) * 10) / 10,
+    placed: placed.size,
+    refused,
+    offered: placed.size - unoffered.length,
+    unassigned: statuses.unassigned ?? 0,
+    lost,
+    sendToOfferP50: percentile(fromSend, 50),
+    sendToOfferP95: percentile(fromSend, 95),
+    sendToOfferP99: percentile(fromSend, 99),
+    acceptedToOfferP50: percentile(fromAccept, 50),
+    acceptedToOfferP95: percentile(fromAccept, 95),
+    acceptedToOfferP99: percentile(fromAccept, 99),
+    deliveries,
+    answerErrors,
+  };
+  process.stdout.write(
+    [
+      '',
+      'dispatch: POST /v1/orders → Kafka → dispatch function → Redis claim → Kafka → order-updates → Socket.IO',
+      `  couriers online       ${COURIERS}`,
+      `  orders                ${report.ordersPerS}/s placed (target ${RATE}); ${report.placed} placed, ${refused} refused`,
+      `  outcome               ${report.offered} offered, ${report.unassigned} unassigned, ${lost} lost ${JSON.stringify(statuses)}`,
+      `  POST sent → offer     p50 ${ms(report.sendToOfferP50)}  p95 ${ms(report.sendToOfferP95)}  p99 ${ms(report.sendToOfferP99)}`,
+      `  202 → offer           p50 ${ms(report.acceptedToOfferP50)}  p95 ${ms(report.acceptedToOfferP95)}  p99 ${ms(report.acceptedToOfferP99)}`,
+      `  couriers              ${deliveries} deliveries, ${answerErrors} refused answers`,
+      '',
+      JSON.stringify(report),
+      '',
+    ].join('\n'),
+  );
+  for (const due of deliveriesDue) clearTimeout(due);
+  for (const s of sockets) s.disconnect();
+  await stack.stop();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
