@@ -10,6 +10,7 @@
  * every placed order is checked: offered, or `unassigned` — anything else is lost.
  */
 import type { OfferView, OrderView } from '@mesh/contracts';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { callApi } from '../../libs/testing/src/app-client';
@@ -107,6 +108,8 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`${COURIERS} couriers online; placing ${RATE} orders/s for ${WARMUP_S}+${SECONDS} s\n`);
 
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const placed = new Map<string, Placed>();
   const inFlight = new Set<Promise<void>>();
   let refused = 0;
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   const windowS = (performance.now() - measureStart) / 1000;
+  loopDelay.disable();
   await Promise.all(inFlight);
 
   // Give the last orders time to be offered, then account for every one.
@@ -173,6 +177,11 @@ async function main(): Promise<void> {
     fromSend.push(offeredAt - order.sentAt);
     fromAccept.push(Math.max(0, offeredAt - order.acceptedAt));
   }
+  const serverSide = histogramQuantiles(
+    await (await fetch(`${stack.functionsUrl}/metrics`)).text(),
+    'mesh_dispatch_latency_seconds',
+    [0.5, 0.95, 0.99],
+  );
   fromSend.sort((a, b) => a - b);
   fromAccept.sort((a, b) => a - b);
   const report = {
@@ -190,6 +199,8 @@ async function main(): Promise<void> {
     acceptedToOfferP50: percentile(fromAccept, 50),
     acceptedToOfferP95: percentile(fromAccept, 95),
     acceptedToOfferP99: percentile(fromAccept, 99),
+    serverCreatedToOfferMsAtMost: serverSide,
+    benchLoopDelayP99: loopDelay.percentile(99) / 1e6,
     deliveries,
     answerErrors,
   };
@@ -202,7 +213,9 @@ async function main(): Promise<void> {
       `  outcome               ${report.offered} offered, ${report.unassigned} unassigned, ${lost} lost ${JSON.stringify(statuses)}`,
       `  POST sent → offer     p50 ${ms(report.sendToOfferP50)}  p95 ${ms(report.sendToOfferP95)}  p99 ${ms(report.sendToOfferP99)}`,
       `  202 → offer           p50 ${ms(report.acceptedToOfferP50)}  p95 ${ms(report.acceptedToOfferP95)}  p99 ${ms(report.acceptedToOfferP99)}`,
+      `  server side           order created → offer committed: p50 ≤ ${serverSide[0]} ms, p95 ≤ ${serverSide[1]} ms, p99 ≤ ${serverSide[2]} ms (histogram buckets)`,
       `  couriers              ${deliveries} deliveries, ${answerErrors} refused answers`,
+      `  bench process         event-loop delay p99 ${ms(report.benchLoopDelayP99)} (how late the client itself was)`,
       '',
       JSON.stringify(report),
       '',
@@ -211,6 +224,19 @@ async function main(): Promise<void> {
   for (const due of deliveriesDue) clearTimeout(due);
   for (const s of sockets) s.disconnect();
   await stack.stop();
+}
+
+/** Upper bounds (ms) of the histogram buckets holding the given quantiles. */
+function histogramQuantiles(page: string, name: string, quantiles: number[]): number[] {
+  const buckets = page
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}_bucket{`))
+    .map((line) => {
+      const le = /le="([^"]+)"/.exec(line)?.[1] ?? '+Inf';
+      return { le: le === '+Inf' ? Infinity : Number(le) * 1000, count: Number(line.slice(line.lastIndexOf(' ') + 1)) };
+    });
+  const total = buckets.at(-1)?.count ?? 0;
+  return quantiles.map((q) => buckets.find((b) => b.count >= q * total)?.le ?? NaN);
 }
 
 main().catch((err: unknown) => {

@@ -170,8 +170,12 @@ export class KafkaEventBus extends EventBus {
     const concurrency = spec.concurrency ?? 64;
     await consumer.run({
       autoCommit: true,
+      // Commit positions once a second, not after every batch: a commit is a broker round trip that
+      // would hold up the next fetch. After a crash up to a second of events come again; handlers are idempotent.
+      autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.min(TOPICS[spec.topic].partitions, 4),
+      // Every partition's batch at once, so one slow partition does not hold the others back.
+      partitionsConsumedConcurrently: TOPICS[spec.topic].partitions,
       eachBatch: (payload) => this.handleBatch(spec, payload, concurrency, log),
     });
     await joined;

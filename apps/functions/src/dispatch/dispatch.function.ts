@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import type { OrderView } from '@mesh/contracts';
+import { rooms, type OrderView } from '@mesh/contracts';
 import {
   DISPATCHABLE,
   DISPATCH_STALL_MS,
@@ -18,6 +18,7 @@ import {
 } from '@mesh/dispatch';
 import { CourierGeoRepository, roundMetres } from '@mesh/geo';
 import { ProblemCode, ProblemError } from '@mesh/problem';
+import { ClientPush } from '@mesh/realtime';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import type { MeshFunction } from '../host/mesh-function';
 
@@ -32,8 +33,8 @@ const MAX_LOST_RACES = 20;
 
 /**
  * Moves orders from `pending`/`dispatching` to an offer to the best available
- * courier, widening the search per attempt, or to `unassigned` when nobody is
- * within reach. Runs on every event that leaves an order waiting for dispatch,
+ * courier (who is sent the offer at once), widening the search per attempt, or
+ * to `unassigned` when nobody is within reach. Runs on every event that leaves an order waiting for dispatch,
  * one order at a time (events are keyed by order).
  */
 @Injectable()
@@ -52,6 +53,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     private readonly store: DispatchStore,
     private readonly couriers: CourierGeoRepository,
     private readonly events: OrderEventPublisher,
+    private readonly push: ClientPush,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -143,6 +145,9 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
           });
           const offered = await this.store.commit(change);
           if (offered) {
+            // The offer goes to the courier from here, a Kafka round trip sooner than through order-updates.
+            const { courierId, status: _status, ...view } = change.offer.after;
+            this.push.emit(rooms.courier(courierId), 'offer.created', view);
             if (!order.timeline.some((step) => step.status === 'offered')) {
               this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
             }

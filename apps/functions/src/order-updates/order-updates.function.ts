@@ -29,7 +29,7 @@ export function orderAudience(order: OrderView, alsoCourierId?: string): string[
 
 /**
  * Tells the people concerned about every order change, through the Socket.IO
- * emitter: `order.updated` to the order's audience, offers to their courier.
+ * emitter: `order.updated` to the order's audience, revoked offers to their courier.
  * Also counts the dispatch outcomes the changes stand for.
  */
 @Injectable()
@@ -48,11 +48,8 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
     const orderRoom = rooms.order(order.id);
     switch (event.type) {
       case 'order.offered':
-        if (offer) {
-          const { courierId: _courier, ...view } = offer;
-          this.push.emit(rooms.courier(offer.courierId), 'offer.created', view);
-          this.metrics.offers.inc({ outcome: 'created' });
-        }
+        // The dispatch function sent the offer itself, the moment it was made.
+        this.metrics.offers.inc({ outcome: 'created' });
         break;
       case 'order.offer_expired':
       case 'order.offer_declined':
