@@ -13,8 +13,22 @@ describe('dispatch end to end (real Kafka and Redis, separate processes)', () =>
   let world: DispatchWorld;
 
   beforeAll(async () => {
-    // Short offers so the expiry scenarios take seconds.
-    stack = await startStack({ OFFER_TTL_S: '2' });
+    // Short offers so the expiry scenarios take seconds; a service area that leaves out the polar regions.
+    stack = await startStack({
+      OFFER_TTL_S: '2',
+      SERVICE_AREA: JSON.stringify({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [-175, -70],
+            [175, -70],
+            [175, 70],
+            [-175, 70],
+            [-175, -70],
+          ],
+        ],
+      }),
+    });
   });
   afterAll(() => stack?.stop());
   beforeEach(() => {
@@ -200,6 +214,18 @@ describe('dispatch end to end (real Kafka and Redis, separate processes)', () =>
       body: { status: 'available', activeOrderId: null },
     });
     expect((await customer.api('POST', `/v1/orders/${order.id}/cancel`)).status).toBe(409);
+  });
+
+  it('refuses an order outside the service area with 422, naming the end that is outside, and places nothing', async () => {
+    const customer = await world.actor('customer', ['customer']);
+    const res = await customer.api<{ status: number; errors: { path: string }[] }>('POST', '/v1/orders', {
+      pickup: somewhere(),
+      dropoff: { lat: 78.22, lng: 15.65 },
+    });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body.errors).toEqual([{ path: 'body.dropoff', message: 'outside the service area' }]);
+    expect((await customer.api<{ items: unknown[] }>('GET', '/v1/orders')).body.items).toEqual([]);
   });
 
   it('answers a retried placement with the same Idempotency-Key with the same order, never a second one', async () => {

@@ -137,6 +137,28 @@ describe('order authorization (real Kafka and Redis)', () => {
     },
   );
 
+  it('documents every order and offer route in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${stack.baseUrl}/docs/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'POST /v1/orders',
+        'GET /v1/orders',
+        'GET /v1/orders/{id}',
+        'POST /v1/orders/{id}/cancel',
+        'POST /v1/orders/{id}/redispatch',
+        'POST /v1/orders/{id}/pickup',
+        'POST /v1/orders/{id}/deliver',
+        'POST /v1/offers/{id}/accept',
+        'POST /v1/offers/{id}/decline',
+      ]),
+    );
+  });
+
   it('rejects malformed ids and payloads with 400/404 problems', async () => {
     const ack = (await people.courier.socket.emitWithAck('offer.accept', { offerId: 42 })) as {
       ok: boolean;

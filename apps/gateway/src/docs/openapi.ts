@@ -3,7 +3,12 @@ import {
   CourierView,
   LocationReport,
   MAX_NEARBY_RADIUS_M,
+  MAX_ORDER_PAGE,
   NearbyCouriers,
+  ORDER_STATUSES,
+  OrderList,
+  OrderView,
+  PlaceOrder,
   type ProblemDetails,
 } from '@mesh/contracts';
 import { z } from 'zod';
@@ -60,6 +65,31 @@ const queryNumber = (name: string, description: string, required = true) => ({
   schema: { type: 'number' },
 });
 
+const idParam = (what: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: `The ${what} id`,
+  schema: { type: 'string' },
+});
+const notYours = { '404': problem('No such order, or not one the caller may see') };
+
+/** An order action by id: who may call it, what it leads to, and its conflicts. */
+const orderAction = (summary: string, description: string, success: string, okStatus = '200') => ({
+  post: {
+    tags: ['orders'],
+    summary,
+    description,
+    parameters: [idParam('order')],
+    responses: {
+      [okStatus]: ok(success, OrderView),
+      '409': problem('The order’s status does not allow this'),
+      ...notYours,
+      ...authProblems,
+    },
+  },
+});
+
 /** The OpenAPI 3.1 document of every /v1 route, from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
   const paths: Record<string, Schema> = {
@@ -108,6 +138,116 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         responses: {
           '200': ok('Couriers with distanceM', NearbyCouriers),
           '400': problem('Invalid query'),
+          ...authProblems,
+        },
+      },
+    },
+    '/v1/orders': {
+      post: {
+        tags: ['orders'],
+        summary: 'Place an order (customers)',
+        description:
+          'Answers 202 once the order is on Kafka; dispatch then offers it to the best available courier, and every change is pushed as `order.updated`. The same `Idempotency-Key` from the same customer (kept 24 h) answers with the same order, never a second one; a retry while the first request is still being processed gets 409.',
+        parameters: [
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description: '1-255 printable ASCII characters chosen by the client',
+            schema: { type: 'string' },
+          },
+        ],
+        requestBody: body(PlaceOrder),
+        responses: {
+          '202': {
+            ...ok('The order, pending', OrderView),
+            headers: { Location: { description: '/v1/orders/{id}', schema: { type: 'string' } } },
+          },
+          '409': problem('The same Idempotency-Key is still being processed'),
+          '422': problem('Pickup or dropoff outside the service area'),
+          ...writeProblems,
+          ...authProblems,
+        },
+      },
+      get: {
+        tags: ['orders'],
+        summary: 'List the caller’s orders, newest first',
+        description:
+          'Dispatchers see all orders; otherwise a customer sees its own, a merchant those placed with it, a courier those assigned to it (a token with several roles lists by the widest of these, in that order).',
+        parameters: [
+          { name: 'status', in: 'query', required: false, schema: { type: 'string', enum: [...ORDER_STATUSES] } },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: `1..${MAX_ORDER_PAGE} (default 20)`,
+            schema: { type: 'integer' },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            description: '`nextCursor` of the previous page',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: { '200': ok('A page of orders', OrderList), '400': problem('Invalid query'), ...authProblems },
+      },
+    },
+    '/v1/orders/{id}': {
+      get: {
+        tags: ['orders'],
+        summary: 'One order',
+        description:
+          'For its customer, its merchant, its assigned courier or the courier it is offered to, and dispatchers.',
+        parameters: [idParam('order')],
+        responses: { '200': ok('The order', OrderView), ...notYours, ...authProblems },
+      },
+    },
+    '/v1/orders/{id}/cancel': orderAction(
+      'Cancel an order',
+      'Its customer, before pick-up; any dispatcher, until delivery. A live offer is revoked (`offer.revoked`) and the courier is free again.',
+      'The order, cancelled',
+    ),
+    '/v1/orders/{id}/redispatch': orderAction(
+      'Dispatch an unassigned order again (dispatchers)',
+      'Attempts and excluded couriers start over.',
+      'The order, dispatching',
+      '202',
+    ),
+    '/v1/orders/{id}/pickup': orderAction(
+      'Mark an assigned order picked up (its courier)',
+      'Only from `assigned`.',
+      'The order, picked up',
+    ),
+    '/v1/orders/{id}/deliver': orderAction(
+      'Mark a picked-up order delivered (its courier)',
+      'Only from `picked_up`; the courier is available again.',
+      'The order, delivered',
+    ),
+    '/v1/offers/{id}/accept': {
+      post: {
+        tags: ['offers'],
+        summary: 'Accept an offer (the offered courier)',
+        parameters: [idParam('offer')],
+        responses: {
+          '200': ok('The order, assigned to the caller, with its ETA', OrderView),
+          '404': problem('No such offer for this courier'),
+          '409': problem('The offer expired, was revoked or was already answered'),
+          ...authProblems,
+        },
+      },
+    },
+    '/v1/offers/{id}/decline': {
+      post: {
+        tags: ['offers'],
+        summary: 'Decline an offer (the offered courier)',
+        description: 'Dispatch moves on to the next courier; the decliner is not offered this order again.',
+        parameters: [idParam('offer')],
+        responses: {
+          '204': ok('Declined'),
+          '404': problem('No such offer for this courier'),
+          '409': problem('The offer expired, was revoked or was already answered'),
           ...authProblems,
         },
       },
