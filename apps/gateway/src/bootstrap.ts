@@ -59,7 +59,7 @@ export async function createGateway(
   app.enableShutdownHooks();
   // Keep idle connections open longer than clients and load balancers do (their usual 60 s),
   // so a client never reuses a connection the server is closing at that moment (ECONNRESET).
-  const server = app.getHttpServer() as import('node:http').Server;
+  const server = app.getHttpServer();
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return app;

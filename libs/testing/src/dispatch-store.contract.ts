@@ -81,7 +81,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       const offer = (order: StoredOrder) =>
         makeOffer(order, courier, { offerId: newId(), attempt: 1, distanceM: 1, ttlMs: 15_000, now: new Date() });
 
-      const results = await Promise.all([under.store.commit(offer(a!)), under.store.commit(offer(b!))]);
+      const results = await Promise.all([under.store.commit(offer(a)), under.store.commit(offer(b))]);
 
       expect(results.filter((r) => r !== null)).toHaveLength(1);
       const winner = results.find((r) => r !== null)!;
