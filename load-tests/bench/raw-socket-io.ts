@@ -11,7 +11,7 @@ export class RawSocketIo {
   private readonly pendingAcks = new Map<number, (reply: unknown) => void>();
 
   private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data: WebSocket.RawData) => this.onPacket(data.toString()));
+    ws.on('message', (data: WebSocket.RawData) => this.onPacket(text(data)));
   }
 
   static connect(baseUrl: string, token: string): Promise<RawSocketIo> {
@@ -19,7 +19,7 @@ export class RawSocketIo {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     return new Promise((resolve, reject) => {
       const onHandshake = (data: WebSocket.RawData) => {
-        const packet = data.toString();
+        const packet = text(data);
         if (packet.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`);
         else if (packet.startsWith('40')) {
           ws.off('message', onHandshake);
@@ -59,4 +59,11 @@ export class RawSocketIo {
     this.pendingAcks.delete(id);
     done((JSON.parse(packet.slice(bracket)) as unknown[])[0]);
   }
+}
+
+/** Socket.IO's text frames as a string (ws hands them over as a Buffer). */
+function text(data: WebSocket.RawData): string {
+  return Buffer.isBuffer(data)
+    ? data.toString('utf8')
+    : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8');
 }

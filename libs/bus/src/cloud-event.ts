@@ -1,5 +1,4 @@
-import { type EventData, type EventType } from '@mesh/contracts';
-import { ulid } from 'ulid';
+import { newId, type EventData, type EventType } from '@mesh/contracts';
 
 /**
  * A CloudEvents 1.0 event. On Kafka it travels in binary mode: attributes as
@@ -27,7 +26,7 @@ export function newEvent<T extends EventType>(
 ): MeshEvent<T> {
   return {
     specversion: '1.0',
-    id: attrs.id ?? ulid(),
+    id: attrs.id ?? newId(),
     source: attrs.source,
     type,
     time: (attrs.time ?? new Date()).toISOString(),

@@ -1,6 +1,7 @@
 export * from './courier.schemas';
 export * from './events';
 export * from './geo.schemas';
+export * from './ids';
 export * from './order.schemas';
 export * from './problem';
 export * from './roles';

@@ -1,7 +1,6 @@
 export * from './dispatch-ranking';
 export * from './dispatch-store.port';
 export * from './dispatch.module';
-export * from './ids';
 export * from './memory-dispatch-store';
 export * from './order-events';
 export * from './order-state';

@@ -1,5 +1,5 @@
-import type { PlaceOrder } from '@mesh/contracts';
-import { answerOffer, makeOffer, newId, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
+import { newId, type PlaceOrder } from '@mesh/contracts';
+import { answerOffer, makeOffer, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
 import type { CourierGeoRepository } from '@mesh/geo';
 import { uniqueName } from './eventually';
 

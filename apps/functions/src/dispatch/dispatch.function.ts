@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { rooms, type OrderView } from '@mesh/contracts';
+import { newId, rooms, type OrderView } from '@mesh/contracts';
 import {
   DISPATCHABLE,
   DISPATCH_STALL_MS,
   DispatchStore,
-  newId,
   OrderEventPublisher,
   answerOffer,
   commitFresh,

@@ -1,7 +1,7 @@
+import { newId } from '@mesh/contracts';
 import { ProblemCode, ProblemError } from '@mesh/problem';
 import type { Metrics } from '@mesh/telemetry';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { ulid } from 'ulid';
 import { sendProblem, toProblemError } from './problem.filter';
 
 export const BODY_LIMIT = '64kb';
@@ -10,7 +10,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Echoes a sane client X-Request-Id or makes one; every response carries it. */
 export const requestId: RequestHandler = (req, res, next) => {
   const given = req.header('x-request-id');
-  const id = given && REQUEST_ID.test(given) ? given : ulid();
+  const id = given && REQUEST_ID.test(given) ? given : newId();
   req.headers['x-request-id'] = id;
   res.setHeader('X-Request-Id', id);
   next();

@@ -1,10 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import type { OrderChangeType, OrderList, OrderListQuery, OrderView, PlaceOrder, Principal } from '@mesh/contracts';
+import {
+  newId,
+  type OrderChangeType,
+  type OrderList,
+  type OrderListQuery,
+  type OrderView,
+  type PlaceOrder,
+  type Principal,
+} from '@mesh/contracts';
 import {
   CUSTOMER_CANCELLABLE,
   DispatchStore,
-  newId,
   OrderEventPublisher,
   answerOffer,
   cancel,
