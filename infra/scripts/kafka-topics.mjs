@@ -37,7 +37,8 @@ async function ready() {
 
 const admin = await ready();
 try {
-  const wanted = Object.values(topics);
+  // Every topic has a dead-letter topic beside it, where functions put the events they gave up on.
+  const wanted = Object.values(topics).flatMap((t) => [t, { name: `${t.name}.dlq`, partitions: 1 }]);
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {

@@ -18,8 +18,44 @@ export interface SubscriptionSpec {
   readonly handle: EventHandler;
   /** Events of different keys handled at once by this member (events of one key are always sequential). */
   readonly concurrency?: number;
-  /** A message that is not a CloudEvent; it is skipped after this is called. */
+  /** A message that is not a CloudEvent; it is skipped (or dead-lettered, with `maxAttempts`) after this is called. */
   readonly onMalformed?: (reason: string, raw: { key: string | null; value: string | null }) => void;
+  /**
+   * Attempts at an event before it is dead-lettered: put on the topic's dead-letter
+   * topic with its original payload and headers plus the error, after which the
+   * next events go on. A handler that throws PermanentFailure is dead-lettered at
+   * once, as is a malformed message. Without it an event is retried until it succeeds.
+   */
+  readonly maxAttempts?: number;
+}
+
+/** Thrown by a handler for an event that no retry can help (it breaks its contract): dead-letter it now. */
+export class PermanentFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentFailure';
+  }
+}
+
+/** An event a group gave up on, as it lies on the dead-letter topic. */
+export interface DeadLetter {
+  /** The topic it was consumed from. */
+  readonly topic: TopicKey;
+  readonly group: string;
+  readonly key: string | null;
+  /** The original payload and headers, byte for byte as UTF-8. */
+  readonly value: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly error: string;
+  readonly attempts: number;
+  readonly failedAt: string;
+}
+
+export interface DeadLetterSpec {
+  readonly group: string;
+  /** The topic whose dead letters to read. */
+  readonly topic: TopicKey;
+  readonly handle: (letter: DeadLetter) => Promise<void>;
 }
 
 export interface Subscription {
@@ -36,9 +72,25 @@ export interface Subscription {
 export abstract class EventBus {
   abstract publish(topic: TopicKey, event: CloudEvent): Promise<void>;
   abstract subscribe(spec: SubscriptionSpec): Promise<Subscription>;
+  /** Reads a topic's dead letters, from the earliest, as a consumer group. */
+  abstract subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription>;
   /** Resolves when the bus answers; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
+}
+
+/** Kafka header names of a dead letter's extra information, next to the original headers. */
+export const DEAD_LETTER_HEADERS = {
+  error: 'dlq_error',
+  group: 'dlq_group',
+  topic: 'dlq_topic',
+  attempts: 'dlq_attempts',
+  failedAt: 'dlq_failed_at',
+} as const;
+
+/** The dead-letter topic of a topic: same name, `.dlq` appended. */
+export function deadLetterTopicName(topicName: string): string {
+  return `${topicName}.dlq`;
 }
 
 export const REDELIVERY_BACKOFF_MS = { initial: 100, max: 5_000 } as const;

@@ -22,6 +22,16 @@ export function toKafkaMessage(event: CloudEvent): Message {
   return { key: event.partitionkey, value: JSON.stringify(event.data), headers };
 }
 
+/** A message's headers as strings (first value of repeated ones). */
+export function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value !== undefined) out[name] = value.toString();
+  }
+  return out;
+}
+
 export function fromKafkaMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): CloudEvent {
   const header = (name: string): string | undefined => {
     const raw = message.headers?.[name];

@@ -12,8 +12,17 @@ import {
 } from 'kafkajs';
 import type { CloudEvent } from './cloud-event';
 import { delay, forEachLimit } from './concurrency';
-import { EventBus, redeliveryDelay, type Subscription, type SubscriptionSpec } from './event-bus.port';
-import { fromKafkaMessage, MalformedEventError, toKafkaMessage } from './kafka-binding';
+import {
+  DEAD_LETTER_HEADERS,
+  EventBus,
+  PermanentFailure,
+  deadLetterTopicName,
+  redeliveryDelay,
+  type DeadLetterSpec,
+  type Subscription,
+  type SubscriptionSpec,
+} from './event-bus.port';
+import { fromKafkaMessage, headerStrings, MalformedEventError, toKafkaMessage } from './kafka-binding';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -72,28 +81,94 @@ export class KafkaEventBus extends EventBus {
     return topicName(topic, this.options.topicPrefix);
   }
 
-  /** Creates the mesh's topics (with this bus's prefix) where missing. */
+  /** Creates the mesh's topics and their dead-letter topics (with this bus's prefix) where missing. */
   async ensureTopics(): Promise<void> {
     const admin = await this.connectAdmin();
     const existing = new Set(await admin.listTopics());
-    const missing = (Object.keys(TOPICS) as TopicKey[]).filter((key) => !existing.has(this.name(key)));
+    const wanted = (Object.keys(TOPICS) as TopicKey[]).flatMap((key) => [
+      { topic: this.name(key), numPartitions: TOPICS[key].partitions },
+      { topic: deadLetterTopicName(this.name(key)), numPartitions: 1 },
+    ]);
+    const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((key) => ({
-        topic: this.name(key),
-        numPartitions: TOPICS[key].partitions,
-        replicationFactor: 1,
-      })),
+      topics: missing.map((t) => ({ ...t, replicationFactor: 1 })),
     });
   }
 
   publish(topic: TopicKey, event: CloudEvent): Promise<void> {
+    return this.send(this.name(topic), toKafkaMessage(event));
+  }
+
+  private send(topic: string, message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new Error('event bus is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic: this.name(topic), message: toKafkaMessage(event), resolve, reject });
+      this.queue.push({ topic, message, resolve, reject });
       void this.flush();
     });
+  }
+
+  /** Puts a message on its topic's dead-letter topic; retries until Kafka has it, so nothing is dropped. */
+  private async deadLetter(
+    spec: SubscriptionSpec,
+    message: KafkaMessage,
+    error: string,
+    attempts: number,
+    log: Logger,
+  ): Promise<void> {
+    const headers = {
+      ...headerStrings(message.headers),
+      [DEAD_LETTER_HEADERS.error]: error.slice(0, 2_000),
+      [DEAD_LETTER_HEADERS.group]: spec.group,
+      [DEAD_LETTER_HEADERS.topic]: spec.topic,
+      [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+      [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.send(deadLetterTopicName(this.name(spec.topic)), {
+          key: message.key,
+          value: message.value,
+          headers,
+        });
+        log.warn({ offset: message.offset, error, attempts }, 'dead-lettered an event');
+        return;
+      } catch (err) {
+        if (this.closed) throw err;
+        log.error({ err, attempt }, 'could not dead-letter an event yet; retrying');
+        await delay(redeliveryDelay(attempt));
+      }
+    }
+  }
+
+  async subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription> {
+    const consumer = this.kafka.consumer({ groupId: spec.group, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: deadLetterTopicName(this.name(spec.topic)), fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = headerStrings(message.headers);
+        await spec.handle({
+          topic: spec.topic,
+          group: headers[DEAD_LETTER_HEADERS.group] ?? '',
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value?.toString('utf8') ?? null,
+          headers,
+          error: headers[DEAD_LETTER_HEADERS.error] ?? '',
+          attempts: Number(headers[DEAD_LETTER_HEADERS.attempts] ?? 0),
+          failedAt: headers[DEAD_LETTER_HEADERS.failedAt] ?? '',
+        });
+      },
+    });
+    const subscription: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await consumer.disconnect();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
   }
 
   private async flush(): Promise<void> {
@@ -215,6 +290,7 @@ export class KafkaEventBus extends EventBus {
           const raw = { key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? null };
           if (spec.onMalformed) spec.onMalformed(err.message, raw);
           else log.warn({ offset: message.offset, reason: err.message }, 'skipped a message that is not a CloudEvent');
+          if (spec.maxAttempts !== undefined) await this.deadLetter(spec, message, `malformed: ${err.message}`, 1, log);
           continue;
         }
         for (let attempt = 1; ; attempt++) {
@@ -227,6 +303,11 @@ export class KafkaEventBus extends EventBus {
             });
             break;
           } catch (err) {
+            const permanent = err instanceof PermanentFailure;
+            if (spec.maxAttempts !== undefined && (permanent || attempt >= spec.maxAttempts)) {
+              await this.deadLetter(spec, message, describeError(err), attempt, log);
+              break;
+            }
             log.warn({ err, eventId: event.id, attempt }, 'handler failed; the event will be delivered again');
             if (!payload.isRunning() || payload.isStale()) {
               aborted = true;
@@ -252,4 +333,8 @@ export class KafkaEventBus extends EventBus {
     const admin = await this.admin?.catch(() => undefined);
     await Promise.all([producer?.disconnect(), admin?.disconnect()]);
   }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

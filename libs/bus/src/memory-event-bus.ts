@@ -1,7 +1,17 @@
 import { TOPICS, type TopicKey } from '@mesh/contracts';
 import type { CloudEvent } from './cloud-event';
 import { delay } from './concurrency';
-import { EventBus, redeliveryDelay, type Subscription, type SubscriptionSpec } from './event-bus.port';
+import {
+  DEAD_LETTER_HEADERS,
+  EventBus,
+  PermanentFailure,
+  redeliveryDelay,
+  type DeadLetter,
+  type DeadLetterSpec,
+  type Subscription,
+  type SubscriptionSpec,
+} from './event-bus.port';
+import { toKafkaMessage } from './kafka-binding';
 
 interface Member {
   readonly spec: SubscriptionSpec;
@@ -19,6 +29,9 @@ interface Group {
 interface Topic {
   readonly partitions: CloudEvent[][];
   readonly groups: Map<string, Group>;
+  readonly deadLetters: DeadLetter[];
+  /** Dead-letter readers: position per group, and a wake-up for new letters. */
+  readonly deadLetterReaders: Map<string, { cursor: number; wake: () => void }>;
 }
 
 /**
@@ -33,7 +46,12 @@ export class MemoryEventBus extends EventBus {
   private topic(key: TopicKey): Topic {
     let topic = this.topics.get(key);
     if (!topic) {
-      topic = { partitions: Array.from({ length: TOPICS[key].partitions }, () => []), groups: new Map() };
+      topic = {
+        partitions: Array.from({ length: TOPICS[key].partitions }, () => []),
+        groups: new Map(),
+        deadLetters: [],
+        deadLetterReaders: new Map(),
+      };
       this.topics.set(key, topic);
     }
     return topic;
@@ -91,7 +109,13 @@ export class MemoryEventBus extends EventBus {
             });
             group.cursor[partition] = offset + 1;
             break;
-          } catch {
+          } catch (err) {
+            const { maxAttempts } = member.spec;
+            if (maxAttempts !== undefined && (err instanceof PermanentFailure || attempt >= maxAttempts)) {
+              this.deadLetter(key, member.spec.group, event, err, attempt);
+              group.cursor[partition] = offset + 1;
+              break;
+            }
             await delay(redeliveryDelay(attempt));
           }
         }
@@ -104,6 +128,56 @@ export class MemoryEventBus extends EventBus {
       if ((group.cursor[partition] as number) < log.length) this.drain(key, group, partition);
     });
     group.inFlight.add(run);
+  }
+
+  private deadLetter(key: TopicKey, group: string, event: CloudEvent, err: unknown, attempts: number): void {
+    const message = toKafkaMessage(event);
+    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const failedAt = new Date().toISOString();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
+    Object.assign(headers, {
+      [DEAD_LETTER_HEADERS.error]: error,
+      [DEAD_LETTER_HEADERS.group]: group,
+      [DEAD_LETTER_HEADERS.topic]: key,
+      [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+      [DEAD_LETTER_HEADERS.failedAt]: failedAt,
+    });
+    const topic = this.topic(key);
+    topic.deadLetters.push({
+      topic: key,
+      group,
+      key: event.partitionkey,
+      value: String(message.value),
+      headers,
+      error,
+      attempts,
+      failedAt,
+    });
+    for (const reader of topic.deadLetterReaders.values()) reader.wake();
+  }
+
+  subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription> {
+    const topic = this.topic(spec.topic);
+    const reader = topic.deadLetterReaders.get(spec.group) ?? { cursor: 0, wake: () => undefined };
+    let active = true;
+    let pumping: Promise<void> = Promise.resolve();
+    reader.wake = () => {
+      pumping = pumping.then(async () => {
+        while (active && reader.cursor < topic.deadLetters.length) {
+          await spec.handle(structuredClone(topic.deadLetters[reader.cursor] as DeadLetter));
+          reader.cursor += 1;
+        }
+      });
+    };
+    topic.deadLetterReaders.set(spec.group, reader);
+    reader.wake();
+    return Promise.resolve({
+      close: async () => {
+        active = false;
+        await pumping;
+      },
+    });
   }
 
   ping(): Promise<void> {

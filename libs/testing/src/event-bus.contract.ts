@@ -1,4 +1,4 @@
-import { EventBus, newEvent, type CloudEvent, type Subscription } from '@mesh/bus';
+import { EventBus, PermanentFailure, newEvent, type CloudEvent, type DeadLetter, type Subscription } from '@mesh/bus';
 import { eventually, uniqueName } from './eventually';
 
 export interface BusUnderTest {
@@ -92,6 +92,92 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       await under.bus.publish('couriers', second);
       await eventually(() => expect(received.map((e) => e.id)).toEqual([first.id, second.id]), { timeoutMs: 20_000 });
       expect(failures).toBe(2);
+    });
+
+    async function readDeadLetters(into: DeadLetter[]): Promise<void> {
+      subscriptions.push(
+        await under.bus.subscribeDeadLetters({
+          group: uniqueName('dlq-reader'),
+          topic: 'couriers',
+          handle: (letter) => {
+            into.push(letter);
+            return Promise.resolve();
+          },
+        }),
+      );
+    }
+
+    it('dead-letters an event that keeps failing, with its payload, headers and error, and goes on with its key', async () => {
+      const key = uniqueName('courier');
+      const poison = location(key, 20);
+      const next = location(key, 21);
+      const group = uniqueName('g');
+      const handled: string[] = [];
+      let attempts = 0;
+      subscriptions.push(
+        await under.bus.subscribe({
+          group,
+          topic: 'couriers',
+          maxAttempts: 3,
+          handle: (event) => {
+            if (event.id === poison.id) {
+              attempts += 1;
+              return Promise.reject(new Error('the geo index said no'));
+            }
+            handled.push(event.id);
+            return Promise.resolve();
+          },
+        }),
+      );
+      const letters: DeadLetter[] = [];
+      await readDeadLetters(letters);
+      await under.bus.publish('couriers', poison);
+      await under.bus.publish('couriers', next);
+
+      await eventually(() => expect(handled).toContain(next.id), { timeoutMs: 20_000 });
+      expect(attempts).toBe(3);
+      const letter = await eventually(
+        () => {
+          const found = letters.find((l) => l.headers.ce_id === poison.id);
+          if (!found) throw new Error('not dead-lettered yet');
+          return found;
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(letter).toMatchObject({ topic: 'couriers', group, key, attempts: 3 });
+      expect(letter.error).toContain('the geo index said no');
+      expect(JSON.parse(letter.value!)).toEqual(poison.data);
+      expect(letter.headers).toMatchObject({ ce_type: poison.type, ce_source: poison.source });
+    });
+
+    it('dead-letters at once an event its handler calls permanently broken, and retries a transient failure', async () => {
+      const broken = location(uniqueName('courier'), 30);
+      const flaky = location(uniqueName('courier'), 31);
+      const tries = new Map<string, number>();
+      subscriptions.push(
+        await under.bus.subscribe({
+          group: uniqueName('g'),
+          topic: 'couriers',
+          maxAttempts: 5,
+          handle: (event) => {
+            const n = (tries.get(event.id) ?? 0) + 1;
+            tries.set(event.id, n);
+            if (event.id === broken.id) return Promise.reject(new PermanentFailure('breaks its contract'));
+            if (event.id === flaky.id && n < 3) return Promise.reject(new Error('timeout'));
+            return Promise.resolve();
+          },
+        }),
+      );
+      const letters: DeadLetter[] = [];
+      await readDeadLetters(letters);
+      await under.bus.publish('couriers', broken);
+      await under.bus.publish('couriers', flaky);
+
+      await eventually(() => expect(letters.map((l) => l.headers.ce_id)).toContain(broken.id), { timeoutMs: 20_000 });
+      await eventually(() => expect(tries.get(flaky.id)).toBe(3), { timeoutMs: 20_000 });
+      expect(tries.get(broken.id)).toBe(1);
+      expect(letters.find((l) => l.headers.ce_id === broken.id)).toMatchObject({ attempts: 1 });
+      expect(letters.map((l) => l.headers.ce_id)).not.toContain(flaky.id);
     });
 
     it('answers a ping', async () => {
