@@ -3,6 +3,7 @@ import { BusModule } from '@mesh/bus';
 import { ConfigModule, type AppConfig } from '@mesh/config';
 import { DispatchModule } from '@mesh/dispatch';
 import { GeoModule } from '@mesh/geo';
+import { InvocationsModule } from '@mesh/invocations';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
 import { TelemetryModule, type Logger } from '@mesh/telemetry';
@@ -24,6 +25,7 @@ export class PlatformModule {
         GeoModule.forRoot(config),
         RealtimeModule.forRoot(config),
         DispatchModule.forRoot(config),
+        InvocationsModule.forRoot(config),
       ],
     };
   }

@@ -4,5 +4,6 @@ export * from './courier-geo.contract';
 export * from './dispatch-store.contract';
 export * from './event-bus.contract';
 export * from './eventually';
+export * from './invocation-ledger.contract';
 export * from './silent-logger';
 export * from './stack';

@@ -1,0 +1,50 @@
+export const INVOCATION_OUTCOMES = ['ok', 'retried', 'error', 'dead-lettered', 'duplicate'] as const;
+/**
+ * ok: handled on the first attempt; retried: handled after earlier attempts failed;
+ * error: failed, will be delivered again; dead-lettered: given up on (last attempt or
+ * broken contract); duplicate: already handled, skipped without a second effect.
+ */
+export type InvocationOutcome = (typeof INVOCATION_OUTCOMES)[number];
+
+/** One invocation of a function on an event, as OpenWhisk keeps its activations. */
+export interface InvocationRecord {
+  function: string;
+  eventId: string;
+  eventType: string;
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  outcome: InvocationOutcome;
+  error: string | null;
+}
+
+export type Claim = 'run' | 'done' | 'busy';
+
+export interface RecordFilter {
+  function?: string;
+  outcome?: InvocationOutcome;
+  limit: number;
+}
+
+/** How long records are kept, and how long an event id is remembered as handled. */
+export const RECORD_RETENTION_MS = 24 * 3600_000;
+
+/**
+ * What the function runtime remembers about invocations: which events each
+ * function has handled (so a redelivered event has no second effect) and a
+ * bounded history of invocations.
+ */
+export abstract class InvocationLedger {
+  /**
+   * Claims an event for a function for `leaseMs`: `run` (go ahead), `done` (it had
+   * its effect already), or `busy` (another worker holds the claim right now).
+   */
+  abstract claim(fn: string, eventId: string, leaseMs: number): Promise<Claim>;
+  /** The event had its effect; remembered for `keepMs`. */
+  abstract complete(fn: string, eventId: string, keepMs: number): Promise<void>;
+  /** The attempt failed; the claim is released so a retry can run. */
+  abstract release(fn: string, eventId: string): Promise<void>;
+  abstract record(record: InvocationRecord): Promise<void>;
+  /** Newest first. */
+  abstract recent(filter: RecordFilter): Promise<InvocationRecord[]>;
+}

@@ -1,0 +1,6 @@
+import { invocationLedgerContract } from '@mesh/testing';
+import { MemoryInvocationLedger } from './memory-invocation-ledger';
+
+invocationLedgerContract('in-memory', () =>
+  Promise.resolve({ ledger: new MemoryInvocationLedger(), dispose: () => Promise.resolve() }),
+);

@@ -1,0 +1,80 @@
+import type { InvocationLedger, InvocationRecord } from '@mesh/invocations';
+import { eventually, uniqueName } from './eventually';
+
+export interface LedgerUnderTest {
+  ledger: InvocationLedger;
+  dispose(): Promise<void>;
+}
+
+/** The behaviour every InvocationLedger adapter must have. Run against each adapter. */
+export function invocationLedgerContract(adapter: string, create: () => Promise<LedgerUnderTest>): void {
+  describe(`InvocationLedger contract: ${adapter}`, () => {
+    let under: LedgerUnderTest;
+    beforeEach(async () => {
+      under = await create();
+    });
+    afterEach(() => under.dispose());
+
+    it('lets one worker run an event, tells others it is busy, and remembers it done', async () => {
+      const fn = uniqueName('fn');
+      const id = uniqueName('event');
+      await expect(under.ledger.claim(fn, id, 60_000)).resolves.toBe('run');
+      await expect(under.ledger.claim(fn, id, 60_000)).resolves.toBe('busy');
+      await under.ledger.complete(fn, id, 60_000);
+      await expect(under.ledger.claim(fn, id, 60_000)).resolves.toBe('done');
+      // Another function handles the same event independently.
+      await expect(under.ledger.claim(uniqueName('fn'), id, 60_000)).resolves.toBe('run');
+    });
+
+    it('frees a claim on failure, and one whose lease ran out (its worker died)', async () => {
+      const fn = uniqueName('fn');
+      const failed = uniqueName('event');
+      await under.ledger.claim(fn, failed, 60_000);
+      await under.ledger.release(fn, failed);
+      await expect(under.ledger.claim(fn, failed, 60_000)).resolves.toBe('run');
+
+      const abandoned = uniqueName('event');
+      await under.ledger.claim(fn, abandoned, 200);
+      await eventually(async () => expect(await under.ledger.claim(fn, abandoned, 60_000)).toBe('run'), {
+        timeoutMs: 5_000,
+      });
+    });
+
+    it('does not release a completed event', async () => {
+      const fn = uniqueName('fn');
+      const id = uniqueName('event');
+      await under.ledger.claim(fn, id, 60_000);
+      await under.ledger.complete(fn, id, 60_000);
+      await under.ledger.release(fn, id);
+      await expect(under.ledger.claim(fn, id, 60_000)).resolves.toBe('done');
+    });
+
+    it('keeps invocation records, newest first, filtered by function and outcome', async () => {
+      const fn = uniqueName('fn');
+      const record = (eventId: string, outcome: InvocationRecord['outcome']): InvocationRecord => ({
+        function: fn,
+        eventId,
+        eventType: 'order.created',
+        attempt: 1,
+        startedAt: new Date().toISOString(),
+        durationMs: 1.5,
+        outcome,
+        error: outcome === 'ok' ? null : 'boom',
+      });
+      await under.ledger.record(record('e1', 'ok'));
+      await under.ledger.record(record('e2', 'dead-lettered'));
+      await under.ledger.record(record('e3', 'ok'));
+      await under.ledger.record({ ...record('e4', 'ok'), function: uniqueName('other') });
+
+      expect((await under.ledger.recent({ function: fn, limit: 10 })).map((r) => r.eventId)).toEqual([
+        'e3',
+        'e2',
+        'e1',
+      ]);
+      expect(await under.ledger.recent({ function: fn, outcome: 'dead-lettered', limit: 10 })).toEqual([
+        expect.objectContaining({ eventId: 'e2', error: 'boom', durationMs: 1.5 }),
+      ]);
+      expect(await under.ledger.recent({ function: fn, limit: 2 })).toHaveLength(2);
+    });
+  });
+}
