@@ -41,6 +41,8 @@ const Env = z
     DEV_TOKENS: flag.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+    FUNCTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+    FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
     OFFER_TTL_S: z.coerce.number().min(1).max(600).default(15),
     DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     DISPATCH_INITIAL_RADIUS_M: z.coerce.number().positive().max(50_000).default(2_000),
@@ -107,6 +109,7 @@ export class AppConfig {
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
+  readonly functions: { maxAttempts: number; concurrency: number };
   readonly dispatch: {
     offerTtlMs: number;
     maxAttempts: number;
@@ -127,6 +130,7 @@ export class AppConfig {
     this.devTokens = env.DEV_TOKENS;
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
+    this.functions = { maxAttempts: env.FUNCTION_MAX_ATTEMPTS, concurrency: env.FUNCTION_CONCURRENCY };
     this.dispatch = {
       offerTtlMs: env.OFFER_TTL_S * 1000,
       maxAttempts: env.DISPATCH_MAX_ATTEMPTS,

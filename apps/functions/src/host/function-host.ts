@@ -1,15 +1,29 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { EventBus, type CloudEvent, type MeshEvent, type Subscription } from '@mesh/bus';
+import {
+  EventBus,
+  PermanentFailure,
+  type CloudEvent,
+  type Delivery,
+  type MeshEvent,
+  type Subscription,
+} from '@mesh/bus';
+import { AppConfig } from '@mesh/config';
 import { EVENT_DATA, isEventType } from '@mesh/contracts';
+import { InvocationLedger, RECORD_RETENTION_MS, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
 
 export const FUNCTION_GROUP_PREFIX = 'mesh.fn.';
+/** How long a worker holds an event it is handling; a dead worker's events are free again after this. */
+const CLAIM_LEASE_MS = 60_000;
 
 /**
- * Runs each function on its topic through its consumer group: validates every
- * event against its contract, invokes the handler, records duration and outcome.
- * A handler that throws gets the event again (the bus redelivers, in order).
+ * The one runtime every function gets. Each function consumes its topic through
+ * its own consumer group; the runtime validates every event against its contract,
+ * skips events the function already handled (by CloudEvent id), retries failures
+ * with exponential backoff, dead-letters an event after the last attempt (or at
+ * once when it breaks its contract) and goes on, and records every invocation.
+ * On shutdown it stops fetching, finishes in-flight events and commits.
  */
 @Injectable()
 export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -18,6 +32,8 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly bus: EventBus,
     @Inject(MESH_FUNCTIONS) private readonly functions: MeshFunction[],
+    private readonly ledger: InvocationLedger,
+    private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -28,10 +44,12 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
         await this.bus.subscribe({
           group: `${FUNCTION_GROUP_PREFIX}${fn.name}`,
           topic: fn.topic,
-          handle: (event) => this.invoke(fn, event),
+          maxAttempts: this.config.functions.maxAttempts,
+          concurrency: this.config.functions.concurrency,
+          handle: (event, delivery) => this.invoke(fn, event, delivery),
           onMalformed: (reason) => {
-            this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'malformed' });
-            this.logger.warn({ function: fn.name, reason }, 'skipped a message that is not a CloudEvent');
+            this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'dead-lettered' });
+            this.logger.warn({ function: fn.name, reason }, 'dead-lettered a message that is not a CloudEvent');
           },
         }),
       );
@@ -44,29 +62,64 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
   }
 
-  private async invoke(fn: MeshFunction, event: CloudEvent): Promise<void> {
-    const log = this.logger.child({ function: fn.name, eventId: event.id, type: event.type });
-    if (!isEventType(event.type) || !fn.accepts.includes(event.type)) {
-      this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'ignored' });
-      return;
-    }
+  private async invoke(fn: MeshFunction, event: CloudEvent, delivery: Delivery): Promise<void> {
+    if (!isEventType(event.type) || !(fn.accepts as readonly string[]).includes(event.type)) return;
+    const startedAt = new Date();
     const data = EVENT_DATA[event.type].safeParse(event.data);
     if (!data.success) {
-      this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'invalid' });
-      log.warn({ issues: data.error.issues }, 'skipped an event whose data breaks its contract');
-      return;
+      const error = `data breaks the ${event.type} contract: ${data.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      await this.done(fn, event, delivery, startedAt, 'dead-lettered', error);
+      throw new PermanentFailure(error);
+    }
+    const ledger = (fn.idempotency ?? 'ledger') === 'ledger';
+    if (ledger) {
+      const claim = await this.ledger.claim(fn.name, event.id, CLAIM_LEASE_MS);
+      if (claim === 'done') {
+        this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'duplicate' });
+        return;
+      }
+      // Another worker holds it (a rebalance moved the partition mid-event): try again after the backoff.
+      if (claim === 'busy') throw new Error(`event ${event.id} is being handled by another worker`);
     }
     const stop = this.metrics.functionDuration.startTimer({ function: fn.name });
     try {
       await fn.handle({ ...event, data: data.data } as MeshEvent);
-      this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'ok' });
-      this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
     } catch (err) {
-      this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'error' });
-      log.error({ err }, 'function failed; the event will be delivered again');
+      if (ledger) await this.ledger.release(fn.name, event.id).catch(() => undefined);
+      const last = delivery.attempt >= this.config.functions.maxAttempts || err instanceof PermanentFailure;
+      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      await this.done(fn, event, delivery, startedAt, last ? 'dead-lettered' : 'error', error);
+      if (!last) this.logger.warn({ function: fn.name, eventId: event.id, err }, 'function failed; retrying');
       throw err;
     } finally {
       stop();
     }
+    if (ledger) await this.ledger.complete(fn.name, event.id, RECORD_RETENTION_MS);
+    this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
+    await this.done(fn, event, delivery, startedAt, delivery.attempt > 1 ? 'retried' : 'ok', null);
+  }
+
+  private async done(
+    fn: MeshFunction,
+    event: CloudEvent,
+    delivery: Delivery,
+    startedAt: Date,
+    outcome: InvocationOutcome,
+    error: string | null,
+  ): Promise<void> {
+    this.metrics.functionInvocations.inc({ function: fn.name, outcome });
+    if ((fn.records ?? 'all') === 'failures' && error === null) return;
+    await this.ledger
+      .record({
+        function: fn.name,
+        eventId: event.id,
+        eventType: event.type,
+        attempt: delivery.attempt,
+        startedAt: startedAt.toISOString(),
+        durationMs: Date.now() - startedAt.getTime(),
+        outcome,
+        error,
+      })
+      .catch((err: unknown) => this.logger.warn({ err, function: fn.name }, 'could not record an invocation'));
   }
 }

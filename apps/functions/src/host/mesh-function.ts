@@ -10,6 +10,14 @@ export interface MeshFunction<T extends EventType = EventType> {
   readonly name: string;
   readonly topic: TopicKey;
   readonly accepts: readonly T[];
+  /**
+   * `ledger` (default): the runtime remembers handled event ids, so a redelivered
+   * event has no second effect. `natural`: the handler is idempotent by itself
+   * (e.g. a position older than the stored one is ignored) and skips that cost.
+   */
+  readonly idempotency?: 'ledger' | 'natural';
+  /** Which invocations are recorded: all (default) or only failures (for very hot functions). */
+  readonly records?: 'all' | 'failures';
   handle(event: MeshEvent<T>): Promise<void>;
 }
 

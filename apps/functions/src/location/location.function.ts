@@ -23,6 +23,9 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
   readonly name = 'location';
   readonly topic = 'couriers';
   readonly accepts = ['courier.location.reported', 'courier.availability.changed'] as const;
+  // A fix is stored only if newer than the stored one, and availability is a set, not a toggle.
+  readonly idempotency = 'natural';
+  readonly records = 'failures';
   private readonly lastPushAt = new Map<string, number>();
   private lastSweepAt = Date.now();
 
