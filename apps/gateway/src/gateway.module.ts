@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '@mesh/auth';
 import type { AppConfig } from '@mesh/config';
+import { AdminController } from './admin/admin.controller';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { CouriersController } from './couriers/couriers.controller';
 import { CouriersService } from './couriers/couriers.service';
@@ -25,6 +26,7 @@ export class GatewayModule {
         CouriersController,
         OrdersController,
         OffersController,
+        AdminController,
         ...(config.devTokens ? [DevTokensController] : []),
       ],
       providers: [

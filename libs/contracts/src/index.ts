@@ -1,3 +1,4 @@
+export * from './admin.schemas';
 export * from './courier.schemas';
 export * from './events';
 export * from './geo.schemas';

@@ -1,4 +1,6 @@
-export const INVOCATION_OUTCOMES = ['ok', 'retried', 'error', 'dead-lettered', 'duplicate'] as const;
+import { INVOCATION_OUTCOME_VALUES } from '@mesh/contracts';
+
+export const INVOCATION_OUTCOMES = INVOCATION_OUTCOME_VALUES;
 /**
  * ok: handled on the first attempt; retried: handled after earlier attempts failed;
  * error: failed, will be delivered again; dead-lettered: given up on (last attempt or

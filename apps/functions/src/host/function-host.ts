@@ -14,8 +14,12 @@ import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
 
 export const FUNCTION_GROUP_PREFIX = 'mesh.fn.';
-/** How long a worker holds an event it is handling; a dead worker's events are free again after this. */
-const CLAIM_LEASE_MS = 60_000;
+/**
+ * How long a worker holds an event it is handling; a killed worker's events are
+ * free again after this. Far above any handler's run time, so a live one never loses its claim.
+ */
+const CLAIM_LEASE_MS = 15_000;
+const CLAIM_POLL_MS = 200;
 
 /**
  * The one runtime every function gets. Each function consumes its topic through
@@ -72,14 +76,9 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       throw new PermanentFailure(error);
     }
     const ledger = (fn.idempotency ?? 'ledger') === 'ledger';
-    if (ledger) {
-      const claim = await this.ledger.claim(fn.name, event.id, CLAIM_LEASE_MS);
-      if (claim === 'done') {
-        this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'duplicate' });
-        return;
-      }
-      // Another worker holds it (a rebalance moved the partition mid-event): try again after the backoff.
-      if (claim === 'busy') throw new Error(`event ${event.id} is being handled by another worker`);
+    if (ledger && (await this.claim(fn, event)) === 'done') {
+      this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'duplicate' });
+      return;
     }
     const stop = this.metrics.functionDuration.startTimer({ function: fn.name });
     try {
@@ -97,6 +96,19 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     if (ledger) await this.ledger.complete(fn.name, event.id, RECORD_RETENTION_MS);
     this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
     await this.done(fn, event, delivery, startedAt, delivery.attempt > 1 ? 'retried' : 'ok', null);
+  }
+
+  /**
+   * Claims the event, waiting while another worker holds it: after a rebalance the
+   * previous owner may still be finishing it (it ends `done`), or it was killed (its
+   * lease runs out). Waiting does not count as a failed attempt.
+   */
+  private async claim(fn: MeshFunction, event: CloudEvent): Promise<'run' | 'done'> {
+    for (;;) {
+      const claim = await this.ledger.claim(fn.name, event.id, CLAIM_LEASE_MS);
+      if (claim !== 'busy') return claim;
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+    }
   }
 
   private async done(

@@ -1,5 +1,7 @@
 import {
+  ActivationList,
   AvailabilityChange,
+  INVOCATION_OUTCOME_VALUES,
   CourierView,
   LocationReport,
   MAX_NEARBY_RADIUS_M,
@@ -225,6 +227,31 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
       'Only from `picked_up`; the courier is available again.',
       'The order, delivered',
     ),
+    '/v1/admin/activations': {
+      get: {
+        tags: ['admin'],
+        summary: 'Function invocations, newest first (dispatchers)',
+        description:
+          'Every invocation of the functions that record them (the location function records failures only): function, event id, start, duration, outcome and error. Kept for 24 hours.',
+        parameters: [
+          { name: 'function', in: 'query', required: false, schema: { type: 'string' } },
+          {
+            name: 'outcome',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: [...INVOCATION_OUTCOME_VALUES] },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: '1..500 (default 50)',
+            schema: { type: 'integer' },
+          },
+        ],
+        responses: { '200': ok('Invocations', ActivationList), '400': problem('Invalid query'), ...authProblems },
+      },
+    },
     '/v1/offers/{id}/accept': {
       post: {
         tags: ['offers'],
