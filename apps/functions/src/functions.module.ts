@@ -4,17 +4,23 @@ import { MESH_FUNCTIONS, type MeshFunction } from './host/mesh-function';
 import { DeadlineSweeper } from './dispatch/deadline-sweeper';
 import { DispatchFunction } from './dispatch/dispatch.function';
 import { LocationFunction } from './location/location.function';
+import { DEADLINES, PROCESS_ROLES } from './function-catalog';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 
 const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction];
 
 /**
- * The function host and the functions it runs (all by default, or those named in
- * FUNCTIONS). Where dispatch runs, so does the sweeper that turns its deadlines into events.
+ * The function host and what this process runs: everything by default, or the
+ * functions named in FUNCTIONS, where `deadlines` names the sweeper that turns
+ * dispatch deadlines into events (one or more always-on processes need it).
  */
 @Module({})
 export class FunctionsModule {
   static forRoot(only?: readonly string[]): DynamicModule {
+    const unknown = only?.filter((name) => !PROCESS_ROLES.includes(name)) ?? [];
+    if (unknown.length > 0) {
+      throw new Error(`FUNCTIONS names ${unknown.join(', ')}; known: ${PROCESS_ROLES.join(', ')}`);
+    }
     return {
       module: FunctionsModule,
       providers: [
@@ -25,7 +31,7 @@ export class FunctionsModule {
           useFactory: (...fns: MeshFunction[]) => fns.filter((fn) => !only || only.includes(fn.name)),
         },
         FunctionHost,
-        ...(!only || only.includes('dispatch') ? [DeadlineSweeper] : []),
+        ...(!only || only.includes(DEADLINES) ? [DeadlineSweeper] : []),
       ],
     };
   }

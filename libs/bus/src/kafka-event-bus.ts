@@ -142,6 +142,23 @@ export class KafkaEventBus extends EventBus {
     }
   }
 
+  async consumerLag(group: string, topic: TopicKey): Promise<number> {
+    const admin = await this.connectAdmin();
+    const name = this.name(topic);
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(name),
+      admin.fetchOffsets({ groupId: group, topics: [name] }),
+    ]);
+    const positions = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+    let lag = 0;
+    for (const end of ends) {
+      const position = positions.get(end.partition) ?? -1;
+      // A group that never committed starts from the earliest event still kept.
+      lag += Number(end.high) - (position >= 0 ? position : Number(end.low));
+    }
+    return lag;
+  }
+
   async subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription> {
     const consumer = this.kafka.consumer({ groupId: spec.group, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
     await consumer.connect();

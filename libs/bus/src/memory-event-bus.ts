@@ -130,6 +130,12 @@ export class MemoryEventBus extends EventBus {
     group.inFlight.add(run);
   }
 
+  consumerLag(group: string, topic: TopicKey): Promise<number> {
+    const { partitions, groups } = this.topic(topic);
+    const cursor = groups.get(group)?.cursor;
+    return Promise.resolve(partitions.reduce((lag, log, i) => lag + log.length - (cursor?.[i] ?? 0), 0));
+  }
+
   private deadLetter(key: TopicKey, group: string, event: CloudEvent, err: unknown, attempts: number): void {
     const message = toKafkaMessage(event);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

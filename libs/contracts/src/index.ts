@@ -6,6 +6,7 @@ export * from './ids';
 export * from './order.schemas';
 export * from './problem';
 export * from './roles';
+export * from './scaling-policy';
 export * from './socket-events';
 export * from './topics';
 export * from './vehicle';

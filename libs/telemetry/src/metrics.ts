@@ -91,6 +91,25 @@ export class Metrics {
     help: 'Orders dispatch gave up on (nobody within reach after the last attempt)',
     registers: [this.registry],
   });
+  readonly functionReplicas = new Gauge({
+    name: 'mesh_function_replicas',
+    help: 'Worker processes the local scaler runs, by function',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+  readonly functionLag = new Gauge({
+    name: 'mesh_function_lag',
+    help: 'Consumer lag of each function’s group, as the scaler last read it',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+  readonly functionColdStart = new Histogram({
+    name: 'mesh_function_cold_start_seconds',
+    help: 'Worker process start → first event handled',
+    labelNames: ['function'] as const,
+    buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

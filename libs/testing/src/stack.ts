@@ -145,8 +145,8 @@ export function metricValue(page: string, name: string, labels: Record<string, s
   return total;
 }
 
-/** Removes a finished stack's topics so repeated runs do not pile them up in the broker. */
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+/** Removes a finished run’s topics (those starting with `${prefix}.`) so repeated runs do not pile them up. */
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   const admin = new Kafka({ clientId: 'e2e-cleanup', brokers, logLevel: logLevel.NOTHING }).admin();
   try {
     await admin.connect();

@@ -32,6 +32,7 @@ const CLAIM_POLL_MS = 200;
 @Injectable()
 export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
+  private firstEventHandled = false;
 
   constructor(
     private readonly bus: EventBus,
@@ -94,6 +95,11 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       stop();
     }
     if (ledger) await this.ledger.complete(fn.name, event.id, RECORD_RETENTION_MS);
+    if (!this.firstEventHandled) {
+      this.firstEventHandled = true;
+      // The cold start, as the scaler measures it: process start → first event handled.
+      this.logger.info({ function: fn.name, uptimeMs: Math.round(process.uptime() * 1000) }, 'first event handled');
+    }
     this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
     await this.done(fn, event, delivery, startedAt, delivery.attempt > 1 ? 'retried' : 'ok', null);
   }

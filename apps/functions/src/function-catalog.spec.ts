@@ -1,0 +1,16 @@
+import { DispatchFunction } from './dispatch/dispatch.function';
+import { FUNCTION_CATALOG } from './function-catalog';
+import { LocationFunction } from './location/location.function';
+import { OrderUpdatesFunction } from './order-updates/order-updates.function';
+
+describe('the function catalog', () => {
+  it('names every function with the topic it really consumes', () => {
+    const none = undefined as never;
+    const functions = [
+      new LocationFunction(none, none, none),
+      new DispatchFunction(none, none, none, none, none, none, none),
+      new OrderUpdatesFunction(none, none),
+    ];
+    expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
+  });
+});

@@ -1,0 +1,17 @@
+import type { TopicKey } from '@mesh/contracts';
+
+/**
+ * The functions of the mesh and their topics, known without starting them (the
+ * scaler and the Kubernetes renderer read it). `deadlines` is not a consumer but
+ * the always-on sweeper of dispatch deadlines; it never scales to zero, since an
+ * offer must expire even while no dispatch replica runs.
+ */
+export const FUNCTION_CATALOG = [
+  { name: 'location', topic: 'couriers' },
+  { name: 'dispatch', topic: 'orders' },
+  { name: 'order-updates', topic: 'orders' },
+] as const satisfies readonly { name: string; topic: TopicKey }[];
+
+export type FunctionName = (typeof FUNCTION_CATALOG)[number]['name'];
+export const DEADLINES = 'deadlines';
+export const PROCESS_ROLES: readonly string[] = [...FUNCTION_CATALOG.map((f) => f.name), DEADLINES];

@@ -1,0 +1,109 @@
+import type { EventBus } from '@mesh/bus';
+import { TOPICS, type ScalingPolicy } from '@mesh/contracts';
+import type { Logger, Metrics } from '@mesh/telemetry';
+import { DEADLINES, FUNCTION_CATALOG } from '../function-catalog';
+import { FUNCTION_GROUP_PREFIX } from '../host/function-host';
+import { decideReplicas, type ScalingState } from './scaling-decision';
+import type { WorkerPool } from './worker-pool';
+
+export interface ScaleEvent {
+  at: string;
+  function: string;
+  from: number;
+  to: number;
+  lag: number;
+}
+
+export interface FunctionStatus {
+  function: string;
+  replicas: number;
+  lag: number;
+  workers: { pid: number | undefined; startedAt: string; coldStartMs: number | null }[];
+}
+
+/**
+ * Grows and shrinks each function's worker processes from its consumer lag, by
+ * the same policy KEDA applies in Kubernetes (`scaling-policy.json`), down to zero
+ * when a topic is idle. Keeps one deadlines sweeper running at all times.
+ */
+export class LocalScaler {
+  private readonly state = new Map<string, ScalingState>();
+  private readonly lags = new Map<string, number>();
+  private readonly history: ScaleEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly pool: WorkerPool,
+    private readonly policy: ScalingPolicy,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.logger.warn({ err }, 'scaling tick failed; retrying'))
+        .finally(() => {
+          this.timer = setTimeout(loop, this.policy.pollingIntervalS * 1000);
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    await this.pool.stopAll();
+  }
+
+  async tick(now = Date.now()): Promise<void> {
+    if (this.pool.count(DEADLINES) === 0) this.pool.start(DEADLINES);
+    await Promise.all(
+      FUNCTION_CATALOG.map(async ({ name, topic }) => {
+        const policy = this.policy.functions[name];
+        if (!policy) return;
+        const lag = await this.bus.consumerLag(`${FUNCTION_GROUP_PREFIX}${name}`, topic);
+        this.lags.set(name, lag);
+        // A worker that died is gone: the decision starts from the workers really running.
+        const current = { ...(this.state.get(name) ?? { lastBusyAtMs: now }), replicas: this.pool.count(name) };
+        const next = decideReplicas(current, lag, now, policy, TOPICS[topic].partitions);
+        this.state.set(name, next);
+        this.metrics.functionLag.set({ function: name }, lag);
+        this.metrics.functionReplicas.set({ function: name }, next.replicas);
+        if (next.replicas === current.replicas) return;
+        this.history.push({
+          at: new Date(now).toISOString(),
+          function: name,
+          from: current.replicas,
+          to: next.replicas,
+          lag,
+        });
+        if (this.history.length > 500) this.history.shift();
+        this.logger.info({ function: name, from: current.replicas, to: next.replicas, lag }, 'scaling');
+        for (let n = current.replicas; n < next.replicas; n++) this.pool.start(name);
+        for (let n = current.replicas; n > next.replicas; n--) void this.pool.stopOne(name);
+      }),
+    );
+  }
+
+  status(): { functions: FunctionStatus[]; history: readonly ScaleEvent[] } {
+    return {
+      functions: [...FUNCTION_CATALOG.map((f) => f.name), DEADLINES].map((name) => ({
+        function: name,
+        replicas: this.pool.count(name),
+        lag: this.lags.get(name) ?? 0,
+        workers: this.pool.list(name).map((w) => ({
+          pid: w.child.pid,
+          startedAt: new Date(w.startedAtMs).toISOString(),
+          coldStartMs: w.coldStartMs,
+        })),
+      })),
+      history: this.history,
+    };
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import policyFile from './scaling-policy.json';
+
+export const FunctionScaling = z
+  .strictObject({
+    minReplicas: z.number().int().min(0),
+    maxReplicas: z.number().int().min(1),
+    lagThreshold: z.number().int().min(1),
+    activationLagThreshold: z.number().int().min(0),
+    cooldownS: z.number().min(0),
+  })
+  .refine((p) => p.minReplicas <= p.maxReplicas, 'minReplicas must not exceed maxReplicas');
+export type FunctionScaling = z.infer<typeof FunctionScaling>;
+
+export const ScalingPolicy = z.object({
+  $comment: z.string().optional(),
+  pollingIntervalS: z.number().positive(),
+  functions: z.record(z.string(), FunctionScaling),
+});
+export type ScalingPolicy = z.infer<typeof ScalingPolicy>;
+
+/** The policy in `scaling-policy.json`, validated. */
+export const SCALING_POLICY: ScalingPolicy = ScalingPolicy.parse(policyFile);
