@@ -1,7 +1,6 @@
 import { newEvent } from '@mesh/bus';
-import { eventually } from '@mesh/testing';
+import { eventually, startScaler, type RunningScaler } from '@mesh/testing';
 import Redis from 'ioredis';
-import { startScaler, type RunningScaler } from './support/scaler';
 
 const COURIERS = 1_000;
 const FIXES_EACH = 20;
@@ -19,7 +18,7 @@ describe('lag-based scaling of functions (real Kafka and Redis)', () => {
     scaler = await startScaler({
       pollingIntervalS: 0.5,
       functions: {
-        location: { minReplicas: 0, maxReplicas: 4, lagThreshold: 2_000, activationLagThreshold: 1, cooldownS: 3 },
+        location: { minReplicas: 0, maxReplicas: 4, lagThreshold: 2_000, activationLagThreshold: 0, cooldownS: 3 },
       },
     });
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {

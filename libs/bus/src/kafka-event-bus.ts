@@ -154,7 +154,8 @@ export class KafkaEventBus extends EventBus {
     for (const end of ends) {
       const position = positions.get(end.partition) ?? -1;
       // A group that never committed starts from the earliest event still kept.
-      lag += Number(end.high) - (position >= 0 ? position : Number(end.low));
+      // Offsets and positions are read at slightly different moments; a negative difference is no lag.
+      lag += Math.max(0, Number(end.high) - (position >= 0 ? position : Number(end.low)));
     }
     return lag;
   }

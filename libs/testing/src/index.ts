@@ -5,5 +5,6 @@ export * from './dispatch-store.contract';
 export * from './event-bus.contract';
 export * from './eventually';
 export * from './invocation-ledger.contract';
+export * from './scaler';
 export * from './silent-logger';
 export * from './stack';

@@ -3,7 +3,7 @@ import { TOPICS, type ScalingPolicy } from '@mesh/contracts';
 import type { Logger, Metrics } from '@mesh/telemetry';
 import { DEADLINES, FUNCTION_CATALOG } from '../function-catalog';
 import { FUNCTION_GROUP_PREFIX } from '../host/function-host';
-import { decideReplicas, type ScalingState } from './scaling-decision';
+import { IDLE, decideReplicas, type ScalingState } from './scaling-decision';
 import type { WorkerPool } from './worker-pool';
 
 export interface ScaleEvent {
@@ -30,6 +30,7 @@ export class LocalScaler {
   private readonly state = new Map<string, ScalingState>();
   private readonly lags = new Map<string, number>();
   private readonly history: ScaleEvent[] = [];
+  private readonly coldStarts: { function: string; ms: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -70,7 +71,7 @@ export class LocalScaler {
         const lag = await this.bus.consumerLag(`${FUNCTION_GROUP_PREFIX}${name}`, topic);
         this.lags.set(name, lag);
         // A worker that died is gone: the decision starts from the workers really running.
-        const current = { ...(this.state.get(name) ?? { lastBusyAtMs: now }), replicas: this.pool.count(name) };
+        const current = { ...(this.state.get(name) ?? IDLE), replicas: this.pool.count(name) };
         const next = decideReplicas(current, lag, now, policy, TOPICS[topic].partitions);
         this.state.set(name, next);
         this.metrics.functionLag.set({ function: name }, lag);
@@ -91,7 +92,18 @@ export class LocalScaler {
     );
   }
 
-  status(): { functions: FunctionStatus[]; history: readonly ScaleEvent[] } {
+  /** A worker handled its first event `ms` after its process started. */
+  coldStarted(fn: string, ms: number): void {
+    this.coldStarts.push({ function: fn, ms });
+    if (this.coldStarts.length > 500) this.coldStarts.shift();
+    this.metrics.functionColdStart.observe({ function: fn }, ms / 1000);
+  }
+
+  status(): {
+    functions: FunctionStatus[];
+    history: readonly ScaleEvent[];
+    coldStarts: readonly { function: string; ms: number }[];
+  } {
     return {
       functions: [...FUNCTION_CATALOG.map((f) => f.name), DEADLINES].map((name) => ({
         function: name,
@@ -104,6 +116,7 @@ export class LocalScaler {
         })),
       })),
       history: this.history,
+      coldStarts: this.coldStarts,
     };
   }
 }

@@ -24,10 +24,12 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const bus = new KafkaEventBus({ ...config.kafka, logger });
   await bus.ensureTopics();
+  let scaler: LocalScaler | undefined = undefined;
   const pool = new WorkerPool(join(__dirname, '..', 'main.js'), process.env, logger, (role, ms) =>
-    metrics.functionColdStart.observe({ function: role }, ms / 1000),
+    scaler?.coldStarted(role, ms),
   );
-  const scaler = new LocalScaler(bus, pool, policy, metrics, logger);
+  scaler = new LocalScaler(bus, pool, policy, metrics, logger);
+  const running = scaler;
 
   const port = Number(process.env.SCALER_PORT ?? 3002);
   const server = createServer((req, res) => {
@@ -36,18 +38,18 @@ async function main(): Promise<void> {
       res.end(body);
     };
     if (req.url === '/healthz') send(200, 'application/json', '{"status":"ok"}');
-    else if (req.url === '/status') send(200, 'application/json', JSON.stringify(scaler.status()));
+    else if (req.url === '/status') send(200, 'application/json', JSON.stringify(running.status()));
     else if (req.url === '/metrics')
       void metrics.render().then((text) => send(200, metrics.registry.contentType, text));
     else send(404, 'application/json', '{"status":404}');
   });
   await new Promise<void>((resolve) => server.listen(port, config.host, resolve));
-  scaler.start();
+  running.start();
   logger.info({ port, functions: Object.keys(policy.functions) }, 'scaler running');
 
   const shutdown = () => {
     logger.info('scaler stopping: draining workers');
-    void scaler
+    void running
       .stop()
       .then(() => bus.close())
       .finally(() => server.close(() => process.exit(0)));

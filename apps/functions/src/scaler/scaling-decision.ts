@@ -2,17 +2,28 @@ import type { FunctionScaling } from '@mesh/contracts';
 
 export interface ScalingState {
   replicas: number;
-  /** When lag last justified the current replica count (or more); scale-down waits a cooldown from here. */
-  lastBusyAtMs: number;
+  /** Recent recommendations, newest last, kept for one cooldown. */
+  recommendations: readonly { atMs: number; replicas: number }[];
+}
+
+export const IDLE: ScalingState = { replicas: 0, recommendations: [] };
+
+/** The replicas the lag calls for right now: KEDA's Kafka-trigger arithmetic. */
+export function recommendReplicas(lag: number, current: number, policy: FunctionScaling, partitions: number): number {
+  const ceiling = Math.min(policy.maxReplicas, partitions);
+  let target: number;
+  // At zero, only lag above the activation threshold wakes the function.
+  if (current === 0 && lag <= policy.activationLagThreshold) target = 0;
+  else target = lag > 0 ? Math.max(1, Math.ceil(lag / policy.lagThreshold)) : 0;
+  return Math.min(ceiling, Math.max(policy.minReplicas, target));
 }
 
 /**
- * How many replicas a function should run, given its consumer lag now. Pure:
- * KEDA's rules for the Kafka trigger, so both scalers behave alike:
- * - at zero, wake only when lag exceeds the activation threshold;
- * - otherwise target ceil(lag / lagThreshold) replicas, within [min, max];
- * - scale up at once, scale down only once the target has stayed lower for the cooldown;
- * - never more replicas than partitions (an idle consumer would only slow rebalances).
+ * How many replicas a function should run, given its consumer lag now. Pure.
+ * Up at once to what the lag calls for; down only to the highest recommendation
+ * of the last cooldown (the stabilisation window of Kubernetes' HPA, which KEDA
+ * uses), so a lag that dips to zero between commits of a steady stream does not
+ * take its last replica away. Never more replicas than partitions.
  */
 export function decideReplicas(
   state: ScalingState,
@@ -21,15 +32,15 @@ export function decideReplicas(
   policy: FunctionScaling,
   partitions: number,
 ): ScalingState {
-  const ceiling = Math.min(policy.maxReplicas, partitions);
-  let target: number;
-  if (lag <= policy.activationLagThreshold) target = state.replicas === 0 ? 0 : Math.ceil(lag / policy.lagThreshold);
-  else target = Math.max(1, Math.ceil(lag / policy.lagThreshold));
-  target = Math.min(ceiling, Math.max(policy.minReplicas, target));
-
-  if (target >= state.replicas) {
-    return { replicas: target, lastBusyAtMs: target > 0 || state.replicas > 0 ? nowMs : state.lastBusyAtMs };
-  }
-  if (nowMs - state.lastBusyAtMs < policy.cooldownS * 1000) return state;
-  return { replicas: target, lastBusyAtMs: nowMs };
+  const recommended = recommendReplicas(lag, state.replicas, policy, partitions);
+  const windowStart = nowMs - policy.cooldownS * 1000;
+  const recommendations = [
+    ...state.recommendations.filter((r) => r.atMs > windowStart),
+    { atMs: nowMs, replicas: recommended },
+  ];
+  if (recommended >= state.replicas) return { replicas: recommended, recommendations };
+  // Scaling down: not below anything recommended within the window, and not before a whole window was seen.
+  const seenWholeWindow = state.recommendations.some((r) => r.atMs <= windowStart + 1);
+  const floor = Math.max(...recommendations.map((r) => r.replicas));
+  return { replicas: seenWholeWindow ? Math.min(state.replicas, floor) : state.replicas, recommendations };
 }

@@ -1,13 +1,7 @@
 import { KafkaEventBus } from '@mesh/bus';
-import {
-  deleteTopics,
-  eventually,
-  freePort,
-  silentLogger,
-  startProcess,
-  uniqueName,
-  type RunningProcess,
-} from '@mesh/testing';
+import { eventually, uniqueName } from './eventually';
+import { silentLogger } from './silent-logger';
+import { deleteTopics, freePort, startProcess, type RunningProcess } from './stack';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +10,7 @@ import { join } from 'node:path';
 export interface ScalerStatus {
   functions: { function: string; replicas: number; lag: number; workers: { coldStartMs: number | null }[] }[];
   history: { at: string; function: string; from: number; to: number; lag: number }[];
+  coldStarts: { function: string; ms: number }[];
 }
 
 export interface RunningScaler {
@@ -29,7 +24,7 @@ export interface RunningScaler {
 }
 
 /** The local scaler as its own process, with its own topics and keys, and a policy for the test. */
-export async function startScaler(policy: object): Promise<RunningScaler> {
+export async function startScaler(policy: object, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningScaler> {
   const run = uniqueName('scale');
   const policyFile = join(tmpdir(), `${run}.policy.json`);
   writeFileSync(policyFile, JSON.stringify(policy));
@@ -45,6 +40,7 @@ export async function startScaler(policy: object): Promise<RunningScaler> {
     KAFKA_TOPIC_PREFIX: `${run}.`,
     LOG_LEVEL: 'info',
     SCALING_POLICY_FILE: policyFile,
+    ...extraEnv,
   };
   const proc = startProcess('scaler', 'apps/functions/src/scaler/main.js', env);
   const url = `http://127.0.0.1:${port}`;
