@@ -1,0 +1,173 @@
+import { SCALING_POLICY, TOPICS, topicName, type ScalingPolicy } from '@mesh/contracts';
+import { DEADLINES, FUNCTION_CATALOG } from '../apps/functions/src/function-catalog';
+import { FUNCTION_GROUP_PREFIX } from '../apps/functions/src/host/function-host';
+
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+} & Record<string, unknown>;
+
+const NAMESPACE = 'dispatch-mesh';
+const IMAGE = 'ghcr.io/dispatch-mesh/dispatch-mesh:0.1.0';
+const KAFKA = 'kafka.dispatch-mesh.svc:9092';
+const labels = (component: string) => ({
+  'app.kubernetes.io/name': 'dispatch-mesh',
+  'app.kubernetes.io/component': component,
+});
+
+/** Runs as the unprivileged `node` user, read-only root, nothing extra. */
+const securityContext = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+/** Shared settings from the ConfigMap; secrets (JWT_SECRET or JWT_JWKS_URL/JWT_PUBLIC_KEY) from a Secret the operator creates. */
+const envFrom = [{ configMapRef: { name: 'mesh-config' } }, { secretRef: { name: 'mesh-secrets' } }];
+
+function deployment(
+  name: string,
+  opts: {
+    command: string[];
+    port: number;
+    env?: Record<string, string>;
+    replicas?: number;
+    drainS: number;
+    readyPath: string;
+  },
+): Manifest {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NAMESPACE, labels: labels(name) },
+    spec: {
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      selector: { matchLabels: labels(name) },
+      template: {
+        metadata: { labels: labels(name) },
+        spec: {
+          // SIGTERM starts the drain: stop fetching, finish in-flight events, commit, leave the group.
+          terminationGracePeriodSeconds: opts.drainS,
+          containers: [
+            {
+              name,
+              image: IMAGE,
+              command: opts.command,
+              ports: [{ name: 'http', containerPort: opts.port }],
+              envFrom,
+              env: Object.entries({ HOST: '0.0.0.0', ...opts.env }).map(([k, v]) => ({ name: k, value: v })),
+              readinessProbe: { httpGet: { path: opts.readyPath, port: 'http' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+              resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+              securityContext,
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Every manifest of the mesh on Kubernetes with KEDA, from the same catalog and scaling policy the local scaler uses. */
+export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifest[] {
+  const manifests: Manifest[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mesh-config', namespace: NAMESPACE },
+      data: {
+        NODE_ENV: 'production',
+        ADAPTERS: 'real',
+        KAFKA_BROKERS: KAFKA,
+        REDIS_URL: 'redis://redis.dispatch-mesh.svc:6379',
+        LOG_LEVEL: 'info',
+      },
+    },
+    deployment('gateway', {
+      command: ['node', 'dist/apps/gateway/src/main.js'],
+      port: 3000,
+      env: { PORT: '3000' },
+      replicas: 2,
+      drainS: 30,
+      readyPath: '/readyz',
+    }),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'gateway', namespace: NAMESPACE, labels: labels('gateway') },
+      spec: { selector: labels('gateway'), ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    },
+    {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'gateway', namespace: NAMESPACE },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway' },
+        minReplicas: 2,
+        maxReplicas: 10,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
+      },
+    },
+    // The deadline sweeper never scales to zero: offers must expire while dispatch has no replica.
+    deployment(`fn-${DEADLINES}`, {
+      command: ['node', 'dist/apps/functions/src/main.js'],
+      port: 3001,
+      env: { FUNCTIONS: DEADLINES, FUNCTIONS_PORT: '3001' },
+      replicas: 1,
+      drainS: 15,
+      readyPath: '/healthz',
+    }),
+  ];
+  for (const { name, topic } of FUNCTION_CATALOG) {
+    const scaling = policy.functions[name];
+    if (!scaling) continue;
+    manifests.push(
+      deployment(`fn-${name}`, {
+        command: ['node', 'dist/apps/functions/src/main.js'],
+        port: 3001,
+        env: { FUNCTIONS: name, FUNCTIONS_PORT: '3001' },
+        drainS: 45,
+        readyPath: '/healthz',
+      }),
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: `fn-${name}`, namespace: NAMESPACE },
+        spec: {
+          scaleTargetRef: { name: `fn-${name}` },
+          pollingInterval: Math.max(1, Math.round(policy.pollingIntervalS)),
+          cooldownPeriod: scaling.cooldownS,
+          minReplicaCount: scaling.minReplicas,
+          maxReplicaCount: Math.min(scaling.maxReplicas, TOPICS[topic].partitions),
+          advanced: {
+            // The local scaler's scale-down rule: not below the highest recommendation of the last cooldown.
+            horizontalPodAutoscalerConfig: {
+              behavior: { scaleDown: { stabilizationWindowSeconds: scaling.cooldownS } },
+            },
+          },
+          triggers: [
+            {
+              type: 'kafka',
+              metadata: {
+                bootstrapServers: KAFKA,
+                consumerGroup: `${FUNCTION_GROUP_PREFIX}${name}`,
+                topic: topicName(topic),
+                lagThreshold: String(scaling.lagThreshold),
+                activationLagThreshold: String(scaling.activationLagThreshold),
+                offsetResetPolicy: 'earliest',
+                allowIdleConsumers: 'false',
+              },
+            },
+          ],
+        },
+      },
+    );
+  }
+  return manifests;
+}
