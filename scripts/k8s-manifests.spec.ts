@@ -1,4 +1,4 @@
-import { SCALING_POLICY, TOPICS } from '@mesh/contracts';
+import { FUNCTION_CATALOG, SCALING_POLICY, TOPICS } from '@mesh/contracts';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
@@ -6,7 +6,6 @@ import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { FUNCTION_CATALOG } from '../apps/functions/src/function-catalog';
 import { renderManifests, type Manifest } from './k8s-manifests';
 import { renderYaml } from './k8s-render';
 

@@ -1,6 +1,12 @@
-import { SCALING_POLICY, TOPICS, topicName, type ScalingPolicy } from '@mesh/contracts';
-import { DEADLINES, FUNCTION_CATALOG } from '../apps/functions/src/function-catalog';
-import { FUNCTION_GROUP_PREFIX } from '../apps/functions/src/host/function-host';
+import {
+  DEADLINES,
+  FUNCTION_CATALOG,
+  SCALING_POLICY,
+  TOPICS,
+  functionGroup,
+  topicName,
+  type ScalingPolicy,
+} from '@mesh/contracts';
 
 export type Manifest = {
   apiVersion: string;
@@ -156,7 +162,7 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
               type: 'kafka',
               metadata: {
                 bootstrapServers: KAFKA,
-                consumerGroup: `${FUNCTION_GROUP_PREFIX}${name}`,
+                consumerGroup: functionGroup(name),
                 topic: topicName(topic),
                 lagThreshold: String(scaling.lagThreshold),
                 activationLagThreshold: String(scaling.activationLagThreshold),

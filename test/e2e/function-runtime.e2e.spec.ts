@@ -98,6 +98,14 @@ describe('function runtime (real Kafka and Redis)', () => {
     );
     expect(activations.body.items.find((a) => a.eventId === poison.id)).toMatchObject({ outcome: 'dead-lettered' });
     expect((await customer.api('GET', '/v1/admin/activations')).status).toBe(403);
+
+    const functions = await dispatcher.api<{
+      items: { function: string; replicas: number; deadLetteredLast5Min: number }[];
+    }>('GET', '/v1/admin/functions');
+    expect(functions.status).toBe(200);
+    expect(functions.body.items.map((f) => f.function)).toEqual(['location', 'dispatch', 'order-updates']);
+    expect(functions.body.items.find((f) => f.function === 'dispatch')).toMatchObject({ replicas: 1 });
+    expect(functions.body.items.find((f) => f.function === 'dispatch')!.deadLetteredLast5Min).toBeGreaterThanOrEqual(1);
   });
 
   it('gives an event delivered twice a single effect', async () => {

@@ -1,5 +1,5 @@
 import { DispatchFunction } from './dispatch/dispatch.function';
-import { FUNCTION_CATALOG } from './function-catalog';
+import { FUNCTION_CATALOG } from '@mesh/contracts';
 import { LocationFunction } from './location/location.function';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 

@@ -4,7 +4,7 @@ import { MESH_FUNCTIONS, type MeshFunction } from './host/mesh-function';
 import { DeadlineSweeper } from './dispatch/deadline-sweeper';
 import { DispatchFunction } from './dispatch/dispatch.function';
 import { LocationFunction } from './location/location.function';
-import { DEADLINES, PROCESS_ROLES } from './function-catalog';
+import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 
 const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction];

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '@mesh/auth';
 import type { AppConfig } from '@mesh/config';
 import { AdminController } from './admin/admin.controller';
+import { AdminService } from './admin/admin.service';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { CouriersController } from './couriers/couriers.controller';
 import { CouriersService } from './couriers/couriers.service';
@@ -32,6 +33,7 @@ export class GatewayModule {
       providers: [
         CouriersService,
         OrdersService,
+        AdminService,
         RealtimeGateway,
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

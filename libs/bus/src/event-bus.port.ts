@@ -74,6 +74,8 @@ export abstract class EventBus {
   abstract subscribe(spec: SubscriptionSpec): Promise<Subscription>;
   /** Reads a topic's dead letters, from the earliest, as a consumer group. */
   abstract subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription>;
+  /** Members of a consumer group right now: the replicas of a function, wherever they run. */
+  abstract groupMembers(group: string): Promise<number>;
   /** Events on the topic the group has not committed yet (what scaling reads). */
   abstract consumerLag(group: string, topic: TopicKey): Promise<number>;
   /** Resolves when the bus answers; rejects with the reason otherwise. */

@@ -142,6 +142,12 @@ export class KafkaEventBus extends EventBus {
     }
   }
 
+  async groupMembers(group: string): Promise<number> {
+    const admin = await this.connectAdmin();
+    const { groups } = await admin.describeGroups([group]);
+    return groups[0]?.members.length ?? 0;
+  }
+
   async consumerLag(group: string, topic: TopicKey): Promise<number> {
     const admin = await this.connectAdmin();
     const name = this.name(topic);

@@ -130,6 +130,12 @@ export class MemoryEventBus extends EventBus {
     group.inFlight.add(run);
   }
 
+  groupMembers(group: string): Promise<number> {
+    let members = 0;
+    for (const topic of this.topics.values()) members += topic.groups.get(group)?.members.length ?? 0;
+    return Promise.resolve(members);
+  }
+
   consumerLag(group: string, topic: TopicKey): Promise<number> {
     const { partitions, groups } = this.topic(topic);
     const cursor = groups.get(group)?.cursor;

@@ -27,3 +27,18 @@ export const Activation = z.object({
 });
 export const ActivationList = z.object({ items: z.array(Activation) });
 export type ActivationList = z.infer<typeof ActivationList>;
+
+/** One function as `GET /v1/admin/functions` shows it. */
+export const FunctionHealth = z.object({
+  function: z.string(),
+  topic: z.string(),
+  /** Members of its consumer group: replicas running, wherever (local scaler or Kubernetes). */
+  replicas: z.number().int(),
+  lag: z.number().int(),
+  /** From the invocation records of the last 5 minutes (the location function records failures only). */
+  invocationsPerMin: z.number(),
+  errorsPerMin: z.number(),
+  deadLetteredLast5Min: z.number().int(),
+});
+export const FunctionHealthList = z.object({ items: z.array(FunctionHealth) });
+export type FunctionHealthList = z.infer<typeof FunctionHealthList>;

@@ -1,6 +1,7 @@
 export * from './admin.schemas';
 export * from './courier.schemas';
 export * from './events';
+export * from './function-catalog';
 export * from './geo.schemas';
 export * from './ids';
 export * from './order.schemas';

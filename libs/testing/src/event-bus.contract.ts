@@ -180,14 +180,16 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       expect(letters.map((l) => l.headers.ce_id)).not.toContain(flaky.id);
     });
 
-    it('reports a group’s lag: what is published and not yet handled', async () => {
+    it('reports a group’s members and lag: what is published and not yet handled', async () => {
       const group = uniqueName('g');
       const before = await under.bus.consumerLag(group, 'couriers');
       const sent = [location(uniqueName('c'), 1), location(uniqueName('c'), 2), location(uniqueName('c'), 3)];
       for (const e of sent) await under.bus.publish('couriers', e);
       expect(await under.bus.consumerLag(group, 'couriers')).toBe(before + 3);
+      expect(await under.bus.groupMembers(group)).toBe(0);
       const received: CloudEvent[] = [];
       await collect(group, received);
+      await eventually(async () => expect(await under.bus.groupMembers(group)).toBe(1), { timeoutMs: 20_000 });
       await eventually(() => expect(received.length).toBeGreaterThanOrEqual(before + 3), { timeoutMs: 20_000 });
       // Kafka commits positions periodically; the lag falls to zero once it has.
       await eventually(async () => expect(await under.bus.consumerLag(group, 'couriers')).toBe(0), {

@@ -8,12 +8,11 @@ import {
   type Subscription,
 } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { EVENT_DATA, isEventType } from '@mesh/contracts';
+import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
 import { InvocationLedger, RECORD_RETENTION_MS, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
 
-export const FUNCTION_GROUP_PREFIX = 'mesh.fn.';
 /**
  * How long a worker holds an event it is handling; a killed worker's events are
  * free again after this. Far above any handler's run time, so a live one never loses its claim.
@@ -47,7 +46,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     for (const fn of this.functions) {
       this.subscriptions.push(
         await this.bus.subscribe({
-          group: `${FUNCTION_GROUP_PREFIX}${fn.name}`,
+          group: functionGroup(fn.name),
           topic: fn.topic,
           maxAttempts: this.config.functions.maxAttempts,
           concurrency: this.config.functions.concurrency,

@@ -1,8 +1,6 @@
 import type { EventBus } from '@mesh/bus';
-import { TOPICS, type ScalingPolicy } from '@mesh/contracts';
 import type { Logger, Metrics } from '@mesh/telemetry';
-import { DEADLINES, FUNCTION_CATALOG } from '../function-catalog';
-import { FUNCTION_GROUP_PREFIX } from '../host/function-host';
+import { DEADLINES, FUNCTION_CATALOG, TOPICS, functionGroup, type ScalingPolicy } from '@mesh/contracts';
 import { IDLE, decideReplicas, type ScalingState } from './scaling-decision';
 import type { WorkerPool } from './worker-pool';
 
@@ -68,7 +66,7 @@ export class LocalScaler {
       FUNCTION_CATALOG.map(async ({ name, topic }) => {
         const policy = this.policy.functions[name];
         if (!policy) return;
-        const lag = await this.bus.consumerLag(`${FUNCTION_GROUP_PREFIX}${name}`, topic);
+        const lag = await this.bus.consumerLag(functionGroup(name), topic);
         this.lags.set(name, lag);
         // A worker that died is gone: the decision starts from the workers really running.
         const current = { ...(this.state.get(name) ?? IDLE), replicas: this.pool.count(name) };

@@ -1,17 +1,22 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ActivationQuery, type ActivationList } from '@mesh/contracts';
-import { InvocationLedger } from '@mesh/invocations';
+import { ActivationQuery, type ActivationList, type FunctionHealthList } from '@mesh/contracts';
 import { Roles } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod.pipe';
+import { AdminService } from './admin.service';
 
-/** Operations views for dispatchers: what the functions did, newest first. */
+/** Operations views for dispatchers: the functions' health and what they did, newest first. */
 @Controller('v1/admin')
 @Roles('dispatcher')
 export class AdminController {
-  constructor(private readonly ledger: InvocationLedger) {}
+  constructor(private readonly admin: AdminService) {}
+
+  @Get('functions')
+  functions(): Promise<FunctionHealthList> {
+    return this.admin.functions();
+  }
 
   @Get('activations')
-  async activations(@Query(new ZodPipe(ActivationQuery, 'query')) query: ActivationQuery): Promise<ActivationList> {
-    return { items: await this.ledger.recent(query) };
+  activations(@Query(new ZodPipe(ActivationQuery, 'query')) query: ActivationQuery): Promise<ActivationList> {
+    return this.admin.activations(query);
   }
 }

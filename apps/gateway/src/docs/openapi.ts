@@ -1,5 +1,6 @@
 import {
   ActivationList,
+  FunctionHealthList,
   AvailabilityChange,
   INVOCATION_OUTCOME_VALUES,
   CourierView,
@@ -227,6 +228,15 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
       'Only from `picked_up`; the courier is available again.',
       'The order, delivered',
     ),
+    '/v1/admin/functions': {
+      get: {
+        tags: ['admin'],
+        summary: 'Each function’s replicas, lag and recent rates (dispatchers)',
+        description:
+          'Replicas are the members of the function’s consumer group, wherever they run; rates come from the invocation records of the last 5 minutes.',
+        responses: { '200': ok('Functions', FunctionHealthList), ...authProblems },
+      },
+    },
     '/v1/admin/activations': {
       get: {
         tags: ['admin'],

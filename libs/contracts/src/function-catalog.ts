@@ -1,4 +1,4 @@
-import type { TopicKey } from '@mesh/contracts';
+import type { TopicKey } from './topics';
 
 /**
  * The functions of the mesh and their topics, known without starting them (the
@@ -11,6 +11,10 @@ export const FUNCTION_CATALOG = [
   { name: 'dispatch', topic: 'orders' },
   { name: 'order-updates', topic: 'orders' },
 ] as const satisfies readonly { name: string; topic: TopicKey }[];
+
+/** Each function consumes through its own consumer group, named so (KEDA's trigger names it too). */
+export const FUNCTION_GROUP_PREFIX = 'mesh.fn.';
+export const functionGroup = (name: string) => `${FUNCTION_GROUP_PREFIX}${name}`;
 
 export type FunctionName = (typeof FUNCTION_CATALOG)[number]['name'];
 export const DEADLINES = 'deadlines';
