@@ -20,34 +20,39 @@ const kafka = new Kafka({
   connectionTimeout: 1000,
 });
 
-async function ready() {
-  for (;;) {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await admin.describeCluster();
-      return admin;
-    } catch (err) {
-      await admin.disconnect().catch(() => undefined);
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+// Every topic has a dead-letter topic beside it, where functions put the events they gave up on.
+const wanted = Object.values(topics).flatMap((t) => [t, { name: `${t.name}.dlq`, partitions: 1 }]);
+
+// A broker that has just started may answer metadata before it can create topics (its controller
+// is still catching up): the whole step is retried until the deadline, not only the connection.
+async function ensureTopics() {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+      });
     }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
 
-const admin = await ready();
-try {
-  // Every topic has a dead-letter topic beside it, where functions put the events they gave up on.
-  const wanted = Object.values(topics).flatMap((t) => [t, { name: `${t.name}.dlq`, partitions: 1 }]);
-  const existing = new Set(await admin.listTopics());
-  const missing = wanted.filter((t) => !existing.has(t.name));
-  if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
-    });
+for (;;) {
+  try {
+    await ensureTopics();
+    break;
+  } catch (err) {
+    if (Date.now() > deadline) {
+      console.error(`[infra] kafka: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  console.log(`[infra] kafka: answering on ${values.bootstrap}; topics ready: ${wanted.map((t) => t.name).join(', ')}`);
-} finally {
-  await admin.disconnect();
 }
+console.log(`[infra] kafka: answering on ${values.bootstrap}; topics ready: ${wanted.map((t) => t.name).join(', ')}`);
