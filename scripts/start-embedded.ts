@@ -1,13 +1,17 @@
 /**
- * `npm start`: gateway and functions in one process on the in-memory adapters.
- * Nothing but Node is needed; development tokens are on.
+ * `npm start`: gateway and functions in one process on the in-memory adapters,
+ * with a simulated city riding on it (couriers, customers) so a first run shows
+ * something alive. Nothing but Node is needed; development tokens are on.
+ * SIMULATE=0 starts it empty.
  */
 import 'reflect-metadata';
 import { AppConfig } from '@mesh/config';
+import { TokenIssuer } from '@mesh/auth';
 import { createLogger } from '@mesh/telemetry';
 import { randomBytes } from 'node:crypto';
 import { FunctionsModule } from '../apps/functions/src/functions.module';
 import { createGateway } from '../apps/gateway/src/bootstrap';
+import { CitySimulator, DEFAULT_SIMULATION } from '../load-tests/simulator/city-simulator';
 
 async function main(): Promise<void> {
   const config = AppConfig.fromEnv({
@@ -21,6 +25,16 @@ async function main(): Promise<void> {
   const app = await createGateway(config, logger, [FunctionsModule.forRoot()]);
   await app.listen(config.port, config.host);
   const base = `http://${config.host}:${config.port}`;
+  const simulate = process.env.SIMULATE !== '0';
+  if (simulate) {
+    const issuer = new TokenIssuer(config);
+    await new CitySimulator({
+      ...DEFAULT_SIMULATION,
+      baseUrl: base,
+      token: (sub, roles) => issuer.issue({ sub, roles }),
+      onError: (err) => logger.warn({ err }, 'simulator request failed'),
+    }).start();
+  }
   process.stdout.write(
     [
       '',
@@ -29,6 +43,9 @@ async function main(): Promise<void> {
       `  health       ${base}/healthz   metrics ${base}/metrics`,
       `  a token      curl -s -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"sub":"courier-1","roles":["courier"]}'`,
       `  Socket.IO    ${base} (path /socket.io, auth: { token })`,
+      simulate
+        ? `  simulation   ${DEFAULT_SIMULATION.couriers} couriers riding in Berlin, ${DEFAULT_SIMULATION.ordersPerMinute} orders a minute (SIMULATE=0 for none); watch as a dispatcher`
+        : '  simulation   off',
       'For the real stack (Kafka + Redis, separate processes): npm run infra:up && npm run stack',
       '',
     ].join('\n'),

@@ -1,0 +1,91 @@
+import { TokenIssuer } from '@mesh/auth';
+import { AppConfig } from '@mesh/config';
+import type { OrderView } from '@mesh/contracts';
+import { callApi, eventually, freePort, silentLogger } from '@mesh/testing';
+import type { INestApplication } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { FunctionsModule } from '../../apps/functions/src/functions.module';
+import { createGateway } from '../../apps/gateway/src/bootstrap';
+import { CitySimulator, DEFAULT_SIMULATION } from '../../load-tests/simulator/city-simulator';
+
+/**
+ * The city simulator `npm start` runs by default, on the embedded app: couriers
+ * ride, customers order, and orders go all the way to delivered through the API.
+ */
+describe('city simulator (embedded app)', () => {
+  let app: INestApplication;
+  let simulator: CitySimulator;
+  let base: string;
+  let issuer: TokenIssuer;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const config = AppConfig.fromEnv({
+      ADAPTERS: 'memory',
+      DEV_TOKENS: '1',
+      PORT: String(port),
+      LOG_LEVEL: 'silent',
+      OFFER_TTL_S: '5',
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+    });
+    app = await createGateway(config, silentLogger, [FunctionsModule.forRoot()]);
+    await app.listen(port, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    issuer = new TokenIssuer(config);
+    simulator = new CitySimulator({
+      ...DEFAULT_SIMULATION,
+      baseUrl: base,
+      token: (sub, roles) => issuer.issue({ sub, roles }),
+      couriers: 10,
+      ordersPerMinute: 120,
+      // Fast-forward: couriers ride at 300 m/s and report every 100 ms.
+      speedMps: 300,
+      reportEveryMs: 100,
+    });
+    await simulator.start();
+  });
+  afterAll(async () => {
+    simulator?.stop();
+    await app?.close();
+  });
+
+  it('gets orders placed, offered, accepted, picked up and delivered, with couriers moving', async () => {
+    const dispatcher = await issuer.issue({ sub: 'watcher', roles: ['dispatcher'] });
+    const before = (
+      await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
+        base,
+        dispatcher,
+        'GET',
+        '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
+      )
+    ).body.items;
+    expect(before).toHaveLength(10);
+
+    const delivered = await eventually(
+      async () => {
+        const page = await callApi<{ items: OrderView[] }>(
+          base,
+          dispatcher,
+          'GET',
+          '/v1/orders?status=delivered&limit=100',
+        );
+        expect(page.body.items.length).toBeGreaterThanOrEqual(3);
+        return page.body.items;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(delivered[0]!.timeline.map((t) => t.status)).toEqual(
+      expect.arrayContaining(['pending', 'offered', 'assigned', 'picked_up', 'delivered']),
+    );
+    const after = (
+      await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
+        base,
+        dispatcher,
+        'GET',
+        '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
+      )
+    ).body.items;
+    const moved = after.filter((c) => before.find((b) => b.id === c.id)?.location?.lat !== c.location?.lat);
+    expect(moved.length).toBeGreaterThan(5);
+  });
+});
