@@ -11,18 +11,19 @@ interface K6Summary {
 }
 
 /**
- * The lunch-spike k6 scenario's CI profile against a fresh stack: customers on an
- * open arrival-rate model with a spike, couriers on Socket.IO accepting offers.
- * It passes only if k6's own thresholds hold (errors, order latency, dispatch latency, drops).
+ * The k6 scenarios' CI profiles against a fresh stack: lunch-spike (customers on an
+ * open arrival-rate model with a spike, couriers on Socket.IO accepting offers) and
+ * location-storm. Each passes only if k6's own thresholds hold.
  */
-describe('k6 lunch-spike smoke (real stack)', () => {
+describe('k6 smoke: the scenarios’ CI profiles (real stack)', () => {
   let stack: RunningStack;
   beforeAll(async () => {
     stack = await startStack({ LOG_LEVEL: 'error' });
   });
   afterAll(() => stack?.stop());
 
-  it('holds its thresholds: orders accepted, offers received, dispatch p99 within the CI bound', async () => {
+  /** Runs a scenario's CI profile against the stack; fails with k6's output unless every threshold held. */
+  async function runK6(scenario: string): Promise<K6Summary['metrics']> {
     const summaryFile = join(mkdtempSync(join(tmpdir(), 'k6-')), 'summary.json');
     const k6 = spawn(
       join(ROOT, '.tools', 'bin', 'k6'),
@@ -35,7 +36,7 @@ describe('k6 lunch-spike smoke (real stack)', () => {
         'PROFILE=ci',
         '-e',
         `BASE_URL=${stack.baseUrl}`,
-        join(ROOT, 'load-tests', 'k6', 'lunch-spike.js'),
+        join(ROOT, 'load-tests', 'k6', `${scenario}.js`),
       ],
       { env: { ...process.env, JWT_SECRET: String(stack.env.JWT_SECRET), K6_AUTO_EXTENSION_RESOLUTION: 'false' } },
     );
@@ -43,15 +44,26 @@ describe('k6 lunch-spike smoke (real stack)', () => {
     k6.stdout.on('data', (c: Buffer) => output.push(c.toString()));
     k6.stderr.on('data', (c: Buffer) => output.push(c.toString()));
     const code = await new Promise<number | null>((resolve) => k6.once('exit', resolve));
-
-    if (code !== 0) throw new Error(`k6 exited ${code}:\n${output.join('').slice(-4000)}`);
+    if (code !== 0) throw new Error(`k6 ${scenario} exited ${code}:\n${output.join('').slice(-4000)}`);
     const { metrics } = JSON.parse(readFileSync(summaryFile, 'utf8')) as K6Summary;
+    for (const [name, metric] of Object.entries(metrics)) {
+      for (const [rule, failed] of Object.entries(metric.thresholds ?? {})) {
+        expect(`${name} ${rule} ${failed ? 'failed' : 'held'}`).toBe(`${name} ${rule} held`);
+      }
+    }
+    return metrics;
+  }
+
+  it('lunch-spike holds its thresholds: orders accepted, offers received, dispatch p99 within the CI bound', async () => {
+    const metrics = await runK6('lunch-spike');
     expect(metrics.orders_accepted?.count).toBeGreaterThan(100);
     expect(metrics.offers_received?.count).toBeGreaterThan(20);
     expect(metrics.dispatch_latency?.['p(99)']).toBeLessThan(500);
-    for (const [name, metric] of Object.entries(metrics)) {
-      for (const [rule, failed] of Object.entries(metric.thresholds ?? {}))
-        expect(`${name} ${rule} ${failed ? 'failed' : 'held'}`).toBe(`${name} ${rule} held`);
-    }
   }, 180_000);
+
+  it('location-storm holds its thresholds: every position acknowledged, none refused', async () => {
+    const metrics = await runK6('location-storm');
+    expect(metrics.location_refused?.count ?? 0).toBe(0);
+    expect(metrics.location_ack_latency?.['p(99)']).toBeLessThan(250);
+  }, 120_000);
 });
