@@ -1,5 +1,6 @@
 import {
   InvocationLedger,
+  MAX_RECORDS,
   RECORD_RETENTION_MS,
   type Claim,
   type InvocationRecord,
@@ -34,7 +35,10 @@ export class MemoryInvocationLedger extends InvocationLedger {
   record(record: InvocationRecord): Promise<void> {
     const now = Date.now();
     this.records.push({ atMs: now, record: structuredClone(record) });
-    while (this.records.length > 0 && (this.records[0] as { atMs: number }).atMs < now - RECORD_RETENTION_MS) {
+    while (
+      this.records.length > MAX_RECORDS ||
+      (this.records.length > 0 && (this.records[0] as { atMs: number }).atMs < now - RECORD_RETENTION_MS)
+    ) {
       this.records.shift();
     }
     for (const [key, claim] of this.claims) if (claim.untilMs <= now) this.claims.delete(key);

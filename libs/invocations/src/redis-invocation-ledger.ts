@@ -1,7 +1,7 @@
 import type { RedisConnection } from '@mesh/redis';
 import {
   InvocationLedger,
-  RECORD_RETENTION_MS,
+  MAX_RECORDS,
   type Claim,
   type InvocationRecord,
   type RecordFilter,
@@ -28,7 +28,7 @@ return 0
 /** Most records read to answer a filtered query; the stream is also trimmed by age. */
 const MAX_SCAN = 5_000;
 
-/** Claims as Redis keys with a lease; records in one Redis stream trimmed to the retention window. */
+/** Claims as Redis keys with a lease; records in one Redis stream capped at MAX_RECORDS. */
 export class RedisInvocationLedger extends InvocationLedger {
   constructor(private readonly redis: RedisConnection) {
     super();
@@ -56,8 +56,7 @@ export class RedisInvocationLedger extends InvocationLedger {
   }
 
   async record(record: InvocationRecord): Promise<void> {
-    const oldest = Date.now() - RECORD_RETENTION_MS;
-    await this.redis.client.xadd(keys.records, 'MINID', '~', oldest, '*', 'r', JSON.stringify(record));
+    await this.redis.client.xadd(keys.records, 'MAXLEN', '~', MAX_RECORDS, '*', 'r', JSON.stringify(record));
   }
 
   async recent({ function: fn, outcome, limit }: RecordFilter): Promise<InvocationRecord[]> {

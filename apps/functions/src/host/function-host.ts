@@ -9,7 +9,7 @@ import {
 } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
-import { InvocationLedger, RECORD_RETENTION_MS, type InvocationOutcome } from '@mesh/invocations';
+import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
 
@@ -93,7 +93,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     } finally {
       stop();
     }
-    if (ledger) await this.ledger.complete(fn.name, event.id, RECORD_RETENTION_MS);
+    if (ledger) await this.ledger.complete(fn.name, event.id, IDEMPOTENCY_WINDOW_MS);
     if (!this.firstEventHandled) {
       this.firstEventHandled = true;
       // The cold start, as the scaler measures it: process start → first event handled.

@@ -242,7 +242,7 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         tags: ['admin'],
         summary: 'Function invocations, newest first (dispatchers)',
         description:
-          'Every invocation of the functions that record them (the location function records failures only): function, event id, start, duration, outcome and error. Kept for 24 hours.',
+          'Every invocation of the functions that record them (the location function records failures only): function, event id, start, duration, outcome and error. The newest 100,000 are kept.',
         parameters: [
           { name: 'function', in: 'query', required: false, schema: { type: 'string' } },
           {
