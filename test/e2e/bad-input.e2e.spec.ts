@@ -178,8 +178,14 @@ describe('bad input (real stack)', () => {
     expect(invalid.ok).toBe(false);
     expect(invalid.error.status).toBe(400);
     expect(invalid.error.errors.map((e) => e.path).sort()).toEqual(['body.lat', 'body.speed']);
-    courierSocket.disconnect();
     expect(await published()).toBe(before);
+
+    // Extra arguments where an acknowledgement callback would go do not break the gateway.
+    courierSocket.emit('courier.location', { lat: 100, lng: 2 }, 'not-a-callback', 42);
+    const after = (await courierSocket.emitWithAck('courier.location', { lat: 1, lng: 2 })) as { ok: boolean };
+    expect(after).toEqual({ ok: true });
+    expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
+    courierSocket.disconnect();
   });
 
   it('reports readiness with both dependencies up', async () => {

@@ -76,8 +76,11 @@ export class RealtimeGateway
     if (principal.roles.includes('merchant')) joined.push(rooms.merchant(principal.sub));
     if (principal.roles.includes('host')) joined.push(rooms.host(principal.sub));
     if (principal.roles.includes('dispatcher')) joined.push(rooms.dispatchers);
-    socket.on('courier.location', (payload, ack) => {
-      void this.onCourierLocation(socket, payload).then((reply) => ack?.(reply));
+    socket.on('courier.location', (payload: unknown, ack?: unknown) => {
+      // Only a real acknowledgement callback is called: a client sending extra arguments must not break the handler.
+      void this.onCourierLocation(socket, payload).then((reply) => {
+        if (typeof ack === 'function') (ack as (r: AckReply) => void)(reply);
+      });
     });
     await socket.join(joined);
     this.metrics.socketConnections.inc();
