@@ -81,6 +81,7 @@ describe('order transitions', () => {
     expect(status(() => answerOffer(order, offer, k, 'accept', later(15_000)))).toBe(409);
     expect(status(() => answerOffer(order, offer, k, 'expire', later(14_999)))).toBe(409);
     expect(status(() => answerOffer(order, { ...offer, status: 'declined' }, k, 'accept', later(1)))).toBe(409);
+    expect(status(() => answerOffer(order, offer, { ...k, offerId: 'another' }, 'accept', later(1)))).toBe(409);
   });
 
   it('cancels an offered order: the offer is revoked and the courier freed', () => {

@@ -123,6 +123,8 @@ export function answerOffer(
   const holdsOffer = courier.id === offer.courierId && courier.offerId === offer.offerId;
 
   if (answer === 'accept') {
+    // The courier's own record must agree that it holds this offer; otherwise it is not theirs to take.
+    if (!holdsOffer) throw problems.conflict('The offer is no longer held by this courier.');
     const location = courier.location ?? order.pickup;
     const eta = orderEta(location, courier.vehicle, order.pickup, order.dropoff);
     return {
