@@ -1,10 +1,12 @@
+import { TokenIssuer } from '@mesh/auth';
+import { AppConfig } from '@mesh/config';
 import { eventually, freePort, startProcess } from '@mesh/testing';
 import { randomBytes } from 'node:crypto';
 
 describe('readiness', () => {
   it('answers 503 naming Kafka and Redis when neither answers, while /healthz stays 200', async () => {
     const [port, deadKafka, deadRedis] = [await freePort(), await freePort(), await freePort()];
-    const gateway = startProcess('gateway', 'apps/gateway/src/main.js', {
+    const env = {
       ...process.env,
       ADAPTERS: 'real',
       PORT: String(port),
@@ -12,7 +14,8 @@ describe('readiness', () => {
       REDIS_URL: `redis://127.0.0.1:${deadRedis}`,
       JWT_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: 'silent',
-    });
+    };
+    const gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
     try {
       const base = `http://127.0.0.1:${port}`;
       await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), { timeoutMs: 30_000 });
@@ -24,6 +27,13 @@ describe('readiness', () => {
         detail: 'Not ready: kafka and redis down.',
         checks: { kafka: { status: 'down' }, redis: { status: 'down' } },
       });
+
+      // A request that needs Redis gets a 503 problem, not a 500, within the 2 s command timeout.
+      const token = await new TokenIssuer(AppConfig.fromEnv(env)).issue({ sub: 'c-1', roles: ['courier'] });
+      const me = await fetch(`${base}/v1/couriers/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(me.status).toBe(503);
+      expect(me.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await me.json()).toMatchObject({ status: 503, type: '/problems/dependency-down' });
     } finally {
       await gateway.stop('SIGKILL');
     }

@@ -19,6 +19,8 @@ export class RedisConnection {
       enableAutoPipelining: true,
       maxRetriesPerRequest: 2,
       connectTimeout: 3_000,
+      // Fail fast when Redis is away (the caller answers 503) instead of queueing for many seconds.
+      commandTimeout: 2_000,
       lazyConnect: false,
     });
     // Errors surface on the commands that fail; the client reconnects by itself.
@@ -48,4 +50,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Whether an error means Redis could not be reached (as opposed to a bad command):
+ * the edge answers those with 503, as API.md asks when a dependency is down.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT/.test(err.message)
+  );
 }
