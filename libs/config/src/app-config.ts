@@ -44,6 +44,7 @@ const Env = z
     FUNCTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
     FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
     OFFER_TTL_S: z.coerce.number().min(1).max(600).default(15),
+    COURIER_STALE_AFTER_S: z.coerce.number().int().min(10).max(86_400).default(120),
     DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     DISPATCH_INITIAL_RADIUS_M: z.coerce.number().positive().max(50_000).default(2_000),
     DISPATCH_MAX_RADIUS_M: z.coerce.number().positive().max(50_000).default(10_000),
@@ -115,6 +116,8 @@ export class AppConfig {
     maxAttempts: number;
     initialRadiusM: number;
     maxRadiusM: number;
+    /** A courier whose last fix is older than this is not offered orders. */
+    staleAfterMs: number;
     serviceArea: ServiceArea | null;
   };
 
@@ -136,6 +139,7 @@ export class AppConfig {
       maxAttempts: env.DISPATCH_MAX_ATTEMPTS,
       initialRadiusM: env.DISPATCH_INITIAL_RADIUS_M,
       maxRadiusM: env.DISPATCH_MAX_RADIUS_M,
+      staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
       serviceArea: env.SERVICE_AREA ?? null,
     };
   }

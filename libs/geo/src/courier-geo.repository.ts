@@ -49,8 +49,12 @@ export abstract class CourierGeoRepository {
   abstract get(courierId: string): Promise<CourierView>;
   /** Online couriers within the radius, nearest first, with their distance in metres. */
   abstract nearby(search: NearbySearch): Promise<NearbyCourier[]>;
-  /** Couriers free for an offer (available, with a position) within the radius, nearest first. */
-  abstract nearestAvailable(search: NearbySearch): Promise<AvailableCourier[]>;
+  /**
+   * Couriers free for an offer (available, with a position) within the radius,
+   * nearest first; with `fixedSinceMs`, only those whose last fix is at least that
+   * recent (a phone that stopped reporting is not offered work).
+   */
+  abstract nearestAvailable(search: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]>;
   abstract ping(): Promise<void>;
 }
 

@@ -80,15 +80,18 @@ export class MemoryCourierGeoRepository extends CourierGeoRepository {
     );
   }
 
-  nearestAvailable(search: NearbySearch): Promise<AvailableCourier[]> {
+  nearestAvailable(search: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]> {
+    const since = search.fixedSinceMs ?? -Infinity;
     return Promise.resolve(
-      this.within(search, (state) => state.status === 'available').map(({ id, state, distanceM }) => ({
-        id,
-        lat: state.fix?.lat ?? 0,
-        lng: state.fix?.lng ?? 0,
-        distanceM,
-        vehicle: state.vehicle,
-      })),
+      this.within(search, (state) => state.status === 'available' && (state.fix?.atMs ?? -Infinity) >= since).map(
+        ({ id, state, distanceM }) => ({
+          id,
+          lat: state.fix?.lat ?? 0,
+          lng: state.fix?.lng ?? 0,
+          distanceM,
+          vehicle: state.vehicle,
+        }),
+      ),
     );
   }
 

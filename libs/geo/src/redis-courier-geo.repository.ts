@@ -133,7 +133,13 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     }));
   }
 
-  async nearestAvailable({ lat, lng, radiusM, limit }: NearbySearch): Promise<AvailableCourier[]> {
+  async nearestAvailable({
+    lat,
+    lng,
+    radiusM,
+    limit,
+    fixedSinceMs,
+  }: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]> {
     const hits = (await this.redis.client.geosearch(
       keys.available,
       'FROMLONLAT',
@@ -149,14 +155,20 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
       'WITHCOORD',
     )) as [string, string, [string, string]][];
     if (hits.length === 0) return [];
-    const vehicles = await Promise.all(hits.map(([id]) => this.redis.client.hget(keys.courier(id), 'vehicle')));
-    return hits.map(([id, distance, [hitLng, hitLat]], i) => ({
-      id,
-      lat: Number(hitLat),
-      lng: Number(hitLng),
-      distanceM: roundMetres(Number(distance)),
-      vehicle: Vehicle.catch(DEFAULT_VEHICLE).parse(vehicles[i]),
-    }));
+    const details = await Promise.all(hits.map(([id]) => this.redis.client.hmget(keys.courier(id), 'vehicle', 'atMs')));
+    return hits.flatMap(([id, distance, [hitLng, hitLat]], i) => {
+      const [vehicle, atMs] = details[i] ?? [];
+      if (fixedSinceMs !== undefined && Number(atMs ?? 0) < fixedSinceMs) return [];
+      return [
+        {
+          id,
+          lat: Number(hitLat),
+          lng: Number(hitLng),
+          distanceM: roundMetres(Number(distance)),
+          vehicle: Vehicle.catch(DEFAULT_VEHICLE).parse(vehicle),
+        },
+      ];
+    });
   }
 
   ping(): Promise<void> {

@@ -109,6 +109,20 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       expect(found[1]!.lng).toBeCloseTo(offset(0, 800).lng, 5);
     });
 
+    it('leaves out of dispatch a courier whose last fix is older than asked', async () => {
+      const fresh = uniqueName('fresh');
+      const silent = uniqueName('silent');
+      await under.repo.setAvailability(fresh, true);
+      await under.repo.recordLocation(fresh, { ...offset(100, 0), at: at(10) });
+      await under.repo.setAvailability(silent, true);
+      await under.repo.recordLocation(silent, { ...offset(50, 0), at: at(600) });
+
+      const search = { ...centre, radiusM: 1_000, limit: 10 };
+      expect((await under.repo.nearestAvailable(search)).map((c) => c.id)).toEqual([silent, fresh]);
+      const recent = await under.repo.nearestAvailable({ ...search, fixedSinceMs: Date.now() - 120_000 });
+      expect(recent.map((c) => c.id)).toEqual([fresh]);
+    });
+
     it('answers a ping', async () => {
       await expect(under.repo.ping()).resolves.toBeUndefined();
     });

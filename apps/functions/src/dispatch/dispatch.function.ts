@@ -112,7 +112,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
 
   /** Offers the order to the best courier it can claim, or gives it up. */
   private async advance(orderId: string): Promise<void> {
-    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs } = this.config.dispatch;
+    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs, staleAfterMs } = this.config.dispatch;
     let lostRaces = 0;
     reread: for (;;) {
       const order = await this.store.order(orderId);
@@ -125,6 +125,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
           ...order.pickup,
           radiusM,
           limit: CANDIDATES_PER_SEARCH + excluded.size,
+          fixedSinceMs: Date.now() - staleAfterMs,
         });
         const ranked = rankCandidates(order.pickup, found, excluded);
         if (ranked.length === 0) {
