@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { callApi } from '../../libs/testing/src/app-client';
 import { startStack } from '../../libs/testing/src/stack';
+import { ms, percentile } from './figures';
 
 const { values } = parseArgs({
   options: {
@@ -35,9 +36,6 @@ const CITY = { lat: 52.52, lng: 13.405 };
 /** Half the side of the square city, metres. */
 const CITY_HALF_M = 5_000;
 
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 const randomSpot = () => ({
   lat: CITY.lat + ((Math.random() * 2 - 1) * CITY_HALF_M) / 111_320,
   lng: CITY.lng + ((Math.random() * 2 - 1) * CITY_HALF_M) / (111_320 * Math.cos((CITY.lat * Math.PI) / 180)),

@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
 import { startStack } from '../../libs/testing/src/stack';
+import { ms, percentile } from './figures';
 import { RawSocketIo } from './raw-socket-io';
 
 const { values } = parseArgs({
@@ -27,12 +28,6 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const WARMUP_S = Number(values.warmup);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
   const stack = await startStack({ LOG_LEVEL: 'error', LOCATION_PUSH_INTERVAL_MS: '1000' });

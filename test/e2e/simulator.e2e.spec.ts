@@ -51,14 +51,16 @@ describe('city simulator (embedded app)', () => {
 
   it('gets orders placed, offered, accepted, picked up and delivered, with couriers moving', async () => {
     const dispatcher = await issuer.issue({ sub: 'watcher', roles: ['dispatcher'] });
-    const before = (
-      await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
-        base,
-        dispatcher,
-        'GET',
-        '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
-      )
-    ).body.items;
+    const couriers = async () =>
+      (
+        await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
+          base,
+          dispatcher,
+          'GET',
+          '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
+        )
+      ).body.items;
+    const before = await couriers();
     expect(before).toHaveLength(10);
 
     const delivered = await eventually(
@@ -77,14 +79,7 @@ describe('city simulator (embedded app)', () => {
     expect(delivered[0]!.timeline.map((t) => t.status)).toEqual(
       expect.arrayContaining(['pending', 'offered', 'assigned', 'picked_up', 'delivered']),
     );
-    const after = (
-      await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
-        base,
-        dispatcher,
-        'GET',
-        '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
-      )
-    ).body.items;
+    const after = await couriers();
     const moved = after.filter((c) => before.find((b) => b.id === c.id)?.location?.lat !== c.location?.lat);
     expect(moved.length).toBeGreaterThan(5);
   });

@@ -33,11 +33,8 @@ export function headerStrings(headers: IHeaders | undefined): Record<string, str
 }
 
 export function fromKafkaMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): CloudEvent {
-  const header = (name: string): string | undefined => {
-    const raw = message.headers?.[name];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    return value === undefined ? undefined : value.toString();
-  };
+  const headers = headerStrings(message.headers);
+  const header = (name: string): string | undefined => headers[name];
   for (const name of REQUIRED) {
     if (!header(name)) throw new MalformedEventError(`missing header ${name}`);
   }

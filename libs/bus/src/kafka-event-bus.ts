@@ -4,6 +4,7 @@ import {
   Kafka,
   logLevel,
   type Admin,
+  type Consumer,
   type EachBatchPayload,
   type KafkaMessage,
   type LogEntry,
@@ -185,6 +186,11 @@ export class KafkaEventBus extends EventBus {
         });
       },
     });
+    return this.track(consumer);
+  }
+
+  /** A running consumer as a Subscription, closed with the bus. */
+  private track(consumer: Consumer): Subscription {
     const subscription: Subscription = {
       close: async () => {
         this.subscriptions.delete(subscription);
@@ -278,14 +284,7 @@ export class KafkaEventBus extends EventBus {
       eachBatch: (payload) => this.handleBatch(spec, payload, concurrency, log),
     });
     await joined;
-    const subscription: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(subscription);
-        await consumer.disconnect();
-      },
-    };
-    this.subscriptions.add(subscription);
-    return subscription;
+    return this.track(consumer);
   }
 
   private async handleBatch(

@@ -11,7 +11,7 @@ import {
   type Subscription,
   type SubscriptionSpec,
 } from './event-bus.port';
-import { toKafkaMessage } from './kafka-binding';
+import { headerStrings, toKafkaMessage } from './kafka-binding';
 
 interface Member {
   readonly spec: SubscriptionSpec;
@@ -146,15 +146,14 @@ export class MemoryEventBus extends EventBus {
     const message = toKafkaMessage(event);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     const failedAt = new Date().toISOString();
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
-    Object.assign(headers, {
+    const headers: Record<string, string> = {
+      ...headerStrings(message.headers),
       [DEAD_LETTER_HEADERS.error]: error,
       [DEAD_LETTER_HEADERS.group]: group,
       [DEAD_LETTER_HEADERS.topic]: key,
       [DEAD_LETTER_HEADERS.attempts]: String(attempts),
       [DEAD_LETTER_HEADERS.failedAt]: failedAt,
-    });
+    };
     const topic = this.topic(key);
     topic.deadLetters.push({
       topic: key,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryNumber } from './query';
 
 export const INVOCATION_OUTCOME_VALUES = ['ok', 'retried', 'error', 'dead-lettered', 'duplicate'] as const;
 
@@ -8,9 +9,7 @@ export const ActivationQuery = z.strictObject({
     .regex(/^[a-z][a-z0-9-]{0,63}$/, 'not a function name')
     .optional(),
   outcome: z.enum(INVOCATION_OUTCOME_VALUES).optional(),
-  limit: z
-    .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(1).max(500))
-    .default(50),
+  limit: queryNumber(z.number().int().min(1).max(500)).default(50),
 });
 export type ActivationQuery = z.infer<typeof ActivationQuery>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Latitude, Longitude } from './geo.schemas';
+import { queryNumber } from './query';
 
 /** Body of `PUT /v1/couriers/me/location` and of the `courier.location` socket event. */
 export const LocationReport = z.strictObject({
@@ -14,9 +15,6 @@ export type LocationReport = z.infer<typeof LocationReport>;
 
 export const AvailabilityChange = z.strictObject({ available: z.boolean() });
 export type AvailabilityChange = z.infer<typeof AvailabilityChange>;
-
-const queryNumber = (inner: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), inner);
 
 export const MAX_NEARBY_RADIUS_M = 50_000;
 export const MAX_NEARBY_LIMIT = 100;

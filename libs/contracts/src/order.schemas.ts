@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryNumber } from './query';
 import { LatLng } from './geo.schemas';
 
 export const ORDER_STATUSES = [
@@ -65,14 +66,9 @@ export type OrderView = z.infer<typeof OrderView>;
 
 export const MAX_ORDER_PAGE = 100;
 
-const queryInt = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-  z.number().int().min(1).max(MAX_ORDER_PAGE),
-);
-
 export const OrderListQuery = z.strictObject({
   status: OrderStatus.optional(),
-  limit: queryInt.default(20),
+  limit: queryNumber(z.number().int().min(1).max(MAX_ORDER_PAGE)).default(20),
   cursor: ResourceId.optional(),
 });
 export type OrderListQuery = z.infer<typeof OrderListQuery>;

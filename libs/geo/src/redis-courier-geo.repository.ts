@@ -111,37 +111,13 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     return toView(courierId, values);
   }
 
-  async nearby({ lat, lng, radiusM, limit }: NearbySearch): Promise<NearbyCourier[]> {
-    const hits = (await this.redis.client.geosearch(
-      keys.online,
-      'FROMLONLAT',
-      lng,
-      lat,
-      'BYRADIUS',
-      radiusM,
-      'm',
-      'ASC',
-      'COUNT',
-      limit,
-      'WITHDIST',
-    )) as [string, string][];
-    if (hits.length === 0) return [];
-    const rows = await Promise.all(hits.map(([id]) => this.redis.client.hmget(keys.courier(id), ...VIEW_FIELDS)));
-    return hits.map(([id, distance], i) => ({
-      ...toView(id, rows[i] ?? []),
-      distanceM: roundMetres(Number(distance)),
-    }));
-  }
-
-  async nearestAvailable({
-    lat,
-    lng,
-    radiusM,
-    limit,
-    fixedSinceMs,
-  }: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]> {
-    const hits = (await this.redis.client.geosearch(
-      keys.available,
+  /** Members of a GEO index within the radius, nearest first, with distance and position. */
+  private async search(
+    index: string,
+    { lat, lng, radiusM, limit }: NearbySearch,
+  ): Promise<[id: string, distance: string, position: [lng: string, lat: string]][]> {
+    return (await this.redis.client.geosearch(
+      index,
       'FROMLONLAT',
       lng,
       lat,
@@ -154,6 +130,21 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
       'WITHDIST',
       'WITHCOORD',
     )) as [string, string, [string, string]][];
+  }
+
+  async nearby(search: NearbySearch): Promise<NearbyCourier[]> {
+    const hits = await this.search(keys.online, search);
+    if (hits.length === 0) return [];
+    const rows = await Promise.all(hits.map(([id]) => this.redis.client.hmget(keys.courier(id), ...VIEW_FIELDS)));
+    return hits.map(([id, distance], i) => ({
+      ...toView(id, rows[i] ?? []),
+      distanceM: roundMetres(Number(distance)),
+    }));
+  }
+
+  async nearestAvailable(search: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]> {
+    const { fixedSinceMs } = search;
+    const hits = await this.search(keys.available, search);
     if (hits.length === 0) return [];
     const details = await Promise.all(hits.map(([id]) => this.redis.client.hmget(keys.courier(id), 'vehicle', 'atMs')));
     return hits.flatMap(([id, distance, [hitLng, hitLat]], i) => {

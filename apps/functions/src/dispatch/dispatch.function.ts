@@ -72,9 +72,11 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     }
   }
 
-  /** The gateway records a placed order after Kafka has it; should that write have failed, this one lands. */
+  /**
+   * The gateway records a placed order after Kafka has it; should that write have
+   * failed, this one lands. A commit of a new order does nothing when it exists.
+   */
   private async record(order: OrderView): Promise<void> {
-    if (await this.store.order(order.id)) return;
     const stored: StoredOrder = { ...order, offerId: null, excluded: [], version: 0 };
     await this.store.commit({
       order: { before: null, after: stored },

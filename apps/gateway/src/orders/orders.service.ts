@@ -75,7 +75,7 @@ export class OrdersService {
   }
 
   async get(who: Principal, orderId: string): Promise<OrderView> {
-    return orderView((await this.visible(who, orderId)).order);
+    return orderView(await this.visible(who, orderId));
   }
 
   async list(who: Principal, query: OrderListQuery): Promise<OrderList> {
@@ -86,11 +86,15 @@ export class OrdersService {
   }
 
   /** 404 unless the order exists and the caller may see it. */
-  async visible(who: Principal, orderId: string): Promise<{ order: StoredOrder; offer: StoredOffer | null }> {
+  async visible(who: Principal, orderId: string): Promise<StoredOrder> {
     const order = await this.store.order(orderId);
-    const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
+    // Only a courier who is not the assigned one can need the live offer to see the order.
+    const offer =
+      order?.offerId && who.roles.includes('courier') && order.courierId !== who.sub
+        ? await this.store.offer(order.offerId)
+        : null;
     if (!order || !maySeeOrder(who, order, offer)) throw problems.notFound(`There is no order ${orderId}.`);
-    return { order, offer };
+    return order;
   }
 
   cancel(who: Principal, orderId: string): Promise<OrderView> {
@@ -151,9 +155,7 @@ export class OrdersService {
     type: OrderChangeType,
     build: (order: StoredOrder) => Promise<DispatchChange>,
   ): Promise<OrderView> {
-    const { order, change } = await commitFresh(this.store, async () =>
-      build((await this.visible(who, orderId)).order),
-    );
+    const { order, change } = await commitFresh(this.store, async () => build(await this.visible(who, orderId)));
     await this.announce(type, order, change.offer?.after ?? null);
     return orderView(order);
   }
