@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const csv = z.string().transform((s) =>
@@ -60,6 +61,23 @@ const Env = z
       })
       .pipe(ServiceArea)
       .optional(),
+    MIX_MAX_INPUTS: z.coerce.number().int().min(1).max(16).default(9),
+    MIX_INPUT_HOSTS: csv.default([]),
+    MIX_OUTPUT_HOSTS: csv.default([]),
+    MIX_TEST_SOURCES: flag.default(false),
+    MIX_HLS_DIR: z.string().min(1).default('.mesh/live'),
+    MIX_OUTPUT_SIZE: z
+      .string()
+      .regex(/^\d{2,4}x\d{2,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720')
+      .default('1280x720'),
+    MIX_FPS: z.coerce.number().int().min(1).max(60).default(30),
+    MIX_SEGMENT_S: z.coerce.number().min(0.5).max(10).default(1),
+    MIX_X264_PRESET: z
+      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
+      .default('veryfast'),
+    MIX_MAX_RESTARTS: z.coerce.number().int().min(0).max(20).default(3),
+    MIX_INPUT_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
+    FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   })
   .superRefine((env, ctx) => {
     const sources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined);
@@ -120,6 +138,20 @@ export class AppConfig {
     staleAfterMs: number;
     serviceArea: ServiceArea | null;
   };
+  readonly mix: {
+    maxInputs: number;
+    inputHosts: string[];
+    outputHosts: string[];
+    testSources: boolean;
+    /** Where the mix writes each stream's HLS (`<dir>/<streamId>/index.m3u8`) and the gateway serves it from. */
+    hlsDir: string;
+    canvas: { width: number; height: number; fps: number };
+    segmentS: number;
+    x264Preset: string;
+    maxRestarts: number;
+    inputTimeoutS: number;
+    ffmpegPath: string;
+  };
 
   private constructor(env: z.output<typeof Env>) {
     this.env = env.NODE_ENV;
@@ -142,6 +174,20 @@ export class AppConfig {
       staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
       serviceArea: env.SERVICE_AREA ?? null,
     };
+    const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];
+    this.mix = {
+      maxInputs: env.MIX_MAX_INPUTS,
+      inputHosts: env.MIX_INPUT_HOSTS,
+      outputHosts: env.MIX_OUTPUT_HOSTS,
+      testSources: env.MIX_TEST_SOURCES,
+      hlsDir: resolve(env.MIX_HLS_DIR),
+      canvas: { width: even(width), height: even(height), fps: env.MIX_FPS },
+      segmentS: env.MIX_SEGMENT_S,
+      x264Preset: env.MIX_X264_PRESET,
+      maxRestarts: env.MIX_MAX_RESTARTS,
+      inputTimeoutS: env.MIX_INPUT_TIMEOUT_S,
+      ffmpegPath: env.FFMPEG_PATH,
+    };
   }
 
   /** Validates the environment; throws a ConfigError naming every bad variable. */
@@ -158,6 +204,9 @@ export class AppConfig {
     }
   }
 }
+
+/** H.264 in 4:2:0 needs even dimensions. */
+const even = (n: number) => Math.max(2, n - (n % 2));
 
 function jwtKeySource(env: z.output<typeof Env>): JwtKeySource {
   if (env.JWT_SECRET !== undefined) return { kind: 'secret', algorithm: 'HS256', secret: env.JWT_SECRET };

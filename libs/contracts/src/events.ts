@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LocationReport } from './courier.schemas';
 import { OrderView } from './order.schemas';
+import { StreamSpec } from './stream.schemas';
 import type { TopicKey } from './topics';
 import { Vehicle } from './vehicle';
 
@@ -18,6 +19,9 @@ export type OfferRecord = z.infer<typeof OfferRecord>;
 
 /** Every change of an order: the order as it became, and the offer the change concerned, if any. */
 const OrderChanged = z.strictObject({ order: OrderView, offer: OfferRecord.nullable() });
+
+/** A stream-mix request: the whole desired composition of a stream at its new revision. */
+const StreamChanged = z.strictObject({ stream: StreamSpec });
 
 /**
  * The data of every event on the mesh, by CloudEvents `type`. One schema per
@@ -46,6 +50,12 @@ export const EVENT_DATA = {
   'order.redispatched': OrderChanged,
   /** An order's dispatch deadline passed (an offer's expiry, or a stalled dispatch); the dispatch function looks again. */
   'order.deadline_reached': z.strictObject({ orderId: z.string().min(1) }),
+  'stream.created': StreamChanged,
+  'stream.participant_set': StreamChanged,
+  'stream.participant_removed': StreamChanged,
+  'stream.layout_changed': StreamChanged,
+  'stream.start_requested': StreamChanged,
+  'stream.stop_requested': StreamChanged,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;
@@ -70,7 +80,17 @@ export const TOPIC_OF_EVENT: Readonly<Record<EventType, TopicKey>> = {
   'order.unassigned': 'orders',
   'order.redispatched': 'orders',
   'order.deadline_reached': 'orders',
+  'stream.created': 'streams',
+  'stream.participant_set': 'streams',
+  'stream.participant_removed': 'streams',
+  'stream.layout_changed': 'streams',
+  'stream.start_requested': 'streams',
+  'stream.stop_requested': 'streams',
 };
+
+export type StreamChangeType = {
+  [T in EventType]: EventData<T> extends z.infer<typeof StreamChanged> ? T : never;
+}[EventType];
 
 export function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(EVENT_DATA, type);

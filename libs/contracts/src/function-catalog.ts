@@ -10,6 +10,7 @@ export const FUNCTION_CATALOG = [
   { name: 'location', topic: 'couriers' },
   { name: 'dispatch', topic: 'orders' },
   { name: 'order-updates', topic: 'orders' },
+  { name: 'mix', topic: 'streams' },
 ] as const satisfies readonly { name: string; topic: TopicKey }[];
 
 /** Each function consumes through its own consumer group, named so (KEDA's trigger names it too). */

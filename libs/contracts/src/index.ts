@@ -9,5 +9,6 @@ export * from './problem';
 export * from './roles';
 export * from './scaling-policy';
 export * from './socket-events';
+export * from './stream.schemas';
 export * from './topics';
 export * from './vehicle';

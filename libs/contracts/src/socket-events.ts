@@ -1,5 +1,6 @@
 import type { OfferRevokeReason, OfferView, OrderView } from './order.schemas';
 import type { ProblemDetails } from './problem';
+import type { StreamView } from './stream.schemas';
 
 export type Ack<T extends object = object> = (reply: AckReply<T>) => void;
 export type AckReply<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ProblemDetails };
@@ -11,6 +12,8 @@ export interface ClientToServerEvents {
   'order.unsubscribe': (payload: unknown, ack?: Ack) => void;
   'offer.accept': (payload: unknown, ack?: Ack<{ order: OrderView }>) => void;
   'offer.decline': (payload: unknown, ack?: Ack) => void;
+  'stream.subscribe': (payload: unknown, ack?: Ack) => void;
+  'stream.unsubscribe': (payload: unknown, ack?: Ack) => void;
 }
 
 export interface CourierLocationPush {
@@ -28,6 +31,7 @@ export interface ServerToClientEvents {
   'order.updated': (payload: OrderView) => void;
   'offer.created': (payload: OfferView) => void;
   'offer.revoked': (payload: { offerId: string; orderId: string; reason: OfferRevokeReason }) => void;
+  'stream.updated': (payload: StreamView) => void;
 }
 
 export type ServerEventName = keyof ServerToClientEvents;

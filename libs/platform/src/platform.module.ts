@@ -6,6 +6,7 @@ import { GeoModule } from '@mesh/geo';
 import { InvocationsModule } from '@mesh/invocations';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
+import { StreamsModule } from '@mesh/streams';
 import { TelemetryModule, type Logger } from '@mesh/telemetry';
 
 /**
@@ -26,6 +27,7 @@ export class PlatformModule {
         RealtimeModule.forRoot(config),
         DispatchModule.forRoot(config),
         InvocationsModule.forRoot(config),
+        StreamsModule.forRoot(config),
       ],
     };
   }

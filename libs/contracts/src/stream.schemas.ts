@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+export const STREAM_STATUSES = ['idle', 'starting', 'live', 'restarting', 'failed', 'stopped'] as const;
+export const StreamStatus = z.enum(STREAM_STATUSES);
+export type StreamStatus = z.infer<typeof StreamStatus>;
+
+export const STREAM_LAYOUTS = ['grid', 'speaker', 'pip'] as const;
+export const StreamLayout = z.enum(STREAM_LAYOUTS);
+export type StreamLayout = z.infer<typeof StreamLayout>;
+
+/** User ids are JWT subjects: any short string. */
+const UserId = z.string().min(1).max(200);
+/** Client-supplied URLs: bounded here, checked against the media policy (schemes, hosts) by the service. */
+const ClientUrl = z.string().min(1).max(2_048);
+
+export const StreamOutputRequest = z.strictObject({ rtmpUrl: ClientUrl.optional() });
+
+/** Body of `POST /v1/streams`. */
+export const CreateStream = z.strictObject({
+  title: z.string().trim().min(1).max(200),
+  output: StreamOutputRequest.optional(),
+});
+export type CreateStream = z.infer<typeof CreateStream>;
+
+/** Body of `PUT /v1/streams/{id}/participants/{userId}`. */
+export const SetParticipant = z.strictObject({
+  inputUrl: ClientUrl,
+  volume: z.number().min(0).max(2).default(1),
+  muted: z.boolean().default(false),
+});
+export type SetParticipant = z.infer<typeof SetParticipant>;
+
+/** Body of `PUT /v1/streams/{id}/layout`. */
+export const ChangeLayout = z.strictObject({ layout: StreamLayout, focus: UserId.nullable().optional() });
+export type ChangeLayout = z.infer<typeof ChangeLayout>;
+
+export const Participant = z.object({
+  userId: UserId,
+  inputUrl: z.string(),
+  volume: z.number().min(0).max(2),
+  muted: z.boolean(),
+});
+export type Participant = z.infer<typeof Participant>;
+
+/**
+ * What the host asked for, as the gateway stores it and every stream-mix request
+ * carries it: the whole desired composition at one `revision`. `desired` is the
+ * host's last start/stop; `startRevision` names the run a start began, so a job
+ * report from an earlier run is never taken for the current one.
+ */
+export const StreamSpec = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  title: z.string(),
+  revision: z.number().int().min(1),
+  layout: StreamLayout,
+  focus: z.string().nullable(),
+  participants: z.array(Participant),
+  output: z.object({ rtmpUrl: z.string().nullable() }),
+  desired: z.enum(['idle', 'live', 'stopped']),
+  startRevision: z.number().int().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type StreamSpec = z.infer<typeof StreamSpec>;
+
+/** What the mix function reports of its ffmpeg job for one run of a stream. */
+export const StreamJob = z.object({
+  startRevision: z.number().int(),
+  /** The revision the running composition was built from. */
+  revision: z.number().int(),
+  status: z.enum(['starting', 'live', 'restarting', 'failed', 'stopped']),
+  error: z.string().nullable(),
+  at: z.string(),
+});
+export type StreamJob = z.infer<typeof StreamJob>;
+
+/** The stream as every stream route returns it and `stream.updated` pushes it (API.md). */
+export const StreamView = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  title: z.string(),
+  status: StreamStatus,
+  revision: z.number().int(),
+  layout: StreamLayout,
+  focus: z.string().nullable(),
+  participants: z.array(Participant),
+  output: z.object({ hlsUrl: z.string().nullable(), rtmpUrl: z.string().nullable() }),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type StreamView = z.infer<typeof StreamView>;
+
+const ClientId = z.string().min(1).max(64);
+export const StreamRef = z.strictObject({ streamId: ClientId });
+export type StreamRef = z.infer<typeof StreamRef>;

@@ -1,0 +1,120 @@
+/**
+ * Which media URLs a client may hand us (API.md "Streams"): every input and
+ * output URL is untrusted, since ffmpeg would otherwise open local files, run
+ * lavfi graphs or reach any host on our network on a client's behalf.
+ */
+
+export interface MediaPolicy {
+  /** Host patterns inputs may come from: `host`, `*.domain`, or `*` for any host. */
+  readonly inputHosts: readonly string[];
+  /** Host patterns an RTMP push may go to. */
+  readonly outputHosts: readonly string[];
+  /** Whether the synthetic `test:` sources are allowed (development and tests). */
+  readonly testSources: boolean;
+}
+
+export type NetworkScheme = 'rtmp' | 'rtmps' | 'srt' | 'http' | 'https';
+
+/** A source ffmpeg may open, parsed and checked. */
+export type MediaSource =
+  | { readonly kind: 'test-color'; readonly color: TestColor }
+  | { readonly kind: 'test-pattern' }
+  | { readonly kind: 'network'; readonly scheme: NetworkScheme; readonly url: string };
+
+/** The colours `test:color=<name>` accepts, each with its own tone so tests can hear who is mixed in. */
+export const TEST_COLORS = {
+  red: { rgb: [255, 0, 0], toneHz: 300 },
+  green: { rgb: [0, 128, 0], toneHz: 1_200 },
+  blue: { rgb: [0, 0, 255], toneHz: 4_800 },
+  yellow: { rgb: [255, 255, 0], toneHz: 600 },
+  cyan: { rgb: [0, 255, 255], toneHz: 2_400 },
+  magenta: { rgb: [255, 0, 255], toneHz: 450 },
+  white: { rgb: [255, 255, 255], toneHz: 900 },
+  orange: { rgb: [255, 165, 0], toneHz: 1_800 },
+  purple: { rgb: [128, 0, 128], toneHz: 3_600 },
+} as const satisfies Record<string, { rgb: readonly [number, number, number]; toneHz: number }>;
+export type TestColor = keyof typeof TEST_COLORS;
+export const TEST_PATTERN_TONE_HZ = 1_000;
+
+const INPUT_SCHEMES: readonly NetworkScheme[] = ['rtmp', 'rtmps', 'srt', 'http', 'https'];
+const OUTPUT_SCHEMES: readonly NetworkScheme[] = ['rtmp', 'rtmps'];
+/**
+ * Characters that would let a URL escape its place on ffmpeg's command line:
+ * the tee muxer's separators and option brackets, quotes, backslashes, whitespace, controls.
+ */
+const UNSAFE = /[|[\]'"\\\s\u0000-\u001f\u007f]/;
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** An input URL as the mix may open it, or why not. */
+export function checkInputUrl(text: string, policy: MediaPolicy): Checked<MediaSource> {
+  if (text.startsWith('test:')) {
+    if (!policy.testSources) return refuse('test sources are disabled on this deployment');
+    const color = /^test:color=([a-z]+)$/.exec(text)?.[1];
+    if (color !== undefined) {
+      return isTestColor(color)
+        ? { ok: true, value: { kind: 'test-color', color } }
+        : refuse(`unknown test colour; one of ${Object.keys(TEST_COLORS).join(', ')}`);
+    }
+    if (text === 'test:pattern') return { ok: true, value: { kind: 'test-pattern' } };
+    return refuse('test sources are test:color=<name> or test:pattern');
+  }
+  return checkNetworkUrl(text, INPUT_SCHEMES, policy.inputHosts, 'MIX_INPUT_HOSTS');
+}
+
+/** An RTMP push target, or why not. */
+export function checkOutputUrl(text: string, policy: MediaPolicy): Checked<string> {
+  const checked = checkNetworkUrl(text, OUTPUT_SCHEMES, policy.outputHosts, 'MIX_OUTPUT_HOSTS');
+  return checked.ok && checked.value.kind === 'network' ? { ok: true, value: checked.value.url } : (checked as never);
+}
+
+function checkNetworkUrl(
+  text: string,
+  schemes: readonly NetworkScheme[],
+  hosts: readonly string[],
+  setting: string,
+): Checked<MediaSource> {
+  if (UNSAFE.test(text)) return refuse('contains characters not allowed in a media URL');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return refuse('not a URL');
+  }
+  const scheme = url.protocol.slice(0, -1) as NetworkScheme;
+  if (!schemes.includes(scheme)) return refuse(`only ${schemes.join(', ')} URLs are allowed`);
+  if (url.username || url.password) return refuse('credentials in the URL are not allowed');
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (!host) return refuse('the URL has no host');
+  if (!hosts.some((pattern) => hostMatches(host, pattern))) {
+    return refuse(`the host ${host} is not allowed (${setting})`);
+  }
+  return { ok: true, value: { kind: 'network', scheme, url: url.href } };
+}
+
+/** `*` any host; `*.example.com` its subdomains; otherwise the exact host, case-insensitively. */
+export function hostMatches(host: string, pattern: string): boolean {
+  const p = pattern.trim().toLowerCase();
+  if (p === '*') return true;
+  if (p.startsWith('*.')) return host.endsWith(p.slice(1)) && host.length > p.length - 1;
+  return host === p;
+}
+
+/** What other viewers see of a URL: its scheme and host, never the path or query where stream keys live. */
+export function maskUrl(text: string): string {
+  if (text.startsWith('test:')) return text;
+  try {
+    const url = new URL(text);
+    return `${url.protocol}//${url.host}/…`;
+  } catch {
+    return '…';
+  }
+}
+
+function isTestColor(name: string): name is TestColor {
+  return Object.prototype.hasOwnProperty.call(TEST_COLORS, name);
+}
+
+function refuse(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}

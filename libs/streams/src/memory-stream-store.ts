@@ -1,0 +1,34 @@
+import type { StreamJob } from '@mesh/contracts';
+import type { StreamChange } from './stream-changes';
+import { StreamStore, type StoredStream } from './stream-store.port';
+
+/** Streams in process memory, for the embedded default and small tests; each write is atomic on the event loop. */
+export class MemoryStreamStore extends StreamStore {
+  private readonly streams = new Map<string, StoredStream>();
+
+  stream(id: string): Promise<StoredStream | null> {
+    const found = this.streams.get(id);
+    return Promise.resolve(found ? structuredClone(found) : null);
+  }
+
+  commit(change: StreamChange): Promise<boolean> {
+    const stored = this.streams.get(change.after.id);
+    if ((stored?.spec.revision ?? null) !== (change.before?.revision ?? null)) return Promise.resolve(false);
+    this.streams.set(change.after.id, { spec: structuredClone(change.after), job: stored?.job ?? null });
+    return Promise.resolve(true);
+  }
+
+  recordJob(streamId: string, job: StreamJob): Promise<boolean> {
+    const stored = this.streams.get(streamId);
+    if (!stored || stored.spec.startRevision !== job.startRevision) return Promise.resolve(false);
+    this.streams.set(streamId, { spec: stored.spec, job: structuredClone(job) });
+    return Promise.resolve(true);
+  }
+
+  list(limit: number): Promise<StoredStream[]> {
+    const ids = [...this.streams.keys()].sort().reverse().slice(0, limit);
+    return Promise.all(ids.map((id) => this.stream(id))).then((rows) =>
+      rows.filter((row): row is StoredStream => row !== null),
+    );
+  }
+}

@@ -1,0 +1,32 @@
+import type { StreamJob, StreamSpec } from '@mesh/contracts';
+import type { StreamChange } from './stream-changes';
+
+/** A stream as stored: the host's spec and the mix job's last report, if any. */
+export interface StoredStream {
+  readonly spec: StreamSpec;
+  readonly job: StreamJob | null;
+}
+
+/**
+ * Live-room state for reads. The gateway is the only writer of specs, one
+ * compare-and-set per change; the mix function is the only writer of job reports.
+ * The two never overwrite each other.
+ */
+export abstract class StreamStore {
+  abstract stream(id: string): Promise<StoredStream | null>;
+
+  /**
+   * Writes `change.after` if the stored spec is still `change.before` (by revision;
+   * absent for a new stream). False when someone else changed it first.
+   */
+  abstract commit(change: StreamChange): Promise<boolean>;
+
+  /**
+   * Records the job's report if it belongs to the stream's current run (its
+   * `startRevision`); false, and nothing written, for a report from an older run.
+   */
+  abstract recordJob(streamId: string, job: StreamJob): Promise<boolean>;
+
+  /** Newest first, up to `limit` (the dispatchers' list of live rooms). */
+  abstract list(limit: number): Promise<StoredStream[]>;
+}

@@ -1,0 +1,50 @@
+import type { StreamJob, StreamSpec, StreamStatus, StreamView } from '@mesh/contracts';
+import { maskUrl } from './media-source';
+
+/** Where the gateway serves a stream's mixed HLS output. */
+export const hlsPath = (streamId: string) => `/live/${streamId}/index.m3u8`;
+
+/**
+ * The status a viewer sees: the host's wish (idle, stopped) or, once it asked to
+ * go live, what the mix job reports for that run; until the job has reported, `starting`.
+ */
+export function streamStatus(spec: StreamSpec, job: StreamJob | null): StreamStatus {
+  if (spec.desired === 'idle') return 'idle';
+  if (spec.desired === 'stopped') return 'stopped';
+  return job && job.startRevision === spec.startRevision && job.status !== 'stopped' ? job.status : 'starting';
+}
+
+/**
+ * The stream view of API.md. Input and RTMP URLs (which carry stream keys) are
+ * shown whole to the host only; everyone else sees scheme and host.
+ */
+export function streamView(spec: StreamSpec, job: StreamJob | null, forHost: boolean): StreamView {
+  const status = streamStatus(spec, job);
+  const current = job && job.startRevision === spec.startRevision ? job : null;
+  const rtmpUrl = spec.output.rtmpUrl;
+  const updatedAt = current && current.at > spec.updatedAt ? current.at : spec.updatedAt;
+  return {
+    id: spec.id,
+    hostId: spec.hostId,
+    title: spec.title,
+    status,
+    revision: spec.revision,
+    layout: spec.layout,
+    focus: spec.focus,
+    participants: spec.participants.map((p) => (forHost ? { ...p } : { ...p, inputUrl: maskUrl(p.inputUrl) })),
+    output: {
+      hlsUrl: spec.startRevision === null ? null : hlsPath(spec.id),
+      rtmpUrl: rtmpUrl === null ? null : forHost ? rtmpUrl : maskUrl(rtmpUrl),
+    },
+    error: status === 'failed' || status === 'restarting' ? (current?.error ?? null) : null,
+    createdAt: spec.createdAt,
+    updatedAt,
+  };
+}
+
+/** Who may see a stream (API.md): its host, its participants, and dispatchers. */
+export function maySeeStream(who: { sub: string; roles: readonly string[] }, spec: StreamSpec): boolean {
+  return (
+    who.roles.includes('dispatcher') || spec.hostId === who.sub || spec.participants.some((p) => p.userId === who.sub)
+  );
+}
