@@ -110,7 +110,7 @@ describe('function runtime (real Kafka and Redis)', () => {
       items: { function: string; replicas: number; deadLetteredLast5Min: number }[];
     }>('GET', '/v1/admin/functions');
     expect(functions.status).toBe(200);
-    expect(functions.body.items.map((f) => f.function)).toEqual(['location', 'dispatch', 'order-updates']);
+    expect(functions.body.items.map((f) => f.function)).toEqual(['location', 'dispatch', 'order-updates', 'mix']);
     expect(functions.body.items.find((f) => f.function === 'dispatch')).toMatchObject({ replicas: 1 });
     expect(functions.body.items.find((f) => f.function === 'dispatch')!.deadLetteredLast5Min).toBeGreaterThanOrEqual(1);
   });

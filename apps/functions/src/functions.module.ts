@@ -4,10 +4,12 @@ import { MESH_FUNCTIONS, type MeshFunction } from './host/mesh-function';
 import { DeadlineSweeper } from './dispatch/deadline-sweeper';
 import { DispatchFunction } from './dispatch/dispatch.function';
 import { LocationFunction } from './location/location.function';
+import { MixJobs } from './mix/mix-jobs';
+import { MixFunction } from './mix/mix.function';
 import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 
-const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction];
+const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction, MixFunction];
 
 /**
  * The function host and what this process runs: everything by default, or the
@@ -25,6 +27,7 @@ export class FunctionsModule {
       module: FunctionsModule,
       providers: [
         ...ALL_FUNCTIONS,
+        MixJobs,
         {
           provide: MESH_FUNCTIONS,
           inject: ALL_FUNCTIONS,

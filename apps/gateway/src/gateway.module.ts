@@ -14,6 +14,9 @@ import { OffersController } from './orders/offers.controller';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
+import { LiveController } from './streams/live.controller';
+import { StreamsController } from './streams/streams.controller';
+import { StreamsService } from './streams/streams.service';
 
 /** The gateway's routes, guard and Socket.IO server; adapters come from the infrastructure modules. */
 @Module({})
@@ -27,12 +30,15 @@ export class GatewayModule {
         CouriersController,
         OrdersController,
         OffersController,
+        StreamsController,
+        LiveController,
         AdminController,
         ...(config.devTokens ? [DevTokensController] : []),
       ],
       providers: [
         CouriersService,
         OrdersService,
+        StreamsService,
         AdminService,
         RealtimeGateway,
         { provide: APP_GUARD, useClass: JwtAuthGuard },

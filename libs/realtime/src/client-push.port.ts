@@ -5,10 +5,12 @@ import type { ServerEventName, ServerEventPayload } from '@mesh/contracts';
  * instead of talking to a gateway; the gateways deliver to their sockets.
  */
 export abstract class ClientPush {
+  /** Emits to every socket in `rooms`, except those also in `except` (e.g. the host, who gets its own copy). */
   abstract emit<E extends ServerEventName>(
     rooms: string | readonly string[],
     event: E,
     payload: ServerEventPayload<E>,
+    except?: string,
   ): void;
 
   /** Makes every socket in `members` leave `room` (e.g. a courier whose offer lapsed stops watching the order). */

@@ -10,9 +10,15 @@ export class InProcessClientPush extends ClientPush {
     this.server = server;
   }
 
-  emit<E extends ServerEventName>(rooms: string | readonly string[], event: E, payload: ServerEventPayload<E>): void {
+  emit<E extends ServerEventName>(
+    rooms: string | readonly string[],
+    event: E,
+    payload: ServerEventPayload<E>,
+    except?: string,
+  ): void {
     if (!this.server) return;
-    const target = this.server.to(typeof rooms === 'string' ? rooms : [...rooms]);
+    const to = this.server.to(typeof rooms === 'string' ? rooms : [...rooms]);
+    const target = except ? to.except(except) : to;
     (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
   }
 

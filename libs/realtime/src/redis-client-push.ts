@@ -15,8 +15,14 @@ export class RedisClientPush extends ClientPush {
     this.emitter = new Emitter<ServerToClientEvents>(client, { key: socketIoChannel(redisKeyPrefix) });
   }
 
-  emit<E extends ServerEventName>(rooms: string | readonly string[], event: E, payload: ServerEventPayload<E>): void {
-    const target = this.emitter.to(typeof rooms === 'string' ? rooms : [...rooms]);
+  emit<E extends ServerEventName>(
+    rooms: string | readonly string[],
+    event: E,
+    payload: ServerEventPayload<E>,
+    except?: string,
+  ): void {
+    const to = this.emitter.to(typeof rooms === 'string' ? rooms : [...rooms]);
+    const target = except ? to.except(except) : to;
     (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
   }
 

@@ -118,4 +118,27 @@ export class Metrics {
   render(): Promise<string> {
     return this.registry.metrics();
   }
+  readonly mixJobs = new Gauge({
+    name: 'mesh_mix_jobs',
+    help: 'ffmpeg mix processes running in this process',
+    registers: [this.registry],
+  });
+  readonly mixRestarts = new Counter({
+    name: 'mesh_mix_restarts_total',
+    help: 'ffmpeg mix processes that ended unexpectedly, by what followed (restarting, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly mixSpeed = new Gauge({
+    name: 'mesh_mix_speed',
+    help: 'Encoding speed of each running mix as ffmpeg reports it (1 = real time)',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly mixSwitch = new Histogram({
+    name: 'mesh_mix_switch_seconds',
+    help: 'From a stream-mix request reaching the mix function to the first HLS segment of its revision',
+    buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
+    registers: [this.registry],
+  });
 }

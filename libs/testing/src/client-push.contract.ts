@@ -78,5 +78,21 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       await eventually(() => expect(received).toContainEqual(expect.objectContaining({ courierId: 'marker' })));
       expect(received.slice(after)).not.toContainEqual(expect.objectContaining({ courierId: 'after-leave' }));
     });
+
+    it('leaves out the sockets of an excepted room', async () => {
+      const received: unknown[] = [];
+      client.on('courier.location', (p) => received.push(p));
+      const payload = { courierId: 'c-1', orderId: null, lat: 1, lng: 2, at: new Date().toISOString() };
+      await eventually(() => {
+        under.push.emit(room, 'courier.location', payload);
+        expect(received.length).toBeGreaterThan(0);
+      });
+
+      const before = received.length;
+      under.push.emit(room, 'courier.location', { ...payload, courierId: 'excepted' }, personal);
+      under.push.emit(room, 'courier.location', { ...payload, courierId: 'marker' }, uniqueName('nobody'));
+      await eventually(() => expect(received).toContainEqual(expect.objectContaining({ courierId: 'marker' })));
+      expect(received.slice(before)).not.toContainEqual(expect.objectContaining({ courierId: 'excepted' }));
+    });
   });
 }

@@ -8,3 +8,4 @@ export * from './invocation-ledger.contract';
 export * from './scaler';
 export * from './silent-logger';
 export * from './stack';
+export * from './media-probe';

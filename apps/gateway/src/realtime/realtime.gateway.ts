@@ -14,6 +14,7 @@ import {
   OfferRef,
   OrderRef,
   rooms,
+  StreamRef,
   type AckReply,
   type ClientToServerEvents,
   type OrderView,
@@ -27,6 +28,7 @@ import type { Server, Socket } from 'socket.io';
 import { requireRole } from '../auth/jwt-auth.guard';
 import { CouriersService } from '../couriers/couriers.service';
 import { OrdersService } from '../orders/orders.service';
+import { StreamsService } from '../streams/streams.service';
 import { acknowledge } from './socket-ack';
 
 interface SocketData {
@@ -50,6 +52,7 @@ export class RealtimeGateway
     private readonly verifier: JwtVerifier,
     private readonly couriers: CouriersService,
     private readonly orders: OrdersService,
+    private readonly streams: StreamsService,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() private readonly inProcessPush?: InProcessClientPush,
@@ -145,6 +148,26 @@ export class RealtimeGateway
       requireRole(socket.data.principal, ['courier']);
       const { offerId } = parseOrThrow(OfferRef, payload);
       await this.orders.answerOffer(socket.data.principal, offerId, 'decline');
+      return {};
+    });
+  }
+
+  @SubscribeMessage('stream.subscribe')
+  onStreamSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('stream.subscribe', async () => {
+      const { streamId } = parseOrThrow(StreamRef, payload);
+      await this.streams.visible(socket.data.principal, streamId);
+      await socket.join(rooms.stream(streamId));
+      return {};
+    });
+  }
+
+  @SubscribeMessage('stream.unsubscribe')
+  onStreamUnsubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+    return this.answer('stream.unsubscribe', async () => {
+      const { streamId } = parseOrThrow(StreamRef, payload);
+      await this.streams.visible(socket.data.principal, streamId);
+      await socket.leave(rooms.stream(streamId));
       return {};
     });
   }

@@ -1,0 +1,126 @@
+import { AUDIO_OUT, AUDIO_RATE, TEST_COLORS, TEST_PATTERN_TONE_HZ, VIDEO_OUT } from '@mesh/streams';
+import type { Canvas, Composition, MediaSource, NetworkScheme } from '@mesh/streams';
+
+/** How the mix encodes and where it writes. */
+export interface MixOutput {
+  readonly canvas: Canvas;
+  /** The stream's HLS directory; the playlist is `index.m3u8` in it. */
+  readonly dir: string;
+  /** Segment names start with it (`<prefix>-<n>.ts`), so each run's segments are told apart. */
+  readonly segmentPrefix: string;
+  readonly segmentS: number;
+  readonly x264Preset: string;
+  readonly rtmpUrl: string | null;
+  readonly inputTimeoutS: number;
+}
+
+export const PLAYLIST = 'index.m3u8';
+const HLS_LIST_SIZE = 6;
+const HLS_FLAGS = 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file';
+
+/**
+ * The protocols ffmpeg may use for each kind of input, nested ones included (an
+ * HLS input's playlist must not lead ffmpeg to `file:` or anything else).
+ */
+const PROTOCOLS: Readonly<Record<NetworkScheme, string>> = {
+  rtmp: 'rtmp,tcp',
+  rtmps: 'rtmps,tcp,tls',
+  srt: 'srt,udp',
+  http: 'http,tcp,crypto',
+  https: 'https,http,tls,tcp,crypto',
+};
+
+/**
+ * The ffmpeg command line of a mix: one input per participant (a checked network
+ * URL, or a generated test source that is paced in real time), the composition's
+ * filter graph, H.264 + AAC, written as live HLS and, with an RTMP target, pushed
+ * there too through the tee muxer (a failing push does not stop the HLS output).
+ * Arguments are an array for `spawn`, never a shell string.
+ */
+export function ffmpegArgs(sources: readonly MediaSource[], composition: Composition, out: MixOutput): string[] {
+  const { canvas } = out;
+  const gop = Math.max(1, Math.round(canvas.fps * out.segmentS));
+  const segmentPath = `${out.dir}/${out.segmentPrefix}-%d.ts`;
+  const playlistPath = `${out.dir}/${PLAYLIST}`;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '1'];
+  for (const source of sources) args.push(...inputArgs(source, canvas, out.inputTimeoutS));
+  args.push(
+    '-filter_complex',
+    composition.filterGraph,
+    '-map',
+    VIDEO_OUT,
+    '-map',
+    AUDIO_OUT,
+    '-c:v',
+    'libx264',
+    '-preset',
+    out.x264Preset,
+    '-tune',
+    'zerolatency',
+    '-r',
+    String(canvas.fps),
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-ar',
+    String(AUDIO_RATE),
+    '-ac',
+    '2',
+  );
+  const hls = {
+    hls_time: String(out.segmentS),
+    hls_list_size: String(HLS_LIST_SIZE),
+    hls_flags: HLS_FLAGS,
+    hls_segment_filename: segmentPath,
+  };
+  if (out.rtmpUrl === null) {
+    args.push('-f', 'hls', ...Object.entries(hls).flatMap(([k, v]) => [`-${k}`, v]), playlistPath);
+  } else {
+    const hlsOptions = Object.entries(hls)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(':');
+    args.push(
+      '-flags',
+      '+global_header',
+      '-f',
+      'tee',
+      `[f=hls:${hlsOptions}]${playlistPath}|[f=flv:onfail=ignore]${out.rtmpUrl}`,
+    );
+  }
+  return args;
+}
+
+function inputArgs(source: MediaSource, canvas: Canvas, timeoutS: number): string[] {
+  const size = `${canvas.width}x${canvas.height}`;
+  const tone = (hz: number) => `sine=frequency=${hz}:sample_rate=${AUDIO_RATE}[out1]`;
+  switch (source.kind) {
+    case 'test-color':
+      return [
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=${source.color}:s=${size}:r=${canvas.fps}[out0];${tone(TEST_COLORS[source.color].toneHz)}`,
+      ];
+    case 'test-pattern':
+      return ['-re', '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${canvas.fps}[out0];${tone(TEST_PATTERN_TONE_HZ)}`];
+    case 'network':
+      return [
+        '-protocol_whitelist',
+        PROTOCOLS[source.scheme],
+        '-rw_timeout',
+        String(Math.round(timeoutS * 1_000_000)),
+        '-thread_queue_size',
+        '512',
+        '-i',
+        source.url,
+      ];
+  }
+}

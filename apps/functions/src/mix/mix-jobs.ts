@@ -1,0 +1,270 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '@mesh/config';
+import type { StreamJob, StreamSpec } from '@mesh/contracts';
+import { checkInputUrl, compose, type MediaPolicy, type MediaSource } from '@mesh/streams';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PLAYLIST, ffmpegArgs } from './ffmpeg-command';
+
+export type JobStatus = StreamJob['status'];
+export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null) => void;
+
+/** How long ffmpeg gets to finish its segment and playlist after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 3_000;
+const PLAYLIST_POLL_MS = 200;
+const FIRST_BACKOFF_MS = 500;
+const STDERR_LINES = 20;
+
+interface Job {
+  spec: StreamSpec;
+  /** Counts the ffmpeg processes this stream has had in this process; names each run's segments. */
+  runs: number;
+  child: ChildProcess | null;
+  status: JobStatus;
+  failures: number;
+  retry: NodeJS.Timeout | null;
+  poll: NodeJS.Timeout | null;
+  requestedAt: number;
+}
+
+/**
+ * The ffmpeg processes of the streams this replica mixes, one per live stream.
+ * A new revision replaces the process (ffmpeg cannot re-plan its graph), appending
+ * to the same HLS playlist so players carry on; an older revision is ignored. A
+ * process that dies is restarted with exponential backoff, then the job fails with
+ * ffmpeg's reason. ffmpeg never outlives its stream (stop), its job (replace) or
+ * this process: each is started under `setpriv --pdeathsig KILL`, so even a
+ * SIGKILLed host takes its ffmpegs with it.
+ */
+@Injectable()
+export class MixJobs implements OnApplicationShutdown {
+  private readonly jobs = new Map<string, Job>();
+  /** Changes of one stream apply one after another. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly policy: MediaPolicy;
+  private readonly setpriv: boolean;
+  private report: JobReport = () => undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const { mix } = config;
+    this.policy = { inputHosts: mix.inputHosts, outputHosts: mix.outputHosts, testSources: mix.testSources };
+    this.setpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+    if (!this.setpriv) this.logger.warn('setpriv not found: ffmpeg may outlive a killed functions process');
+  }
+
+  onReport(report: JobReport): void {
+    this.report = report;
+  }
+
+  /** The revision this replica mixes for a stream, if it mixes it. */
+  appliedRevision(streamId: string): number | null {
+    return this.jobs.get(streamId)?.spec.revision ?? null;
+  }
+
+  /** The ffmpeg process id of a stream's current run, if one is running (benchmarks read its CPU time). */
+  pid(streamId: string): number | null {
+    return this.jobs.get(streamId)?.child?.pid ?? null;
+  }
+
+  /**
+   * Brings the stream's job to `spec`: started, rebuilt or stopped. False when
+   * this replica already mixes that revision or a later one.
+   */
+  apply(spec: StreamSpec): Promise<boolean> {
+    return this.serially(spec.id, async () => {
+      const job = this.jobs.get(spec.id);
+      if (job && job.spec.revision >= spec.revision) return false;
+      if (spec.desired !== 'live') {
+        if (job) await this.end(job, 'stopped');
+        return true;
+      }
+      const next: Job = job ?? {
+        spec,
+        runs: 0,
+        child: null,
+        status: 'starting',
+        failures: 0,
+        retry: null,
+        poll: null,
+        requestedAt: Date.now(),
+      };
+      if (job) await this.halt(job);
+      const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
+      next.spec = spec;
+      next.failures = 0;
+      next.requestedAt = Date.now();
+      this.jobs.set(spec.id, next);
+      if (newRun) this.setStatus(next, 'starting', null);
+      await this.launch(next);
+      return true;
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.jobs.values()].map((job) => this.halt(job)));
+    this.jobs.clear();
+  }
+
+  private async launch(job: Job): Promise<void> {
+    const { spec } = job;
+    const sources: MediaSource[] = [];
+    for (const p of spec.participants) {
+      // Checked again here: the mixer trusts no URL it did not check itself.
+      const checked = checkInputUrl(p.inputUrl, this.policy);
+      if (!checked.ok) return this.fail(job, `the input of ${p.userId} is not allowed: ${checked.reason}`);
+      sources.push(checked.value);
+    }
+    if (sources.length === 0) return this.fail(job, 'the stream has no participants');
+    const { mix } = this.config;
+    const dir = join(mix.hlsDir, spec.id);
+    await mkdir(dir, { recursive: true });
+    job.runs += 1;
+    const segmentPrefix = `r${spec.revision}-${job.runs}`;
+    const args = ffmpegArgs(sources, compose(spec, mix.canvas), {
+      canvas: mix.canvas,
+      dir,
+      segmentPrefix,
+      segmentS: mix.segmentS,
+      x264Preset: mix.x264Preset,
+      rtmpUrl: spec.output.rtmpUrl,
+      inputTimeoutS: mix.inputTimeoutS,
+    });
+    const child = this.setpriv
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', mix.ffmpegPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(mix.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    job.child = child;
+    this.metrics.mixJobs.inc();
+    const stderr: string[] = [];
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr.push(...chunk.split('\n').filter((line) => line.trim() !== ''));
+      stderr.splice(0, Math.max(0, stderr.length - STDERR_LINES));
+    });
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      const speed = /speed=\s*([\d.]+)x/.exec(chunk)?.[1];
+      if (speed !== undefined) this.metrics.mixSpeed.set({ stream: spec.id }, Number(speed));
+    });
+    child.once('error', (err) => stderr.push(err.message));
+    child.once('exit', (code, signal) => {
+      this.metrics.mixJobs.dec();
+      this.metrics.mixSpeed.remove({ stream: spec.id });
+      if (job.child !== child) return; // replaced or stopped on purpose
+      job.child = null;
+      this.clearPoll(job);
+      this.onCrash(job, describeExit(code, signal, stderr, job.spec));
+    });
+    this.watchFirstSegment(job, child, dir, segmentPrefix);
+  }
+
+  /** `live` once the playlist lists a segment of this run. */
+  private watchFirstSegment(job: Job, child: ChildProcess, dir: string, prefix: string): void {
+    const check = async () => {
+      job.poll = null;
+      if (job.child !== child) return;
+      const playlist = await readFile(join(dir, PLAYLIST), 'utf8').catch(() => '');
+      if (job.child !== child) return;
+      if (playlist.split('\n').some((line) => line.startsWith(`${prefix}-`))) {
+        this.metrics.mixSwitch.observe((Date.now() - job.requestedAt) / 1000);
+        job.failures = 0;
+        this.setStatus(job, 'live', null);
+        return;
+      }
+      job.poll = setTimeout(() => void check(), PLAYLIST_POLL_MS);
+    };
+    job.poll = setTimeout(() => void check(), PLAYLIST_POLL_MS);
+  }
+
+  private onCrash(job: Job, reason: string): void {
+    job.failures += 1;
+    if (job.failures > this.config.mix.maxRestarts) {
+      this.metrics.mixRestarts.inc({ outcome: 'failed' });
+      this.fail(job, reason);
+      return;
+    }
+    this.metrics.mixRestarts.inc({ outcome: 'restarting' });
+    this.logger.warn({ streamId: job.spec.id, reason, failures: job.failures }, 'mix ended; restarting');
+    this.setStatus(job, 'restarting', reason);
+    const delay = FIRST_BACKOFF_MS * 2 ** (job.failures - 1);
+    job.retry = setTimeout(() => {
+      job.retry = null;
+      void this.serially(job.spec.id, () => (this.jobs.get(job.spec.id) === job ? this.launch(job) : Promise.resolve()));
+    }, delay);
+  }
+
+  private fail(job: Job, reason: string): void {
+    this.logger.warn({ streamId: job.spec.id, reason }, 'mix failed');
+    this.setStatus(job, 'failed', reason);
+  }
+
+  private setStatus(job: Job, status: JobStatus, error: string | null): void {
+    job.status = status;
+    this.report(job.spec, status, error);
+  }
+
+  private async end(job: Job, status: JobStatus): Promise<void> {
+    await this.halt(job);
+    this.jobs.delete(job.spec.id);
+    this.report(job.spec, status, null);
+  }
+
+  /** Stops the job's process (SIGTERM, then SIGKILL after a grace period) and its timers. */
+  private async halt(job: Job): Promise<void> {
+    if (job.retry) clearTimeout(job.retry);
+    job.retry = null;
+    this.clearPoll(job);
+    const child = job.child;
+    job.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(killer);
+  }
+
+  private clearPoll(job: Job): void {
+    if (job.poll) clearTimeout(job.poll);
+    job.poll = null;
+  }
+
+  private serially<T>(streamId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(streamId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.queues.set(streamId, tail);
+    void tail.then(() => {
+      if (this.queues.get(streamId) === tail) this.queues.delete(streamId);
+    });
+    return next;
+  }
+}
+
+/**
+ * Why ffmpeg ended, in words a host can act on. Input URLs (which may hold stream
+ * keys) never appear: each is named by its participant.
+ */
+export function describeExit(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: readonly string[],
+  spec: Pick<StreamSpec, 'participants' | 'output'>,
+): string {
+  for (const line of stderr) {
+    for (const p of spec.participants) {
+      const at = line.indexOf(`${p.inputUrl}: `);
+      if (at !== -1) return `the input of ${p.userId} failed: ${line.slice(at + p.inputUrl.length + 2).trim()}`;
+    }
+  }
+  const last = stderr.at(-1);
+  const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+  if (!last) return `ffmpeg ${how}`;
+  let text = last.replace(/^\[[^\]]*\]\s*/, '');
+  for (const p of spec.participants) text = text.split(p.inputUrl).join(`<input of ${p.userId}>`);
+  if (spec.output.rtmpUrl) text = text.split(spec.output.rtmpUrl).join('<rtmp output>');
+  return `ffmpeg ${how}: ${text}`;
+}

@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MeshEvent } from '@mesh/bus';
+import { rooms, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
+import { ClientPush } from '@mesh/realtime';
+import { StreamStore, streamView } from '@mesh/streams';
+import { LOGGER, type Logger } from '@mesh/telemetry';
+import type { MeshFunction } from '../host/mesh-function';
+import { MixJobs, type JobStatus } from './mix-jobs';
+
+const STREAM_CHANGES = [
+  'stream.created',
+  'stream.participant_set',
+  'stream.participant_removed',
+  'stream.layout_changed',
+  'stream.start_requested',
+  'stream.stop_requested',
+] as const satisfies readonly StreamChangeType[];
+
+/**
+ * The mix function: turns stream-mix requests into ffmpeg jobs. The stored spec
+ * is the truth and requests are its revisions: a request older than what is
+ * stored (or already mixed) changes nothing, so a late or redelivered request is
+ * harmless. Every change and every job status is pushed as `stream.updated`.
+ */
+@Injectable()
+export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]> {
+  readonly name = 'mix';
+  readonly topic = 'streams';
+  readonly accepts = STREAM_CHANGES;
+  readonly idempotency = 'natural';
+
+  constructor(
+    private readonly jobs: MixJobs,
+    private readonly store: StreamStore,
+    private readonly push: ClientPush,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    jobs.onReport((spec, status, error) => void this.record(spec, status, error));
+  }
+
+  async handle(event: MeshEvent<(typeof STREAM_CHANGES)[number]>): Promise<void> {
+    const requested = event.data.stream;
+    const stored = await this.store.stream(requested.id);
+    const latest = stored && stored.spec.revision > requested.revision ? stored.spec : requested;
+    if (await this.jobs.apply(latest)) await this.announce(latest.id);
+  }
+
+  /** Keeps the job's report with the stream (if it is still that run) and tells the room. */
+  private async record(spec: StreamSpec, status: JobStatus, error: string | null): Promise<void> {
+    if (spec.startRevision === null) return;
+    try {
+      const job = { startRevision: spec.startRevision, revision: spec.revision, status, error, at: new Date().toISOString() };
+      if (await this.store.recordJob(spec.id, job)) await this.announce(spec.id);
+    } catch (err) {
+      this.logger.error({ err, streamId: spec.id, status }, 'mix status not recorded');
+    }
+  }
+
+  /** `stream.updated` to the stream's room (URLs masked) and, whole, to its host. */
+  private async announce(streamId: string): Promise<void> {
+    const stored = await this.store.stream(streamId);
+    if (!stored) return;
+    const host = rooms.user(stored.spec.hostId);
+    this.push.emit(rooms.stream(streamId), 'stream.updated', streamView(stored.spec, stored.job, false), host);
+    this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true));
+  }
+}

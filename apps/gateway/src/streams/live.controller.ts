@@ -1,0 +1,44 @@
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import { AppConfig } from '@mesh/config';
+import { ResourceId } from '@mesh/contracts';
+import { problems } from '@mesh/problem';
+import type { Response } from 'express';
+import { join } from 'node:path';
+import { Public } from '../auth/auth.decorators';
+import { sendProblem } from '../http/problem.filter';
+
+/** Only the playlist and the mix's own segment names; nothing else under the directory is ever served. */
+const FILE = /^(index\.m3u8|r\d+-\d+-\d+\.ts)$/;
+const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t' } as const;
+
+/**
+ * The mixed HLS output of each stream, as the mix function writes it. Public, as
+ * players fetch it without tokens; the stream id is unguessable (a ULID).
+ */
+@Controller('live')
+@Public()
+export class LiveController {
+  constructor(private readonly config: AppConfig) {}
+
+  @Get(':id/:file')
+  serve(@Param('id') id: string, @Param('file') file: string, @Res() res: Response): void {
+    if (!ResourceId.safeParse(id).success || !FILE.test(file)) throw problems.notFound('No such stream output.');
+    const playlist = file.endsWith('.m3u8');
+    res.sendFile(
+      file,
+      {
+        root: join(this.config.mix.hlsDir, id),
+        dotfiles: 'deny',
+        headers: {
+          'Content-Type': playlist ? TYPES.m3u8 : TYPES.ts,
+          // The playlist changes every segment; segments never change once listed.
+          'Cache-Control': playlist ? 'no-cache' : 'public, max-age=60',
+        },
+      },
+      (err) => {
+        if (!err || res.headersSent) return;
+        sendProblem(res, problems.notFound('No such stream output.'));
+      },
+    );
+  }
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventBus, newEvent } from '@mesh/bus';
+import { AppConfig } from '@mesh/config';
+import {
+  TOPIC_OF_EVENT,
+  newId,
+  type ChangeLayout,
+  type CreateStream,
+  type Principal,
+  type SetParticipant,
+  type StreamView,
+} from '@mesh/contracts';
+import { problems } from '@mesh/problem';
+import {
+  StreamStore,
+  changeLayout,
+  checkInputUrl,
+  checkOutputUrl,
+  createStream,
+  maySeeStream,
+  removeParticipant,
+  setParticipant,
+  startStream,
+  stopStream,
+  streamView,
+  type MediaPolicy,
+  type StoredStream,
+  type StreamChange,
+} from '@mesh/streams';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+
+const SOURCE = '/gateway/streams';
+/** Attempts at a change whose stream moved underneath it, before the host is told of the conflict. */
+const COMMIT_ATTEMPTS = 5;
+
+/**
+ * Live rooms as their host drives them. Every change is one compare-and-set of
+ * the stream's spec (so two quick changes get two revisions, never a lost one),
+ * then a stream-mix request on Kafka keyed by the stream, which the mix function applies.
+ */
+@Injectable()
+export class StreamsService {
+  private readonly policy: MediaPolicy;
+
+  constructor(
+    private readonly store: StreamStore,
+    private readonly bus: EventBus,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.policy = {
+      inputHosts: config.mix.inputHosts,
+      outputHosts: config.mix.outputHosts,
+      testSources: config.mix.testSources,
+    };
+  }
+
+  async create(host: Principal, body: CreateStream): Promise<StreamView> {
+    let rtmpUrl: string | null = null;
+    if (body.output?.rtmpUrl !== undefined) {
+      const checked = checkOutputUrl(body.output.rtmpUrl, this.policy);
+      if (!checked.ok) throw invalidUrl('body.output.rtmpUrl', checked.reason);
+      rtmpUrl = checked.value;
+    }
+    const change = createStream({ id: newId(), hostId: host.sub, title: body.title, rtmpUrl, now: new Date() });
+    if (!(await this.store.commit(change))) throw problems.conflict('The stream could not be created; retry.');
+    await this.announce(change);
+    return streamView(change.after, null, true);
+  }
+
+  async get(who: Principal, streamId: string): Promise<StreamView> {
+    const stored = await this.visible(who, streamId);
+    return streamView(stored.spec, stored.job, stored.spec.hostId === who.sub);
+  }
+
+  /** 404 unless the stream exists and the caller may see it. */
+  async visible(who: Principal, streamId: string): Promise<StoredStream> {
+    const stored = await this.store.stream(streamId);
+    if (!stored || !maySeeStream(who, stored.spec)) throw problems.notFound(`There is no stream ${streamId}.`);
+    return stored;
+  }
+
+  setParticipant(host: Principal, streamId: string, userId: string, body: SetParticipant): Promise<StreamView> {
+    return this.change(host, streamId, ({ spec }) => {
+      const checked = checkInputUrl(body.inputUrl, this.policy);
+      if (!checked.ok) throw invalidUrl('body.inputUrl', checked.reason);
+      const inputUrl = checked.value.kind === 'network' ? checked.value.url : body.inputUrl;
+      return setParticipant(spec, userId, { ...body, inputUrl }, this.config.mix.maxInputs, new Date());
+    });
+  }
+
+  removeParticipant(host: Principal, streamId: string, userId: string): Promise<StreamView> {
+    return this.change(host, streamId, ({ spec }) => removeParticipant(spec, userId, new Date()));
+  }
+
+  changeLayout(host: Principal, streamId: string, body: ChangeLayout): Promise<StreamView> {
+    return this.change(host, streamId, ({ spec }) => changeLayout(spec, body, new Date()));
+  }
+
+  start(host: Principal, streamId: string): Promise<StreamView> {
+    return this.change(host, streamId, ({ spec, job }) => startStream(spec, job, new Date()));
+  }
+
+  stop(host: Principal, streamId: string): Promise<StreamView> {
+    return this.change(host, streamId, ({ spec }) => stopStream(spec, new Date()));
+  }
+
+  /**
+   * Applies a host's change: 404 for those who may not see the stream, 403 for
+   * those who may see it but are not its host. `build` returns null when there is
+   * nothing to do (the stream is answered as it is).
+   */
+  private async change(
+    who: Principal,
+    streamId: string,
+    build: (stored: StoredStream) => StreamChange | null,
+  ): Promise<StreamView> {
+    for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
+      const stored = await this.visible(who, streamId);
+      if (stored.spec.hostId !== who.sub || !who.roles.includes('host')) {
+        throw problems.forbidden('Only the stream’s host may change it.');
+      }
+      const change = build(stored);
+      if (!change) return streamView(stored.spec, stored.job, true);
+      if (await this.store.commit(change)) {
+        await this.announce(change);
+        return streamView(change.after, stored.job, true);
+      }
+    }
+    throw problems.conflict('The stream kept changing while this was applied; try again.');
+  }
+
+  /**
+   * Sends the stream-mix request. The change is stored either way; should the bus
+   * refuse it, the host is told to retry, and the next request (which carries the
+   * whole spec) brings the mixer up to date.
+   */
+  private async announce(change: StreamChange): Promise<void> {
+    const { after } = change;
+    const event = newEvent(change.type, { stream: after }, { source: SOURCE, key: after.id, subject: after.id });
+    try {
+      await this.bus.publish(TOPIC_OF_EVENT[change.type], event);
+      this.metrics.eventsPublished.inc({ topic: 'streams' });
+    } catch (err) {
+      this.logger.error({ err, streamId: after.id, type: change.type }, 'a stream change was not sent to the mixer');
+      throw problems.dependencyDown('The change was saved but the mixer could not be told; retry shortly.');
+    }
+  }
+}
+
+function invalidUrl(path: string, reason: string) {
+  return problems.invalid('The URL is not allowed.', [{ path, message: reason }]);
+}

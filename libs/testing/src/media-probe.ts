@@ -1,0 +1,106 @@
+import { TEST_COLORS, type TestColor } from '@mesh/streams';
+import { spawn } from 'node:child_process';
+import { eventually } from './eventually';
+
+/** Runs ffmpeg with `input` on stdin; resolves with stdout and stderr. */
+export function runFfmpeg(args: string[], input?: Buffer): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-nostdin', ...args], {
+      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
+    if (input && child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
+  });
+}
+
+/** The segment names a live HLS playlist lists, oldest first. */
+export function playlistSegments(playlist: string): string[] {
+  return playlist
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith('#'));
+}
+
+/**
+ * Waits until the stream's playlist (fetched from the gateway, as a player would)
+ * lists a segment whose name starts with `prefix`, and returns that segment's bytes.
+ */
+export async function fetchSegment(
+  baseUrl: string,
+  streamId: string,
+  prefix: string,
+  { timeoutMs = 30_000, skip = 0 } = {},
+): Promise<{ name: string; bytes: Buffer }> {
+  return eventually(
+    async () => {
+      const res = await fetch(`${baseUrl}/live/${streamId}/index.m3u8`);
+      if (res.status !== 200) throw new Error(`playlist answered ${res.status}`);
+      const names = playlistSegments(await res.text()).filter((name) => name.startsWith(prefix));
+      const name = names[skip];
+      if (!name) throw new Error(`no segment ${prefix}… (#${skip}) listed yet`);
+      const segment = await fetch(`${baseUrl}/live/${streamId}/${name}`);
+      if (segment.status !== 200) throw new Error(`segment ${name} answered ${segment.status}`);
+      return { name, bytes: Buffer.from(await segment.arrayBuffer()) };
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+/** A small RGB picture of one frame of a media segment. */
+export interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Buffer;
+}
+
+export async function decodeFrame(segment: Buffer, width = 64, height = 36): Promise<Frame> {
+  const { stdout, stderr } = await runFfmpeg(
+    ['-v', 'error', '-i', 'pipe:0', '-frames:v', '1', '-vf', `scale=${width}:${height}:flags=neighbor`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    segment,
+  );
+  if (stdout.length !== width * height * 3) throw new Error(`no frame decoded: ${stderr}`);
+  return { width, height, rgb: stdout };
+}
+
+/** The test colour nearest to the pixel at (fx, fy), given as fractions of the frame; `black` for the canvas. */
+export function colourAt(frame: Frame, fx: number, fy: number): TestColor | 'black' {
+  const x = Math.min(frame.width - 1, Math.floor(fx * frame.width));
+  const y = Math.min(frame.height - 1, Math.floor(fy * frame.height));
+  const at = (y * frame.width + x) * 3;
+  const pixel = [frame.rgb[at] ?? 0, frame.rgb[at + 1] ?? 0, frame.rgb[at + 2] ?? 0];
+  const candidates: [TestColor | 'black', readonly number[]][] = [
+    ['black', [0, 0, 0]],
+    ...Object.entries(TEST_COLORS).map(([name, c]) => [name as TestColor, c.rgb] as [TestColor, readonly number[]]),
+  ];
+  let best: TestColor | 'black' = 'black';
+  let bestDistance = Infinity;
+  for (const [name, rgb] of candidates) {
+    const distance = rgb.reduce((sum, v, i) => sum + (v - (pixel[i] ?? 0)) ** 2, 0);
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best;
+}
+
+/**
+ * How loud the tone at `hz` is in a segment's audio, in dBFS (mean volume after
+ * a narrow band-pass around it, applied three times for a steep skirt); about
+ * -91 when absent.
+ */
+export async function toneLevelDb(segment: Buffer, hz: number): Promise<number> {
+  const band = `bandpass=f=${hz}:width_type=q:width=20`;
+  const { stderr } = await runFfmpeg(
+    ['-v', 'info', '-i', 'pipe:0', '-vn', '-af', `${band},${band},${band},volumedetect`, '-f', 'null', '-'],
+    segment,
+  );
+  const mean = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr)?.[1];
+  if (mean === undefined) throw new Error(`no volume measured: ${stderr.slice(-500)}`);
+  return mean === '-inf' ? -Infinity : Number(mean);
+}

@@ -1,0 +1,188 @@
+import type { StreamView } from '@mesh/contracts';
+import { TEST_COLORS } from '@mesh/streams';
+import {
+  colourAt,
+  decodeFrame,
+  fetchSegment,
+  freePort,
+  runFfmpeg,
+  startStack,
+  toneLevelDb,
+  type RunningStack,
+} from '@mesh/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { LiveRooms, mixEnv, mixProcesses, noMixProcesses, type Person } from './support/live-room';
+
+/** A tone counts as heard above this level and as gone below the other (dBFS after the band-pass). */
+const HEARD_DB = -40;
+const GONE_DB = -70;
+
+/**
+ * Live rooms mixed by the real ffmpeg: requests go through the gateway and
+ * Kafka to the mix function, and what it makes is read back the way a player
+ * does, from the gateway's HLS, then decoded and measured.
+ */
+describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
+  let stack: RunningStack;
+  let rooms: LiveRooms;
+  let host: Person;
+
+  beforeAll(async () => {
+    stack = await startStack(mixEnv());
+    rooms = new LiveRooms(stack);
+    host = await rooms.person('host', ['host']);
+  });
+  afterAll(async () => {
+    rooms?.close();
+    await stack?.stop();
+  });
+
+  /** The first picture and sound of the mix at `revision`, as served by the gateway. */
+  async function mixAt(view: StreamView) {
+    const { bytes } = await fetchSegment(stack.baseUrl, view.id, `r${view.revision}-`);
+    return { frame: await decodeFrame(bytes), bytes };
+  }
+
+  async function stopped(view: StreamView): Promise<void> {
+    expect((await host.api('POST', `/v1/streams/${view.id}/stop`)).status).toBe(202);
+    await noMixProcesses(view.id);
+  }
+
+  it('mixes four solid colours into a grid, each in its own quadrant, with all four tones', async () => {
+    const created = await rooms.stream(host, ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`));
+    const live = await rooms.goLive(host, created.id);
+    expect(live).toMatchObject({ status: 'live', layout: 'grid', output: { hlsUrl: `/live/${created.id}/index.m3u8` } });
+
+    const { frame, bytes } = await mixAt(live);
+    expect(colourAt(frame, 0.25, 0.25)).toBe('red');
+    expect(colourAt(frame, 0.75, 0.25)).toBe('green');
+    expect(colourAt(frame, 0.25, 0.75)).toBe('blue');
+    expect(colourAt(frame, 0.75, 0.75)).toBe('yellow');
+    for (const colour of ['red', 'green', 'blue', 'yellow'] as const) {
+      expect(await toneLevelDb(bytes, TEST_COLORS[colour].toneHz)).toBeGreaterThan(HEARD_DB);
+    }
+    await stopped(live);
+  });
+
+  it('switches to the speaker layout: the focus fills the large region, the others the strip', async () => {
+    const created = await rooms.stream(host, ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`));
+    await rooms.goLive(host, created.id);
+    const blue = created.participants[2]?.userId;
+
+    const switched = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/layout`, {
+      layout: 'speaker',
+      focus: blue,
+    });
+    expect(switched.status).toBe(202);
+    expect(switched.body).toMatchObject({ layout: 'speaker', focus: blue });
+
+    const { frame } = await mixAt(switched.body);
+    expect(colourAt(frame, 0.5, 0.35)).toBe('blue');
+    // The strip below, in participant order without the focus: red, green, yellow.
+    expect([0.125, 0.375, 0.625].map((x) => colourAt(frame, x, 0.9))).toEqual(['red', 'green', 'yellow']);
+    await stopped(created);
+  });
+
+  it('muting an input takes its tone out of the mix and leaves the others', async () => {
+    const created = await rooms.stream(host, ['test:color=red', 'test:color=blue']);
+    await rooms.goLive(host, created.id);
+    const red = created.participants[0]!;
+
+    const muted = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/participants/${red.userId}`, {
+      inputUrl: red.inputUrl,
+      muted: true,
+    });
+    expect(muted.status).toBe(202);
+
+    const { bytes, frame } = await mixAt(muted.body);
+    expect(await toneLevelDb(bytes, TEST_COLORS.red.toneHz)).toBeLessThan(GONE_DB);
+    expect(await toneLevelDb(bytes, TEST_COLORS.blue.toneHz)).toBeGreaterThan(HEARD_DB);
+    // Muted is not hidden.
+    expect(colourAt(frame, 0.25, 0.5)).toBe('red');
+    await stopped(created);
+  });
+
+  it('shows a co-host who joins while the stream is live', async () => {
+    const created = await rooms.stream(host, ['test:color=red']);
+    const live = await rooms.goLive(host, created.id);
+    expect(colourAt((await mixAt(live)).frame, 0.75, 0.5)).toBe('red');
+
+    const joined = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/participants/co-host`, {
+      inputUrl: 'test:color=green',
+    });
+    expect(joined.status).toBe(202);
+    expect(joined.body.revision).toBeGreaterThan(live.revision);
+
+    const { frame, bytes } = await mixAt(joined.body);
+    expect(colourAt(frame, 0.25, 0.5)).toBe('red');
+    expect(colourAt(frame, 0.75, 0.5)).toBe('green');
+    expect(await toneLevelDb(bytes, TEST_COLORS.green.toneHz)).toBeGreaterThan(HEARD_DB);
+    // Players carry on: the new run appends to the same playlist.
+    const playlist = await (await fetch(`${stack.baseUrl}/live/${created.id}/index.m3u8`)).text();
+    expect(playlist).toContain('#EXT-X-DISCONTINUITY');
+    await stopped(created);
+  });
+
+  it('pushes the mix to an RTMP ingest as a playable stream', async () => {
+    const port = await freePort();
+    const received = join(mkdtempSync(join(tmpdir(), 'mesh-rtmp-')), 'received.flv');
+    // ffmpeg itself as the CDN's ingest: listens, takes three seconds of what is pushed, keeps it.
+    const ingest = runFfmpeg([
+      '-v', 'error', '-listen', '1', '-timeout', '60', '-i', `rtmp://127.0.0.1:${port}/live/secret-key`,
+      '-t', '3', '-c', 'copy', '-f', 'flv', received,
+    ]);
+    const created = await rooms.stream(host, ['test:color=magenta'], {
+      rtmpUrl: `rtmp://127.0.0.1:${port}/live/secret-key`,
+    });
+    const live = await rooms.goLive(host, created.id);
+
+    const { code, stderr } = await ingest;
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const frame = await decodeFrame(await readFile(received));
+    expect(colourAt(frame, 0.5, 0.5)).toBe('magenta');
+    // The ingest going away does not take the HLS output down.
+    await fetchSegment(stack.baseUrl, created.id, `r${live.revision}-`, { skip: 4 });
+    await stopped(live);
+  });
+
+  it('an unreachable input makes the stream restart, then fail with the reason, over the socket', async () => {
+    const closedPort = await freePort();
+    const viewer = await rooms.person('dispatcher', ['dispatcher']);
+    const created = await rooms.stream(host, [`rtmp://127.0.0.1:${closedPort}/live/cam`]);
+    const watched = await viewer.socket.emitWithAck('stream.subscribe', { streamId: created.id });
+    expect(watched).toEqual({ ok: true });
+
+    expect((await host.api('POST', `/v1/streams/${created.id}/start`)).status).toBe(202);
+    const restarting = await rooms.statusReaches(host, created.id, 'restarting');
+    expect(restarting.error).toMatch(/input of guest-0/);
+    const failed = await rooms.statusReaches(viewer, created.id, 'failed');
+    expect(failed.error).toMatch(/input of guest-0 failed: .*refused/i);
+    // Whoever is not the host never sees the input's path (stream keys live there).
+    expect(failed.participants[0]?.inputUrl).toBe(`rtmp://127.0.0.1:${closedPort}/…`);
+    expect(JSON.stringify(failed)).not.toContain('/live/cam');
+    expect(mixProcesses(created.id)).toEqual([]);
+  });
+
+  it('stop ends the stream’s ffmpeg, and the host is told it stopped', async () => {
+    const created = await rooms.stream(host, ['test:pattern']);
+    await rooms.goLive(host, created.id);
+    expect(mixProcesses(created.id)).toHaveLength(1);
+
+    const stop = await host.api<StreamView>('POST', `/v1/streams/${created.id}/stop`);
+    expect(stop).toMatchObject({ status: 202, body: { status: 'stopped' } });
+    await noMixProcesses(created.id);
+    expect((await host.api<StreamView>('GET', `/v1/streams/${created.id}`)).body.status).toBe('stopped');
+  });
+
+  it('a killed functions process leaves no ffmpeg behind', async () => {
+    const created = await rooms.stream(host, ['test:color=white']);
+    await rooms.goLive(host, created.id);
+    const [pid] = mixProcesses(created.id);
+    expect(pid).toBeDefined();
+
+    await stack.restartFunctions('SIGKILL', () => noMixProcesses(created.id));
+  });
+});

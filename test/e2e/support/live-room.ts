@@ -1,0 +1,112 @@
+import type { Role, StreamView } from '@mesh/contracts';
+import {
+  SocketInbox,
+  callApi,
+  connectSocket,
+  eventually,
+  uniqueName,
+  type ApiResponse,
+  type RunningStack,
+} from '@mesh/testing';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+
+/** The stack's mix settings for tests: small, fast pictures from synthetic sources, local RTMP allowed. */
+export function mixEnv(): NodeJS.ProcessEnv {
+  return {
+    MIX_TEST_SOURCES: '1',
+    MIX_INPUT_HOSTS: '127.0.0.1',
+    MIX_OUTPUT_HOSTS: '127.0.0.1',
+    MIX_HLS_DIR: mkdtempSync(join(tmpdir(), 'mesh-live-')),
+    MIX_OUTPUT_SIZE: '320x180',
+    MIX_X264_PRESET: 'ultrafast',
+    MIX_MAX_RESTARTS: '1',
+    MIX_INPUT_TIMEOUT_S: '2',
+  };
+}
+
+export interface Person {
+  id: string;
+  token: string;
+  socket: Socket;
+  inbox: SocketInbox;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
+}
+
+/** People of live rooms on a running stack, with their sockets; closes them all at the end. */
+export class LiveRooms {
+  private readonly sockets: Socket[] = [];
+
+  constructor(private readonly stack: RunningStack) {}
+
+  async person(prefix: string, roles: Role[]): Promise<Person> {
+    const id = uniqueName(prefix);
+    const token = await this.stack.token(id, roles);
+    const socket = await connectSocket(this.stack.baseUrl, token);
+    this.sockets.push(socket);
+    const baseUrl = this.stack.baseUrl;
+    return {
+      id,
+      token,
+      socket,
+      inbox: new SocketInbox(socket),
+      api: (method, path, body) => callApi(baseUrl, token, method, path, body),
+    };
+  }
+
+  /** A stream of `host` with one participant per input, in order; not started. */
+  async stream(host: Person, inputs: readonly string[], output?: { rtmpUrl: string }): Promise<StreamView> {
+    const created = await host.api<StreamView>('POST', '/v1/streams', { title: 'e2e room', ...(output ? { output } : {}) });
+    expect(created.status).toBe(201);
+    let view = created.body;
+    for (const [i, inputUrl] of inputs.entries()) {
+      const set = await host.api<StreamView>('PUT', `/v1/streams/${view.id}/participants/guest-${i}`, { inputUrl });
+      expect(set.status).toBe(202);
+      view = set.body;
+    }
+    return view;
+  }
+
+  /** Starts the stream and waits until its host is told it is live. */
+  async goLive(host: Person, streamId: string): Promise<StreamView> {
+    const started = await host.api<StreamView>('POST', `/v1/streams/${streamId}/start`);
+    expect(started.status).toBe(202);
+    return this.statusReaches(host, streamId, 'live', started.body.revision);
+  }
+
+  /** The first `stream.updated` the person gets for the stream with `status`, at `minRevision` or later. */
+  statusReaches(person: Person, streamId: string, status: StreamView['status'], minRevision = 0): Promise<StreamView> {
+    return person.inbox.next(
+      'stream.updated',
+      (s) => s.id === streamId && s.status === status && s.revision >= minRevision,
+      30_000,
+    );
+  }
+
+  close(): void {
+    for (const socket of this.sockets.splice(0)) socket.disconnect();
+  }
+}
+
+/** ffmpeg processes mixing a stream (their command line names its HLS directory), by pid. */
+export function mixProcesses(streamId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.some((arg) => arg.endsWith('ffmpeg')) && cmdline.some((arg) => arg.includes(streamId))) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+export async function noMixProcesses(streamId: string): Promise<void> {
+  await eventually(() => expect(mixProcesses(streamId)).toEqual([]), { timeoutMs: 10_000 });
+}
