@@ -2,7 +2,7 @@ import { FUNCTION_CATALOG, SCALING_POLICY, TOPICS } from '@mesh/contracts';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
@@ -16,6 +16,7 @@ function validate(manifest: Manifest): void {
   const models: Record<string, new (data: never) => { validate(): void }> = {
     Namespace,
     ConfigMap,
+    PersistentVolumeClaim,
     Service,
     Deployment,
     HorizontalPodAutoscaler,

@@ -15,6 +15,8 @@ export type Manifest = {
 } & Record<string, unknown>;
 
 const NAMESPACE = 'dispatch-mesh';
+/** Where the mix writes HLS and the gateway serves it from: a ReadWriteMany volume both mount. */
+const LIVE_DIR = '/var/lib/mesh/live';
 const IMAGE = 'ghcr.io/dispatch-mesh/dispatch-mesh:0.1.0';
 const KAFKA = 'kafka.dispatch-mesh.svc:9092';
 const labels = (component: string) => ({
@@ -43,6 +45,9 @@ function deployment(
     replicas?: number;
     drainS: number;
     readyPath: string;
+    /** Mounts the live-room HLS volume (the mix writes it, the gateway serves it). */
+    liveVolume?: boolean;
+    resources?: Record<string, unknown>;
   },
 ): Manifest {
   return {
@@ -67,10 +72,12 @@ function deployment(
               env: Object.entries({ HOST: '0.0.0.0', ...opts.env }).map(([k, v]) => ({ name: k, value: v })),
               readinessProbe: { httpGet: { path: opts.readyPath, port: 'http' }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+              resources: opts.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
               securityContext,
+              ...(opts.liveVolume ? { volumeMounts: [{ name: 'live', mountPath: LIVE_DIR }] } : {}),
             },
           ],
+          ...(opts.liveVolume ? { volumes: [{ name: 'live', persistentVolumeClaim: { claimName: 'mesh-live' } }] } : {}),
         },
       },
     },
@@ -91,7 +98,14 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         KAFKA_BROKERS: KAFKA,
         REDIS_URL: 'redis://redis.dispatch-mesh.svc:6379',
         LOG_LEVEL: 'info',
+        MIX_HLS_DIR: LIVE_DIR,
       },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'mesh-live', namespace: NAMESPACE },
+      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '5Gi' } } },
     },
     deployment('gateway', {
       command: ['node', 'dist/apps/gateway/src/main.js'],
@@ -100,6 +114,7 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
       replicas: 2,
       drainS: 30,
       readyPath: '/readyz',
+      liveVolume: true,
     }),
     {
       apiVersion: 'v1',
@@ -140,6 +155,13 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         env: { FUNCTIONS: name, FUNCTIONS_PORT: '3001' },
         drainS: 45,
         readyPath: '/healthz',
+        // The mix runs ffmpeg: a core or two per few live rooms, and the HLS volume.
+        ...(name === 'mix'
+          ? {
+              liveVolume: true,
+              resources: { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+            }
+          : {}),
       }),
       {
         apiVersion: 'keda.sh/v1alpha1',

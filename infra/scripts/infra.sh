@@ -2,6 +2,7 @@
 # Brings up the real dependencies on this machine, without Docker:
 #   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
 #   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
+#   - ffmpeg from Debian's packages, for the mix function
 # Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
 
@@ -70,6 +71,16 @@ redis_down() {
 
 redis_status() {
   if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then say "redis: up on 127.0.0.1:$REDIS_PORT"; else say "redis: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- media tools
+# ffmpeg mixes the live rooms; setpriv (util-linux) ties each ffmpeg to the process that started it.
+tools_up() {
+  if ! command -v ffmpeg >/dev/null 2>&1; then
+    apt_install ffmpeg || die "ffmpeg not found and cannot be installed here: install Debian's ffmpeg (apt-get install ffmpeg)"
+  fi
+  say "ffmpeg: $(ffmpeg -hide_banner -version | head -n 1 | cut -d' ' -f1-3)"
+  command -v setpriv >/dev/null 2>&1 || say "setpriv not found (util-linux): a killed functions process may leave ffmpeg running"
 }
 
 # ---------------------------------------------------------------- Kafka
@@ -180,6 +191,7 @@ kafka_status() {
 case "${1:-}" in
   up)
     need node "Node.js 20+"
+    tools_up
     redis_up
     kafka_up
     ;;

@@ -1,6 +1,7 @@
 import { DispatchFunction } from './dispatch/dispatch.function';
 import { FUNCTION_CATALOG } from '@mesh/contracts';
 import { LocationFunction } from './location/location.function';
+import { MixFunction } from './mix/mix.function';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 
 describe('the function catalog', () => {
@@ -10,6 +11,7 @@ describe('the function catalog', () => {
       new LocationFunction(none, none, none),
       new DispatchFunction(none, none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none),
+      new MixFunction({ onReport: () => undefined } as never, none, none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });
