@@ -77,7 +77,9 @@ function deployment(
               ...(opts.liveVolume ? { volumeMounts: [{ name: 'live', mountPath: LIVE_DIR }] } : {}),
             },
           ],
-          ...(opts.liveVolume ? { volumes: [{ name: 'live', persistentVolumeClaim: { claimName: 'mesh-live' } }] } : {}),
+          ...(opts.liveVolume
+            ? { volumes: [{ name: 'live', persistentVolumeClaim: { claimName: 'mesh-live' } }] }
+            : {}),
         },
       },
     },

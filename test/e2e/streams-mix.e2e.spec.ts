@@ -52,9 +52,16 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
   }
 
   it('mixes four solid colours into a grid, each in its own quadrant, with all four tones', async () => {
-    const created = await rooms.stream(host, ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`));
+    const created = await rooms.stream(
+      host,
+      ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`),
+    );
     const live = await rooms.goLive(host, created.id);
-    expect(live).toMatchObject({ status: 'live', layout: 'grid', output: { hlsUrl: `/live/${created.id}/index.m3u8` } });
+    expect(live).toMatchObject({
+      status: 'live',
+      layout: 'grid',
+      output: { hlsUrl: `/live/${created.id}/index.m3u8` },
+    });
 
     const { frame, bytes } = await mixAt(live);
     expect(colourAt(frame, 0.25, 0.25)).toBe('red');
@@ -68,7 +75,10 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
   });
 
   it('switches to the speaker layout: the focus fills the large region, the others the strip', async () => {
-    const created = await rooms.stream(host, ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`));
+    const created = await rooms.stream(
+      host,
+      ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`),
+    );
     await rooms.goLive(host, created.id);
     const blue = created.participants[2]?.userId;
 
@@ -131,8 +141,21 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const received = join(mkdtempSync(join(tmpdir(), 'mesh-rtmp-')), 'received.flv');
     // ffmpeg itself as the CDN's ingest: listens, takes three seconds of what is pushed, keeps it.
     const ingest = runFfmpeg([
-      '-v', 'error', '-listen', '1', '-timeout', '60', '-i', `rtmp://127.0.0.1:${port}/live/secret-key`,
-      '-t', '3', '-c', 'copy', '-f', 'flv', received,
+      '-v',
+      'error',
+      '-listen',
+      '1',
+      '-timeout',
+      '60',
+      '-i',
+      `rtmp://127.0.0.1:${port}/live/secret-key`,
+      '-t',
+      '3',
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      received,
     ]);
     const created = await rooms.stream(host, ['test:color=magenta'], {
       rtmpUrl: `rtmp://127.0.0.1:${port}/live/secret-key`,

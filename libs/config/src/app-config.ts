@@ -72,9 +72,7 @@ const Env = z
       .default('1280x720'),
     MIX_FPS: z.coerce.number().int().min(1).max(60).default(30),
     MIX_SEGMENT_S: z.coerce.number().min(0.5).max(10).default(1),
-    MIX_X264_PRESET: z
-      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
-      .default('veryfast'),
+    MIX_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
     MIX_MAX_RESTARTS: z.coerce.number().int().min(0).max(20).default(3),
     MIX_INPUT_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),

@@ -39,7 +39,9 @@ export const VIDEO_OUT = '[vout]';
 export const AUDIO_OUT = '[aout]';
 export const AUDIO_RATE = 48_000;
 
-const even = (n: number) => Math.max(2, Math.floor(n / 2) * 2);
+/** Positions and sizes in 4:2:0 video are even; a size is at least 2. */
+const even = (n: number) => Math.floor(n / 2) * 2;
+const size = (n: number) => Math.max(2, even(n));
 
 /** The participant shown large: the requested focus when it is a participant, else the first one. */
 export function focusOf(request: CompositionRequest): string | null {
@@ -62,8 +64,8 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
     case 'grid': {
       const cols = Math.ceil(Math.sqrt(ids.length));
       const rows = Math.ceil(ids.length / cols);
-      const w = even(W / cols);
-      const h = even(H / rows);
+      const w = size(W / cols);
+      const h = size(H / rows);
       return ids.map((id, i) => {
         const row = Math.floor(i / cols);
         const inRow = Math.min(cols, ids.length - row * cols);
@@ -74,9 +76,9 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
     case 'speaker': {
       const others = ids.filter((id) => id !== focus);
       if (others.length === 0) return [tile(focus, { x: 0, y: 0, w: W, h: H })];
-      const stripH = even(H / 4);
+      const stripH = size(H / 4);
       const slots = Math.max(4, others.length);
-      const w = even(W / slots);
+      const w = size(W / slots);
       const left = even((W - others.length * w) / 2);
       return [
         tile(focus, { x: 0, y: 0, w: W, h: H - stripH }),
@@ -88,8 +90,8 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
       const full = tile(focus, { x: 0, y: 0, w: W, h: H });
       if (inset === undefined) return [full];
       const margin = even(Math.min(W, H) / 40);
-      const w = even(W / 4);
-      const h = even(H / 4);
+      const w = size(W / 4);
+      const h = size(H / 4);
       return [full, tile(inset, { x: W - w - margin, y: H - h - margin, w, h })];
     }
   }

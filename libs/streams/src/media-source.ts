@@ -42,6 +42,7 @@ const OUTPUT_SCHEMES: readonly NetworkScheme[] = ['rtmp', 'rtmps'];
  * Characters that would let a URL escape its place on ffmpeg's command line:
  * the tee muxer's separators and option brackets, quotes, backslashes, whitespace, controls.
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const UNSAFE = /[|[\]'"\\\s\u0000-\u001f\u007f]/;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -52,7 +52,11 @@ export class RedisStreamStore extends StreamStore {
   }
 
   async recordJob(streamId: string, job: StreamJob): Promise<boolean> {
-    const done = await this.commands.meshStreamJob(keys.stream(streamId), String(job.startRevision), JSON.stringify(job));
+    const done = await this.commands.meshStreamJob(
+      keys.stream(streamId),
+      String(job.startRevision),
+      JSON.stringify(job),
+    );
     return done === 1;
   }
 

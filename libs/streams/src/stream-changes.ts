@@ -1,10 +1,4 @@
-import type {
-  ChangeLayout,
-  SetParticipant,
-  StreamChangeType,
-  StreamJob,
-  StreamSpec,
-} from '@mesh/contracts';
+import type { ChangeLayout, SetParticipant, StreamChangeType, StreamJob, StreamSpec } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
 
 /** One change of a stream: the request it becomes on Kafka and the spec after it. */
@@ -94,7 +88,8 @@ export function startStream(stream: StreamSpec, job: StreamJob | null, now: Date
   if (stream.participants.length === 0) {
     throw problems.conflict('Add at least one participant before starting the stream.');
   }
-  const running = stream.desired === 'live' && !(job?.startRevision === stream.startRevision && job.status === 'failed');
+  const running =
+    stream.desired === 'live' && !(job?.startRevision === stream.startRevision && job.status === 'failed');
   if (running) return null;
   return next(stream, 'stream.start_requested', { desired: 'live', startRevision: stream.revision + 1 }, now);
 }
@@ -106,12 +101,7 @@ export function stopStream(stream: StreamSpec, now: Date): StreamChange | null {
   return next(stream, 'stream.stop_requested', { desired: 'stopped' }, now);
 }
 
-function next(
-  stream: StreamSpec,
-  type: StreamChangeType,
-  patch: Partial<StreamSpec>,
-  now: Date,
-): StreamChange {
+function next(stream: StreamSpec, type: StreamChangeType, patch: Partial<StreamSpec>, now: Date): StreamChange {
   return {
     type,
     before: stream,

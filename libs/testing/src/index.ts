@@ -9,3 +9,4 @@ export * from './scaler';
 export * from './silent-logger';
 export * from './stack';
 export * from './media-probe';
+export * from './stream-store.contract';

@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { eventually } from './eventually';
 
 /** Runs ffmpeg with `input` on stdin; resolves with stdout and stderr. */
-export function runFfmpeg(args: string[], input?: Buffer): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
+export function runFfmpeg(
+  args: string[],
+  input?: Buffer,
+): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-nostdin', ...args], {
       stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
@@ -63,7 +66,21 @@ export interface Frame {
 
 export async function decodeFrame(segment: Buffer, width = 64, height = 36): Promise<Frame> {
   const { stdout, stderr } = await runFfmpeg(
-    ['-v', 'error', '-i', 'pipe:0', '-frames:v', '1', '-vf', `scale=${width}:${height}:flags=neighbor`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    [
+      '-v',
+      'error',
+      '-i',
+      'pipe:0',
+      '-frames:v',
+      '1',
+      '-vf',
+      `scale=${width}:${height}:flags=neighbor`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
     segment,
   );
   if (stdout.length !== width * height * 3) throw new Error(`no frame decoded: ${stderr}`);

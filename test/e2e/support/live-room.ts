@@ -58,7 +58,10 @@ export class LiveRooms {
 
   /** A stream of `host` with one participant per input, in order; not started. */
   async stream(host: Person, inputs: readonly string[], output?: { rtmpUrl: string }): Promise<StreamView> {
-    const created = await host.api<StreamView>('POST', '/v1/streams', { title: 'e2e room', ...(output ? { output } : {}) });
+    const created = await host.api<StreamView>('POST', '/v1/streams', {
+      title: 'e2e room',
+      ...(output ? { output } : {}),
+    });
     expect(created.status).toBe(201);
     let view = created.body;
     for (const [i, inputUrl] of inputs.entries()) {

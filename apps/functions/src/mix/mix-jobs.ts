@@ -192,7 +192,9 @@ export class MixJobs implements OnApplicationShutdown {
     const delay = FIRST_BACKOFF_MS * 2 ** (job.failures - 1);
     job.retry = setTimeout(() => {
       job.retry = null;
-      void this.serially(job.spec.id, () => (this.jobs.get(job.spec.id) === job ? this.launch(job) : Promise.resolve()));
+      void this.serially(job.spec.id, () =>
+        this.jobs.get(job.spec.id) === job ? this.launch(job) : Promise.resolve(),
+      );
     }, delay);
   }
 

@@ -49,7 +49,13 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   private async record(spec: StreamSpec, status: JobStatus, error: string | null): Promise<void> {
     if (spec.startRevision === null) return;
     try {
-      const job = { startRevision: spec.startRevision, revision: spec.revision, status, error, at: new Date().toISOString() };
+      const job = {
+        startRevision: spec.startRevision,
+        revision: spec.revision,
+        status,
+        error,
+        at: new Date().toISOString(),
+      };
       if (await this.store.recordJob(spec.id, job)) await this.announce(spec.id);
     } catch (err) {
       this.logger.error({ err, streamId: spec.id, status }, 'mix status not recorded');

@@ -1,0 +1,92 @@
+import type { StreamJob } from '@mesh/contracts';
+import {
+  createStream,
+  setParticipant,
+  startStream,
+  stopStream,
+  type StreamChange,
+  type StreamStore,
+} from '@mesh/streams';
+import { uniqueName } from './eventually';
+
+export interface StreamStoreUnderTest {
+  store: StreamStore;
+  dispose(): Promise<void>;
+}
+
+/** The behaviour every StreamStore adapter must have. Run against each adapter. */
+export function streamStoreContract(adapter: string, create: () => Promise<StreamStoreUnderTest>): void {
+  describe(`StreamStore contract: ${adapter}`, () => {
+    let under: StreamStoreUnderTest;
+    beforeEach(async () => {
+      under = await create();
+    });
+    afterEach(() => under.dispose());
+
+    const now = new Date('2026-11-22T12:00:00Z');
+    const fresh = () =>
+      createStream({ id: uniqueName('S').toUpperCase(), hostId: 'host-1', title: 'room', rtmpUrl: null, now });
+    const job = (startRevision: number, status: StreamJob['status']): StreamJob => ({
+      startRevision,
+      revision: startRevision,
+      status,
+      error: status === 'failed' ? 'boom' : null,
+      at: now.toISOString(),
+    });
+
+    it('stores a new stream once, and each change only over the revision it was made from', async () => {
+      const created = fresh();
+      await expect(under.store.commit(created)).resolves.toBe(true);
+      await expect(under.store.commit(created)).resolves.toBe(false);
+
+      const first = setParticipant(created.after, 'a', { inputUrl: 'test:pattern', volume: 1, muted: false }, 9, now);
+      const rival = setParticipant(created.after, 'b', { inputUrl: 'test:pattern', volume: 1, muted: false }, 9, now);
+      await expect(under.store.commit(first)).resolves.toBe(true);
+      // Made from the same revision: it lost the race and changes nothing.
+      await expect(under.store.commit(rival)).resolves.toBe(false);
+
+      const stored = await under.store.stream(created.after.id);
+      expect(stored).toEqual({ spec: first.after, job: null });
+      await expect(under.store.stream('NO-SUCH-STREAM')).resolves.toBeNull();
+    });
+
+    it('keeps a job report only for the current run, and a spec change never drops it', async () => {
+      const created = fresh();
+      await under.store.commit(created);
+      const withInput = setParticipant(
+        created.after,
+        'a',
+        { inputUrl: 'test:pattern', volume: 1, muted: false },
+        9,
+        now,
+      );
+      await under.store.commit(withInput);
+      const started = startStream(withInput.after, null, now) as StreamChange;
+      await under.store.commit(started);
+      const run = started.after.startRevision as number;
+
+      await expect(under.store.recordJob(created.after.id, job(run, 'live'))).resolves.toBe(true);
+      // A report from an earlier run is not taken for this one.
+      await expect(under.store.recordJob(created.after.id, job(run - 1, 'failed'))).resolves.toBe(false);
+      const stopped = stopStream(started.after, now) as StreamChange;
+      await under.store.commit(stopped);
+
+      await expect(under.store.stream(created.after.id)).resolves.toEqual({
+        spec: stopped.after,
+        job: job(run, 'live'),
+      });
+      await expect(under.store.recordJob(uniqueName('nothing'), job(1, 'live'))).resolves.toBe(false);
+    });
+
+    it('lists streams newest first', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const change = fresh();
+        await under.store.commit(change);
+        ids.push(change.after.id);
+      }
+      const listed = (await under.store.list(1_000)).map((s) => s.spec.id).filter((id) => ids.includes(id));
+      expect(listed).toEqual([...ids].sort().reverse());
+    });
+  });
+}
