@@ -1,6 +1,7 @@
 import type { ProblemDetails, StreamView } from '@mesh/contracts';
 import { startStack, type RunningStack } from '@mesh/testing';
-import { LiveRooms, mixEnv, mixProcesses, type Person } from './support/live-room';
+import { mixProcesses } from '@mesh/testing';
+import { LiveRooms, mixEnv, type Person } from './support/live-room';
 
 /**
  * Who may do what to a live room, and what untrusted input gets (API.md): every

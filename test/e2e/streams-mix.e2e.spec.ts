@@ -5,6 +5,7 @@ import {
   decodeFrame,
   fetchSegment,
   freePort,
+  mixProcesses,
   runFfmpeg,
   startStack,
   toneLevelDb,
@@ -14,7 +15,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { LiveRooms, mixEnv, mixProcesses, noMixProcesses, type Person } from './support/live-room';
+import { LiveRooms, mixEnv, noMixProcesses, type Person } from './support/live-room';
 
 /** A tone counts as heard above this level and as gone below the other (dBFS after the band-pass). */
 const HEARD_DB = -40;

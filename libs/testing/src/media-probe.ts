@@ -1,5 +1,6 @@
 import { TEST_COLORS, type TestColor } from '@mesh/streams';
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { eventually } from './eventually';
 
 /** Runs ffmpeg with `input` on stdin; resolves with stdout and stderr. */
@@ -120,4 +121,21 @@ export async function toneLevelDb(segment: Buffer, hz: number): Promise<number> 
   const mean = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr)?.[1];
   if (mean === undefined) throw new Error(`no volume measured: ${stderr.slice(-500)}`);
   return mean === '-inf' ? -Infinity : Number(mean);
+}
+
+/** ffmpeg processes mixing a stream (their command line names its HLS directory), by pid. */
+export function mixProcesses(streamId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.some((arg) => arg.endsWith('ffmpeg')) && cmdline.some((arg) => arg.includes(streamId))) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }

@@ -4,11 +4,12 @@ import {
   callApi,
   connectSocket,
   eventually,
+  mixProcesses,
   uniqueName,
   type ApiResponse,
   type RunningStack,
 } from '@mesh/testing';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
@@ -91,23 +92,6 @@ export class LiveRooms {
   close(): void {
     for (const socket of this.sockets.splice(0)) socket.disconnect();
   }
-}
-
-/** ffmpeg processes mixing a stream (their command line names its HLS directory), by pid. */
-export function mixProcesses(streamId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.some((arg) => arg.endsWith('ffmpeg')) && cmdline.some((arg) => arg.includes(streamId))) {
-        pids.push(Number(entry));
-      }
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
 }
 
 export async function noMixProcesses(streamId: string): Promise<void> {

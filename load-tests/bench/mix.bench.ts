@@ -1,0 +1,140 @@
+/**
+ * npm run bench:mix [-- --inputs 1,4,9 --size 1280x720 --fps 30 --seconds 10 --switches 3]
+ *
+ * The live-room mix on the real stack (gateway, Kafka, the mix function, ffmpeg),
+ * for each number of co-hosts (moving `test:pattern` sources, 48 kHz tones):
+ * - speed: ffmpeg's own encoding speed (1.0x = real time; sources are paced in
+ *   real time, so a mix that keeps up reads about 1.0x and one that cannot, less);
+ * - CPU: the ffmpeg process's CPU time over the window, as a share of one core;
+ * - layout switch: from `PUT /layout` being sent to the first HLS segment of the
+ *   new revision being listed in the playlist the gateway serves (what a player sees).
+ */
+import type { StreamView } from '@mesh/contracts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { callApi } from '../../libs/testing/src/app-client';
+import { eventually } from '../../libs/testing/src/eventually';
+import { mixProcesses, playlistSegments } from '../../libs/testing/src/media-probe';
+import { metricValue, startStack } from '../../libs/testing/src/stack';
+import { percentile } from './figures';
+
+const { values } = parseArgs({
+  options: {
+    inputs: { type: 'string', default: '1,4,9' },
+    size: { type: 'string', default: '1280x720' },
+    fps: { type: 'string', default: '30' },
+    seconds: { type: 'string', default: '10' },
+    switches: { type: 'string', default: '3' },
+    preset: { type: 'string', default: process.env.MIX_X264_PRESET ?? 'veryfast' },
+  },
+});
+const WINDOW_S = Number(values.seconds);
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+interface Row {
+  inputs: number;
+  speed: number;
+  cpuPctOfOneCore: number;
+  switchMs: { p50: number; max: number; all: number[] };
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const stack = await startStack({
+    LOG_LEVEL: 'error',
+    MIX_TEST_SOURCES: '1',
+    MIX_HLS_DIR: mkdtempSync(join(tmpdir(), 'mesh-bench-live-')),
+    MIX_OUTPUT_SIZE: values.size,
+    MIX_FPS: values.fps,
+    MIX_X264_PRESET: values.preset,
+  });
+  const hostId = 'bench-host';
+  const token = await stack.token(hostId, ['host']);
+  const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(stack.baseUrl, token, method, path, body);
+  const rows: Row[] = [];
+  try {
+    for (const n of values.inputs.split(',').map(Number)) {
+      let view = (await api<StreamView>('POST', '/v1/streams', { title: `bench ${n}` })).body;
+      for (let i = 0; i < n; i++) {
+        view = (
+          await api<StreamView>('PUT', `/v1/streams/${view.id}/participants/cohost-${i}`, { inputUrl: 'test:pattern' })
+        ).body;
+      }
+      await api('POST', `/v1/streams/${view.id}/start`);
+      const id = view.id;
+      const playlist = async () => {
+        const res = await fetch(`${stack.baseUrl}/live/${id}/index.m3u8`);
+        return res.status === 200 ? playlistSegments(await res.text()) : [];
+      };
+      await eventually(
+        async () => {
+          if ((await playlist()).length < 2) throw new Error('not live yet');
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+
+      // Steady state: CPU over the window, speed sampled each second.
+      const [pid] = mixProcesses(id);
+      if (pid === undefined) throw new Error('no ffmpeg for the stream');
+      const cpu0 = cpuSeconds(pid);
+      const t0 = Date.now();
+      const speeds: number[] = [];
+      for (let s = 0; s < WINDOW_S; s++) {
+        await sleep(1_000);
+        const page = await (await fetch(`${stack.functionsUrl}/metrics`)).text();
+        const speed = metricValue(page, 'mesh_mix_speed', { stream: id });
+        if (speed > 0) speeds.push(speed);
+      }
+      const cpuPct = ((cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
+
+      // Layout switches: request sent → first segment of the new revision listed.
+      const switches: number[] = [];
+      for (let k = 0; k < Number(values.switches); k++) {
+        const layout = k % 2 === 0 ? 'speaker' : 'grid';
+        const sent = Date.now();
+        const changed = await api<StreamView>('PUT', `/v1/streams/${id}/layout`, { layout });
+        const prefix = `r${changed.body.revision}-`;
+        await eventually(
+          async () => {
+            if (!(await playlist()).some((name) => name.startsWith(prefix))) throw new Error('old layout still');
+          },
+          { timeoutMs: 30_000, intervalMs: 25 },
+        );
+        switches.push(Date.now() - sent);
+        await sleep(2_000);
+      }
+      await api('POST', `/v1/streams/${id}/stop`);
+      const sorted = [...switches].sort((a, b) => a - b);
+      const row: Row = {
+        inputs: n,
+        speed: speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : NaN,
+        cpuPctOfOneCore: cpuPct,
+        switchMs: { p50: percentile(sorted, 50), max: sorted.at(-1) ?? NaN, all: switches },
+      };
+      rows.push(row);
+      process.stdout.write(
+        `${n} input(s) ${values.size}@${values.fps} (${values.preset}): speed ${row.speed.toFixed(2)}x, ` +
+          `CPU ${row.cpuPctOfOneCore.toFixed(0)}% of one core, layout switch p50 ${row.switchMs.p50} ms / max ${row.switchMs.max} ms\n`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+  process.stdout.write(
+    `${JSON.stringify({ size: values.size, fps: Number(values.fps), preset: values.preset, rows })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:mix failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
