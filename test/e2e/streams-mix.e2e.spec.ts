@@ -5,7 +5,9 @@ import {
   decodeFrame,
   fetchSegment,
   freePort,
+  eventually,
   mixProcesses,
+  playlistSegments,
   runFfmpeg,
   startStack,
   toneLevelDb,
@@ -201,12 +203,30 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect((await host.api<StreamView>('GET', `/v1/streams/${created.id}`)).body.status).toBe('stopped');
   });
 
-  it('a killed functions process leaves no ffmpeg behind', async () => {
+  it('a killed functions process leaves no ffmpeg behind, and its successor puts the stream back on air', async () => {
     const created = await rooms.stream(host, ['test:color=white']);
-    await rooms.goLive(host, created.id);
+    const live = await rooms.goLive(host, created.id);
     const [pid] = mixProcesses(created.id);
     expect(pid).toBeDefined();
+    // Segments are named r<revision>-<run>-<n>: the run before the kill.
+    const runOf = (name: string) => name.split('-').slice(0, 2).join('-');
+    const killedRun = runOf((await fetchSegment(stack.baseUrl, created.id, `r${live.revision}-`)).name);
 
     await stack.restartFunctions('SIGKILL', () => noMixProcesses(created.id));
+
+    await eventually(() => expect(mixProcesses(created.id)).toHaveLength(1), { timeoutMs: 20_000 });
+    const resumed = await eventually(
+      async () => {
+        const playlist = await (await fetch(`${stack.baseUrl}/live/${created.id}/index.m3u8`)).text();
+        const name = playlistSegments(playlist).find(
+          (n) => n.startsWith(`r${live.revision}-`) && runOf(n) !== killedRun,
+        );
+        if (!name) throw new Error('no segment of a new run yet');
+        return Buffer.from(await (await fetch(`${stack.baseUrl}/live/${created.id}/${name}`)).arrayBuffer());
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(colourAt(await decodeFrame(resumed), 0.5, 0.5)).toBe('white');
+    await stopped(live);
   });
 });

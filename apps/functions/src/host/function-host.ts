@@ -58,6 +58,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
         }),
       );
       this.logger.info({ function: fn.name, topic: fn.topic }, 'function subscribed');
+      await fn.onHosted?.().catch((err: unknown) => this.logger.error({ err, function: fn.name }, 'resuming failed'));
     }
   }
 

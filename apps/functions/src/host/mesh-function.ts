@@ -19,6 +19,8 @@ export interface MeshFunction<T extends EventType = EventType> {
   /** Which invocations are recorded: all (default) or only failures (for very hot functions). */
   readonly records?: 'all' | 'failures';
   handle(event: MeshEvent<T>): Promise<void>;
+  /** Called once this process hosts the function (after it subscribed): a function with long-running work picks it up again. */
+  onHosted?(): Promise<void>;
 }
 
 /** Injection token: the functions this process may host. */

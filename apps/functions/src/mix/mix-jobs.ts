@@ -19,8 +19,8 @@ const STDERR_LINES = 20;
 
 interface Job {
   spec: StreamSpec;
-  /** Counts the ffmpeg processes this stream has had in this process; names each run's segments. */
-  runs: number;
+  /** Names each ffmpeg run's segments; increasing, and unique across processes (it starts from the clock). */
+  run: number;
   child: ChildProcess | null;
   status: JobStatus;
   failures: number;
@@ -86,7 +86,7 @@ export class MixJobs implements OnApplicationShutdown {
       }
       const next: Job = job ?? {
         spec,
-        runs: 0,
+        run: 0,
         child: null,
         status: 'starting',
         failures: 0,
@@ -124,8 +124,8 @@ export class MixJobs implements OnApplicationShutdown {
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
     await mkdir(dir, { recursive: true });
-    job.runs += 1;
-    const segmentPrefix = `r${spec.revision}-${job.runs}`;
+    job.run = Math.max(job.run + 1, Date.now());
+    const segmentPrefix = `r${spec.revision}-${job.run}`;
     const args = ffmpegArgs(sources, compose(spec, mix.canvas), {
       canvas: mix.canvas,
       dir,

@@ -2,10 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { rooms, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
 import { ClientPush } from '@mesh/realtime';
-import { StreamStore, streamView } from '@mesh/streams';
+import { StreamStore, streamStatus, streamView } from '@mesh/streams';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import type { MeshFunction } from '../host/mesh-function';
 import { MixJobs, type JobStatus } from './mix-jobs';
+
+/** The most streams looked at when resuming; newest first. */
+const RESUME_LIMIT = 1_000;
 
 const STREAM_CHANGES = [
   'stream.created',
@@ -43,6 +46,22 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     const stored = await this.store.stream(requested.id);
     const latest = stored && stored.spec.revision > requested.revision ? stored.spec : requested;
     if (await this.jobs.apply(latest)) await this.announce(latest.id);
+  }
+
+  /**
+   * After a restart (a crash, a deploy), picks up the streams that should be on
+   * air, so a room does not stay dark until its host changes something. The mix
+   * runs as one replica (see the scaling policy), so every such stream is this one's.
+   */
+  async onHosted(): Promise<void> {
+    const streams = await this.store.list(RESUME_LIMIT);
+    const resumable = streams.filter(
+      ({ spec, job }) => spec.desired === 'live' && streamStatus(spec, job) !== 'failed',
+    );
+    for (const { spec } of resumable) {
+      if (await this.jobs.apply(spec)) await this.announce(spec.id);
+    }
+    if (resumable.length > 0) this.logger.info({ streams: resumable.length }, 'resumed live streams');
   }
 
   /** Keeps the job's report with the stream (if it is still that run) and tells the room. */
