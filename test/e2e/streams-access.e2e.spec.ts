@@ -173,4 +173,24 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
     }
   });
+
+  it('documents every stream route in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${stack.baseUrl}/docs/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'POST /v1/streams',
+        'GET /v1/streams/{id}',
+        'PUT /v1/streams/{id}/participants/{userId}',
+        'DELETE /v1/streams/{id}/participants/{userId}',
+        'PUT /v1/streams/{id}/layout',
+        'POST /v1/streams/{id}/start',
+        'POST /v1/streams/{id}/stop',
+      ]),
+    );
+  });
 });

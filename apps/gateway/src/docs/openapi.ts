@@ -12,6 +12,10 @@ import {
   OrderList,
   OrderView,
   PlaceOrder,
+  ChangeLayout,
+  CreateStream,
+  SetParticipant,
+  StreamView,
   type ProblemDetails,
 } from '@mesh/contracts';
 import { z } from 'zod';
@@ -90,6 +94,36 @@ const orderAction = (summary: string, description: string, success: string, okSt
       ...notYours,
       ...authProblems,
     },
+  },
+});
+
+const streamProblems = {
+  '404': problem('No such stream, or not one the caller may see'),
+  '403': problem('The caller may see the stream but is not its host'),
+  '401': authProblems['401'],
+};
+const streamId = { name: 'id', in: 'path', required: true, description: 'The stream id', schema: { type: 'string' } };
+const userIdParam = {
+  name: 'userId',
+  in: 'path',
+  required: true,
+  description: 'The participant (a user id, the JWT `sub`)',
+  schema: { type: 'string' },
+};
+const MIX_REQUEST =
+  'Answers 202 with the stream at its new `revision` once the stream-mix request is on Kafka; the mix function applies it (only the latest revision) and pushes `stream.updated` to `stream:{id}` and the host.';
+/** A host's change of a live room: 202 with the new revision, or the problems every change can meet. */
+const streamChange = (summary: string, extra: Schema = {}, conflicts = 'The stream’s state does not allow this') => ({
+  tags: ['streams'],
+  summary,
+  description: MIX_REQUEST,
+  parameters: [streamId],
+  ...extra,
+  responses: {
+    '202': ok('The stream, as the host will see it', StreamView),
+    '409': problem(conflicts),
+    ...writeProblems,
+    ...streamProblems,
   },
 });
 
@@ -288,6 +322,51 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
           ...authProblems,
         },
       },
+    },
+    '/v1/streams': {
+      post: {
+        tags: ['streams'],
+        summary: 'Open a live room (hosts)',
+        description:
+          'The room starts `idle` with no participants; the host usually adds itself first. `output.rtmpUrl` (rtmp/rtmps on a host in MIX_OUTPUT_HOSTS) also pushes the mix to a CDN ingest. The mixed HLS is served at `output.hlsUrl` (`/live/{id}/index.m3u8`, a path on the gateway) once started.',
+        requestBody: body(CreateStream),
+        responses: { '201': ok('The new stream', StreamView), ...writeProblems, ...authProblems },
+      },
+    },
+    '/v1/streams/{id}': {
+      get: {
+        tags: ['streams'],
+        summary: 'A live room (its host, its participants, dispatchers)',
+        description:
+          'Input and RTMP URLs are shown whole to the host only; everyone else sees them masked to `scheme://host/…` (paths and queries carry stream keys).',
+        parameters: [streamId],
+        responses: { '200': ok('The stream', StreamView), ...streamProblems },
+      },
+    },
+    '/v1/streams/{id}/participants/{userId}': {
+      put: streamChange(
+        'Add a co-host or change one (volume 0..2, muted)',
+        {
+          parameters: [streamId, userIdParam],
+          requestBody: body(SetParticipant),
+          description: `${MIX_REQUEST} \`inputUrl\` is rtmp, rtmps, srt, http or https on a host matching MIX_INPUT_HOSTS, or \`test:color=<name>\` / \`test:pattern\` when MIX_TEST_SOURCES=1; anything else (file:, concat:, lavfi graphs, other hosts, credentials in the URL) is a 400.`,
+        },
+        'Already MIX_MAX_INPUTS participants',
+      ),
+      delete: streamChange(
+        'Remove a participant',
+        { parameters: [streamId, userIdParam] },
+        'The last participant of a live stream',
+      ),
+    },
+    '/v1/streams/{id}/layout': {
+      put: streamChange('Choose the layout (grid, speaker, pip) and its focus', { requestBody: body(ChangeLayout) }),
+    },
+    '/v1/streams/{id}/start': {
+      post: streamChange('Go live (again after a failure or a stop); a no-op while running', {}, 'No participants yet'),
+    },
+    '/v1/streams/{id}/stop': {
+      post: streamChange('Stop the mix; a no-op when stopped', {}, 'Never started'),
     },
   };
   if (options.devTokens) {
