@@ -16,6 +16,8 @@ import { CitySimulator, DEFAULT_SIMULATION } from '../load-tests/simulator/city-
 async function main(): Promise<void> {
   const config = AppConfig.fromEnv({
     LOG_LEVEL: 'warn',
+    // Live rooms can be tried at once with synthetic co-hosts (test:color=red, test:pattern).
+    MIX_TEST_SOURCES: '1',
     ...process.env,
     ADAPTERS: 'memory',
     DEV_TOKENS: '1',
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       `  health       ${base}/healthz   metrics ${base}/metrics`,
       `  a token      curl -s -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"sub":"courier-1","roles":["courier"]}'`,
       `  Socket.IO    ${base} (path /socket.io, auth: { token })`,
+      `  live rooms   POST /v1/streams as a host, co-hosts with inputUrl "test:color=red" or "test:pattern" (needs ffmpeg); HLS at /live/{id}/index.m3u8`,
       simulate
         ? `  simulation   ${DEFAULT_SIMULATION.couriers} couriers riding in Berlin, ${DEFAULT_SIMULATION.ordersPerMinute} orders a minute (SIMULATE=0 for none); watch as a dispatcher`
         : '  simulation   off',
