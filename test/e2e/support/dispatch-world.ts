@@ -1,28 +1,8 @@
-import type { CourierView, LatLng, OrderView, PlaceOrder, Role } from '@mesh/contracts';
-import {
-  SocketInbox,
-  callApi,
-  connectSocket,
-  eventually,
-  uniqueName,
-  type ApiResponse,
-  type RunningStack,
-} from '@mesh/testing';
-import type { Socket } from 'socket.io-client';
+import type { CourierView, LatLng, OrderView, PlaceOrder } from '@mesh/contracts';
+import { eventually } from '@mesh/testing';
+import { Actors, type Actor } from './actors';
 
-/** One person using the product: a token, the REST API, and a live socket with everything pushed to it. */
-export interface Actor {
-  readonly id: string;
-  readonly token: string;
-  readonly inbox: SocketInbox;
-  readonly socket: Socket;
-  api<T = unknown>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<ApiResponse<T>>;
-}
+export type { Actor } from './actors';
 
 /** A point `northM` north and `eastM` east of `origin`. */
 export function offset(origin: LatLng, northM: number, eastM = 0): LatLng {
@@ -38,26 +18,7 @@ export function somewhere(): LatLng {
 }
 
 /** The people of a dispatch scenario, created against one running stack. */
-export class DispatchWorld {
-  private readonly sockets: Socket[] = [];
-
-  constructor(private readonly stack: RunningStack) {}
-
-  async actor(prefix: string, roles: Role[]): Promise<Actor> {
-    const id = uniqueName(prefix);
-    const token = await this.stack.token(id, roles);
-    const socket = await connectSocket(this.stack.baseUrl, token);
-    this.sockets.push(socket);
-    const baseUrl = this.stack.baseUrl;
-    return {
-      id,
-      token,
-      socket,
-      inbox: new SocketInbox(socket),
-      api: (method, path, body, headers) => callApi(baseUrl, token, method, path, body, headers),
-    };
-  }
-
+export class DispatchWorld extends Actors {
   /** A courier who is online at `spot`, visible to dispatch (the location function has applied both). */
   async courierAt(spot: LatLng): Promise<Actor> {
     const courier = await this.actor('courier', ['courier']);
@@ -94,9 +55,5 @@ export class DispatchWorld {
       },
       { timeoutMs, intervalMs: 50 },
     );
-  }
-
-  close(): void {
-    for (const socket of this.sockets.splice(0)) socket.disconnect();
   }
 }

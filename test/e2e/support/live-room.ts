@@ -1,18 +1,9 @@
 import type { Role, StreamView } from '@mesh/contracts';
-import {
-  SocketInbox,
-  callApi,
-  connectSocket,
-  eventually,
-  mixProcesses,
-  uniqueName,
-  type ApiResponse,
-  type RunningStack,
-} from '@mesh/testing';
+import { eventually, mixProcesses } from '@mesh/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Socket } from 'socket.io-client';
+import { Actors, type Actor } from './actors';
 
 /** The stack's mix settings for tests: small, fast pictures from synthetic sources, local RTMP allowed. */
 export function mixEnv(): NodeJS.ProcessEnv {
@@ -28,33 +19,12 @@ export function mixEnv(): NodeJS.ProcessEnv {
   };
 }
 
-export interface Person {
-  id: string;
-  token: string;
-  socket: Socket;
-  inbox: SocketInbox;
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
-}
+export type Person = Actor;
 
-/** People of live rooms on a running stack, with their sockets; closes them all at the end. */
-export class LiveRooms {
-  private readonly sockets: Socket[] = [];
-
-  constructor(private readonly stack: RunningStack) {}
-
-  async person(prefix: string, roles: Role[]): Promise<Person> {
-    const id = uniqueName(prefix);
-    const token = await this.stack.token(id, roles);
-    const socket = await connectSocket(this.stack.baseUrl, token);
-    this.sockets.push(socket);
-    const baseUrl = this.stack.baseUrl;
-    return {
-      id,
-      token,
-      socket,
-      inbox: new SocketInbox(socket),
-      api: (method, path, body) => callApi(baseUrl, token, method, path, body),
-    };
+/** People of live rooms on a running stack, and what they do with rooms. */
+export class LiveRooms extends Actors {
+  person(prefix: string, roles: Role[]): Promise<Person> {
+    return this.actor(prefix, roles);
   }
 
   /** A stream of `host` with one participant per input, in order; not started. */
@@ -87,10 +57,6 @@ export class LiveRooms {
       (s) => s.id === streamId && s.status === status && s.revision >= minRevision,
       30_000,
     );
-  }
-
-  close(): void {
-    for (const socket of this.sockets.splice(0)) socket.disconnect();
   }
 }
 
