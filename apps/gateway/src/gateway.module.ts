@@ -7,6 +7,7 @@ import { AdminService } from './admin/admin.service';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { CouriersController } from './couriers/couriers.controller';
 import { CouriersService } from './couriers/couriers.service';
+import { DashboardController } from './dashboard/dashboard.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { OpsController } from './ops/ops.controller';
@@ -32,6 +33,7 @@ export class GatewayModule {
         OffersController,
         StreamsController,
         LiveController,
+        DashboardController,
         AdminController,
         ...(config.devTokens ? [DevTokensController] : []),
       ],

@@ -42,6 +42,15 @@ export const CourierView = z.object({
 });
 export type CourierView = z.infer<typeof CourierView>;
 
+export const MAX_FLEET_PAGE = 2_000;
+/** `GET /v1/couriers`: the online couriers with a position, by id. */
+export const FleetQuery = z.strictObject({
+  limit: queryNumber(z.number().int().min(1).max(MAX_FLEET_PAGE)).default(500),
+});
+export type FleetQuery = z.infer<typeof FleetQuery>;
+export const CourierList = z.object({ items: z.array(CourierView) });
+export type CourierList = z.infer<typeof CourierList>;
+
 export const NearbyCourier = CourierView.extend({ distanceM: z.number() });
 export type NearbyCourier = z.infer<typeof NearbyCourier>;
 

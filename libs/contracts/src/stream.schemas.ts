@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryNumber } from './query';
 
 export const STREAM_STATUSES = ['idle', 'starting', 'live', 'restarting', 'failed', 'stopped'] as const;
 export const StreamStatus = z.enum(STREAM_STATUSES);
@@ -95,3 +96,12 @@ export type StreamView = z.infer<typeof StreamView>;
 const ClientId = z.string().min(1).max(64);
 export const StreamRef = z.strictObject({ streamId: ClientId });
 export type StreamRef = z.infer<typeof StreamRef>;
+
+export const MAX_STREAM_PAGE = 200;
+/** `GET /v1/streams`: the newest rooms, for dispatchers. */
+export const StreamListQuery = z.strictObject({
+  limit: queryNumber(z.number().int().min(1).max(MAX_STREAM_PAGE)).default(50),
+});
+export type StreamListQuery = z.infer<typeof StreamListQuery>;
+export const StreamList = z.object({ items: z.array(StreamView) });
+export type StreamList = z.infer<typeof StreamList>;

@@ -49,6 +49,8 @@ export abstract class CourierGeoRepository {
   abstract get(courierId: string): Promise<CourierView>;
   /** Online couriers within the radius, nearest first, with their distance in metres. */
   abstract nearby(search: NearbySearch): Promise<NearbyCourier[]>;
+  /** Couriers online with a known position, by id, up to `limit` (the dispatchers' fleet map). */
+  abstract online(limit: number): Promise<CourierView[]>;
   /**
    * Couriers free for an offer (available, with a position) within the radius,
    * nearest first; with `fixedSinceMs`, only those whose last fix is at least that

@@ -71,6 +71,15 @@ export class MemoryCourierGeoRepository extends CourierGeoRepository {
     return Promise.resolve(state ? view(courierId, state) : offlineCourier(courierId));
   }
 
+  online(limit: number): Promise<CourierView[]> {
+    const ids = [...this.couriers.entries()]
+      .filter(([, state]) => state.status !== 'offline' && state.fix !== null)
+      .map(([id]) => id)
+      .sort()
+      .slice(0, limit);
+    return Promise.resolve(ids.map((id) => view(id, this.couriers.get(id)!)));
+  }
+
   nearby(search: NearbySearch): Promise<NearbyCourier[]> {
     return Promise.resolve(
       this.within(search, (state) => state.status !== 'offline').map(({ id, state, distanceM }) => ({

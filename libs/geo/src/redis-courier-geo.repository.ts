@@ -111,6 +111,12 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     return toView(courierId, values);
   }
 
+  async online(limit: number): Promise<CourierView[]> {
+    const ids = await this.redis.client.zrangebylex(keys.online, '-', '+', 'LIMIT', 0, limit);
+    const rows = await Promise.all(ids.map((id) => this.redis.client.hmget(keys.courier(id), ...VIEW_FIELDS)));
+    return ids.map((id, i) => toView(id, rows[i] ?? []));
+  }
+
   /** Members of a GEO index within the radius, nearest first, with distance and position. */
   private async search(
     index: string,

@@ -88,6 +88,23 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       expect(await under.repo.nearby({ ...centre, radiusM: 500, limit: 5 })).toEqual([]);
     });
 
+    it('lists the online couriers with a position, by id, for the fleet map', async () => {
+      const [a, b, off, nowhere] = ['a', 'b', 'off', 'nowhere'].map((n) => `${uniqueName('courier')}-${n}`) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      for (const id of [a, b, off]) await under.repo.recordLocation(id, { ...offset(10, 10), at: at() });
+      await under.repo.setAvailability(a, true);
+      await under.repo.setAvailability(b, true);
+      await under.repo.setAvailability(nowhere, true);
+      const listed = (await under.repo.online(1_000)).filter((c) => [a, b, off, nowhere].includes(c.id));
+      expect(listed.map((c) => c.id)).toEqual([a, b].sort());
+      expect(listed[0]).toMatchObject({ status: 'available', location: { lat: expect.any(Number) } });
+      expect(await under.repo.online(1)).toHaveLength(1);
+    });
+
     it('offers dispatch only available couriers with a position, nearest first, with their vehicle', async () => {
       const car = uniqueName('car');
       const bike = uniqueName('bike');

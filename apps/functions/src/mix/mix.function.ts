@@ -81,12 +81,13 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     }
   }
 
-  /** `stream.updated` to the stream's room (URLs masked) and, whole, to its host. */
+  /** `stream.updated` to the stream's room and the dispatchers (URLs masked) and, whole, to its host. */
   private async announce(streamId: string): Promise<void> {
     const stored = await this.store.stream(streamId);
     if (!stored) return;
     const host = rooms.user(stored.spec.hostId);
-    this.push.emit(rooms.stream(streamId), 'stream.updated', streamView(stored.spec, stored.job, false), host);
+    const masked = streamView(stored.spec, stored.job, false);
+    this.push.emit([rooms.stream(streamId), rooms.dispatchers], 'stream.updated', masked, host);
     this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true));
   }
 }

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, HttpCode, Put, Query } from '@nestjs/common';
 import {
   AvailabilityChange,
+  FleetQuery,
   LocationReport,
   NearbyQuery,
+  type CourierList,
   type CourierView,
   type NearbyCouriers,
   type Principal,
@@ -39,6 +41,12 @@ export class CouriersController {
   @Roles('courier')
   me(@CurrentPrincipal() me: Principal): Promise<CourierView> {
     return this.couriers.me(me);
+  }
+
+  @Get()
+  @Roles('dispatcher')
+  fleet(@Query(new ZodPipe(FleetQuery, 'query')) query: FleetQuery): Promise<CourierList> {
+    return this.couriers.fleet(query);
   }
 
   @Get('nearby')

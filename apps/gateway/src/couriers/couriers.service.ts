@@ -5,6 +5,8 @@ import {
   type CourierView,
   type LocationReport,
   type NearbyCouriers,
+  type CourierList,
+  type FleetQuery,
   type NearbyQuery,
   type Principal,
 } from '@mesh/contracts';
@@ -70,6 +72,10 @@ export class CouriersService {
 
   me(courier: Principal): Promise<CourierView> {
     return this.couriers.get(courier.sub);
+  }
+
+  async fleet(query: FleetQuery): Promise<CourierList> {
+    return { items: await this.couriers.online(query.limit) };
   }
 
   async nearby(query: NearbyQuery): Promise<NearbyCouriers> {

@@ -1,5 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
-import { ChangeLayout, CreateStream, SetParticipant, type Principal, type StreamView } from '@mesh/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  ChangeLayout,
+  CreateStream,
+  SetParticipant,
+  StreamListQuery,
+  type Principal,
+  type StreamList,
+  type StreamView,
+} from '@mesh/contracts';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod.pipe';
@@ -21,6 +29,12 @@ export class StreamsController {
     const stream = await this.streams.create(me, body);
     res.location(`/v1/streams/${stream.id}`);
     return stream;
+  }
+
+  @Get()
+  @Roles('dispatcher')
+  list(@Query(new ZodPipe(StreamListQuery, 'query')) query: StreamListQuery): Promise<StreamList> {
+    return this.streams.list(query.limit);
   }
 
   @Get(':id')

@@ -8,6 +8,7 @@ import {
   type CreateStream,
   type Principal,
   type SetParticipant,
+  type StreamList,
   type StreamView,
 } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
@@ -72,6 +73,11 @@ export class StreamsService {
   async get(who: Principal, streamId: string): Promise<StreamView> {
     const stored = await this.visible(who, streamId);
     return streamView(stored.spec, stored.job, stored.spec.hostId === who.sub);
+  }
+
+  /** The newest rooms, URLs masked (dispatchers). */
+  async list(limit: number): Promise<StreamList> {
+    return { items: (await this.store.list(limit)).map(({ spec, job }) => streamView(spec, job, false)) };
   }
 
   /** 404 unless the stream exists and the caller may see it. */

@@ -1,0 +1,68 @@
+import type { CourierList, FunctionHealthList, OrderList, OrderView, StreamList } from '@mesh/contracts';
+
+/** The gateway's REST API as the dashboard uses it: same origin, the dispatcher's bearer token. */
+export class Api {
+  constructor(private readonly token: string) {}
+
+  async get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  async call<T>(method: string, path: string): Promise<T> {
+    const res = await fetch(path, { method, headers: { authorization: `Bearer ${this.token}` } });
+    if (res.status === 401) throw new SignedOut();
+    if (!res.ok) {
+      const problem = (await res.json().catch(() => null)) as { detail?: string } | null;
+      throw new Error(problem?.detail ?? `${method} ${path} answered ${res.status}`);
+    }
+    return (await res.json()) as T;
+  }
+
+  /** Every order, page by page, up to `max` (newest last pages are the open ones' neighbours). */
+  async orders(max = 1_000): Promise<OrderView[]> {
+    const all: OrderView[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: OrderList = await this.get(
+        `/v1/orders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      all.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor && all.length < max);
+    return all;
+  }
+
+  couriers(): Promise<CourierList> {
+    return this.get('/v1/couriers?limit=2000');
+  }
+
+  streams(): Promise<StreamList> {
+    return this.get('/v1/streams?limit=50');
+  }
+
+  functions(): Promise<FunctionHealthList> {
+    return this.get('/v1/admin/functions');
+  }
+
+  redispatch(orderId: string): Promise<OrderView> {
+    return this.call('POST', `/v1/orders/${encodeURIComponent(orderId)}/redispatch`);
+  }
+}
+
+/** The token was refused: back to the sign-in. */
+export class SignedOut extends Error {
+  constructor() {
+    super('signed out');
+  }
+}
+
+/** Asks the gateway for a development token (only when it runs with DEV_TOKENS=1). */
+export async function devToken(): Promise<string> {
+  const res = await fetch('/v1/dev/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: 'dashboard-dispatcher', roles: ['dispatcher'] }),
+  });
+  if (!res.ok) throw new Error(`development tokens answered ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
