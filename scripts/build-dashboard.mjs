@@ -21,4 +21,5 @@ await build({
   tsconfig: join(root, 'apps/dashboard/tsconfig.json'),
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'style.css']) await copyFile(join(root, 'apps/dashboard/public', file), join(out, file));
+for (const file of ['index.html', 'style.css'])
+  await copyFile(join(root, 'apps/dashboard/public', file), join(out, file));

@@ -57,7 +57,8 @@ export class DashboardController {
         },
       },
       (err) => {
-        if (err && !res.headersSent) sendProblem(res, problems.notFound('The dashboard is not built; run npm run build.'));
+        if (err && !res.headersSent)
+          sendProblem(res, problems.notFound('The dashboard is not built; run npm run build.'));
       },
     );
   }
