@@ -2,7 +2,7 @@
 # Brings up the real dependencies on this machine, without Docker:
 #   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
 #   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
-#   - ffmpeg from Debian's packages, for the mix function
+#   - ffmpeg and chromium from Debian's packages (the mix function; the dashboard's browser tests)
 # Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
 
@@ -75,11 +75,16 @@ redis_status() {
 
 # ---------------------------------------------------------------- media tools
 # ffmpeg mixes the live rooms; setpriv (util-linux) ties each ffmpeg to the process that started it.
+# Chromium runs the dashboard's browser tests (headless, driven by playwright-core).
 tools_up() {
   if ! command -v ffmpeg >/dev/null 2>&1; then
     apt_install ffmpeg || die "ffmpeg not found and cannot be installed here: install Debian's ffmpeg (apt-get install ffmpeg)"
   fi
   say "ffmpeg: $(ffmpeg -hide_banner -version | head -n 1 | cut -d' ' -f1-3)"
+  if ! command -v chromium >/dev/null 2>&1; then
+    apt_install chromium || die "chromium not found and cannot be installed here: install Debian's chromium (apt-get install chromium)"
+  fi
+  say "chromium: $(chromium --version 2>/dev/null | head -n 1)"
   command -v setpriv >/dev/null 2>&1 || say "setpriv not found (util-linux): a killed functions process may leave ffmpeg running"
 }
 

@@ -175,10 +175,26 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     }
   });
 
+  it('lists rooms and the fleet to dispatchers only, with URLs masked', async () => {
+    const rooms = await dispatcher.api<{ items: StreamView[] }>('GET', '/v1/streams?limit=200');
+    expect(rooms.status).toBe(200);
+    const listed = rooms.body.items.find((s) => s.id === stream.id);
+    expect(listed?.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/…');
+    expect((await dispatcher.api('GET', '/v1/couriers')).status).toBe(200);
+    for (const who of [host, guest, customer]) {
+      expectProblem(await who.api('GET', '/v1/streams'), 403);
+      expectProblem(await who.api('GET', '/v1/couriers'), 403);
+    }
+    expectProblem(await dispatcher.api('GET', '/v1/streams?limit=0'), 400, 'query.limit');
+    expectProblem(await dispatcher.api('GET', '/v1/couriers?limit=99999'), 400, 'query.limit');
+  });
+
   it('documents every stream route in the OpenAPI document', async () => {
     expect(await documentedRoutes(stack.baseUrl)).toEqual(
       expect.arrayContaining([
         'POST /v1/streams',
+        'GET /v1/streams',
+        'GET /v1/couriers',
         'GET /v1/streams/{id}',
         'PUT /v1/streams/{id}/participants/{userId}',
         'DELETE /v1/streams/{id}/participants/{userId}',

@@ -27,12 +27,15 @@ export interface RunningStack {
   readonly baseUrl: string;
   readonly functionsUrl: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The current gateway process (a new one after `restartGateway`). */
   readonly gateway: RunningProcess;
   /** The current functions process (a new one after `restartFunctions`). */
   readonly functions: RunningProcess;
   token(sub: string, roles: Role[], ttlS?: number): Promise<string>;
   /** Kills the functions process with `signal`, runs `whileDown`, then starts a fresh one on the same config. */
   restartFunctions(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
+  /** Stops the gateway with `signal`, runs `whileDown`, then starts a fresh one on the same port and config. */
+  restartGateway(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -102,7 +105,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     ...extraEnv,
   };
   let functions = startProcess('functions', 'apps/functions/src/main.js', env);
-  const gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
+  let gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
   const baseUrl = `http://127.0.0.1:${port}`;
   const functionsUrl = `http://127.0.0.1:${functionsPort}`;
   try {
@@ -116,7 +119,9 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     baseUrl,
     functionsUrl,
     env,
-    gateway,
+    get gateway() {
+      return gateway;
+    },
     get functions() {
       return functions;
     },
@@ -126,6 +131,12 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
       await whileDown?.();
       functions = startProcess('functions', 'apps/functions/src/main.js', env);
       await waitForHttp(`${functionsUrl}/healthz`, functions);
+    },
+    restartGateway: async (signal = 'SIGTERM', whileDown) => {
+      await gateway.stop(signal);
+      await whileDown?.();
+      gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
+      await waitForHttp(`${baseUrl}/readyz`, gateway);
     },
     stop: async () => {
       await Promise.all([gateway.stop(), functions.stop()]);

@@ -16,6 +16,10 @@ import {
   CreateStream,
   SetParticipant,
   StreamView,
+  StreamList,
+  CourierList,
+  MAX_FLEET_PAGE,
+  MAX_STREAM_PAGE,
   type ProblemDetails,
 } from '@mesh/contracts';
 import { z } from 'zod';
@@ -153,6 +157,22 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
           ...writeProblems,
           ...authProblems,
         },
+      },
+    },
+    '/v1/couriers': {
+      get: {
+        tags: ['couriers'],
+        summary: 'The online couriers with a position, by id (dispatchers: the fleet map)',
+        parameters: [
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: `1..${MAX_FLEET_PAGE} (default 500)`,
+            schema: { type: 'integer' },
+          },
+        ],
+        responses: { '200': ok('Couriers', CourierList), '400': problem('Invalid query'), ...authProblems },
       },
     },
     '/v1/couriers/me': {
@@ -324,6 +344,20 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
       },
     },
     '/v1/streams': {
+      get: {
+        tags: ['streams'],
+        summary: 'The newest live rooms, URLs masked (dispatchers)',
+        parameters: [
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: `1..${MAX_STREAM_PAGE} (default 50)`,
+            schema: { type: 'integer' },
+          },
+        ],
+        responses: { '200': ok('Rooms, newest first', StreamList), '400': problem('Invalid query'), ...authProblems },
+      },
       post: {
         tags: ['streams'],
         summary: 'Open a live room (hosts)',
