@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mixEnv } from './support/live-room';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -13,12 +14,13 @@ interface K6Summary {
 /**
  * The k6 scenarios' CI profiles against a fresh stack: lunch-spike (customers on an
  * open arrival-rate model with a spike, couriers on Socket.IO accepting offers) and
- * location-storm. Each passes only if k6's own thresholds hold.
+ * location-storm and live-rooms (hosts with co-hosts joining and leaving while ffmpeg mixes).
+ * Each passes only if k6's own thresholds hold.
  */
 describe('k6 smoke: the scenarios’ CI profiles (real stack)', () => {
   let stack: RunningStack;
   beforeAll(async () => {
-    stack = await startStack({ LOG_LEVEL: 'error' });
+    stack = await startStack({ LOG_LEVEL: 'error', ...mixEnv() });
   });
   afterAll(() => stack?.stop());
 
@@ -65,5 +67,14 @@ describe('k6 smoke: the scenarios’ CI profiles (real stack)', () => {
     const metrics = await runK6('location-storm');
     expect(metrics.location_refused?.count ?? 0).toBe(0);
     expect(metrics.location_ack_latency?.['p(99)']).toBeLessThan(250);
+  }, 120_000);
+
+  it('live-rooms holds its thresholds: rooms go live, every change is applied by the mix, none fails', async () => {
+    const metrics = await runK6('live-rooms');
+    expect(metrics.stream_changes?.count).toBeGreaterThan(10);
+    expect(metrics.streams_live?.count).toBe(2);
+    expect(metrics.stream_go_live?.['p(99)']).toBeLessThan(10_000);
+    expect(metrics.stream_change_applied?.['p(99)']).toBeLessThan(2_000);
+    expect(metrics.stream_failures?.count ?? 0).toBe(0);
   }, 120_000);
 });
