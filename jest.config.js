@@ -13,7 +13,12 @@ module.exports = {
     {
       ...base,
       displayName: 'small',
-      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/scripts/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/libs/**/*.spec.ts',
+        '<rootDir>/apps/**/*.spec.ts',
+        '<rootDir>/scripts/**/*.spec.ts',
+        '<rootDir>/load-tests/**/*.spec.ts',
+      ],
       testPathIgnorePatterns: ['\\.medium\\.spec\\.ts$', '/node_modules/', '/dist/'],
     },
     {

@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Pids whose command line matches, read from /proc. */
+export function findPids(match: (argv: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv.length > 0 && match(argv)) pids.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return pids;
+}
+
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface ProcessFigures {
+  name: string;
+  cpuAvgPct: number;
+  cpuMaxPct: number;
+  rssMaxMb: number;
+}
+
+/**
+ * Samples CPU (share of one core) and resident memory of named groups of
+ * processes once a second; a group's pids are looked up at every tick, so
+ * processes that come and go (ffmpeg, k6) are counted while they live.
+ */
+export class ProcessSampler {
+  private readonly last = new Map<number, number>();
+  private readonly cpu = new Map<string, number[]>();
+  private readonly rss = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastAt = 0;
+
+  constructor(private readonly groups: Record<string, () => number[]>) {}
+
+  start(): void {
+    this.lastAt = Date.now();
+    for (const pids of Object.values(this.groups)) for (const pid of pids()) this.last.set(pid, cpuSeconds(pid) ?? 0);
+    this.timer = setInterval(() => this.tick(), 1_000);
+  }
+
+  stop(): ProcessFigures[] {
+    if (this.timer) clearInterval(this.timer);
+    return Object.keys(this.groups).map((name) => {
+      const samples = this.cpu.get(name) ?? [];
+      return {
+        name,
+        cpuAvgPct: samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : 0,
+        cpuMaxPct: samples.length ? Math.max(...samples) : 0,
+        rssMaxMb: this.rss.get(name) ?? 0,
+      };
+    });
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const elapsedS = (now - this.lastAt) / 1000;
+    this.lastAt = now;
+    for (const [name, pids] of Object.entries(this.groups)) {
+      let used = 0;
+      let rss = 0;
+      for (const pid of pids()) {
+        const total = cpuSeconds(pid);
+        if (total === null) continue;
+        used += total - (this.last.get(pid) ?? total);
+        this.last.set(pid, total);
+        rss += rssMb(pid);
+      }
+      const samples = this.cpu.get(name) ?? [];
+      samples.push((used / elapsedS) * 100);
+      this.cpu.set(name, samples);
+      this.rss.set(name, Math.max(this.rss.get(name) ?? 0, rss));
+    }
+  }
+}
