@@ -93,10 +93,6 @@ export function courier() {
   const id = `k6-courier-${exec.vu.idInTest}`;
   const me = token(id, ['courier']);
   let spot = randomSpot();
-  check(api('PUT', '/v1/couriers/me/availability', me, { available: true }, { name: 'availability' }), {
-    'courier online': (r) => r.status === 200,
-  });
-  api('PUT', '/v1/couriers/me/location', me, spot, { name: 'location' });
   let client = { emit() {}, close() {} };
   const ws = socketIo(
     me,
@@ -117,6 +113,11 @@ export function courier() {
     },
     (connected) => {
       client = connected;
+      // Like a courier app: online on the socket first, then a position, then available for work.
+      api('PUT', '/v1/couriers/me/location', me, spot, { name: 'location' });
+      check(api('PUT', '/v1/couriers/me/availability', me, { available: true }, { name: 'availability' }), {
+        'courier online': (r) => r.status === 200,
+      });
       const moving = setInterval(() => {
         spot = offset(spot, (Math.random() - 0.5) * 40, (Math.random() - 0.5) * 40);
         client.emit('courier.location', { ...spot, at: new Date().toISOString() });

@@ -1,5 +1,5 @@
 import type { CourierView, OrderView } from '@mesh/contracts';
-import { startStack, type RunningStack } from '@mesh/testing';
+import { SocketInbox, connectSocket, startStack, type RunningStack } from '@mesh/testing';
 import { distance, point } from '@turf/turf';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
 
@@ -126,6 +126,24 @@ describe('dispatch end to end (real Kafka and Redis, separate processes)', () =>
       .filter((o) => o.id === orderId)
       .map((o) => o.status);
     expect(statusesSeen).toEqual(expect.arrayContaining(['pending', 'offered', 'assigned', 'picked_up', 'delivered']));
+  });
+
+  it('sends a courier the offer it holds when its app reconnects, so the offer is not missed', async () => {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const courier = await world.courierAt(offset(pickup, 150));
+    courier.socket.disconnect();
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 800) });
+    await world.orderReaches(customer, order.id, 'offered');
+
+    const back = new SocketInbox(await connectSocket(stack.baseUrl, courier.token));
+    try {
+      const offer = await back.next('offer.created', (o) => o.orderId === order.id, 1_500);
+      const accepted = await courier.api<OrderView>('POST', `/v1/offers/${offer.offerId}/accept`);
+      expect(accepted).toMatchObject({ status: 200, body: { status: 'assigned', courierId: courier.id } });
+    } finally {
+      back.socket.disconnect();
+    }
   });
 
   it('offers the order to the next nearest courier when the first declines', async () => {

@@ -89,6 +89,11 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     );
     expectProblem(await host.api('POST', '/v1/streams', { title: 'x', owner: 'me' }), 400, 'body.owner');
     expectProblem(
+      await host.api('PUT', `/v1/streams/${stream.id}/participants/${'u'.repeat(201)}`, { inputUrl: 'test:pattern' }),
+      400,
+      'path.userId',
+    );
+    expectProblem(
       await host.api('POST', '/v1/streams', { title: 'x', output: { rtmpUrl: 'file:///tmp/out.flv' } }),
       400,
       'body.output.rtmpUrl',

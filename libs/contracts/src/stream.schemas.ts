@@ -10,7 +10,7 @@ export const StreamLayout = z.enum(STREAM_LAYOUTS);
 export type StreamLayout = z.infer<typeof StreamLayout>;
 
 /** User ids are JWT subjects: any short string. */
-const UserId = z.string().min(1).max(200);
+export const UserId = z.string().min(1).max(200);
 /** Client-supplied URLs: bounded here, checked against the media policy (schemes, hosts) by the service. */
 const ClientUrl = z.string().min(1).max(2_048);
 

@@ -5,6 +5,7 @@ import {
   type OrderChangeType,
   type OrderList,
   type OrderListQuery,
+  type OfferView,
   type OrderView,
   type PlaceOrder,
   type Principal,
@@ -130,6 +131,21 @@ export class OrdersService {
       this.requireAssignedCourier(who, order);
       return deliver(order, await this.store.courier(who.sub), new Date());
     });
+  }
+
+  /**
+   * The offer a courier holds right now, if it is still open: sent again when the
+   * courier's app (re)connects, so an offer made while its socket was away is not
+   * missed and left to expire.
+   */
+  async openOffer(courierId: string): Promise<OfferView | null> {
+    const courier = await this.store.courier(courierId);
+    if (courier.status !== 'offered' || !courier.offerId) return null;
+    const offer = await this.store.offer(courier.offerId);
+    if (!offer || offer.status !== 'pending' || offer.courierId !== courierId) return null;
+    if (Date.parse(offer.expiresAt) <= Date.now()) return null;
+    const { courierId: _courier, status: _status, ...view } = offer;
+    return view;
   }
 
   /** The offered courier says yes (the order is theirs) or no (dispatch moves on). */

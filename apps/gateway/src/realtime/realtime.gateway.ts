@@ -87,6 +87,13 @@ export class RealtimeGateway
     });
     await socket.join(joined);
     this.metrics.socketConnections.inc();
+    if (principal.roles.includes('courier')) {
+      // An offer made while this courier's socket was away: send it now rather than let it lapse.
+      this.orders.openOffer(principal.sub).then(
+        (offer) => offer && socket.emit('offer.created', offer),
+        (err: unknown) => this.logger.warn({ err, courierId: principal.sub }, 'open offer not replayed'),
+      );
+    }
     // A socket lives no longer than the token it was opened with.
     const untilExpiry = Math.min(principal.exp * 1000 - Date.now(), MAX_TIMER_MS);
     const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry));

@@ -4,10 +4,12 @@ import {
   CreateStream,
   SetParticipant,
   StreamListQuery,
+  UserId,
   type Principal,
   type StreamList,
   type StreamView,
 } from '@mesh/contracts';
+import { parseOrThrow } from '@mesh/problem';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod.pipe';
@@ -51,7 +53,7 @@ export class StreamsController {
     @Param('userId') userId: string,
     @Body(new ZodPipe(SetParticipant)) body: SetParticipant,
   ): Promise<StreamView> {
-    return this.streams.setParticipant(me, id, userId, body);
+    return this.streams.setParticipant(me, id, parseOrThrow(UserId, userId, 'path.userId'), body);
   }
 
   @Delete(':id/participants/:userId')
@@ -62,7 +64,7 @@ export class StreamsController {
     @Param('id') id: string,
     @Param('userId') userId: string,
   ): Promise<StreamView> {
-    return this.streams.removeParticipant(me, id, userId);
+    return this.streams.removeParticipant(me, id, parseOrThrow(UserId, userId, 'path.userId'));
   }
 
   @Put(':id/layout')
