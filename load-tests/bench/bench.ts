@@ -7,8 +7,9 @@
  * (orders/s against p95/p99 latency over time). For each run: orders/s held, HTTP
  * p50/p95/p99, dispatch p50/p95/p99, orders lost, dropped iterations, and the CPU
  * and memory of every process (gateway, functions, Kafka, Redis, k6, ffmpeg).
- * `--search` then tries larger spike multipliers and reports the highest one that
- * holds with zero lost orders and dispatch p99 ≤ 250 ms.
+ * `--search` then tries other spike multipliers, up from `--spike` while they hold
+ * or down from it until one does, and reports the highest one that holds with zero
+ * lost orders and dispatch p99 ≤ 250 ms.
  */
 import type { OrderList } from '@mesh/contracts';
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ const { values } = parseArgs({
     spike: { type: 'string', default: '10' },
     duration: { type: 'string', default: '60s' },
     couriers: { type: 'string', default: '2000' },
-    search: { type: 'string', default: '20,40' },
+    search: { type: 'string', default: '4,6,8,20,40' },
     storm: { type: 'string', default: '2000' },
     rooms: { type: 'string', default: '4' },
   },
@@ -214,17 +215,23 @@ async function main(): Promise<void> {
     COURIERS: values.couriers,
   });
   const runs: Run[] = [];
-  const main = await measured(`lunch-spike ${values.spike}x`, 'lunch-spike', lunchEnv(Number(values.spike)), true);
-  runs.push(main);
   const holds = (r: Run) =>
     (r.lunch?.lost ?? 1) === 0 && (r.metrics.dispatch_latency?.['p(99)'] ?? Infinity) <= SEARCH_DISPATCH_P99_MS;
-  let highest = holds(main) ? { spike: Number(values.spike), run: main } : null;
-  for (const spike of values.search.split(',').filter(Boolean).map(Number)) {
-    if (!highest) break; // the baseline multiplier does not hold; larger ones will not either
+  const base = Number(values.spike);
+  const others = values.search.split(',').filter(Boolean).map(Number);
+  const main = await measured(`lunch-spike ${base}x`, 'lunch-spike', lunchEnv(base), true);
+  runs.push(main);
+  let highest: { spike: number; run: Run } | null = holds(main) ? { spike: base, run: main } : null;
+  // Up from the base while each holds; or, when the base does not, down until one does.
+  const next = highest
+    ? others.filter((x) => x > base).sort((a, b) => a - b)
+    : others.filter((x) => x < base).sort((a, b) => b - a);
+  for (const spike of next) {
     const run = await measured(`lunch-spike ${spike}x`, 'lunch-spike', lunchEnv(spike), true);
     runs.push(run);
-    if (!holds(run)) break;
-    highest = { spike, run };
+    const held = holds(run);
+    if (held && (!highest || spike > highest.spike)) highest = { spike, run };
+    if (spike > base ? !held : held) break;
   }
   if (Number(values.storm) > 0)
     runs.push(

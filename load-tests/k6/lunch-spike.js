@@ -3,7 +3,7 @@
 // offers. Dispatch latency (order accepted → offer on the courier's socket) is a k6 metric.
 //
 //   k6 run -e JWT_SECRET=… [-e PROFILE=ci|full] [-e BASELINE=20] [-e SPIKE_X=10] [-e DURATION=2m] [-e COURIERS=2000] lunch-spike.js
-import { check } from 'k6';
+import { check, sleep } from 'k6';
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import { setInterval, setTimeout, clearInterval } from 'k6/timers';
@@ -17,6 +17,8 @@ const DURATION_S = parseDuration(__ENV.DURATION || (CI ? '20s' : '2m'));
 const COURIERS = Number(__ENV.COURIERS || (CI ? 40 : 2000));
 const CITY = { lat: Number(__ENV.CITY_LAT || 52.52), lng: Number(__ENV.CITY_LNG || 13.405) };
 const CITY_HALF_M = 5000;
+/** Couriers come online spread over this many seconds; customers start ordering after it. */
+const RAMP_S = CI ? 2 : 5;
 
 const dispatchLatency = new Trend('dispatch_latency', true);
 const offersReceived = new Counter('offers_received');
@@ -58,7 +60,7 @@ export const options = {
     customers: {
       executor: 'ramping-arrival-rate',
       exec: 'customer',
-      startTime: '5s',
+      startTime: `${RAMP_S}s`,
       startRate: BASELINE,
       timeUnit: '1s',
       preAllocatedVUs: Math.max(20, BASELINE * SPIKE_X),
@@ -94,6 +96,8 @@ export function courier() {
   const me = token(id, ['courier']);
   let spot = randomSpot();
   let client = { emit() {}, close() {} };
+  // The fleet comes online over the first seconds, as shifts start, not in one instant.
+  sleep(Math.random() * RAMP_S);
   const ws = socketIo(
     me,
     {
