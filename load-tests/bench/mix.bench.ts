@@ -10,13 +10,14 @@
  *   new revision being listed in the playlist the gateway serves (what a player sees).
  */
 import type { StreamView } from '@mesh/contracts';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { callApi } from '../../libs/testing/src/app-client';
 import { eventually } from '../../libs/testing/src/eventually';
 import { mixProcesses, playlistSegments } from '../../libs/testing/src/media-probe';
+import { cpuSeconds } from '../../libs/testing/src/processes';
 import { metricValue, startStack } from '../../libs/testing/src/stack';
 import { percentile } from './figures';
 
@@ -31,19 +32,12 @@ const { values } = parseArgs({
   },
 });
 const WINDOW_S = Number(values.seconds);
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 interface Row {
   inputs: number;
   speed: number;
   cpuPctOfOneCore: number;
   switchMs: { p50: number; max: number; all: number[] };
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,7 +79,7 @@ async function main(): Promise<void> {
       // Steady state: CPU over the window, speed sampled each second.
       const [pid] = mixProcesses(id);
       if (pid === undefined) throw new Error('no ffmpeg for the stream');
-      const cpu0 = cpuSeconds(pid);
+      const cpu0 = cpuSeconds(pid) ?? 0;
       const t0 = Date.now();
       const speeds: number[] = [];
       for (let s = 0; s < WINDOW_S; s++) {
@@ -94,7 +88,7 @@ async function main(): Promise<void> {
         const speed = metricValue(page, 'mesh_mix_speed', { stream: id });
         if (speed > 0) speeds.push(speed);
       }
-      const cpuPct = ((cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
+      const cpuPct = (((cpuSeconds(pid) ?? cpu0) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
 
       // Layout switches: request sent → first segment of the new revision listed.
       const switches: number[] = [];

@@ -1,40 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpuSeconds, rssMb } from '../../libs/testing/src/processes';
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** Pids whose command line matches, read from /proc. */
-export function findPids(match: (argv: string[]) => boolean): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv.length > 0 && match(argv)) pids.push(Number(entry));
-    } catch {
-      // ended while we looked
-    }
-  }
-  return pids;
-}
-
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-
-function rssMb(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+export { findPids } from '../../libs/testing/src/processes';
 
 export interface ProcessFigures {
   name: string;

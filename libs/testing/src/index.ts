@@ -10,3 +10,4 @@ export * from './silent-logger';
 export * from './stack';
 export * from './media-probe';
 export * from './stream-store.contract';
+export * from './processes';

@@ -1,7 +1,7 @@
 import { TEST_COLORS, type TestColor } from '@mesh/streams';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { eventually } from './eventually';
+import { findPids } from './processes';
 
 /** Runs ffmpeg with `input` on stdin; resolves with stdout and stderr. */
 export function runFfmpeg(
@@ -125,17 +125,5 @@ export async function toneLevelDb(segment: Buffer, hz: number): Promise<number> 
 
 /** ffmpeg processes mixing a stream (their command line names its HLS directory), by pid. */
 export function mixProcesses(streamId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.some((arg) => arg.endsWith('ffmpeg')) && cmdline.some((arg) => arg.includes(streamId))) {
-        pids.push(Number(entry));
-      }
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
+  return findPids((argv) => argv.some((arg) => arg.endsWith('ffmpeg')) && argv.some((arg) => arg.includes(streamId)));
 }
