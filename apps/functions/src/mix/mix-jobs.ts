@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
-import { checkInputUrl, compose, type MediaPolicy, type MediaSource } from '@mesh/streams';
+import { checkInputUrl, checkOutputUrl, compose, type MediaPolicy, type MediaSource } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -62,16 +62,6 @@ export class MixJobs implements OnApplicationShutdown {
     this.report = report;
   }
 
-  /** The revision this replica mixes for a stream, if it mixes it. */
-  appliedRevision(streamId: string): number | null {
-    return this.jobs.get(streamId)?.spec.revision ?? null;
-  }
-
-  /** The ffmpeg process id of a stream's current run, if one is running (benchmarks read its CPU time). */
-  pid(streamId: string): number | null {
-    return this.jobs.get(streamId)?.child?.pid ?? null;
-  }
-
   /**
    * Brings the stream's job to `spec`: started, rebuilt or stopped. False when
    * this replica already mixes that revision or a later one.
@@ -121,6 +111,10 @@ export class MixJobs implements OnApplicationShutdown {
       sources.push(checked.value);
     }
     if (sources.length === 0) return this.fail(job, 'the stream has no participants');
+    if (spec.output.rtmpUrl !== null) {
+      const push = checkOutputUrl(spec.output.rtmpUrl, this.policy);
+      if (!push.ok) return this.fail(job, `the RTMP output is not allowed: ${push.reason}`);
+    }
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
     await mkdir(dir, { recursive: true });
