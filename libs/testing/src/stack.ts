@@ -50,9 +50,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a built app (`npm run build` first) as its own process. */
+/**
+ * Starts a built app (`npm run build` first) as its own process. With MESH_PROFILE_DIR
+ * set, each process writes a V8 CPU profile there when it exits (for benchmarks).
+ */
 export function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): RunningProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = process.env.MESH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MESH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist', entry)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString('utf8'));
