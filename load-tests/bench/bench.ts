@@ -21,7 +21,8 @@ import { chromium } from 'playwright-core';
 import { callApi } from '../../libs/testing/src/app-client';
 import { startStack, type RunningStack } from '../../libs/testing/src/stack';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
-import { ProcessSampler, findPids, type ProcessFigures } from './process-sampler';
+import { findPids } from '../../libs/testing/src/processes';
+import { ProcessSampler, type ProcessFigures } from './process-sampler';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const { values } = parseArgs({

@@ -1,7 +1,5 @@
 import { cpuSeconds, rssMb } from '../../libs/testing/src/processes';
 
-export { findPids } from '../../libs/testing/src/processes';
-
 export interface ProcessFigures {
   name: string;
   cpuAvgPct: number;

@@ -18,8 +18,8 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, te
   return node;
 }
 
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
+export function byId<T extends Element = HTMLElement>(id: string): T {
+  const node = document.querySelector<T>(`#${id}`);
   if (!node) throw new Error(`#${id} missing from the page`);
-  return node as T;
+  return node;
 }

@@ -127,7 +127,7 @@ class Dashboard {
       this.frame = 0;
       const now = Date.now();
       renderHeadline(byId('headline'), this.model, now);
-      renderMap(byId<HTMLElement>('map') as unknown as SVGSVGElement, this.model);
+      renderMap(byId<SVGSVGElement>('map'), this.model);
       renderBoard(byId('board'), this.model, now);
       renderRooms(byId('rooms'), this.model.streams.values());
       renderFunctions(byId('functions'), this.model);

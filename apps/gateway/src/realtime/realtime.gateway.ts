@@ -119,22 +119,12 @@ export class RealtimeGateway
 
   @SubscribeMessage('order.subscribe')
   onOrderSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
-    return this.answer('order.subscribe', async () => {
-      const { orderId } = parseOrThrow(OrderRef, payload);
-      await this.orders.visible(socket.data.principal, orderId);
-      await socket.join(rooms.order(orderId));
-      return {};
-    });
+    return this.watch('order.subscribe', socket, payload, 'join');
   }
 
   @SubscribeMessage('order.unsubscribe')
   onOrderUnsubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
-    return this.answer('order.unsubscribe', async () => {
-      const { orderId } = parseOrThrow(OrderRef, payload);
-      await this.orders.visible(socket.data.principal, orderId);
-      await socket.leave(rooms.order(orderId));
-      return {};
-    });
+    return this.watch('order.unsubscribe', socket, payload, 'leave');
   }
 
   @SubscribeMessage('offer.accept')
@@ -161,20 +151,37 @@ export class RealtimeGateway
 
   @SubscribeMessage('stream.subscribe')
   onStreamSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
-    return this.answer('stream.subscribe', async () => {
-      const { streamId } = parseOrThrow(StreamRef, payload);
-      await this.streams.visible(socket.data.principal, streamId);
-      await socket.join(rooms.stream(streamId));
-      return {};
-    });
+    return this.watch('stream.subscribe', socket, payload, 'join');
   }
 
   @SubscribeMessage('stream.unsubscribe')
   onStreamUnsubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
-    return this.answer('stream.unsubscribe', async () => {
-      const { streamId } = parseOrThrow(StreamRef, payload);
-      await this.streams.visible(socket.data.principal, streamId);
-      await socket.leave(rooms.stream(streamId));
+    return this.watch('stream.unsubscribe', socket, payload, 'leave');
+  }
+
+  /**
+   * Joins or leaves an order's or a stream's room: only for those allowed to
+   * `GET` it; anyone else is told it does not exist (404).
+   */
+  private watch(
+    event: 'order.subscribe' | 'order.unsubscribe' | 'stream.subscribe' | 'stream.unsubscribe',
+    socket: MeshSocket,
+    payload: unknown,
+    how: 'join' | 'leave',
+  ): Promise<AckReply> {
+    return this.answer(event, async () => {
+      const who = socket.data.principal;
+      let room: string;
+      if (event.startsWith('order.')) {
+        const { orderId } = parseOrThrow(OrderRef, payload);
+        await this.orders.visible(who, orderId);
+        room = rooms.order(orderId);
+      } else {
+        const { streamId } = parseOrThrow(StreamRef, payload);
+        await this.streams.visible(who, streamId);
+        room = rooms.stream(streamId);
+      }
+      await (how === 'join' ? socket.join(room) : socket.leave(room));
       return {};
     });
   }
