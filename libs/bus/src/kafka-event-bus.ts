@@ -12,7 +12,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { CloudEvent } from './cloud-event';
-import { delay, forEachLimit } from './concurrency';
+import { delay, forEachLimit, InFlight } from './concurrency';
 import {
   DEAD_LETTER_HEADERS,
   EventBus,
@@ -24,12 +24,20 @@ import {
   type SubscriptionSpec,
 } from './event-bus.port';
 import { fromKafkaMessage, headerStrings, MalformedEventError, toKafkaMessage } from './kafka-binding';
+import { OffsetCommitter } from './offset-committer';
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
   /** Prepended to every topic name (tests use a fresh prefix each). */
   topicPrefix: string;
+  /**
+   * Fetches of one consumer start at most this often while it is busy (0: back to back).
+   * An idle consumer's fetch waits at the broker and answers as soon as one event
+   * comes, so pacing costs nothing at low rates; under load it bounds the fetch
+   * requests both sides must encode and answer (each fetch names every partition).
+   */
+  minFetchIntervalMs?: number;
   logger: Logger;
 }
 
@@ -42,6 +50,8 @@ interface Pending {
 
 /** Events per produce request at most; larger bursts go out in several requests. */
 const MAX_BATCH = 2_000;
+/** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
+const COMMIT_INTERVAL_MS = 1_000;
 
 /**
  * The event bus on Apache Kafka (kafkajs). The producer is idempotent (acks=all,
@@ -189,11 +199,12 @@ export class KafkaEventBus extends EventBus {
     return this.track(consumer);
   }
 
-  /** A running consumer as a Subscription, closed with the bus. */
-  private track(consumer: Consumer): Subscription {
+  /** A running consumer as a Subscription, closed with the bus; `drain` runs before it leaves the group. */
+  private track(consumer: Consumer, drain?: () => Promise<void>): Subscription {
     const subscription: Subscription = {
       close: async () => {
         this.subscriptions.delete(subscription);
+        await drain?.();
         await consumer.disconnect();
       },
     };
@@ -256,6 +267,7 @@ export class KafkaEventBus extends EventBus {
 
   async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
     const log = this.options.logger.child({ component: 'consumer', group: spec.group, topic: spec.topic });
+    const topic = this.name(spec.topic);
     const consumer = this.kafka.consumer({
       groupId: spec.group,
       allowAutoTopicCreation: false,
@@ -265,7 +277,7 @@ export class KafkaEventBus extends EventBus {
       maxWaitTimeInMs: 1_000,
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.name(spec.topic), fromBeginning: true });
+    await consumer.subscribe({ topic, fromBeginning: true });
     const joined = new Promise<void>((resolve) => {
       const stop = consumer.on(consumer.events.GROUP_JOIN, () => {
         stop();
@@ -273,18 +285,49 @@ export class KafkaEventBus extends EventBus {
       });
     });
     const concurrency = spec.concurrency ?? 64;
+    const pace = this.fetchPacer(consumer);
+    const committer = new OffsetCommitter(consumer, topic, COMMIT_INTERVAL_MS, log);
+    const inFlight = new InFlight();
+    let closing = false;
     await consumer.run({
-      autoCommit: true,
-      // Commit positions once a second, not after every batch: a commit is a broker round trip that
-      // would hold up the next fetch. After a crash up to a second of events come again; handlers are idempotent.
-      autoCommitInterval: 1_000,
+      // Positions are committed by the OffsetCommitter, not after every batch.
+      autoCommit: false,
       eachBatchAutoResolve: false,
       // Every partition's batch at once, so one slow partition does not hold the others back.
       partitionsConsumedConcurrently: TOPICS[spec.topic].partitions,
-      eachBatch: (payload) => this.handleBatch(spec, payload, concurrency, log),
+      eachBatch: async (payload) => {
+        // A closing member takes no new batch: the partition's next owner handles it, once.
+        if (closing) return;
+        await inFlight.run(async () => {
+          const finished = await this.handleBatch(spec, payload, concurrency, log);
+          if (finished) committer.handled(payload.batch.partition, payload.batch.lastOffset());
+        });
+        await pace();
+      },
     });
     await joined;
-    return this.track(consumer);
+    return this.track(consumer, async () => {
+      // Graceful drain: stop fetching, finish what is in hand, commit it, then leave the group.
+      closing = true;
+      consumer.pause([{ topic }]);
+      await inFlight.idle();
+      await committer.close();
+    });
+  }
+
+  /**
+   * kafkajs fetches again only once every batch of the last fetch is handled, so
+   * holding the last batch until the interval since the fetch began is over
+   * spaces fetches out; events that arrive meanwhile come in the next one.
+   */
+  private fetchPacer(consumer: Consumer): () => Promise<void> {
+    const interval = this.options.minFetchIntervalMs ?? 0;
+    let fetchStartedAt = 0;
+    if (interval > 0) consumer.on(consumer.events.FETCH_START, () => (fetchStartedAt = performance.now()));
+    return async () => {
+      const wait = fetchStartedAt + interval - performance.now();
+      if (wait >= 1) await delay(wait);
+    };
   }
 
   private async handleBatch(
@@ -292,7 +335,7 @@ export class KafkaEventBus extends EventBus {
     payload: EachBatchPayload,
     concurrency: number,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { batch } = payload;
     const byKey = new Map<string, KafkaMessage[]>();
     for (const message of batch.messages) {
@@ -342,10 +385,10 @@ export class KafkaEventBus extends EventBus {
         }
       }
     });
-    if (aborted || payload.isStale()) return;
+    if (aborted || payload.isStale()) return false;
     payload.resolveOffset(batch.lastOffset());
-    await payload.commitOffsetsIfNecessary();
     await payload.heartbeat();
+    return true;
   }
 
   async close(): Promise<void> {

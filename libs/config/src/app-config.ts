@@ -32,6 +32,7 @@ const Env = z
     KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
     KAFKA_CLIENT_ID: z.string().min(1).default('dispatch-mesh'),
     KAFKA_TOPIC_PREFIX: z.string().default(''),
+    KAFKA_FETCH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default('mesh:'),
     JWT_ISSUER: z.string().min(1).default('dispatch-mesh'),
@@ -120,7 +121,7 @@ export class AppConfig {
   readonly port: number;
   readonly functionsPort: number;
   readonly adapters: 'memory' | 'real';
-  readonly kafka: { brokers: string[]; clientId: string; topicPrefix: string };
+  readonly kafka: { brokers: string[]; clientId: string; topicPrefix: string; minFetchIntervalMs: number };
   readonly redis: { url: string; keyPrefix: string };
   readonly jwt: { issuer: string; audience: string; key: JwtKeySource };
   readonly devTokens: boolean;
@@ -157,7 +158,12 @@ export class AppConfig {
     this.port = env.PORT;
     this.functionsPort = env.FUNCTIONS_PORT;
     this.adapters = env.ADAPTERS;
-    this.kafka = { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, topicPrefix: env.KAFKA_TOPIC_PREFIX };
+    this.kafka = {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      topicPrefix: env.KAFKA_TOPIC_PREFIX,
+      minFetchIntervalMs: env.KAFKA_FETCH_INTERVAL_MS,
+    };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
     this.jwt = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, key: jwtKeySource(env) };
     this.devTokens = env.DEV_TOKENS;

@@ -197,6 +197,30 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       });
     });
 
+    it('hands a group over where a closed member stopped: its successor gets only the later events', async () => {
+      const group = uniqueName('g');
+      const courier = uniqueName('c');
+      const first: CloudEvent[] = [];
+      const firstMember = await under.bus.subscribe({
+        group,
+        topic: 'couriers',
+        handle: (event) => {
+          first.push(event);
+          return Promise.resolve();
+        },
+      });
+      const early = [1, 2, 3, 4, 5].map((lat) => location(courier, lat));
+      for (const e of early) await under.bus.publish('couriers', e);
+      await eventually(() => expect(first).toHaveLength(5), { timeoutMs: 20_000 });
+      await firstMember.close();
+
+      const late = [6, 7, 8].map((lat) => location(courier, lat));
+      for (const e of late) await under.bus.publish('couriers', e);
+      const second: CloudEvent[] = [];
+      await collect(group, second);
+      await eventually(() => expect(second.map((e) => e.id)).toEqual(late.map((e) => e.id)), { timeoutMs: 20_000 });
+    });
+
     it('answers a ping', async () => {
       await expect(under.bus.ping()).resolves.toBeUndefined();
     });
