@@ -49,7 +49,11 @@ export async function createGateway(
   app.useWebSocketAdapter(
     new MeshIoAdapter(
       app,
-      redis && { pub: redis.duplicateForPubSub(), sub: redis.duplicateForPubSub(), keyPrefix: config.redis.keyPrefix },
+      redis && {
+        pub: redis.duplicateForPubSub('publisher'),
+        sub: redis.duplicateForPubSub(),
+        keyPrefix: config.redis.keyPrefix,
+      },
     ),
   );
   SwaggerModule.setup('docs', app, buildOpenApiDocument({ devTokens: config.devTokens }) as unknown as OpenAPIObject, {

@@ -284,6 +284,12 @@ export class KafkaEventBus extends EventBus {
         resolve();
       });
     });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      log.info(
+        { durationMs: payload.duration, partitions: payload.memberAssignment[topic] ?? [], uptimeMs: uptimeMs() },
+        'joined the group',
+      ),
+    );
     const concurrency = spec.concurrency ?? 64;
     const pace = this.fetchPacer(consumer);
     const committer = new OffsetCommitter(consumer, topic, COMMIT_INTERVAL_MS, log);
@@ -400,6 +406,8 @@ export class KafkaEventBus extends EventBus {
     await Promise.all([producer?.disconnect(), admin?.disconnect()]);
   }
 }
+
+const uptimeMs = (): number => Math.round(process.uptime() * 1000);
 
 function describeError(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

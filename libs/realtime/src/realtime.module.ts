@@ -32,7 +32,7 @@ export class RealtimeModule implements OnApplicationShutdown {
         {
           provide: EMITTER_CLIENT,
           inject: [RedisConnection],
-          useFactory: (r: RedisConnection) => r.duplicateForPubSub(),
+          useFactory: (r: RedisConnection) => r.duplicateForPubSub('publisher'),
         },
         {
           provide: ClientPush,
