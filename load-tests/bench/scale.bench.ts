@@ -1,9 +1,11 @@
 /**
- * npm run bench:scale [-- --steady 1500 --burst 40000]
+ * npm run bench:scale [-- --steady 1500 --burst 40000 --standby 1]
  *
  * Runs the local scaler (its own process) on the real Kafka and Redis with the
  * location function, and measures what elasticity costs:
- * - cold start: worker process start → first event handled (from the workers);
+ * - start of a new replica → its first event handled (from the workers): a cold start
+ *   from process start, or a warm start from a standby worker's activation
+ *   (`--standby 0` turns standby workers off, so every replica starts cold);
  * - reaction: an idle function's first event published → the scaler starting a worker,
  *   and a burst on a running function → the scaler adding workers;
  * - rebalance pause: the longest stretch with no event handled while a steady
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     steady: { type: 'string', default: '1500' },
     burst: { type: 'string', default: '40000' },
     cooldown: { type: 'string', default: '5' },
+    standby: { type: 'string', default: '1' },
   },
 });
 const STEADY_RATE = Number(values.steady);
@@ -58,8 +61,11 @@ async function main(): Promise<void> {
         },
       },
     },
-    { LOG_LEVEL: 'info' },
+    { LOG_LEVEL: 'info', SCALER_STANDBY: values.standby },
   );
+  // The scaler keeps its standby workers ready from its start; measure from there, as in service.
+  const standbys = Number(values.standby);
+  while ((await scaler.status()).standbysReady < standbys) await sleep(50);
   const prefix = String(scaler.env.REDIS_KEY_PREFIX);
   const admin = new Redis(REDIS_URL);
   const [, previousNotify] = (await admin.config('GET', 'notify-keyspace-events')) as [string, string];
@@ -118,7 +124,10 @@ async function main(): Promise<void> {
   const status = await scaler.status();
   const up = status.history.find((h) => h.function === 'location' && Date.parse(h.at) >= burstWall && h.to > h.from);
   const burstReactionMs = up ? Date.parse(up.at) - burstWall : NaN;
-  const coldStarts = status.coldStarts.filter((c) => c.function === 'location').map((c) => c.ms);
+  const starts = status.coldStarts.filter((c) => c.function === 'location');
+  const coldStarts = starts.filter((c) => c.kind === 'cold').map((c) => c.ms);
+  const warmStarts = starts.filter((c) => c.kind === 'warm').map((c) => c.ms);
+  const list = (all: number[]) => (all.length > 0 ? all.map((ms) => `${ms} ms`).join(', ') : 'none');
   // The rebalance pause: the longest gap between handled events after the burst began (events were always waiting).
   const after = handledAt.filter((t) => t >= burstAt);
   let pause = 0;
@@ -136,7 +145,8 @@ async function main(): Promise<void> {
   }
   const maxReplicas = Math.max(...replicaSamples.map((s) => s.replicas));
   const report = {
-    coldStartMs: { min: Math.min(...coldStarts), max: Math.max(...coldStarts), all: coldStarts },
+    coldStartMs: coldStarts,
+    warmStartMs: warmStarts,
     idleEventToHandledMs: Math.round(firstHandledMs),
     idleEventToScaleUpMs: wakeReactionMs,
     burstToScaleOutMs: burstReactionMs,
@@ -151,7 +161,8 @@ async function main(): Promise<void> {
     [
       '',
       'elastic functions: local scaler, location function, real Kafka and Redis',
-      `  cold start (process start → first event)    ${coldStarts.map((ms) => `${ms} ms`).join(', ')}`,
+      `  cold start (process start → first event)    ${list(coldStarts)}`,
+      `  warm start (standby given it → first event) ${list(warmStarts)}`,
       `  idle → first event handled                  ${report.idleEventToHandledMs} ms (scaler woke it after ${wakeReactionMs} ms)`,
       `  burst of ${BURST} → scale-out decision       ${burstReactionMs} ms (burst took ${report.burstPublishedMs} ms to publish)`,
       `  longest pause in handling during rebalances ${report.rebalancePauseMs} ms`,

@@ -7,8 +7,9 @@ const FIXES_EACH = 20;
 
 /**
  * The local scaler on the real Kafka: an idle function at zero replicas, a burst,
- * scale-out to several worker processes, drain, cooldown, back to zero — and
- * every event's effect exactly as if handled once, in order.
+ * scale-out to several worker processes (the first from the standby worker the
+ * scaler keeps ready), drain, cooldown, back to zero — and every event's effect
+ * exactly as if handled once, in order.
  */
 describe('lag-based scaling of functions (real Kafka and Redis)', () => {
   let scaler: RunningScaler;
@@ -74,5 +75,14 @@ describe('lag-based scaling of functions (real Kafka and Redis)', () => {
     expect(location[0]).toMatchObject({ from: 0 });
     expect(location.at(-1)).toMatchObject({ to: 0 });
     expect(status.functions.find((f) => f.function === 'deadlines')?.replicas).toBe(1);
+  });
+
+  it('starts new replicas from a standby worker, and has a fresh standby ready again afterwards', async () => {
+    const status = await scaler.status();
+    const starts = status.coldStarts.filter((s) => s.function === 'location');
+    // The first replica of the burst came from the standby the scaler kept ready (a group join, no process start).
+    expect(starts[0]).toMatchObject({ kind: 'warm' });
+    expect(starts[0]!.ms).toBeLessThan(starts.find((s) => s.kind === 'cold')?.ms ?? Infinity);
+    await eventually(async () => expect((await scaler.status()).standbysReady).toBe(1), { timeoutMs: 20_000 });
   });
 });

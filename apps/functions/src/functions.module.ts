@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { FunctionHost } from './host/function-host';
 import { MESH_FUNCTIONS, type MeshFunction } from './host/mesh-function';
+import { STANDBY } from './host/standby';
 import { DeadlineSweeper } from './dispatch/deadline-sweeper';
 import { DispatchFunction } from './dispatch/dispatch.function';
 import { LocationFunction } from './location/location.function';
@@ -15,10 +16,11 @@ const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction,
  * The function host and what this process runs: everything by default, or the
  * functions named in FUNCTIONS, where `deadlines` names the sweeper that turns
  * dispatch deadlines into events (one or more always-on processes need it).
+ * A `standby` worker has every function ready and runs the ones its scaler names later.
  */
 @Module({})
 export class FunctionsModule {
-  static forRoot(only?: readonly string[]): DynamicModule {
+  static forRoot(only?: readonly string[], standby = false): DynamicModule {
     const unknown = only?.filter((name) => !PROCESS_ROLES.includes(name)) ?? [];
     if (unknown.length > 0) {
       throw new Error(`FUNCTIONS names ${unknown.join(', ')}; known: ${PROCESS_ROLES.join(', ')}`);
@@ -31,10 +33,11 @@ export class FunctionsModule {
         {
           provide: MESH_FUNCTIONS,
           inject: ALL_FUNCTIONS,
-          useFactory: (...fns: MeshFunction[]) => fns.filter((fn) => !only || only.includes(fn.name)),
+          useFactory: (...fns: MeshFunction[]) => fns.filter((fn) => standby || !only || only.includes(fn.name)),
         },
+        { provide: STANDBY, useValue: standby },
         FunctionHost,
-        ...(!only || only.includes(DEADLINES) ? [DeadlineSweeper] : []),
+        ...(!standby && (!only || only.includes(DEADLINES)) ? [DeadlineSweeper] : []),
       ],
     };
   }

@@ -5,6 +5,7 @@ import { AppConfig } from '@mesh/config';
 import { PlatformModule } from '@mesh/platform';
 import { createLogger, PinoNestLogger } from '@mesh/telemetry';
 import { FunctionsModule } from './functions.module';
+import type { WorkerMessage } from './host/standby';
 import { FunctionsOpsController } from './ops/functions-ops.controller';
 
 @Module({ controllers: [FunctionsOpsController] })
@@ -16,16 +17,19 @@ async function main(): Promise<void> {
   const only = process.env.FUNCTIONS?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
+  // Started by the local scaler ahead of need: loaded and connected, waiting to be told what to run.
+  const standby = process.env.FUNCTIONS_STANDBY === '1';
   const app = await NestFactory.create(
     {
       module: class FunctionsRootModule {},
-      imports: [PlatformModule.forRoot(config, logger), FunctionsModule.forRoot(only), FunctionsOpsModule],
+      imports: [PlatformModule.forRoot(config, logger), FunctionsModule.forRoot(only, standby), FunctionsOpsModule],
     },
     { logger: new PinoNestLogger(logger.child({ component: 'nest' })) },
   );
   app.enableShutdownHooks();
   await app.listen(config.functionsPort, config.host);
-  logger.info({ url: await app.getUrl(), functions: only ?? 'all' }, 'functions running');
+  logger.info({ url: await app.getUrl(), functions: standby ? 'standby' : (only ?? 'all') }, 'functions running');
+  if (standby) process.send?.({ type: 'standing-by' } satisfies WorkerMessage);
 }
 
 main().catch((err: unknown) => {

@@ -273,8 +273,10 @@ export class KafkaEventBus extends EventBus {
       allowAutoTopicCreation: false,
       sessionTimeout: 10_000,
       rebalanceTimeout: 15_000,
-      heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 1_000,
+      // Busy members learn of a rebalance (a replica joining) on their next heartbeat; a short
+      // interval keeps a scale-out's join quick. An idle member's fetch wait bounds it as well.
+      heartbeatInterval: 250,
+      maxWaitTimeInMs: 250,
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });

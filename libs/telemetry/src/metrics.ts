@@ -105,8 +105,8 @@ export class Metrics {
   });
   readonly functionColdStart = new Histogram({
     name: 'mesh_function_cold_start_seconds',
-    help: 'Worker process start → first event handled',
-    labelNames: ['function'] as const,
+    help: "A new replica's start → its first event handled: process start (kind=cold) or standby activation (kind=warm)",
+    labelNames: ['function', 'kind'] as const,
     buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
     registers: [this.registry],
   });

@@ -8,9 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ScalerStatus {
-  functions: { function: string; replicas: number; lag: number; workers: { coldStartMs: number | null }[] }[];
+  functions: {
+    function: string;
+    replicas: number;
+    lag: number;
+    workers: { warm: boolean; coldStartMs: number | null }[];
+  }[];
   history: { at: string; function: string; from: number; to: number; lag: number }[];
-  coldStarts: { function: string; ms: number }[];
+  coldStarts: { function: string; ms: number; kind: 'cold' | 'warm' }[];
+  standbysReady: number;
 }
 
 export interface RunningScaler {

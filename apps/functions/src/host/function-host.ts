@@ -1,4 +1,10 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
 import {
   EventBus,
   PermanentFailure,
@@ -12,6 +18,7 @@ import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
 import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
+import { STANDBY, isActivation, type WorkerMessage } from './standby';
 
 /**
  * How long a worker holds an event it is handling; a killed worker's events are
@@ -32,6 +39,8 @@ const CLAIM_POLL_MS = 200;
 export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
   private firstEventHandled = false;
+  /** When a standby worker was told what to run (performance.now()); null for a worker started for its functions. */
+  private activatedAt: number | null = null;
 
   constructor(
     private readonly bus: EventBus,
@@ -40,10 +49,49 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(STANDBY) private readonly standby: boolean = false,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    for (const fn of this.functions) {
+    if (this.standby) this.awaitActivation();
+    else await this.host(this.functions);
+  }
+
+  /**
+   * A standby worker has everything loaded and connected but consumes nothing
+   * until its scaler names the functions it is to run (over the IPC channel).
+   * Joining a consumer group is then all that stands between a scale-out and
+   * the first event, instead of a whole process start.
+   */
+  private awaitActivation(): void {
+    const onMessage = (message: unknown) => {
+      if (!isActivation(message)) return;
+      process.off('message', onMessage);
+      void this.activate(message.functions);
+    };
+    process.on('message', onMessage);
+  }
+
+  private async activate(names: readonly string[]): Promise<void> {
+    this.activatedAt = performance.now();
+    const chosen = this.functions.filter((fn) => names.includes(fn.name));
+    const reply = (message: WorkerMessage) => process.send?.(message);
+    if (chosen.length !== names.length || chosen.length === 0) {
+      this.logger.error({ names }, 'asked to run functions this worker does not have');
+      reply({ type: 'activation-failed' });
+      return;
+    }
+    try {
+      await this.host(chosen);
+      reply({ type: 'activated' });
+    } catch (err) {
+      this.logger.error({ err, names }, 'could not start the functions');
+      reply({ type: 'activation-failed' });
+    }
+  }
+
+  private async host(functions: readonly MeshFunction[]): Promise<void> {
+    for (const fn of functions) {
       this.subscriptions.push(
         await this.bus.subscribe({
           group: functionGroup(fn.name),
@@ -98,7 +146,14 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     if (!this.firstEventHandled) {
       this.firstEventHandled = true;
       // The cold start, as the scaler measures it: process start → first event handled.
-      this.logger.info({ function: fn.name, uptimeMs: Math.round(process.uptime() * 1000) }, 'first event handled');
+      this.logger.info(
+        {
+          function: fn.name,
+          uptimeMs: Math.round(process.uptime() * 1000),
+          ...(this.activatedAt !== null ? { sinceActivationMs: Math.round(performance.now() - this.activatedAt) } : {}),
+        },
+        'first event handled',
+      );
     }
     this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
     await this.done(fn, event, delivery, startedAt, delivery.attempt > 1 ? 'retried' : 'ok', null);

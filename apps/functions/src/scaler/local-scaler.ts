@@ -2,7 +2,7 @@ import type { EventBus } from '@mesh/bus';
 import type { Logger, Metrics } from '@mesh/telemetry';
 import { DEADLINES, FUNCTION_CATALOG, TOPICS, functionGroup, type ScalingPolicy } from '@mesh/contracts';
 import { IDLE, decideReplicas, type ScalingState } from './scaling-decision';
-import type { WorkerPool } from './worker-pool';
+import type { StartKind, WorkerPool } from './worker-pool';
 
 export interface ScaleEvent {
   at: string;
@@ -16,7 +16,14 @@ export interface FunctionStatus {
   function: string;
   replicas: number;
   lag: number;
-  workers: { pid: number | undefined; startedAt: string; coldStartMs: number | null }[];
+  workers: { pid: number | undefined; startedAt: string; warm: boolean; coldStartMs: number | null }[];
+}
+
+/** A worker's first event: `ms` after its process start (cold) or after a standby was given the function (warm). */
+export interface StartRecord {
+  function: string;
+  ms: number;
+  kind: StartKind;
 }
 
 /**
@@ -28,7 +35,7 @@ export class LocalScaler {
   private readonly state = new Map<string, ScalingState>();
   private readonly lags = new Map<string, number>();
   private readonly history: ScaleEvent[] = [];
-  private readonly coldStarts: { function: string; ms: number }[] = [];
+  private readonly coldStarts: StartRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -90,19 +97,21 @@ export class LocalScaler {
     );
   }
 
-  /** A worker handled its first event `ms` after its process started. */
-  coldStarted(fn: string, ms: number): void {
-    this.coldStarts.push({ function: fn, ms });
+  /** A worker handled its first event `ms` after its start (see StartRecord). */
+  coldStarted(fn: string, ms: number, kind: StartKind): void {
+    this.coldStarts.push({ function: fn, ms, kind });
     if (this.coldStarts.length > 500) this.coldStarts.shift();
-    this.metrics.functionColdStart.observe({ function: fn }, ms / 1000);
+    this.metrics.functionColdStart.observe({ function: fn, kind }, ms / 1000);
   }
 
   status(): {
     functions: FunctionStatus[];
     history: readonly ScaleEvent[];
-    coldStarts: readonly { function: string; ms: number }[];
+    coldStarts: readonly StartRecord[];
+    standbysReady: number;
   } {
     return {
+      standbysReady: this.pool.readyStandbys(),
       functions: [...FUNCTION_CATALOG.map((f) => f.name), DEADLINES].map((name) => ({
         function: name,
         replicas: this.pool.count(name),
@@ -110,6 +119,7 @@ export class LocalScaler {
         workers: this.pool.list(name).map((w) => ({
           pid: w.child.pid,
           startedAt: new Date(w.startedAtMs).toISOString(),
+          warm: w.warm,
           coldStartMs: w.coldStartMs,
         })),
       })),

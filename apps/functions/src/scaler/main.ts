@@ -25,8 +25,12 @@ async function main(): Promise<void> {
   const bus = new KafkaEventBus({ ...config.kafka, logger });
   await bus.ensureTopics();
   let scaler: LocalScaler | undefined = undefined;
-  const pool = new WorkerPool(join(__dirname, '..', 'main.js'), process.env, logger, (role, ms) =>
-    scaler?.coldStarted(role, ms),
+  const pool = new WorkerPool(
+    join(__dirname, '..', 'main.js'),
+    process.env,
+    logger,
+    (role, ms, kind) => scaler?.coldStarted(role, ms, kind),
+    standbyCount(process.env.SCALER_STANDBY),
   );
   scaler = new LocalScaler(bus, pool, policy, metrics, logger);
   const running = scaler;
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
     else send(404, 'application/json', '{"status":404}');
   });
   await new Promise<void>((resolve) => server.listen(port, config.host, resolve));
+  pool.prepare();
   running.start();
   logger.info({ port, functions: Object.keys(policy.functions) }, 'scaler running');
 
@@ -56,6 +61,15 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/** SCALER_STANDBY: workers kept started ahead of need (default 1; 0 turns it off). */
+function standbyCount(value: string | undefined): number {
+  if (value === undefined || value === '') return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 8)
+    throw new Error(`SCALER_STANDBY must be a whole number 0..8, not ${value}`);
+  return n;
 }
 
 main().catch((err: unknown) => {
