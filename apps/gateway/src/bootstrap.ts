@@ -37,6 +37,8 @@ export async function createGateway(
     pinoHttp({
       logger,
       genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
+      // Bind only the request id per request; the request itself is written with the lines that are logged.
+      quietReqLogger: true,
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
     }),

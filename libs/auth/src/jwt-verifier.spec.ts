@@ -49,6 +49,19 @@ describe('JwtVerifier with an HS256 secret', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'd-1', roles: ['dispatcher'] });
   });
 
+  it('rejects a token it accepted before once the token has expired', async () => {
+    const now = Date.now();
+    const token = await sign({ sub: 'courier-7', exp: Math.floor(now / 1000) + 60 });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'courier-7' });
+    jest.useFakeTimers({ now: now + 120_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const err = await rejection(verifier, token);
+      expect(err.detail).toMatch(/expired/);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('rejects a missing token', async () => {
     await rejection(verifier, undefined);
   });

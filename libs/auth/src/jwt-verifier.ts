@@ -4,6 +4,7 @@ import { Role, Vehicle, type Principal } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 
 const Claims = z.object({
@@ -14,15 +15,21 @@ const Claims = z.object({
   vehicle: Vehicle.optional(),
 });
 
+/** Verified tokens remembered (a courier app sends the same token with every request and socket event). */
+const VERIFIED_TOKENS = 20_000;
+
 /**
  * Verifies API bearer tokens (API.md "Auth"): signature with the one configured
  * key and its algorithm only (no `alg: none`, no HS/RS confusion), `iss`, `aud`,
- * `exp`/`nbf`, and the claims the API relies on.
+ * `exp`/`nbf`, and the claims the API relies on. A token that passed is
+ * remembered until it expires, so a busy client's requests skip the signature
+ * check; one that failed is checked again every time.
  */
 @Injectable()
 export class JwtVerifier {
   private readonly key: JWTVerifyGetKey;
   private readonly algorithms: string[];
+  private readonly verified = new LRUCache<string, Principal>({ max: VERIFIED_TOKENS });
 
   constructor(private readonly config: AppConfig) {
     const source = config.jwt.key;
@@ -48,6 +55,16 @@ export class JwtVerifier {
 
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw problems.unauthorized();
+    const known = this.verified.get(token);
+    if (known && known.exp * 1000 > Date.now()) return known;
+    const principal = await this.check(token);
+    // Until `exp` and no longer: past it the cached entry is gone and the full check answers 401.
+    const ttl = principal.exp * 1000 - Date.now();
+    if (ttl > 0) this.verified.set(token, principal, { ttl });
+    return principal;
+  }
+
+  private async check(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
       const options = {
