@@ -145,7 +145,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     if (ledger) await this.ledger.complete(fn.name, event.id, IDEMPOTENCY_WINDOW_MS);
     if (!this.firstEventHandled) {
       this.firstEventHandled = true;
-      // The cold start, as the scaler measures it: process start → first event handled.
+      // What the scaler measures a new replica by: process start (or a standby's activation) → first event handled.
       this.logger.info(
         {
           function: fn.name,
