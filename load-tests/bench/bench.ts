@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --spike 10 --duration 60s --couriers 2000 --search 20,40 --storm 2000 --rooms 4]
+ * npm run bench [-- --spike 10 --duration 60s --couriers 2000 --search 12,16,20 --storm 2000 --rooms 4]
  *
  * Replays the k6 scenarios against the real stack (gateway and functions as their
  * own processes on the real Kafka and Redis, a fresh stack per run) and writes a
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     spike: { type: 'string', default: '10' },
     duration: { type: 'string', default: '60s' },
     couriers: { type: 'string', default: '2000' },
-    search: { type: 'string', default: '4,6,8,20,40' },
+    search: { type: 'string', default: '4,6,8,12,14,16,20,40' },
     storm: { type: 'string', default: '2000' },
     rooms: { type: 'string', default: '4' },
   },

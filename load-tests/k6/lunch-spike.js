@@ -79,8 +79,12 @@ export const options = {
 
 const randomSpot = () => offset(CITY, (Math.random() * 2 - 1) * CITY_HALF_M, (Math.random() * 2 - 1) * CITY_HALF_M);
 
+let customerToken = null;
+
 export function customer() {
-  const me = token(`k6-customer-${exec.vu.idInTest}`, ['customer']);
+  // One sign-in per customer VU, reused for its orders, as an app keeps its token.
+  customerToken ??= token(`k6-customer-${exec.vu.idInTest}`, ['customer']);
+  const me = customerToken;
   const res = api(
     'POST',
     '/v1/orders',
