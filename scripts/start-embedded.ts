@@ -10,7 +10,7 @@ import { TokenIssuer } from '@mesh/auth';
 import { createLogger } from '@mesh/telemetry';
 import { randomBytes } from 'node:crypto';
 import { FunctionsModule } from '../apps/functions/src/functions.module';
-import { createGateway } from '../apps/gateway/src/bootstrap';
+import { createGateway, listenGateway } from '../apps/gateway/src/bootstrap';
 import { CitySimulator, DEFAULT_SIMULATION } from '../load-tests/simulator/city-simulator';
 
 async function main(): Promise<void> {
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   });
   const logger = createLogger('embedded', config.logLevel);
   const app = await createGateway(config, logger, [FunctionsModule.forRoot()]);
-  await app.listen(config.port, config.host);
+  await listenGateway(app, config);
   const base = `http://${config.host}:${config.port}`;
   const simulate = process.env.SIMULATE !== '0';
   if (simulate) {

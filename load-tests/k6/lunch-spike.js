@@ -17,8 +17,17 @@ const DURATION_S = parseDuration(__ENV.DURATION || (CI ? '20s' : '2m'));
 const COURIERS = Number(__ENV.COURIERS || (CI ? 40 : 2000));
 const CITY = { lat: Number(__ENV.CITY_LAT || 52.52), lng: Number(__ENV.CITY_LNG || 13.405) };
 const CITY_HALF_M = 5000;
-/** Couriers come online spread over this many seconds; customers start ordering after it. */
+/** Couriers come online spread over this many seconds, as a shift starts. */
 const RAMP_S = CI ? 2 : 5;
+/**
+ * Customers start ordering this long after the ramp, once the fleet is online and settled: lunch
+ * comes to a fleet already at work, and 2,000 sign-ins in 5 s are a shift-start storm of their
+ * own, which would otherwise make the first orders' latency.
+ */
+const SETTLE_S = CI ? 1 : 10;
+/** When the customers start, and how long each courier stays online. */
+const ORDERS_FROM_S = RAMP_S + SETTLE_S;
+const COURIER_ONLINE_S = ORDERS_FROM_S + DURATION_S + 10;
 
 const dispatchLatency = new Trend('dispatch_latency', true);
 const offersReceived = new Counter('offers_received');
@@ -55,12 +64,12 @@ export const options = {
       exec: 'courier',
       vus: COURIERS,
       iterations: 1,
-      maxDuration: `${DURATION_S + 30}s`,
+      maxDuration: `${COURIER_ONLINE_S + 20}s`,
     },
     customers: {
       executor: 'ramping-arrival-rate',
       exec: 'customer',
-      startTime: `${RAMP_S}s`,
+      startTime: `${ORDERS_FROM_S}s`,
       startRate: BASELINE,
       timeUnit: '1s',
       preAllocatedVUs: Math.max(20, BASELINE * SPIKE_X),
@@ -130,13 +139,10 @@ export function courier() {
         spot = offset(spot, (Math.random() - 0.5) * 40, (Math.random() - 0.5) * 40);
         client.emit('courier.location', { ...spot, at: new Date().toISOString() });
       }, 4000);
-      setTimeout(
-        () => {
-          clearInterval(moving);
-          client.close();
-        },
-        (DURATION_S + 10) * 1000,
-      );
+      setTimeout(() => {
+        clearInterval(moving);
+        client.close();
+      }, COURIER_ONLINE_S * 1000);
     },
   );
   ws.onerror = (e) => console.error(`courier ${id}: ${e.error}`);

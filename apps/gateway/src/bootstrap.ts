@@ -14,6 +14,25 @@ import { bodyErrors, httpMetrics, jsonBody, requestId } from './http/http-edge';
 import { MeshIoAdapter } from './realtime/mesh-io.adapter';
 
 /**
+ * Pending connections the kernel may hold for the gateway (capped by
+ * net.core.somaxconn). Node's default of 511 overflows when a fleet of couriers
+ * comes online at once: the kernel drops the SYNs and clients retry after a
+ * second, which customers placing orders at that moment feel as a 1 s stall.
+ */
+const LISTEN_BACKLOG = 4_096;
+
+/** Starts serving on HOST:PORT; resolves once listening. */
+export async function listenGateway(app: INestApplication, config: AppConfig): Promise<void> {
+  // Nest's listen() passes extra arguments on to Node's server.listen(port, host, backlog); its types do not say so.
+  await (app.listen as unknown as (port: number, host: string, backlog: number) => Promise<unknown>).call(
+    app,
+    config.port,
+    config.host,
+    LISTEN_BACKLOG,
+  );
+}
+
+/**
  * Builds the gateway application. `extra` lets the embedded process host the
  * functions in the same Nest application, sharing the in-memory adapters.
  */

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { AppConfig } from '@mesh/config';
 import { createLogger } from '@mesh/telemetry';
-import { createGateway } from './bootstrap';
+import { createGateway, listenGateway } from './bootstrap';
 
 async function main(): Promise<void> {
   const config = AppConfig.fromEnv();
   const logger = createLogger('gateway', config.logLevel);
   const app = await createGateway(config, logger);
-  await app.listen(config.port, config.host);
+  await listenGateway(app, config);
   logger.info({ url: await app.getUrl(), adapters: config.adapters }, 'gateway listening');
 }
 
