@@ -180,7 +180,7 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null): str
     '',
     '## lunch-spike',
     '',
-    'Orders on an open arrival-rate model: 20/s baseline with 10 s bursts to the multiplier every 30 s; couriers on Socket.IO accepting every offer and delivering 3 s later. Latencies in ms (p50 / p95 / p99).',
+    'Orders on an open arrival-rate model: 20/s baseline with 10 s bursts to the multiplier every 30 s, starting once the couriers are online; couriers on Socket.IO accepting every offer and delivering 3 s later. Latencies in ms (p50 / p95 / p99).',
     '',
     '| run | peak orders/s (5 s window) | accepted / lost / still waiting | place-order HTTP | dispatch (accepted → offer on the socket) | dropped iterations | thresholds |',
     '| --- | --- | --- | --- | --- | --- | --- |',
