@@ -2,7 +2,7 @@
 // acknowledged by the gateway once it is on Kafka. The ack latency is a k6 metric with thresholds.
 //
 //   k6 run -e JWT_SECRET=… [-e PROFILE=ci] [-e COURIERS=2000] [-e EVERY_MS=1000] [-e DURATION=60s] location-storm.js
-import { check } from 'k6';
+import { check, sleep } from 'k6';
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import { clearInterval, setInterval, setTimeout } from 'k6/timers';
@@ -13,6 +13,8 @@ const COURIERS = Number(__ENV.COURIERS || (CI ? 50 : 2000));
 const EVERY_MS = Number(__ENV.EVERY_MS || 1000);
 const DURATION_S = Number((__ENV.DURATION || (CI ? '15s' : '60s')).replace(/s$/, ''));
 const CITY = { lat: 52.52, lng: 13.405 };
+/** Couriers come online spread over this many seconds, as phones do, not in one instant. */
+const RAMP_S = CI ? 1 : 10;
 
 const ackLatency = new Trend('location_ack_latency', true);
 const refused = new Counter('location_refused');
@@ -20,7 +22,12 @@ const refused = new Counter('location_refused');
 export const options = {
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
   scenarios: {
-    couriers: { executor: 'per-vu-iterations', vus: COURIERS, iterations: 1, maxDuration: `${DURATION_S + 30}s` },
+    couriers: {
+      executor: 'per-vu-iterations',
+      vus: COURIERS,
+      iterations: 1,
+      maxDuration: `${RAMP_S + DURATION_S + 30}s`,
+    },
   },
   thresholds: {
     location_ack_latency: [CI ? 'p(99)<250' : 'p(99)<100'],
@@ -30,6 +37,7 @@ export const options = {
 };
 
 export default function () {
+  sleep(Math.random() * RAMP_S);
   const me = token(`k6-storm-${exec.vu.idInTest}`, ['courier']);
   check(api('PUT', '/v1/couriers/me/availability', me, { available: true }, { name: 'availability' }), {
     'courier online': (r) => r.status === 200,
