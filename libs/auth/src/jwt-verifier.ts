@@ -23,7 +23,9 @@ const VERIFIED_TOKENS = 20_000;
  * key and its algorithm only (no `alg: none`, no HS/RS confusion), `iss`, `aud`,
  * `exp`/`nbf`, and the claims the API relies on. A token that passed is
  * remembered until it expires, so a busy client's requests skip the signature
- * check; one that failed is checked again every time.
+ * check; one that failed is checked again every time. With a JWKS, a key taken
+ * out of the set refuses new tokens at once, while tokens it already passed
+ * here stay accepted by this process until they expire.
  */
 @Injectable()
 export class JwtVerifier {
