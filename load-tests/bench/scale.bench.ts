@@ -65,7 +65,11 @@ async function main(): Promise<void> {
   );
   // The scaler keeps its standby workers ready from its start; measure from there, as in service.
   const standbys = Number(values.standby);
-  while ((await scaler.status()).standbysReady < standbys) await sleep(50);
+  const standbyDeadline = performance.now() + 60_000;
+  while ((await scaler.status()).standbysReady < standbys) {
+    if (performance.now() > standbyDeadline) throw new Error(`no ${standbys} standby workers ready after 60 s`);
+    await sleep(50);
+  }
   const prefix = String(scaler.env.REDIS_KEY_PREFIX);
   const admin = new Redis(REDIS_URL);
   const [, previousNotify] = (await admin.config('GET', 'notify-keyspace-events')) as [string, string];

@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import { RedisConnection } from '@mesh/redis';
+import { redisOrMemory } from '@mesh/redis';
 import { CourierGeoRepository } from './courier-geo.repository';
 import { MemoryCourierGeoRepository } from './memory-courier-geo.repository';
 import { RedisCourierGeoRepository } from './redis-courier-geo.repository';
@@ -10,14 +10,10 @@ import { RedisCourierGeoRepository } from './redis-courier-geo.repository';
 @Module({})
 export class GeoModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const provider =
-      config.adapters === 'memory'
-        ? { provide: CourierGeoRepository, useFactory: () => new MemoryCourierGeoRepository() }
-        : {
-            provide: CourierGeoRepository,
-            inject: [RedisConnection],
-            useFactory: (redis: RedisConnection) => new RedisCourierGeoRepository(redis),
-          };
+    const provider = redisOrMemory(config, CourierGeoRepository, {
+      memory: () => new MemoryCourierGeoRepository(),
+      redis: (redis) => new RedisCourierGeoRepository(redis),
+    });
     return { module: GeoModule, providers: [provider], exports: [CourierGeoRepository] };
   }
 }

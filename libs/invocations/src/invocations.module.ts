@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import { RedisConnection } from '@mesh/redis';
+import { redisOrMemory } from '@mesh/redis';
 import { InvocationLedger } from './invocation-ledger.port';
 import { MemoryInvocationLedger } from './memory-invocation-ledger';
 import { RedisInvocationLedger } from './redis-invocation-ledger';
@@ -10,14 +10,10 @@ import { RedisInvocationLedger } from './redis-invocation-ledger';
 @Module({})
 export class InvocationsModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const provider =
-      config.adapters === 'memory'
-        ? { provide: InvocationLedger, useFactory: () => new MemoryInvocationLedger() }
-        : {
-            provide: InvocationLedger,
-            inject: [RedisConnection],
-            useFactory: (redis: RedisConnection) => new RedisInvocationLedger(redis),
-          };
+    const provider = redisOrMemory(config, InvocationLedger, {
+      memory: () => new MemoryInvocationLedger(),
+      redis: (redis) => new RedisInvocationLedger(redis),
+    });
     return { module: InvocationsModule, providers: [provider], exports: [InvocationLedger] };
   }
 }

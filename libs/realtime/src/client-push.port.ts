@@ -21,3 +21,24 @@ export abstract class ClientPush {
 export function socketIoChannel(redisKeyPrefix: string): string {
   return `${redisKeyPrefix}socket.io`;
 }
+
+/** What the Socket.IO server and the Redis emitter have in common for broadcasting. */
+interface Broadcaster {
+  to(rooms: string | string[]): Broadcast;
+}
+interface Broadcast {
+  except(room: string): Broadcast;
+  emit(event: string, payload: unknown): boolean;
+}
+
+/** ClientPush.emit over either: to every socket in `rooms`, except those in `except`. */
+export function broadcast(
+  via: Broadcaster,
+  rooms: string | readonly string[],
+  event: ServerEventName,
+  payload: unknown,
+  except?: string,
+): void {
+  const to = via.to(typeof rooms === 'string' ? rooms : [...rooms]);
+  (except ? to.except(except) : to).emit(event, payload);
+}

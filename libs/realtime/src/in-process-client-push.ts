@@ -1,6 +1,6 @@
 import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '@mesh/contracts';
 import type { Server } from 'socket.io';
-import { ClientPush } from './client-push.port';
+import { broadcast, ClientPush } from './client-push.port';
 
 /** Pushes straight into the Socket.IO server of this process (embedded default, one process). */
 export class InProcessClientPush extends ClientPush {
@@ -16,10 +16,7 @@ export class InProcessClientPush extends ClientPush {
     payload: ServerEventPayload<E>,
     except?: string,
   ): void {
-    if (!this.server) return;
-    const to = this.server.to(typeof rooms === 'string' ? rooms : [...rooms]);
-    const target = except ? to.except(except) : to;
-    (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
+    if (this.server) broadcast(this.server, rooms, event, payload, except);
   }
 
   leave(members: string, room: string): void {

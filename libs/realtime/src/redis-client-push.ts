@@ -1,7 +1,7 @@
 import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '@mesh/contracts';
 import { Emitter } from '@socket.io/redis-emitter';
 import type Redis from 'ioredis';
-import { ClientPush, socketIoChannel } from './client-push.port';
+import { broadcast, ClientPush, socketIoChannel } from './client-push.port';
 
 /** Pushes through the Socket.IO Redis emitter; every gateway on the Redis adapter delivers. */
 export class RedisClientPush extends ClientPush {
@@ -21,9 +21,7 @@ export class RedisClientPush extends ClientPush {
     payload: ServerEventPayload<E>,
     except?: string,
   ): void {
-    const to = this.emitter.to(typeof rooms === 'string' ? rooms : [...rooms]);
-    const target = except ? to.except(except) : to;
-    (target.emit as (ev: E, p: ServerEventPayload<E>) => boolean)(event, payload);
+    broadcast(this.emitter, rooms, event, payload, except);
   }
 
   leave(members: string, room: string): void {

@@ -1,4 +1,12 @@
-import { type DynamicModule, Global, Module, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  type Abstract,
+  type DynamicModule,
+  Global,
+  Module,
+  type OnApplicationShutdown,
+  Optional,
+  type Provider,
+} from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import { RedisConnection } from './redis-connection';
 
@@ -19,4 +27,18 @@ export class RedisModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.redis?.close();
   }
+}
+
+/**
+ * Provides a port by the process's adapters: the Redis adapter over the shared
+ * connection for `ADAPTERS=real`, the in-memory one for the embedded default.
+ */
+export function redisOrMemory<T>(
+  config: AppConfig,
+  port: Abstract<T>,
+  adapters: { memory: () => T; redis: (redis: RedisConnection) => T },
+): Provider {
+  return config.adapters === 'memory'
+    ? { provide: port, useFactory: adapters.memory }
+    : { provide: port, inject: [RedisConnection], useFactory: adapters.redis };
 }

@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '@mesh/config';
-import { RedisConnection } from '@mesh/redis';
+import { redisOrMemory } from '@mesh/redis';
 import { MemoryStreamStore } from './memory-stream-store';
 import { RedisStreamStore } from './redis-stream-store';
 import { StreamStore } from './stream-store.port';
@@ -10,14 +10,10 @@ import { StreamStore } from './stream-store.port';
 @Module({})
 export class StreamsModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const provider =
-      config.adapters === 'memory'
-        ? { provide: StreamStore, useFactory: () => new MemoryStreamStore() }
-        : {
-            provide: StreamStore,
-            inject: [RedisConnection],
-            useFactory: (redis: RedisConnection) => new RedisStreamStore(redis),
-          };
+    const provider = redisOrMemory(config, StreamStore, {
+      memory: () => new MemoryStreamStore(),
+      redis: (redis) => new RedisStreamStore(redis),
+    });
     return { module: StreamsModule, providers: [provider], exports: [StreamStore] };
   }
 }

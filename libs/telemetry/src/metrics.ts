@@ -111,13 +111,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-  }
-
-  render(): Promise<string> {
-    return this.registry.metrics();
-  }
   readonly mixJobs = new Gauge({
     name: 'mesh_mix_jobs',
     help: 'ffmpeg mix processes running in this process',
@@ -141,4 +134,12 @@ export class Metrics {
     buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
     registers: [this.registry],
   });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
 }
