@@ -25,6 +25,8 @@ describe('lag-based scaling of functions (real Kafka and Redis)', () => {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
       keyPrefix: String(scaler.env.REDIS_KEY_PREFIX),
     });
+    // In service the scaler has had its standby ready long before a burst; so here too.
+    await eventually(async () => expect((await scaler.status()).standbysReady).toBe(1), { timeoutMs: 30_000 });
   });
   afterAll(async () => {
     redis?.disconnect();
