@@ -66,11 +66,10 @@ async function runK6(
   csv?: string,
 ): Promise<{ code: number | null; metrics: Metrics }> {
   const summary = join(mkdtempSync(join(tmpdir(), 'bench-k6-')), 'summary.json');
-  const args = ['run', '--quiet', '--summary-export', summary, ...(csv ? ['--out', `csv=${csv}`] : [])];
-  for (const [k, v] of Object.entries({ BASE_URL: stack.baseUrl, ...env })) args.push('-e', `${k}=${v}`);
-  args.push(join(ROOT, 'load-tests', 'k6', `${scenario}.js`));
-  const k6 = spawn(join(ROOT, '.tools', 'bin', 'k6'), args, {
-    env: { ...process.env, JWT_SECRET: String(stack.env.JWT_SECRET), K6_AUTO_EXTENSION_RESOLUTION: 'false' },
+  const args = [scenario, '--quiet', '--summary-export', summary, ...(csv ? ['--out', `csv=${csv}`] : [])];
+  for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
+  const k6 = spawn(join(ROOT, 'load-tests', 'run-k6.sh'), args, {
+    env: { ...process.env, BASE_URL: stack.baseUrl, JWT_SECRET: String(stack.env.JWT_SECRET) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -28,19 +28,9 @@ describe('k6 smoke: the scenarios’ CI profiles (real stack)', () => {
   async function runK6(scenario: string): Promise<K6Summary['metrics']> {
     const summaryFile = join(mkdtempSync(join(tmpdir(), 'k6-')), 'summary.json');
     const k6 = spawn(
-      join(ROOT, '.tools', 'bin', 'k6'),
-      [
-        'run',
-        '--quiet',
-        '--summary-export',
-        summaryFile,
-        '-e',
-        'PROFILE=ci',
-        '-e',
-        `BASE_URL=${stack.baseUrl}`,
-        join(ROOT, 'load-tests', 'k6', `${scenario}.js`),
-      ],
-      { env: { ...process.env, JWT_SECRET: String(stack.env.JWT_SECRET), K6_AUTO_EXTENSION_RESOLUTION: 'false' } },
+      join(ROOT, 'load-tests', 'run-k6.sh'),
+      [scenario, '--quiet', '--summary-export', summaryFile, '-e', 'PROFILE=ci'],
+      { env: { ...process.env, BASE_URL: stack.baseUrl, JWT_SECRET: String(stack.env.JWT_SECRET) } },
     );
     const output: string[] = [];
     k6.stdout.on('data', (c: Buffer) => output.push(c.toString()));

@@ -1,6 +1,7 @@
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
 import type { Role } from '@mesh/contracts';
+import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -147,7 +148,10 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     },
     stop: async () => {
       await Promise.all([gateway.stop(), functions.stop()]);
-      await deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run);
+      await Promise.all([
+        deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run),
+        deleteKeys(String(env.REDIS_URL ?? 'redis://127.0.0.1:6379'), `${run}:`),
+      ]);
     },
   };
 }
@@ -161,6 +165,20 @@ export function metricValue(page: string, name: string, labels: Record<string, s
     if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/** Removes a finished run’s Redis keys (those starting with `prefix`), as its topics are removed. */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const stream = redis.scanStream({ match: `${prefix}*`, count: 1_000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Removes a finished run’s topics (those starting with `${prefix}.`) so repeated runs do not pile them up. */
