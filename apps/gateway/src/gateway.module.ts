@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '@mesh/auth';
 import type { AppConfig } from '@mesh/config';
+import { redisOrMemory } from '@mesh/redis';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
@@ -14,6 +15,8 @@ import { OpsController } from './ops/ops.controller';
 import { OffersController } from './orders/offers.controller';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RequestBudget } from './rate-limit/request-budget';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import { LiveController } from './streams/live.controller';
 import { StreamsController } from './streams/streams.controller';
@@ -43,7 +46,13 @@ export class GatewayModule {
         StreamsService,
         AdminService,
         RealtimeGateway,
+        redisOrMemory(config, RequestBudget, {
+          memory: () => RequestBudget.inMemory(config.rateLimit),
+          redis: (redis) => RequestBudget.onRedis(redis, config.rateLimit),
+        }),
+        // In this order: the budget is charged to the user the token names.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

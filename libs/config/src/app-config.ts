@@ -42,6 +42,8 @@ const Env = z
     JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
     DEV_TOKENS: flag.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3_600).default(10),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
     FUNCTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
     FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
@@ -127,6 +129,8 @@ export class AppConfig {
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
+  /** Requests and socket events each user may make per window, across all gateways; 0: no limit. */
+  readonly rateLimit: { requests: number; windowS: number };
   readonly functions: { maxAttempts: number; concurrency: number };
   readonly dispatch: {
     offerTtlMs: number;
@@ -169,6 +173,7 @@ export class AppConfig {
     this.devTokens = env.DEV_TOKENS;
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
+    this.rateLimit = { requests: env.RATE_LIMIT_REQUESTS, windowS: env.RATE_LIMIT_WINDOW_S };
     this.functions = { maxAttempts: env.FUNCTION_MAX_ATTEMPTS, concurrency: env.FUNCTION_CONCURRENCY };
     this.dispatch = {
       offerTtlMs: env.OFFER_TTL_S * 1000,

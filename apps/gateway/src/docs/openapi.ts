@@ -58,9 +58,18 @@ const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
+const tooManyRequests = {
+  ...problem(
+    'The caller’s requests and socket events went over its budget for the window (`RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW_S`); nothing was done',
+  ),
+  headers: {
+    'Retry-After': { description: 'Seconds until the window turns', schema: { type: 'integer', minimum: 1 } },
+  },
+};
 const authProblems = {
   '401': problem('No, expired or invalid bearer token'),
   '403': problem('Authenticated, but the role does not allow this'),
+  '429': tooManyRequests,
 };
 const writeProblems = {
   '400': problem('Invalid input; `errors` names each bad field'),
@@ -105,6 +114,7 @@ const streamProblems = {
   '404': problem('No such stream, or not one the caller may see'),
   '403': problem('The caller may see the stream but is not its host'),
   '401': authProblems['401'],
+  '429': tooManyRequests,
 };
 const streamId = { name: 'id', in: 'path', required: true, description: 'The stream id', schema: { type: 'string' } };
 const userIdParam = {

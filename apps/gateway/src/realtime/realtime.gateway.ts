@@ -29,6 +29,8 @@ import { requireRole } from '../auth/jwt-auth.guard';
 import { CouriersService } from '../couriers/couriers.service';
 import { OrdersService } from '../orders/orders.service';
 import { StreamsService } from '../streams/streams.service';
+import { budgetKey } from '../rate-limit/rate-limit.guard';
+import { RequestBudget } from '../rate-limit/request-budget';
 import { acknowledge } from './socket-ack';
 
 interface SocketData {
@@ -53,6 +55,7 @@ export class RealtimeGateway
     private readonly couriers: CouriersService,
     private readonly orders: OrdersService,
     private readonly streams: StreamsService,
+    private readonly budget: RequestBudget,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() private readonly inProcessPush?: InProcessClientPush,
@@ -110,7 +113,7 @@ export class RealtimeGateway
    * several times the work of the handler itself at thousands of updates a second.
    */
   private onCourierLocation(socket: MeshSocket, payload: unknown): Promise<AckReply> {
-    return this.answer('courier.location', async () => {
+    return this.answer('courier.location', socket, async () => {
       requireRole(socket.data.principal, ['courier']);
       await this.couriers.reportLocation(socket.data.principal, parseOrThrow(LocationReport, payload));
       return {};
@@ -132,7 +135,7 @@ export class RealtimeGateway
     @ConnectedSocket() socket: MeshSocket,
     @MessageBody() payload: unknown,
   ): Promise<AckReply<{ order: OrderView }>> {
-    return this.answer('offer.accept', async () => {
+    return this.answer('offer.accept', socket, async () => {
       requireRole(socket.data.principal, ['courier']);
       const { offerId } = parseOrThrow(OfferRef, payload);
       return { order: await this.orders.answerOffer(socket.data.principal, offerId, 'accept') };
@@ -141,7 +144,7 @@ export class RealtimeGateway
 
   @SubscribeMessage('offer.decline')
   onOfferDecline(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
-    return this.answer('offer.decline', async () => {
+    return this.answer('offer.decline', socket, async () => {
       requireRole(socket.data.principal, ['courier']);
       const { offerId } = parseOrThrow(OfferRef, payload);
       await this.orders.answerOffer(socket.data.principal, offerId, 'decline');
@@ -169,7 +172,7 @@ export class RealtimeGateway
     payload: unknown,
     how: 'join' | 'leave',
   ): Promise<AckReply> {
-    return this.answer(event, async () => {
+    return this.answer(event, socket, async () => {
       const who = socket.data.principal;
       let room: string;
       if (event.startsWith('order.')) {
@@ -186,8 +189,19 @@ export class RealtimeGateway
     });
   }
 
-  private async answer<T extends object>(event: string, work: () => Promise<T>): Promise<AckReply<T>> {
-    const reply = await acknowledge(work, (err) => this.logger.error({ err, event }, 'socket handler failed'));
+  /** Charges the event to its user's budget, runs it, and acknowledges its outcome. */
+  private async answer<T extends object>(
+    event: string,
+    socket: MeshSocket,
+    work: () => Promise<T>,
+  ): Promise<AckReply<T>> {
+    const reply = await acknowledge(
+      async () => {
+        await this.budget.spend(budgetKey(socket.data.principal.sub));
+        return work();
+      },
+      (err) => this.logger.error({ err, event }, 'socket handler failed'),
+    );
     this.metrics.socketEvents.inc({ event, outcome: reply.ok ? 'ok' : String(reply.error.status) });
     return reply;
   }

@@ -1,0 +1,67 @@
+import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { io, type Socket } from 'socket.io-client';
+
+const BUDGET = 4;
+const WINDOW_S = 60;
+
+/** Each user's requests and socket events share one budget per window; past it, 429 and nothing changes. */
+describe('rate limits (real stack)', () => {
+  let stack: RunningStack;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ RATE_LIMIT_REQUESTS: String(BUDGET), RATE_LIMIT_WINDOW_S: String(WINDOW_S) });
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await stack?.stop();
+  });
+
+  const published = async () =>
+    metricValue(await (await fetch(`${stack.baseUrl}/metrics`)).text(), 'mesh_events_published_total');
+
+  const call = (token: string, method: string, path: string, body?: unknown) =>
+    fetch(`${stack.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  const order = { pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.51, lng: 13.39 } };
+
+  it('refuses a user past the budget with a 429 problem and Retry-After, places nothing, and leaves other users and probes alone', async () => {
+    const customer = await stack.token(uniqueName('customer'), ['customer']);
+    for (let i = 0; i < BUDGET; i++) expect((await call(customer, 'GET', '/v1/orders')).status).toBe(200);
+
+    const before = await published();
+    const refused = await call(customer, 'POST', '/v1/orders', order);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW_S);
+    expect(await refused.json()).toMatchObject({ status: 429, type: expect.any(String), detail: expect.any(String) });
+    expect(await published()).toBe(before);
+
+    const neighbour = await stack.token(uniqueName('customer'), ['customer']);
+    expect((await call(neighbour, 'POST', '/v1/orders', order)).status).toBe(202);
+    for (const probe of ['/healthz', '/readyz', '/metrics']) {
+      expect((await fetch(`${stack.baseUrl}${probe}`)).status).toBe(200);
+    }
+  });
+
+  it('charges socket events to the same budget: past it, the acknowledgement is a 429 problem and nothing is recorded', async () => {
+    const courier = await stack.token(uniqueName('courier'), ['courier']);
+    const socket = io(stack.baseUrl, { transports: ['websocket'], auth: { token: courier }, reconnection: false });
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const report = () => socket.emitWithAck('courier.location', { lat: 52.52, lng: 13.405 }) as Promise<unknown>;
+
+    for (let i = 0; i < BUDGET; i++) expect(await report()).toEqual({ ok: true });
+    const before = await published();
+    expect(await report()).toMatchObject({ ok: false, error: { status: 429, type: expect.any(String) } });
+    expect(await published()).toBe(before);
+    // The HTTP side of the same user is out of budget too.
+    expect((await call(courier, 'PUT', '/v1/couriers/me/availability', { available: true })).status).toBe(429);
+  });
+});
