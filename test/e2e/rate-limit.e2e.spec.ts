@@ -4,7 +4,7 @@ import { io, type Socket } from 'socket.io-client';
 const BUDGET = 4;
 const WINDOW_S = 60;
 
-/** Each user's requests and socket events share one budget per window; past it, 429 and nothing changes. */
+/** Each user's requests, and their socket events, have a budget per window; past it, 429 and nothing changes. */
 describe('rate limits (real stack)', () => {
   let stack: RunningStack;
   const sockets: Socket[] = [];
@@ -50,7 +50,7 @@ describe('rate limits (real stack)', () => {
     }
   });
 
-  it('charges socket events to the same budget: past it, the acknowledgement is a 429 problem and nothing is recorded', async () => {
+  it('charges socket events to the user’s socket budget: past it, the acknowledgement is a 429 problem and nothing is recorded', async () => {
     const courier = await stack.token(uniqueName('courier'), ['courier']);
     const socket = io(stack.baseUrl, { transports: ['websocket'], auth: { token: courier }, reconnection: false });
     sockets.push(socket);
@@ -61,7 +61,15 @@ describe('rate limits (real stack)', () => {
     const before = await published();
     expect(await report()).toMatchObject({ ok: false, error: { status: 429, type: expect.any(String) } });
     expect(await published()).toBe(before);
-    // The HTTP side of the same user is out of budget too.
-    expect((await call(courier, 'PUT', '/v1/couriers/me/availability', { available: true })).status).toBe(429);
+    // A second socket of the same user draws on the same budget.
+    const again = io(stack.baseUrl, { transports: ['websocket'], auth: { token: courier }, reconnection: false });
+    sockets.push(again);
+    await new Promise<void>((resolve) => again.once('connect', () => resolve()));
+    expect(await again.emitWithAck('courier.location', { lat: 52.52, lng: 13.405 })).toMatchObject({
+      ok: false,
+      error: { status: 429 },
+    });
+    // HTTP requests are counted apart (across gateways, in Redis).
+    expect((await call(courier, 'PUT', '/v1/couriers/me/availability', { available: true })).status).toBe(200);
   });
 });

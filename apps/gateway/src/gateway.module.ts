@@ -16,7 +16,7 @@ import { OffersController } from './orders/offers.controller';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
-import { RequestBudget } from './rate-limit/request-budget';
+import { RequestBudget, SOCKET_EVENT_BUDGET } from './rate-limit/request-budget';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import { LiveController } from './streams/live.controller';
 import { StreamsController } from './streams/streams.controller';
@@ -50,6 +50,7 @@ export class GatewayModule {
           memory: () => RequestBudget.inMemory(config.rateLimit),
           redis: (redis) => RequestBudget.onRedis(redis, config.rateLimit),
         }),
+        { provide: SOCKET_EVENT_BUDGET, useFactory: () => RequestBudget.inMemory(config.rateLimit) },
         // In this order: the budget is charged to the user the token names.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -129,7 +129,7 @@ export class AppConfig {
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
-  /** Requests and socket events each user may make per window, across all gateways; 0: no limit. */
+  /** HTTP requests each user may make per window across all gateways, and socket events per gateway; 0: no limit. */
   readonly rateLimit: { requests: number; windowS: number };
   readonly functions: { maxAttempts: number; concurrency: number };
   readonly dispatch: {

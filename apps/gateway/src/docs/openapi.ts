@@ -60,7 +60,7 @@ const problem = (description: string) => ({
 });
 const tooManyRequests = {
   ...problem(
-    'The caller’s requests and socket events went over its budget for the window (`RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW_S`); nothing was done',
+    'The caller went over its budget of requests for the window (`RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW_S`); nothing was done',
   ),
   headers: {
     'Retry-After': { description: 'Seconds until the window turns', schema: { type: 'integer', minimum: 1 } },

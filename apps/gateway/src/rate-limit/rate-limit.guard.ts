@@ -18,5 +18,5 @@ export class RateLimitGuard implements CanActivate {
   }
 }
 
-/** One budget per user, shared by their HTTP requests and socket events. */
+/** A user's key in a budget: one per user, whichever token or socket they come with. */
 export const budgetKey = (sub: string) => `user:${sub}`;

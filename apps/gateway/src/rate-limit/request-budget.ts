@@ -3,11 +3,18 @@ import { ProblemCode, ProblemError } from '@mesh/problem';
 import type { RedisConnection } from '@mesh/redis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
+/**
+ * The budget socket events are charged to: counted in the memory of the gateway that
+ * holds the socket (a socket stays on one gateway), so the hottest event, a courier's
+ * position, costs no Redis round trip for it.
+ */
+export const SOCKET_EVENT_BUDGET = Symbol('SocketEventBudget');
+
 /** The budget's keys (under the connection's prefix): `ratelimit:<who>`. */
 const KEY_PREFIX = 'ratelimit';
 
 /**
- * How many requests and socket events each user may make per window (fixed windows,
+ * How many requests (or socket events) each user may make per window (fixed windows,
  * rate-limiter-flexible). On Redis the count is shared by every gateway replica; the
  * embedded default counts in memory. Past the budget a call is refused with 429 and
  * the seconds until the window turns.

@@ -30,7 +30,7 @@ import { CouriersService } from '../couriers/couriers.service';
 import { OrdersService } from '../orders/orders.service';
 import { StreamsService } from '../streams/streams.service';
 import { budgetKey } from '../rate-limit/rate-limit.guard';
-import { RequestBudget } from '../rate-limit/request-budget';
+import { RequestBudget, SOCKET_EVENT_BUDGET } from '../rate-limit/request-budget';
 import { acknowledge } from './socket-ack';
 
 interface SocketData {
@@ -55,7 +55,7 @@ export class RealtimeGateway
     private readonly couriers: CouriersService,
     private readonly orders: OrdersService,
     private readonly streams: StreamsService,
-    private readonly budget: RequestBudget,
+    @Inject(SOCKET_EVENT_BUDGET) private readonly budget: RequestBudget,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() private readonly inProcessPush?: InProcessClientPush,
@@ -189,7 +189,7 @@ export class RealtimeGateway
     });
   }
 
-  /** Charges the event to its user's budget, runs it, and acknowledges its outcome. */
+  /** Charges the event to its user's socket budget, runs it, and acknowledges its outcome. */
   private async answer<T extends object>(
     event: string,
     socket: MeshSocket,
