@@ -14,6 +14,8 @@ import {
   type RunningStack,
 } from '@mesh/testing';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -190,6 +192,50 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(failed.participants[0]?.inputUrl).toBe(`rtmp://127.0.0.1:${closedPort}/…`);
     expect(JSON.stringify(failed)).not.toContain('/live/cam');
     expect(mixProcesses(created.id)).toEqual([]);
+  });
+
+  it('an HTTP input leads ffmpeg to no host but the allowed ones: a redirect and a playlist entry elsewhere are refused', async () => {
+    // "localhost" is not in MIX_INPUT_HOSTS (127.0.0.1 is), though it is the same machine: as an internal address would be.
+    const elsewhere: string[] = [];
+    const other = createServer((req, res) => {
+      elsewhere.push(req.url ?? '');
+      res.end();
+    });
+    const served: string[] = [];
+    const media = createServer((req, res) => {
+      served.push(req.url ?? '');
+      const otherUrl = `http://localhost:${(other.address() as AddressInfo).port}`;
+      if (req.url === '/list.m3u8') {
+        res.end(
+          ['#EXTM3U', '#EXT-X-TARGETDURATION:2', '#EXTINF:2,', '/redirect.ts', '#EXTINF:2,', `${otherUrl}/metadata.ts`]
+            .concat(['#EXT-X-ENDLIST', ''])
+            .join('\n'),
+        );
+      } else if (req.url === '/redirect.ts') {
+        res.writeHead(302, { location: `${otherUrl}/redirected.ts` }).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await Promise.all([other, media].map((server) => new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))));
+    const refusals = () => stack.functions.output.join('').split('refused ffmpeg a connection').length - 1;
+    const refusedBefore = refusals();
+    try {
+      const port = (media.address() as AddressInfo).port;
+      const created = await rooms.stream(host, [`http://127.0.0.1:${port}/list.m3u8`]);
+      expect((await host.api('POST', `/v1/streams/${created.id}/start`)).status).toBe(202);
+      // ffmpeg read the playlist and followed its first entry, through the egress proxy…
+      await eventually(() => expect(served).toEqual(expect.arrayContaining(['/list.m3u8', '/redirect.ts'])), {
+        timeoutMs: 20_000,
+      });
+      // …which refused it both ways out to the other host: the redirect and the second entry.
+      await eventually(() => expect(refusals() - refusedBefore).toBeGreaterThanOrEqual(2), { timeoutMs: 20_000 });
+      expect(elsewhere).toEqual([]);
+      await host.api('POST', `/v1/streams/${created.id}/stop`);
+      await noMixProcesses(created.id);
+    } finally {
+      await Promise.all([other, media].map((server) => new Promise((ok) => server.close(ok))));
+    }
   });
 
   it('stop ends the stream’s ffmpeg, and the host is told it stopped', async () => {

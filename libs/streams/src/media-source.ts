@@ -87,10 +87,15 @@ function checkNetworkUrl(
   if (url.username || url.password) return refuse('credentials in the URL are not allowed');
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (!host) return refuse('the URL has no host');
-  if (!hosts.some((pattern) => hostMatches(host, pattern))) {
+  if (!hostAllowed(host, hosts)) {
     return refuse(`the host ${host} is not allowed (${setting})`);
   }
   return { ok: true, value: { kind: 'network', scheme, url: url.href } };
+}
+
+/** Whether a host (lower-case, IPv6 without brackets) matches one of the patterns. */
+export function hostAllowed(host: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => hostMatches(host, pattern));
 }
 
 /** `*` any host; `*.example.com` its subdomains; otherwise the exact host, case-insensitively. */

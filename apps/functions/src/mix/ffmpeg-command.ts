@@ -20,14 +20,15 @@ const HLS_FLAGS = 'delete_segments+append_list+omit_endlist+discont_start+indepe
 
 /**
  * The protocols ffmpeg may use for each kind of input, nested ones included (an
- * HLS input's playlist must not lead ffmpeg to `file:` or anything else).
+ * HLS input's playlist must not lead ffmpeg to `file:` or anything else). Which
+ * hosts HTTP(S) may reach is the egress proxy's to hold (`httpproxy`: TLS through it).
  */
 const PROTOCOLS: Readonly<Record<NetworkScheme, string>> = {
   rtmp: 'rtmp,tcp',
   rtmps: 'rtmps,tcp,tls',
   srt: 'srt,udp',
   http: 'http,tcp,crypto',
-  https: 'https,http,tls,tcp,crypto',
+  https: 'https,http,tls,tcp,crypto,httpproxy',
 };
 
 /**

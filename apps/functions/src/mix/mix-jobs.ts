@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
-import { checkInputUrl, checkOutputUrl, compose, type MediaPolicy, type MediaSource } from '@mesh/streams';
+import { checkInputUrl, checkOutputUrl, compose, hostAllowed, type MediaPolicy, type MediaSource } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EgressProxy } from './egress-proxy';
 import { PLAYLIST, ffmpegArgs } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
@@ -45,6 +46,7 @@ export class MixJobs implements OnApplicationShutdown {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly policy: MediaPolicy;
   private readonly setpriv: boolean;
+  private readonly egress: EgressProxy;
   private report: JobReport = () => undefined;
 
   constructor(
@@ -54,6 +56,7 @@ export class MixJobs implements OnApplicationShutdown {
   ) {
     const { mix } = config;
     this.policy = { inputHosts: mix.inputHosts, outputHosts: mix.outputHosts, testSources: mix.testSources };
+    this.egress = new EgressProxy((host) => hostAllowed(host, mix.inputHosts), logger);
     this.setpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
     if (!this.setpriv) this.logger.warn('setpriv not found: ffmpeg may outlive a killed functions process');
   }
@@ -99,6 +102,7 @@ export class MixJobs implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.jobs.values()].map((job) => this.halt(job)));
     this.jobs.clear();
+    await this.egress.close();
   }
 
   private async launch(job: Job): Promise<void> {
@@ -129,9 +133,10 @@ export class MixJobs implements OnApplicationShutdown {
       rtmpUrl: spec.output.rtmpUrl,
       inputTimeoutS: mix.inputTimeoutS,
     });
+    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env: await this.ffmpegEnv() };
     const child = this.setpriv
-      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', mix.ffmpegPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(mix.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', mix.ffmpegPath, ...args], options)
+      : spawn(mix.ffmpegPath, args, options);
     job.child = child;
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
@@ -153,6 +158,17 @@ export class MixJobs implements OnApplicationShutdown {
       this.onCrash(job, describeExit(code, signal, stderr, job.spec));
     });
     this.watchFirstSegment(job, child, dir, segmentPrefix);
+  }
+
+  /**
+   * ffmpeg's environment: every HTTP(S) connection it makes, redirects and playlist
+   * entries included, goes through the egress proxy, which holds it to MIX_INPUT_HOSTS.
+   */
+  private async ffmpegEnv(): Promise<NodeJS.ProcessEnv> {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(https?|no|all)_proxy$/i.test(name)),
+    );
+    return { ...env, http_proxy: await this.egress.url() };
   }
 
   /** `live` once the playlist lists a segment of this run. */

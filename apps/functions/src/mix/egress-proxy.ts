@@ -1,0 +1,138 @@
+import type { Logger } from '@mesh/telemetry';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+
+/** Headers that belong to one connection (RFC 9110 §7.6.1) and to the proxy, not forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** An upstream that sends nothing for this long is given up (ffmpeg's own rw_timeout is shorter). */
+const UPSTREAM_IDLE_MS = 30_000;
+
+/**
+ * The only way out for ffmpeg's HTTP and HTTPS: a forward proxy on loopback that lets
+ * a request, or a CONNECT tunnel for TLS, through only to a host the policy allows.
+ * Checking the URL a host gave us is not enough: ffmpeg follows redirects, and an HLS
+ * playlist names its variants and segments by URLs that may point anywhere (another
+ * host, a cloud metadata address, a service on our network). ffmpeg sends every one of
+ * them here (`http_proxy` in its environment), so every hop is checked.
+ */
+export class EgressProxy {
+  private server: Server | null = null;
+  private listening: Promise<string> | null = null;
+  private readonly tunnels = new Set<Socket>();
+
+  constructor(
+    private readonly allows: (host: string) => boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The proxy's URL (`http://127.0.0.1:<port>`), listening from the first call on. */
+  url(): Promise<string> {
+    this.listening ??= new Promise<string>((resolve, reject) => {
+      const server = createServer((req, res) => this.forward(req, res));
+      server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => this.tunnel(req, client, head));
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        resolve(`http://127.0.0.1:${port}`);
+      });
+      this.server = server;
+    }).catch((err: unknown) => {
+      this.listening = null;
+      throw err;
+    });
+    return this.listening;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.tunnels) socket.destroy();
+    const server = this.server;
+    this.server = null;
+    this.listening = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** A plain-HTTP request in absolute form (`GET http://host/path`), passed on when its host is allowed. */
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '');
+    } catch {
+      return refuse(res, 400, 'a proxy request names an absolute http URL');
+    }
+    if (target.protocol !== 'http:') return refuse(res, 400, 'only http URLs are proxied; https goes through CONNECT');
+    if (!this.allowed(target.hostname, 'request')) return refuse(res, 403, 'host not allowed (MIX_INPUT_HOSTS)');
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
+    );
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        method: req.method,
+        headers,
+      },
+      (answer) => {
+        const passed = Object.fromEntries(
+          Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
+        );
+        res.writeHead(answer.statusCode ?? 502, passed);
+        answer.pipe(res);
+      },
+    );
+    upstream.setTimeout(UPSTREAM_IDLE_MS, () => upstream.destroy(new Error('upstream idle')));
+    upstream.on('error', () => (res.headersSent ? res.destroy() : refuse(res, 502, 'upstream unreachable')));
+    req.pipe(upstream);
+  }
+
+  /** `CONNECT host:port` (ffmpeg's TLS through a proxy): a raw tunnel, when the host is allowed. */
+  private tunnel(req: IncomingMessage, client: Socket, head: Buffer): void {
+    const [, host, port] = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(req.url ?? '') ?? [];
+    if (!host || !port) return closeTunnel(client, 400);
+    if (!this.allowed(host, 'tunnel')) return closeTunnel(client, 403);
+    let established = false;
+    const upstream = connect(Number(port), host, () => {
+      established = true;
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    this.tunnels.add(client);
+    client.once('close', () => {
+      this.tunnels.delete(client);
+      upstream.destroy();
+    });
+    upstream.setTimeout(UPSTREAM_IDLE_MS, () => upstream.destroy());
+    upstream.once('error', () => (established ? client.destroy() : closeTunnel(client, 502)));
+    upstream.once('close', () => client.destroy());
+    client.once('error', () => upstream.destroy());
+  }
+
+  private allowed(host: string, how: 'request' | 'tunnel'): boolean {
+    const allowed = this.allows(host.toLowerCase());
+    if (!allowed) this.logger.warn({ host, how }, 'refused ffmpeg a connection to a host the policy does not allow');
+    return allowed;
+  }
+}
+
+function refuse(res: ServerResponse, status: number, reason: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${reason}\n`);
+}
+
+function closeTunnel(client: Socket, status: 400 | 403 | 502): void {
+  const text = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway' }[status];
+  if (client.writable) client.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n\r\n`);
+  else client.destroy();
+}
