@@ -194,6 +194,55 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(mixProcesses(created.id)).toEqual([]);
   });
 
+  it('mixes a co-host whose input has no audio (a screen share): its picture in its tile, the others’ sound', async () => {
+    // A picture-only HLS input, served from an allowed host.
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-screen-'));
+    const made = await runFfmpeg([
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=blue:s=320x180:r=10',
+      '-t',
+      '20',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '10',
+      '-f',
+      'mpegts',
+      join(dir, 'screen.ts'),
+    ]);
+    expect(made.code).toBe(0);
+    const screen = createServer((req, res) => {
+      if (req.url === '/screen.m3u8') {
+        res.end('#EXTM3U\n#EXT-X-TARGETDURATION:20\n#EXTINF:20,\nscreen.ts\n#EXT-X-ENDLIST\n');
+      } else if (req.url === '/screen.ts') {
+        void readFile(join(dir, 'screen.ts')).then((bytes) => res.end(bytes));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((ok) => screen.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (screen.address() as AddressInfo).port;
+      const created = await rooms.stream(host, ['test:color=red', `http://127.0.0.1:${port}/screen.m3u8`]);
+      const live = await rooms.goLive(host, created.id);
+      expect(live.error).toBeNull();
+
+      const { frame, bytes } = await mixAt(live);
+      expect(colourAt(frame, 0.25, 0.5)).toBe('red');
+      expect(colourAt(frame, 0.75, 0.5)).toBe('blue');
+      expect(await toneLevelDb(bytes, TEST_COLORS.red.toneHz)).toBeGreaterThan(HEARD_DB);
+      await stopped(live);
+    } finally {
+      await new Promise((ok) => screen.close(ok));
+    }
+  });
+
   it('an HTTP input leads ffmpeg to no host but the allowed ones: a redirect and a playlist entry elsewhere are refused', async () => {
     // "localhost" is not in MIX_INPUT_HOSTS (127.0.0.1 is), though it is the same machine: as an internal address would be.
     const elsewhere: string[] = [];

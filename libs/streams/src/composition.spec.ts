@@ -107,4 +107,14 @@ describe('the composition', () => {
     expect(none.audible).toEqual([]);
     expect(none.filterGraph).toContain('anullsrc=r=48000:cl=stereo[aout]');
   });
+
+  it('never names the audio of an input that has none, and still shows its picture', () => {
+    const mixed = compose({ participants: people(3), layout: 'grid', focus: null }, canvas, new Set([1]));
+    expect(mixed.audible).toEqual([0, 2]);
+    expect(mixed.filterGraph).not.toContain('[1:a]');
+    expect(mixed.filterGraph).toContain('[1:v]');
+    expect(mixed.filterGraph).toContain('[a0][a2]amix=inputs=2');
+    const alone = compose({ participants: people(1), layout: 'grid', focus: null }, canvas, new Set([0]));
+    expect(alone.filterGraph).toContain('anullsrc=r=48000:cl=stereo[aout]');
+  });
 });

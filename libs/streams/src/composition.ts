@@ -99,14 +99,19 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
 
 /**
  * The composition as an ffmpeg filter graph over inputs `0..n-1` in participant
- * order (each with one video and one audio stream). Pictures are scaled into
- * their tiles keeping their aspect ratio, centred, over a black canvas; sound is
- * every unmuted input at its volume, mixed without normalisation (so adding a
- * co-host does not turn the others down). Deterministic: same request, same graph.
+ * order (each with one video stream, and one audio stream unless it is in
+ * `withoutAudio`). Pictures are scaled into their tiles keeping their aspect ratio,
+ * centred, over a black canvas; sound is every unmuted input at its volume, mixed
+ * without normalisation (so adding a co-host does not turn the others down).
+ * Deterministic: same request, same graph.
  */
-export function compose(request: CompositionRequest, canvas: Canvas): Composition {
+export function compose(
+  request: CompositionRequest,
+  canvas: Canvas,
+  withoutAudio: ReadonlySet<number> = new Set(),
+): Composition {
   const tiles = layoutTiles(request, canvas);
-  const audible = request.participants.flatMap((p, i) => (p.muted || p.volume === 0 ? [] : [i]));
+  const audible = request.participants.flatMap((p, i) => (p.muted || p.volume === 0 || withoutAudio.has(i) ? [] : [i]));
   const chains: string[] = [`color=c=black:s=${canvas.width}x${canvas.height}:r=${canvas.fps}[base]`];
 
   tiles.forEach((t, i) => {

@@ -113,15 +113,38 @@ function inputArgs(source: MediaSource, canvas: Canvas, timeoutS: number): strin
     case 'test-pattern':
       return ['-re', '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${canvas.fps}[out0];${tone(TEST_PATTERN_TONE_HZ)}`];
     case 'network':
-      return [
-        '-protocol_whitelist',
-        PROTOCOLS[source.scheme],
-        '-rw_timeout',
-        String(Math.round(timeoutS * 1_000_000)),
-        '-thread_queue_size',
-        '512',
-        '-i',
-        source.url,
-      ];
+      return ['-thread_queue_size', '512', ...networkInput(source, timeoutS)];
   }
 }
+
+export type NetworkSource = Extract<MediaSource, { kind: 'network' }>;
+
+/** A network input, held to its protocols and given up after `timeoutS` without data. */
+function networkInput(source: NetworkSource, timeoutS: number): string[] {
+  return [
+    '-protocol_whitelist',
+    PROTOCOLS[source.scheme],
+    '-rw_timeout',
+    String(Math.round(timeoutS * 1_000_000)),
+    '-i',
+    source.url,
+  ];
+}
+
+/**
+ * ffmpeg opening one network input and listing its streams, without writing anything
+ * (it then exits with "At least one output file must be specified", which is expected).
+ */
+export function probeArgs(source: NetworkSource, timeoutS: number): string[] {
+  return ['-hide_banner', '-nostdin', '-loglevel', 'info', ...networkInput(source, timeoutS)];
+}
+
+/** From a probe's output: whether the input has audio, or null when its streams were not listed (it did not open). */
+export function probedAudio(stderr: string): boolean | null {
+  if (/^\s*Stream #\d+:\d+.*?: Audio:/m.test(stderr)) return true;
+  if (/^\s*Stream #\d+:\d+.*?: Video:/m.test(stderr)) return false;
+  return null;
+}
+
+/** ffmpeg's refusal of a graph that names the audio of an input that has none. */
+export const MISSING_AUDIO = /Stream specifier ':a' in filtergraph description .* matches no streams/;

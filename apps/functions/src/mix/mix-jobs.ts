@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
-import { PLAYLIST, ffmpegArgs } from './ffmpeg-command';
+import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
 export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null) => void;
@@ -28,6 +28,8 @@ interface Job {
   retry: NodeJS.Timeout | null;
   poll: NodeJS.Timeout | null;
   requestedAt: number;
+  /** Input URLs found to carry no audio (a screen share, a camera without its microphone): mixed as silent. */
+  withoutAudio: Set<string>;
 }
 
 /**
@@ -86,6 +88,7 @@ export class MixJobs implements OnApplicationShutdown {
         retry: null,
         poll: null,
         requestedAt: Date.now(),
+        withoutAudio: new Set(),
       };
       if (job) await this.halt(job);
       const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
@@ -124,7 +127,8 @@ export class MixJobs implements OnApplicationShutdown {
     await mkdir(dir, { recursive: true });
     job.run = Math.max(job.run + 1, Date.now());
     const segmentPrefix = `r${spec.revision}-${job.run}`;
-    const args = ffmpegArgs(sources, compose(spec, mix.canvas), {
+    const silent = new Set(spec.participants.flatMap((p, i) => (job.withoutAudio.has(p.inputUrl) ? [i] : [])));
+    const args = ffmpegArgs(sources, compose(spec, mix.canvas, silent), {
       canvas: mix.canvas,
       dir,
       segmentPrefix,
@@ -133,10 +137,7 @@ export class MixJobs implements OnApplicationShutdown {
       rtmpUrl: spec.output.rtmpUrl,
       inputTimeoutS: mix.inputTimeoutS,
     });
-    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env: await this.ffmpegEnv() };
-    const child = this.setpriv
-      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', mix.ffmpegPath, ...args], options)
-      : spawn(mix.ffmpegPath, args, options);
+    const child = await this.spawnFfmpeg(args);
     job.child = child;
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
@@ -155,9 +156,61 @@ export class MixJobs implements OnApplicationShutdown {
       if (job.child !== child) return; // replaced or stopped on purpose
       job.child = null;
       this.clearPoll(job);
-      this.onCrash(job, describeExit(code, signal, stderr, job.spec));
+      const reason = describeExit(code, signal, stderr, job.spec);
+      if (stderr.some((line) => MISSING_AUDIO.test(line))) {
+        void this.serially(job.spec.id, () => this.mixWithoutAudio(job, sources, reason));
+      } else {
+        this.onCrash(job, reason);
+      }
     });
     this.watchFirstSegment(job, child, dir, segmentPrefix);
+  }
+
+  /** ffmpeg, dying with this process (`setpriv --pdeathsig KILL`) where setpriv exists. */
+  private async spawnFfmpeg(args: string[]): Promise<ChildProcess> {
+    const { ffmpegPath } = this.config.mix;
+    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env: await this.ffmpegEnv() };
+    return this.setpriv
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', ffmpegPath, ...args], options)
+      : spawn(ffmpegPath, args, options);
+  }
+
+  /**
+   * ffmpeg refuses a graph that names the audio of an input that has none, and does not
+   * say which input it was. So the network inputs not known yet are probed, and those
+   * with only a picture are mixed as silent from then on; if none is found, it was a crash.
+   */
+  private async mixWithoutAudio(job: Job, sources: readonly MediaSource[], reason: string): Promise<void> {
+    if (this.jobs.get(job.spec.id) !== job || job.child !== null) return;
+    const unknown = job.spec.participants.flatMap((p, i) => {
+      const source = sources[i];
+      return source?.kind === 'network' && !job.withoutAudio.has(p.inputUrl) ? [{ p, source }] : [];
+    });
+    const probed = await Promise.all(unknown.map(async ({ p, source }) => ({ p, audio: await this.hasAudio(source) })));
+    const silent = probed.filter(({ audio }) => audio === false).map(({ p }) => p);
+    if (this.jobs.get(job.spec.id) !== job || job.child !== null) return; // stopped meanwhile
+    if (silent.length === 0) return this.onCrash(job, reason);
+    for (const p of silent) job.withoutAudio.add(p.inputUrl);
+    this.logger.info(
+      { streamId: job.spec.id, inputs: silent.map((p) => p.userId) },
+      'mixing inputs without audio as silent',
+    );
+    await this.launch(job);
+  }
+
+  /** Whether a network input carries audio; null when it could not be opened to tell. */
+  private async hasAudio(source: NetworkSource): Promise<boolean | null> {
+    const { inputTimeoutS } = this.config.mix;
+    const child = await this.spawnFfmpeg(probeArgs(source, inputTimeoutS));
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), inputTimeoutS * 2_000);
+    await new Promise<void>((resolve) => {
+      child.once('error', () => resolve());
+      child.once('exit', () => resolve());
+    });
+    clearTimeout(killer);
+    return probedAudio(stderr);
   }
 
   /**
