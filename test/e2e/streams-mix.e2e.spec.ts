@@ -36,7 +36,8 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
   let host: Person;
 
   beforeAll(async () => {
-    stack = await startStack(mixEnv());
+    // Ended streams' HLS goes 2 s after they end here (5 min by default).
+    stack = await startStack({ ...mixEnv(), MIX_HLS_RETAIN_S: '2' });
     rooms = new LiveRooms(stack);
     host = await rooms.person('host', ['host']);
   });
@@ -287,15 +288,23 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     }
   });
 
-  it('stop ends the stream’s ffmpeg, and the host is told it stopped', async () => {
+  it('stop ends the stream’s ffmpeg, the host is told, players are told the playlist ended, and its HLS goes later', async () => {
     const created = await rooms.stream(host, ['test:pattern']);
     await rooms.goLive(host, created.id);
     expect(mixProcesses(created.id)).toHaveLength(1);
+    const playlistUrl = `${stack.baseUrl}/live/${created.id}/index.m3u8`;
+    expect(await (await fetch(playlistUrl)).text()).not.toContain('#EXT-X-ENDLIST');
 
     const stop = await host.api<StreamView>('POST', `/v1/streams/${created.id}/stop`);
     expect(stop).toMatchObject({ status: 202, body: { status: 'stopped' } });
     await noMixProcesses(created.id);
     expect((await host.api<StreamView>('GET', `/v1/streams/${created.id}`)).body.status).toBe('stopped');
+    // Players stop at the last segment rather than polling a live playlist that will never grow.
+    await eventually(async () =>
+      expect((await (await fetch(playlistUrl)).text()).trimEnd()).toMatch(/#EXT-X-ENDLIST$/),
+    );
+    // Once the retention is over, the stream's HLS is deleted.
+    await eventually(async () => expect((await fetch(playlistUrl)).status).toBe(404), { timeoutMs: 15_000 });
   });
 
   it('a killed functions process leaves no ffmpeg behind, and its successor puts the stream back on air', async () => {

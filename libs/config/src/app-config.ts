@@ -69,6 +69,7 @@ const Env = z
     MIX_OUTPUT_HOSTS: csv.default([]),
     MIX_TEST_SOURCES: flag.default(false),
     MIX_HLS_DIR: z.string().min(1).default('.mesh/live'),
+    MIX_HLS_RETAIN_S: z.coerce.number().int().min(1).max(86_400).default(300),
     MIX_OUTPUT_SIZE: z
       .string()
       .regex(/^\d{2,4}x\d{2,4}$/, 'WIDTHxHEIGHT, e.g. 1280x720')
@@ -148,6 +149,8 @@ export class AppConfig {
     testSources: boolean;
     /** Where the mix writes each stream's HLS (`<dir>/<streamId>/index.m3u8`) and the gateway serves it from. */
     hlsDir: string;
+    /** How long a stopped (or abandoned) stream's HLS stays served before it is deleted. */
+    hlsRetainS: number;
     canvas: { width: number; height: number; fps: number };
     segmentS: number;
     x264Preset: string;
@@ -190,6 +193,7 @@ export class AppConfig {
       outputHosts: env.MIX_OUTPUT_HOSTS,
       testSources: env.MIX_TEST_SOURCES,
       hlsDir: resolve(env.MIX_HLS_DIR),
+      hlsRetainS: env.MIX_HLS_RETAIN_S,
       canvas: { width: even(width), height: even(height), fps: env.MIX_FPS },
       segmentS: env.MIX_SEGMENT_S,
       x264Preset: env.MIX_X264_PRESET,

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
+import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
 import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
@@ -49,6 +50,7 @@ export class MixJobs implements OnApplicationShutdown {
   private readonly policy: MediaPolicy;
   private readonly setpriv: boolean;
   private readonly egress: EgressProxy;
+  private sweeper: NodeJS.Timeout | null = null;
   private report: JobReport = () => undefined;
 
   constructor(
@@ -102,7 +104,28 @@ export class MixJobs implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * Deletes, from time to time, the HLS of streams that ended (or were abandoned) more
+   * than MIX_HLS_RETAIN_S ago; the streams this replica mixes are left alone.
+   */
+  startSweeping(): void {
+    if (this.sweeper) return;
+    const { hlsDir, hlsRetainS } = this.config.mix;
+    const sweep = async () => {
+      const keep = new Set([...this.jobs.values()].filter((j) => j.status !== 'failed').map((j) => j.spec.id));
+      try {
+        const removed = await sweepHls(hlsDir, hlsRetainS * 1000, keep);
+        if (removed.length > 0) this.logger.info({ streams: removed.length }, 'deleted the HLS of ended streams');
+      } catch (err) {
+        this.logger.warn({ err }, 'HLS sweep failed; trying again later');
+      }
+    };
+    this.sweeper = setInterval(() => void sweep(), Math.min(60, hlsRetainS) * 1000).unref();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     await Promise.all([...this.jobs.values()].map((job) => this.halt(job)));
     this.jobs.clear();
     await this.egress.close();
@@ -125,6 +148,7 @@ export class MixJobs implements OnApplicationShutdown {
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
     await mkdir(dir, { recursive: true });
+    await reopenPlaylist(dir);
     job.run = Math.max(job.run + 1, Date.now());
     const segmentPrefix = `r${spec.revision}-${job.run}`;
     const silent = new Set(spec.participants.flatMap((p, i) => (job.withoutAudio.has(p.inputUrl) ? [i] : [])));
@@ -264,6 +288,14 @@ export class MixJobs implements OnApplicationShutdown {
   private fail(job: Job, reason: string): void {
     this.logger.warn({ streamId: job.spec.id, reason }, 'mix failed');
     this.setStatus(job, 'failed', reason);
+    void this.endPlaylistOf(job);
+  }
+
+  /** Players stop at the last segment of a stream that stopped or failed. */
+  private async endPlaylistOf(job: Job): Promise<void> {
+    await endPlaylist(join(this.config.mix.hlsDir, job.spec.id)).catch((err: unknown) =>
+      this.logger.warn({ err, streamId: job.spec.id }, 'playlist not marked as ended'),
+    );
   }
 
   private setStatus(job: Job, status: JobStatus, error: string | null): void {
@@ -273,6 +305,7 @@ export class MixJobs implements OnApplicationShutdown {
 
   private async end(job: Job, status: JobStatus): Promise<void> {
     await this.halt(job);
+    await this.endPlaylistOf(job);
     this.jobs.delete(job.spec.id);
     this.report(job.spec, status, null);
   }

@@ -54,6 +54,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
    * runs as one replica (see the scaling policy), so every such stream is this one's.
    */
   async onHosted(): Promise<void> {
+    // The first sweep comes one interval from now, after the streams below are this replica's jobs again.
+    this.jobs.startSweeping();
     const streams = await this.store.list(RESUME_LIMIT);
     const resumable = streams.filter(
       ({ spec, job }) => spec.desired === 'live' && streamStatus(spec, job) !== 'failed',
