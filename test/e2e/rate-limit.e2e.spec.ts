@@ -1,8 +1,9 @@
-import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { eventually, metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
 import { io, type Socket } from 'socket.io-client';
 
 const BUDGET = 4;
 const WINDOW_S = 60;
+const SOCKETS_PER_USER = 2;
 
 /** Each user's requests, and their socket events, have a budget per window; past it, 429 and nothing changes. */
 describe('rate limits (real stack)', () => {
@@ -10,7 +11,11 @@ describe('rate limits (real stack)', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ RATE_LIMIT_REQUESTS: String(BUDGET), RATE_LIMIT_WINDOW_S: String(WINDOW_S) });
+    stack = await startStack({
+      RATE_LIMIT_REQUESTS: String(BUDGET),
+      RATE_LIMIT_WINDOW_S: String(WINDOW_S),
+      SOCKETS_PER_USER: String(SOCKETS_PER_USER),
+    });
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
@@ -71,5 +76,33 @@ describe('rate limits (real stack)', () => {
     });
     // HTTP requests are counted apart (across gateways, in Redis).
     expect((await call(courier, 'PUT', '/v1/couriers/me/availability', { available: true })).status).toBe(200);
+  });
+
+  it('holds a user to SOCKETS_PER_USER open sockets; closing one makes room for the next', async () => {
+    const token = await stack.token(uniqueName('dispatcher'), ['dispatcher']);
+    /** The handshake's outcome: connected, or the connect_error's message. */
+    const open = () =>
+      new Promise<{ socket: Socket; outcome: string }>((resolve) => {
+        const socket = io(stack.baseUrl, { transports: ['websocket'], auth: { token }, reconnection: false });
+        sockets.push(socket);
+        socket.once('connect', () => resolve({ socket, outcome: 'connected' }));
+        socket.once('connect_error', (err) => resolve({ socket, outcome: err.message }));
+      });
+
+    const first = await open();
+    const second = await open();
+    expect([first.outcome, second.outcome]).toEqual(['connected', 'connected']);
+    expect((await open()).outcome).toBe('too many connections');
+    // Another user is not affected.
+    const neighbour = io(stack.baseUrl, {
+      transports: ['websocket'],
+      auth: { token: await stack.token(uniqueName('dispatcher'), ['dispatcher']) },
+      reconnection: false,
+    });
+    sockets.push(neighbour);
+    await new Promise<void>((resolve) => neighbour.once('connect', () => resolve()));
+
+    first.socket.disconnect();
+    await eventually(async () => expect((await open()).outcome).toBe('connected'));
   });
 });

@@ -44,6 +44,7 @@ const Env = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(600),
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3_600).default(10),
+    SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
     FUNCTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
     FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
@@ -132,6 +133,8 @@ export class AppConfig {
   readonly locationPushIntervalMs: number;
   /** HTTP requests each user may make per window across all gateways, and socket events per gateway; 0: no limit. */
   readonly rateLimit: { requests: number; windowS: number };
+  /** Socket.IO connections one user may hold open on one gateway. */
+  readonly socketsPerUser: number;
   readonly functions: { maxAttempts: number; concurrency: number };
   readonly dispatch: {
     offerTtlMs: number;
@@ -177,6 +180,7 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
     this.rateLimit = { requests: env.RATE_LIMIT_REQUESTS, windowS: env.RATE_LIMIT_WINDOW_S };
+    this.socketsPerUser = env.SOCKETS_PER_USER;
     this.functions = { maxAttempts: env.FUNCTION_MAX_ATTEMPTS, concurrency: env.FUNCTION_CONCURRENCY };
     this.dispatch = {
       offerTtlMs: env.OFFER_TTL_S * 1000,

@@ -9,6 +9,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { JwtVerifier } from '@mesh/auth';
+import { AppConfig } from '@mesh/config';
 import {
   LocationReport,
   OfferRef,
@@ -50,12 +51,16 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class RealtimeGateway
   implements OnGatewayInit<MeshServer>, OnGatewayConnection<MeshSocket>, OnGatewayDisconnect<MeshSocket>
 {
+  /** Open sockets per user on this gateway (SOCKETS_PER_USER at most). */
+  private readonly socketsByUser = new Map<string, number>();
+
   constructor(
     private readonly verifier: JwtVerifier,
     private readonly couriers: CouriersService,
     private readonly orders: OrdersService,
     private readonly streams: StreamsService,
     @Inject(SOCKET_EVENT_BUDGET) private readonly budget: RequestBudget,
+    private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() private readonly inProcessPush?: InProcessClientPush,
@@ -66,6 +71,14 @@ export class RealtimeGateway
       const token = (socket.handshake.auth as { token?: unknown }).token;
       this.verifier.verify(typeof token === 'string' ? token : undefined).then(
         (principal) => {
+          // Counted when admitted, not once connected, so a burst of handshakes cannot slip past the cap.
+          const open = this.socketsByUser.get(principal.sub) ?? 0;
+          if (open >= this.config.socketsPerUser) {
+            next(new Error('too many connections'));
+            return;
+          }
+          this.socketsByUser.set(principal.sub, open + 1);
+          socket.once('disconnect', () => this.release(principal.sub));
           socket.data.principal = principal;
           next();
         },
@@ -105,6 +118,12 @@ export class RealtimeGateway
 
   handleDisconnect(): void {
     this.metrics.socketConnections.dec();
+  }
+
+  private release(sub: string): void {
+    const open = (this.socketsByUser.get(sub) ?? 1) - 1;
+    if (open > 0) this.socketsByUser.set(sub, open);
+    else this.socketsByUser.delete(sub);
   }
 
   /**
