@@ -98,6 +98,29 @@ describe('EgressProxy: ffmpeg’s only way out', () => {
     }
   });
 
+  it('judges an IPv6 literal by its bare address, as MIX_INPUT_HOSTS writes it', async () => {
+    const asked: string[] = [];
+    const strict = new EgressProxy((host) => {
+      asked.push(host);
+      return false;
+    }, silentLogger);
+    try {
+      const port = Number(new URL(await strict.url()).port);
+      const status = await new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: 'http://[::1]:9/segment.ts' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(status).toBe(403);
+      expect(asked).toEqual(['::1']);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('answers 400 to a request that is not for a proxy (no absolute URL)', async () => {
     const answer = await viaProxy('/just/a/path');
     expect(answer.status).toBe(400);

@@ -72,13 +72,15 @@ export class EgressProxy {
       return refuse(res, 400, 'a proxy request names an absolute http URL');
     }
     if (target.protocol !== 'http:') return refuse(res, 400, 'only http URLs are proxied; https goes through CONNECT');
-    if (!this.allowed(target.hostname, 'request')) return refuse(res, 403, 'host not allowed (MIX_INPUT_HOSTS)');
+    // An IPv6 literal comes in brackets; the policy and the connection take it bare.
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    if (!this.allowed(host, 'request')) return refuse(res, 403, 'host not allowed (MIX_INPUT_HOSTS)');
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
     );
     const upstream = request(
       {
-        host: target.hostname,
+        host,
         port: target.port || 80,
         path: `${target.pathname}${target.search}`,
         method: req.method,
@@ -116,7 +118,8 @@ export class EgressProxy {
     });
     upstream.setTimeout(UPSTREAM_IDLE_MS, () => upstream.destroy());
     upstream.once('error', () => (established ? client.destroy() : closeTunnel(client, 502)));
-    upstream.once('close', () => client.destroy());
+    // Once tunnelled, the two sides close together; before, closeTunnel is answering the client.
+    upstream.once('close', () => established && client.destroy());
     client.once('error', () => upstream.destroy());
   }
 
