@@ -205,14 +205,16 @@ export class MixJobs implements OnApplicationShutdown {
    * with only a picture are mixed as silent from then on; if none is found, it was a crash.
    */
   private async mixWithoutAudio(job: Job, sources: readonly MediaSource[], reason: string): Promise<void> {
-    if (this.jobs.get(job.spec.id) !== job || job.child !== null) return;
+    // Still this job, and nothing relaunched it meanwhile (a new revision, a stop, shutdown).
+    const idle = () => this.jobs.get(job.spec.id) === job && job.child === null;
+    if (!idle()) return;
     const unknown = job.spec.participants.flatMap((p, i) => {
       const source = sources[i];
       return source?.kind === 'network' && !job.withoutAudio.has(p.inputUrl) ? [{ p, source }] : [];
     });
     const probed = await Promise.all(unknown.map(async ({ p, source }) => ({ p, audio: await this.hasAudio(source) })));
     const silent = probed.filter(({ audio }) => audio === false).map(({ p }) => p);
-    if (this.jobs.get(job.spec.id) !== job || job.child !== null) return; // stopped meanwhile
+    if (!idle()) return;
     if (silent.length === 0) return this.onCrash(job, reason);
     for (const p of silent) job.withoutAudio.add(p.inputUrl);
     this.logger.info(

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { RequestBudget } from './request-budget';
+import { RequestBudget, budgetKey } from './request-budget';
 
 /**
  * Charges every authenticated HTTP request to its user's budget (429 with Retry-After
@@ -17,6 +17,3 @@ export class RateLimitGuard implements CanActivate {
     return true;
   }
 }
-
-/** A user's key in a budget: one per user, whichever token or socket they come with. */
-export const budgetKey = (sub: string) => `user:${sub}`;

@@ -46,6 +46,9 @@ export abstract class RequestBudget {
   }
 }
 
+/** A user's key in a budget: one per user, whichever token or socket they come with. */
+export const budgetKey = (sub: string) => `user:${sub}`;
+
 function options({ requests, windowS }: AppConfig['rateLimit']) {
   return { keyPrefix: KEY_PREFIX, points: requests, duration: windowS };
 }

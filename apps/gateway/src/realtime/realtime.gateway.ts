@@ -30,8 +30,7 @@ import { requireRole } from '../auth/jwt-auth.guard';
 import { CouriersService } from '../couriers/couriers.service';
 import { OrdersService } from '../orders/orders.service';
 import { StreamsService } from '../streams/streams.service';
-import { budgetKey } from '../rate-limit/rate-limit.guard';
-import { RequestBudget, SOCKET_EVENT_BUDGET } from '../rate-limit/request-budget';
+import { RequestBudget, SOCKET_EVENT_BUDGET, budgetKey } from '../rate-limit/request-budget';
 import { acknowledge } from './socket-ack';
 
 interface SocketData {
