@@ -16,6 +16,8 @@ describe('dispatch end to end (real Kafka and Redis, separate processes)', () =>
     // Short offers so the expiry scenarios take seconds; a service area that leaves out the polar regions.
     stack = await startStack({
       OFFER_TTL_S: '2',
+      // Searches that find nobody wait 0.5 s, then 1, 2, 4 s: an order is unassigned only after 7.5 s.
+      DISPATCH_RETRY_S: '0.5',
       SERVICE_AREA: JSON.stringify({
         type: 'Polygon',
         coordinates: [
@@ -186,6 +188,24 @@ describe('dispatch end to end (real Kafka and Redis, separate processes)', () =>
     await expect(silent.api<CourierView>('GET', '/v1/couriers/me')).resolves.toMatchObject({
       body: { status: 'available' },
     });
+  });
+
+  it('keeps an order placed while no courier is free waiting, and offers it to the first who comes online', async () => {
+    const pickup = somewhere();
+    const [customer, dispatcher] = await Promise.all([
+      world.actor('customer', ['customer']),
+      world.actor('dispatcher', ['dispatcher']),
+    ]);
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 500) });
+    // The first search found nobody: the order waits, spending attempts over time, not in one instant.
+    const waiting = await world.orderReaches(dispatcher, order.id, 'dispatching');
+    expect(waiting.timeline.map((t) => t.status)).toEqual(['pending', 'dispatching']);
+
+    const late = await world.courierAt(offset(pickup, 300));
+    const offer = await late.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect((await late.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    const assigned = await world.orderReaches(dispatcher, order.id, 'assigned');
+    expect(assigned.timeline.map((t) => t.status)).toEqual(['pending', 'dispatching', 'offered', 'assigned']);
   });
 
   it('gives an order nobody can reach up to the dispatchers, who send it out again once someone can', async () => {

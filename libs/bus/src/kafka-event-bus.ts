@@ -38,6 +38,12 @@ export interface KafkaBusOptions {
    * requests both sides must encode and answer (each fetch names every partition).
    */
   minFetchIntervalMs?: number;
+  /**
+   * A member that has not heartbeated for this long is dropped and its partitions
+   * go to the others (default 2.5 s, so a killed worker's share is served again
+   * within about three seconds). The broker's group.min.session.timeout.ms must allow it.
+   */
+  sessionTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -52,6 +58,7 @@ interface Pending {
 const MAX_BATCH = 2_000;
 /** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
 const COMMIT_INTERVAL_MS = 1_000;
+const DEFAULT_SESSION_TIMEOUT_MS = 2_500;
 
 /**
  * The event bus on Apache Kafka (kafkajs). The producer is idempotent (acks=all,
@@ -271,7 +278,7 @@ export class KafkaEventBus extends EventBus {
     const consumer = this.kafka.consumer({
       groupId: spec.group,
       allowAutoTopicCreation: false,
-      sessionTimeout: 10_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       rebalanceTimeout: 15_000,
       // Busy members learn of a rebalance (a replica joining) on their next heartbeat; a short
       // interval keeps a scale-out's join quick. An idle member's fetch wait bounds it as well.

@@ -53,6 +53,8 @@ const Env = z
     DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     DISPATCH_INITIAL_RADIUS_M: z.coerce.number().positive().max(50_000).default(2_000),
     DISPATCH_MAX_RADIUS_M: z.coerce.number().positive().max(50_000).default(10_000),
+    DISPATCH_RETRY_S: z.coerce.number().min(0.05).max(600).default(5),
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(2_500),
     SERVICE_AREA: z
       .string()
       .transform((text, ctx) => {
@@ -125,7 +127,14 @@ export class AppConfig {
   readonly port: number;
   readonly functionsPort: number;
   readonly adapters: 'memory' | 'real';
-  readonly kafka: { brokers: string[]; clientId: string; topicPrefix: string; minFetchIntervalMs: number };
+  readonly kafka: {
+    brokers: string[];
+    clientId: string;
+    topicPrefix: string;
+    minFetchIntervalMs: number;
+    /** A consumer silent this long is dropped from its group and its partitions go to the others. */
+    sessionTimeoutMs: number;
+  };
   readonly redis: { url: string; keyPrefix: string };
   readonly jwt: { issuer: string; audience: string; key: JwtKeySource };
   readonly devTokens: boolean;
@@ -141,6 +150,8 @@ export class AppConfig {
     maxAttempts: number;
     initialRadiusM: number;
     maxRadiusM: number;
+    /** Wait after a search that found no free courier; doubled after each such search. */
+    retryMs: number;
     /** A courier whose last fix is older than this is not offered orders. */
     staleAfterMs: number;
     serviceArea: ServiceArea | null;
@@ -173,6 +184,7 @@ export class AppConfig {
       clientId: env.KAFKA_CLIENT_ID,
       topicPrefix: env.KAFKA_TOPIC_PREFIX,
       minFetchIntervalMs: env.KAFKA_FETCH_INTERVAL_MS,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
     this.jwt = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, key: jwtKeySource(env) };
@@ -187,6 +199,7 @@ export class AppConfig {
       maxAttempts: env.DISPATCH_MAX_ATTEMPTS,
       initialRadiusM: env.DISPATCH_INITIAL_RADIUS_M,
       maxRadiusM: env.DISPATCH_MAX_RADIUS_M,
+      retryMs: Math.round(env.DISPATCH_RETRY_S * 1000),
       staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
       serviceArea: env.SERVICE_AREA ?? null,
     };

@@ -8,6 +8,10 @@ export interface StoredOrder extends OrderView {
   excluded: string[];
   /** Bumped by every committed change; a change built on an older version does not commit. */
   version: number;
+  /** Searches that found no free courier since dispatch (re)started; each doubles the next wait. */
+  emptySearches?: number;
+  /** While waiting for couriers: when the next search is due (ms since the epoch). */
+  retryAtMs?: number | null;
 }
 
 export const OFFER_STATUSES = ['pending', 'accepted', 'declined', 'expired', 'revoked'] as const;
@@ -78,7 +82,14 @@ export abstract class DispatchStore {
 
 /** The public view of a stored order. */
 export function orderView(order: StoredOrder): OrderView {
-  const { offerId: _offer, excluded: _excluded, version: _version, ...view } = order;
+  const {
+    offerId: _offer,
+    excluded: _excluded,
+    version: _version,
+    emptySearches: _emptySearches,
+    retryAtMs: _retryAtMs,
+    ...view
+  } = order;
   return view;
 }
 

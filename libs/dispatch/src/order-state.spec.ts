@@ -3,8 +3,8 @@ import { ORDER_ACTIONS, isTerminal, nextStatus, transitionPath, type OrderAction
 
 /** API.md's order life, written out once as the expectation: every (status, action) pair not here is refused. */
 const ALLOWED: Partial<Record<OrderStatus, Partial<Record<OrderAction, OrderStatus>>>> = {
-  pending: { offer: 'offered', give_up: 'unassigned', cancel: 'cancelled' },
-  dispatching: { offer: 'offered', give_up: 'unassigned', cancel: 'cancelled' },
+  pending: { offer: 'offered', give_up: 'unassigned', await_couriers: 'dispatching', cancel: 'cancelled' },
+  dispatching: { offer: 'offered', give_up: 'unassigned', await_couriers: 'dispatching', cancel: 'cancelled' },
   offered: { accept: 'assigned', decline: 'dispatching', expire: 'dispatching', cancel: 'cancelled' },
   assigned: { pickup: 'picked_up', cancel: 'cancelled' },
   picked_up: { deliver: 'delivered', cancel: 'cancelled' },

@@ -10,6 +10,7 @@ export const ORDER_ACTIONS = [
   'deliver',
   'cancel',
   'give_up',
+  'await_couriers',
   'redispatch',
 ] as const;
 export type OrderAction = (typeof ORDER_ACTIONS)[number];
@@ -18,6 +19,8 @@ const TRANSITIONS: Readonly<Record<OrderAction, { from: readonly OrderStatus[]; 
   // Dispatch starts on the first search; an offer or a give-up straight from `pending` passes through `dispatching`.
   offer: { from: ['pending', 'dispatching'], to: 'offered' },
   give_up: { from: ['pending', 'dispatching'], to: 'unassigned' },
+  // A search found nobody free; the next one waits (DISPATCH_RETRY_S, doubling).
+  await_couriers: { from: ['pending', 'dispatching'], to: 'dispatching' },
   accept: { from: ['offered'], to: 'assigned' },
   decline: { from: ['offered'], to: 'dispatching' },
   expire: { from: ['offered'], to: 'dispatching' },

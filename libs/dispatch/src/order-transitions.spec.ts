@@ -1,6 +1,14 @@
 import { ProblemError } from '@mesh/problem';
 import type { CourierSlot, StoredOffer, StoredOrder } from './dispatch-store.port';
-import { DISPATCH_STALL_MS, answerOffer, cancel, deliver, makeOffer, newOrder } from './order-transitions';
+import {
+  DISPATCH_STALL_MS,
+  answerOffer,
+  awaitCouriers,
+  cancel,
+  deliver,
+  makeOffer,
+  newOrder,
+} from './order-transitions';
 
 const now = new Date('2026-11-22T12:00:00.000Z');
 const later = (ms: number) => new Date(now.getTime() + ms);
@@ -29,6 +37,26 @@ function offered(): { order: StoredOrder; offer: StoredOffer; courier: CourierSl
 }
 
 describe('order transitions', () => {
+  it('leaves an order nobody could take waiting, each wait twice the last, the timeline stepping once', () => {
+    const placed = {
+      ...newOrder({
+        id: 'o2',
+        customerId: 'c1',
+        place: { pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.53, lng: 13.405 } },
+        now,
+      }).order.after,
+      version: 1,
+    };
+    const first = awaitCouriers(placed, 1, { retryBaseMs: 5_000, emptySearches: 0 }, now);
+    expect(first.order.after).toMatchObject({ status: 'dispatching', attempts: 1, emptySearches: 1 });
+    expect(first.deadlineAtMs).toBe(later(5_000).getTime());
+    const waiting = { ...first.order.after, version: 2 };
+    const second = awaitCouriers(waiting, 2, { retryBaseMs: 5_000, emptySearches: 1 }, later(5_000));
+    expect(second.order.after).toMatchObject({ status: 'dispatching', attempts: 2, emptySearches: 2 });
+    expect(second.deadlineAtMs).toBe(later(15_000).getTime());
+    expect(second.order.after.timeline.map((t) => t.status)).toEqual(['pending', 'dispatching']);
+  });
+
   it('makes an offer: order offered through dispatching, courier claimed, deadline at expiry', () => {
     const { order, offer, courier: claimed } = offered();
     expect(order).toMatchObject({ status: 'offered', offerId: 'f1', attempts: 1 });

@@ -35,6 +35,7 @@ const PAST: Readonly<Record<OrderAction, string>> = {
   deliver: 'delivered',
   cancel: 'cancelled',
   give_up: 'given up',
+  await_couriers: 'left waiting for couriers',
   redispatch: 'dispatched again',
 };
 
@@ -94,7 +95,7 @@ export function makeOffer(
   return {
     order: {
       before: order,
-      after: move(order, 'offer', offer.now, { attempts: offer.attempt, offerId: offer.offerId }),
+      after: move(order, 'offer', offer.now, { attempts: offer.attempt, offerId: offer.offerId, retryAtMs: null }),
     },
     offer: { before: null, after: created },
     courier: { before: courier, after: { ...courier, status: 'offered', offerId: offer.offerId } },
@@ -186,12 +187,39 @@ export function cancel(
 }
 
 export function giveUp(order: StoredOrder, attempts: number, now: Date): DispatchChange {
-  return { order: { before: order, after: move(order, 'give_up', now, { attempts }) }, deadlineAtMs: null };
+  return {
+    order: { before: order, after: move(order, 'give_up', now, { attempts, retryAtMs: null }) },
+    deadlineAtMs: null,
+  };
+}
+
+/**
+ * A search found no free courier: the attempt is spent, and the next one (at a
+ * wider radius) waits `retryBaseMs`, doubled for each search that found nobody
+ * before, so a fleet busy for a moment never makes an order `unassigned`.
+ */
+export function awaitCouriers(
+  order: StoredOrder,
+  attempt: number,
+  timing: { retryBaseMs: number; emptySearches: number },
+  now: Date,
+): DispatchChange {
+  const retryAtMs = now.getTime() + timing.retryBaseMs * 2 ** timing.emptySearches;
+  const patch = { attempts: attempt, emptySearches: timing.emptySearches + 1, retryAtMs };
+  // Already dispatching: the wait is bookkeeping, not a step of the order's life.
+  const after =
+    order.status === 'pending'
+      ? move(order, 'await_couriers', now, patch)
+      : { ...order, ...patch, updatedAt: order.updatedAt };
+  return { order: { before: order, after }, deadlineAtMs: retryAtMs };
 }
 
 export function redispatch(order: StoredOrder, now: Date): DispatchChange {
   return {
-    order: { before: order, after: move(order, 'redispatch', now, { attempts: 0, excluded: [] }) },
+    order: {
+      before: order,
+      after: move(order, 'redispatch', now, { attempts: 0, excluded: [], emptySearches: 0, retryAtMs: null }),
+    },
     deadlineAtMs: now.getTime() + DISPATCH_STALL_MS,
   };
 }

@@ -8,6 +8,7 @@ import {
   DispatchStore,
   OrderEventPublisher,
   answerOffer,
+  awaitCouriers,
   commitFresh,
   giveUp,
   makeOffer,
@@ -87,7 +88,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   private async onDeadline(orderId: string): Promise<void> {
     const order = await this.store.order(orderId);
     if (!order) return this.store.setDeadline(orderId, null);
-    if (DISPATCHABLE.includes(order.status)) return this.advance(orderId);
+    if (DISPATCHABLE.includes(order.status)) return this.advance(orderId, true);
     if (order.status !== 'offered' || !order.offerId) return this.store.setDeadline(orderId, null);
     const offer = await this.store.offer(order.offerId);
     if (offer?.status === 'pending' && Date.now() < Date.parse(offer.expiresAt)) {
@@ -112,62 +113,76 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     }
   }
 
-  /** Offers the order to the best courier it can claim, or gives it up. */
-  private async advance(orderId: string): Promise<void> {
-    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs, staleAfterMs } = this.config.dispatch;
+  /**
+   * One search per attempt, at the attempt's radius: offers the order to the best
+   * courier it can claim; when nobody is free, spends the attempt and waits
+   * (DISPATCH_RETRY_S, doubling) for the next, wider one; gives the order up only
+   * when its last attempt found nobody. `due` is set when the order's deadline
+   * called: a wait is over then, whatever this process's clock says.
+   */
+  private async advance(orderId: string, due = false): Promise<void> {
+    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs, staleAfterMs, retryMs } = this.config.dispatch;
     let lostRaces = 0;
     reread: for (;;) {
       const order = await this.store.order(orderId);
       if (!order || !DISPATCHABLE.includes(order.status)) return;
+      // A redelivered or early event must not spend the next attempt before its time; the deadline will call.
+      if (!due && order.retryAtMs && Date.now() < order.retryAtMs) return;
+      const attempt = Math.min(order.attempts + 1, maxAttempts);
       const excluded = new Set(order.excluded);
-      let attempt = order.attempts + 1;
-      while (attempt <= maxAttempts) {
-        const radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM });
-        const found = await this.couriers.nearestAvailable({
-          ...order.pickup,
-          radiusM,
-          limit: CANDIDATES_PER_SEARCH + excluded.size,
-          fixedSinceMs: Date.now() - staleAfterMs,
-        });
-        const ranked = rankCandidates(order.pickup, found, excluded);
-        if (ranked.length === 0) {
-          if (radiusM >= maxRadiusM) break;
-          attempt++;
-          continue;
-        }
-        for (const candidate of ranked) {
-          const courier = await this.store.courier(candidate.id);
-          if (courier.status !== 'available' || !courier.location) continue;
-          const change = makeOffer(order, courier, {
-            offerId: newId(),
-            attempt,
-            distanceM: roundMetres(candidate.distanceM),
-            ttlMs: offerTtlMs,
-            now: new Date(),
-          });
-          const offered = await this.store.commit(change);
-          if (offered) {
-            // The offer goes to the courier from here, a Kafka round trip sooner than through order-updates.
-            const { courierId, status: _status, ...view } = change.offer.after;
-            this.push.emit(rooms.courier(courierId), 'offer.created', view);
-            if (!order.timeline.some((step) => step.status === 'offered')) {
-              this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
-            }
-            await this.events.publish('order.offered', offered, change.offer.after, SOURCE);
-            return;
-          }
-          if ((await this.store.order(orderId))?.version !== order.version) continue reread;
-        }
-        // Every candidate was claimed by another order first; search again at the same radius.
-        if (++lostRaces > MAX_LOST_RACES) {
-          this.logger.warn({ orderId }, 'dispatch kept losing couriers to other orders; the deadline will retry');
+      const radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM });
+      const ranked =
+        order.attempts >= maxAttempts
+          ? []
+          : rankCandidates(
+              order.pickup,
+              await this.couriers.nearestAvailable({
+                ...order.pickup,
+                radiusM,
+                limit: CANDIDATES_PER_SEARCH + excluded.size,
+                fixedSinceMs: Date.now() - staleAfterMs,
+              }),
+              excluded,
+            );
+      if (ranked.length === 0) {
+        if (attempt < maxAttempts && order.attempts < maxAttempts) {
+          const timing = { retryBaseMs: retryMs, emptySearches: order.emptySearches ?? 0 };
+          if (!(await this.store.commit(awaitCouriers(order, attempt, timing, new Date())))) continue;
           return;
         }
+        const givenUp = await this.store.commit(giveUp(order, attempt, new Date()));
+        if (!givenUp) continue;
+        await this.events.publish('order.unassigned', givenUp, null, SOURCE);
+        return;
       }
-      const givenUp = await this.store.commit(giveUp(order, Math.min(attempt, maxAttempts), new Date()));
-      if (!givenUp) continue;
-      await this.events.publish('order.unassigned', givenUp, null, SOURCE);
-      return;
+      for (const candidate of ranked) {
+        const courier = await this.store.courier(candidate.id);
+        if (courier.status !== 'available' || !courier.location) continue;
+        const change = makeOffer(order, courier, {
+          offerId: newId(),
+          attempt,
+          distanceM: roundMetres(candidate.distanceM),
+          ttlMs: offerTtlMs,
+          now: new Date(),
+        });
+        const offered = await this.store.commit(change);
+        if (offered) {
+          // The offer goes to the courier from here, a Kafka round trip sooner than through order-updates.
+          const { courierId, status: _status, ...view } = change.offer.after;
+          this.push.emit(rooms.courier(courierId), 'offer.created', view);
+          if (!order.timeline.some((step) => step.status === 'offered')) {
+            this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
+          }
+          await this.events.publish('order.offered', offered, change.offer.after, SOURCE);
+          return;
+        }
+        if ((await this.store.order(orderId))?.version !== order.version) continue reread;
+      }
+      // Every candidate was claimed by another order first; search again at the same radius.
+      if (++lostRaces > MAX_LOST_RACES) {
+        this.logger.warn({ orderId }, 'dispatch kept losing couriers to other orders; the deadline will retry');
+        return;
+      }
     }
   }
 }
