@@ -9,7 +9,7 @@ describe('the function catalog', () => {
     const none = undefined as never;
     const functions = [
       new LocationFunction(none, none, none),
-      new DispatchFunction(none, none, none, none, none, none, none),
+      new DispatchFunction(none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none),
     ];

@@ -29,6 +29,17 @@ export interface SubscriptionSpec {
   readonly maxAttempts?: number;
 }
 
+export interface PublishOptions {
+  readonly timeoutMs?: number;
+}
+
+export class PublishTimeout extends Error {
+  constructor(readonly sent: boolean) {
+    super(sent ? 'the bus did not confirm the event in time' : 'the bus did not take the event in time');
+    this.name = 'PublishTimeout';
+  }
+}
+
 /** Thrown by a handler for an event that no retry can help (it breaks its contract): dead-letter it now. */
 export class PermanentFailure extends Error {
   constructor(message: string) {
@@ -70,7 +81,12 @@ export interface Subscription {
  * A group with no committed position starts from the earliest event.
  */
 export abstract class EventBus {
-  abstract publish(topic: TopicKey, event: CloudEvent): Promise<void>;
+  /**
+   * Resolves once the event is durably on the bus. With `timeoutMs`, rejects with
+   * a PublishTimeout if it is not by then: `sent: false` when it never left this
+   * process (and never will), `true` when it was sent and may still land.
+   */
+  abstract publish(topic: TopicKey, event: CloudEvent, options?: PublishOptions): Promise<void>;
   abstract subscribe(spec: SubscriptionSpec): Promise<Subscription>;
   /** Reads a topic's dead letters, from the earliest, as a consumer group. */
   abstract subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription>;

@@ -17,9 +17,11 @@ import {
   DEAD_LETTER_HEADERS,
   EventBus,
   PermanentFailure,
+  PublishTimeout,
   deadLetterTopicName,
   redeliveryDelay,
   type DeadLetterSpec,
+  type PublishOptions,
   type Subscription,
   type SubscriptionSpec,
 } from './event-bus.port';
@@ -52,6 +54,8 @@ interface Pending {
   message: Message;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Taken into a produce request: from then on it cannot be called back. */
+  sent?: boolean;
 }
 
 /** Events per produce request at most; larger bursts go out in several requests. */
@@ -59,6 +63,7 @@ const MAX_BATCH = 2_000;
 /** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
 const COMMIT_INTERVAL_MS = 1_000;
 const DEFAULT_SESSION_TIMEOUT_MS = 2_500;
+const PRODUCE_RETRY = { initialRetryTime: 100, retries: 3, maxRetryTime: 400 };
 
 /**
  * The event bus on Apache Kafka (kafkajs). The producer is idempotent (acks=all,
@@ -115,14 +120,31 @@ export class KafkaEventBus extends EventBus {
     });
   }
 
-  publish(topic: TopicKey, event: CloudEvent): Promise<void> {
-    return this.send(this.name(topic), toKafkaMessage(event));
+  publish(topic: TopicKey, event: CloudEvent, options: PublishOptions = {}): Promise<void> {
+    return this.send(this.name(topic), toKafkaMessage(event), options.timeoutMs);
   }
 
-  private send(topic: string, message: Message): Promise<void> {
+  private send(topic: string, message: Message, timeoutMs?: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('event bus is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      const pending: Pending = { topic, message, resolve, reject };
+      if (timeoutMs !== undefined) {
+        const timer = setTimeout(() => {
+          // Still queued (behind a request the broker is not answering): it is withdrawn and never sent.
+          const queued = this.queue.indexOf(pending);
+          if (queued >= 0) this.queue.splice(queued, 1);
+          reject(new PublishTimeout(pending.sent === true));
+        }, timeoutMs);
+        pending.resolve = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        pending.reject = (err) => {
+          clearTimeout(timer);
+          reject(err);
+        };
+      }
+      this.queue.push(pending);
       void this.flush();
     });
   }
@@ -225,6 +247,7 @@ export class KafkaEventBus extends EventBus {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
+        for (const p of batch) p.sent = true;
         try {
           const producer = await this.connectProducer();
           const byTopic = new Map<string, Message[]>();
@@ -245,7 +268,14 @@ export class KafkaEventBus extends EventBus {
 
   private connectProducer(): Promise<Producer> {
     this.producer ??= (async () => {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // A send fails within about a second when the broker is away; callers that must not give up
+        // (the outbox relay, dead-lettering) retry on their own, and none waits behind a long retry.
+        retry: PRODUCE_RETRY,
+      });
       await producer.connect();
       return producer;
     })().catch((err: unknown) => {

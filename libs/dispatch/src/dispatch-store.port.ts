@@ -1,4 +1,5 @@
-import type { CourierStatus, OfferRecord, OrderStatus, OrderView, Vehicle } from '@mesh/contracts';
+import type { MeshEvent } from '@mesh/bus';
+import type { CourierStatus, OfferRecord, OrderChangeType, OrderStatus, OrderView, Vehicle } from '@mesh/contracts';
 
 /** An order as dispatch keeps it: the public view plus dispatch bookkeeping. */
 export interface StoredOrder extends OrderView {
@@ -41,6 +42,8 @@ export interface DispatchChange {
   courier?: { before: CourierSlot; after: CourierSlot };
   /** When the dispatch function must look at the order again (offer expiry, stalled dispatch); null: never. */
   deadlineAtMs: number | null;
+  /** The event announcing the change: written to the outbox in the same atomic step, or not at all. */
+  event?: MeshEvent<OrderChangeType>;
 }
 
 export interface OrderListFilter {

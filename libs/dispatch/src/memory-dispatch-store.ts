@@ -1,4 +1,6 @@
+import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import type { MemoryCourierGeoRepository } from '@mesh/geo';
+import type { MemoryOutbox } from '@mesh/outbox';
 import {
   DispatchStore,
   type CourierSlot,
@@ -19,7 +21,10 @@ export class MemoryDispatchStore extends DispatchStore {
   private readonly deadlines = new Map<string, number>();
   private readonly idempotency = new Map<string, { orderId: string; expiresAtMs: number }>();
 
-  constructor(private readonly couriers: MemoryCourierGeoRepository) {
+  constructor(
+    private readonly couriers: MemoryCourierGeoRepository,
+    private readonly outbox: MemoryOutbox,
+  ) {
     super();
   }
 
@@ -71,6 +76,7 @@ export class MemoryDispatchStore extends DispatchStore {
     if (offer) this.offers.set(offer.after.offerId, structuredClone(offer.after));
     if (change.deadlineAtMs === null) this.deadlines.delete(after.id);
     else this.deadlines.set(after.id, change.deadlineAtMs);
+    if (change.event) this.outbox.appendNow(TOPIC_OF_EVENT[change.event.type], change.event);
     return Promise.resolve(structuredClone(after));
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EventBus, newEvent, type MeshEvent } from '@mesh/bus';
+import { EventBus, newEvent, type MeshEvent, type PublishOptions } from '@mesh/bus';
 import { TOPIC_OF_EVENT, type OrderChangeType } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
 import {
@@ -45,13 +45,24 @@ export function orderChangedEvent(
   );
 }
 
-/** Puts order changes on the bus. */
+/** The change with the event that announces it, to be committed together (the outbox). */
+export function announced<C extends DispatchChange>(change: C, type: OrderChangeType, source: string): C {
+  return { ...change, event: orderChangedEvent(type, change.order.after, change.offer?.after ?? null, source) };
+}
+
+/** Puts order events on the bus that no committed change carries: a new order (before it is stored) and deadlines. */
 @Injectable()
 export class OrderEventPublisher {
   constructor(private readonly bus: EventBus) {}
 
-  async publish(type: OrderChangeType, order: StoredOrder, offer: StoredOffer | null, source: string): Promise<void> {
-    await this.bus.publish(TOPIC_OF_EVENT[type], orderChangedEvent(type, order, offer, source));
+  async publish(
+    type: OrderChangeType,
+    order: StoredOrder,
+    offer: StoredOffer | null,
+    source: string,
+    options?: PublishOptions,
+  ): Promise<void> {
+    await this.bus.publish(TOPIC_OF_EVENT[type], orderChangedEvent(type, order, offer, source), options);
   }
 
   async publishDeadline(orderId: string, source: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { RedisCourierGeoRepository } from '@mesh/geo';
+import { RedisOutbox } from '@mesh/outbox';
 import { RedisConnection } from '@mesh/redis';
 import { dispatchStoreContract, uniqueName } from '@mesh/testing';
 import { RedisDispatchStore } from './redis-dispatch-store';
@@ -8,9 +9,14 @@ dispatchStoreContract('Redis', () => {
     url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     keyPrefix: `${uniqueName('t')}:`,
   });
+  const outbox = new RedisOutbox(redis);
   return Promise.resolve({
     store: new RedisDispatchStore(redis),
     couriers: new RedisCourierGeoRepository(redis),
-    dispose: () => redis.close(),
+    outbox,
+    dispose: async () => {
+      await outbox.close();
+      await redis.close();
+    },
   });
 });

@@ -1,6 +1,8 @@
 import { CourierStatus, DEFAULT_VEHICLE, Vehicle } from '@mesh/contracts';
 import { courierKeys } from '@mesh/geo';
+import { OUTBOX_KEY, outboxFields } from '@mesh/outbox';
 import type { RedisConnection } from '@mesh/redis';
+import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import {
   DispatchStore,
   type CourierSlot,
@@ -24,12 +26,14 @@ const keys = {
  * The one write path of dispatch state: checks that the order (by version), the
  * offer (by status) and the courier (by status, offer, order) are still as read,
  * then writes all of them, the order's deadline, the courier's place in the
- * available index and the order's owner indexes, atomically.
+ * available index, the order's owner indexes and the change's event in the
+ * outbox, atomically.
  *
- * KEYS: order, deadlines, offer, courier, available index, owner indexes…
+ * KEYS: order, deadlines, offer, courier, available index, outbox, owner indexes…
  * ARGV: orderId, expected version ('' = new), order doc, new version, deadline ms ('' = none),
  *       offer check ('' = no offer, '-' = new), offer doc, offer status,
- *       courier check ('1' or ''), expected status, offerId, activeOrderId, new status, offerId, activeOrderId, courierId
+ *       courier check ('1' or ''), expected status, offerId, activeOrderId, new status, offerId, activeOrderId, courierId,
+ *       outbox fields (none, or topic, event)
  */
 const COMMIT = `
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
@@ -50,7 +54,8 @@ if ARGV[9] == '1' then
     redis.call('ZREM', KEYS[5], ARGV[16])
   end
 end
-for i = 6, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+for i = 7, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+if #ARGV > 16 then redis.call('XADD', KEYS[6], '*', unpack(ARGV, 17)) end
 return 1
 `;
 
@@ -116,12 +121,13 @@ export class RedisDispatchStore extends DispatchStore {
     const courierId = courier?.after.id ?? '';
     const owners = ownerIndexes(order.before, after);
     const committed = await this.commands.meshDispatchCommit(
-      5 + owners.length,
+      6 + owners.length,
       keys.order(after.id),
       keys.deadlines,
       keys.offer(offer?.after.offerId ?? '-'),
       courierKeys.courier(courierId || '-'),
       courierKeys.available,
+      OUTBOX_KEY,
       ...owners,
       after.id,
       order.before ? String(order.before.version) : '',
@@ -139,6 +145,7 @@ export class RedisDispatchStore extends DispatchStore {
       courier?.after.offerId ?? '',
       courier?.after.activeOrderId ?? '',
       courierId,
+      ...(change.event ? outboxFields(TOPIC_OF_EVENT[change.event.type], change.event) : []),
     );
     return committed === 1 ? after : null;
   }

@@ -4,6 +4,7 @@ import { ConfigModule, type AppConfig } from '@mesh/config';
 import { DispatchModule } from '@mesh/dispatch';
 import { GeoModule } from '@mesh/geo';
 import { InvocationsModule } from '@mesh/invocations';
+import { OutboxModule } from '@mesh/outbox';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
 import { StreamsModule } from '@mesh/streams';
@@ -25,6 +26,7 @@ export class PlatformModule {
         BusModule.forRoot(),
         GeoModule.forRoot(config),
         RealtimeModule.forRoot(config),
+        OutboxModule.forRoot(config),
         DispatchModule.forRoot(config),
         InvocationsModule.forRoot(config),
         StreamsModule.forRoot(config),

@@ -1,12 +1,15 @@
 import { newId, type PlaceOrder } from '@mesh/contracts';
-import { answerOffer, makeOffer, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
+import { announced, answerOffer, makeOffer, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
 import type { CourierGeoRepository } from '@mesh/geo';
+import type { Outbox } from '@mesh/outbox';
 import { uniqueName } from './eventually';
 
 export interface DispatchStoreUnderTest {
   store: DispatchStore;
   /** The couriers the store shares state with (same Redis hash, or the same in-memory map). */
   couriers: CourierGeoRepository;
+  /** The outbox its commits write events to. */
+  outbox: Outbox;
   dispose(): Promise<void>;
 }
 
@@ -50,6 +53,36 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
     };
     const nearbyAvailable = async () =>
       (await under.couriers.nearestAvailable({ ...centre, radiusM: 5_000, limit: 50 })).map((c) => c.id);
+
+    it('writes a change’s event to the outbox with the change, and nothing for a change that did not commit', async () => {
+      const order = await placed();
+      const courierId = await availableCourier();
+      const change = announced(
+        makeOffer(order, await under.store.courier(courierId), {
+          offerId: newId(),
+          attempt: 1,
+          distanceM: 100,
+          ttlMs: 15_000,
+          now: new Date(),
+        }),
+        'order.offered',
+        '/test',
+      );
+      expect(await under.store.commit(change)).not.toBeNull();
+      // The same change again is stale: refused, and no second event.
+      expect(
+        await under.store.commit({ ...change, event: announced(change, 'order.offered', '/test').event }),
+      ).toBeNull();
+      const entries = await under.outbox.read('', 100, 0);
+      expect(entries.map((e) => ({ topic: e.topic, event: e.event }))).toEqual([
+        { topic: 'orders', event: change.event },
+      ]);
+      expect(entries[0]?.event).toMatchObject({
+        type: 'order.offered',
+        partitionkey: order.id,
+        data: { order: { id: order.id, status: 'offered', courierId: null }, offer: { courierId } },
+      });
+    });
 
     it('stores a new order once, at version 1; the same id cannot be created twice', async () => {
       const change = newOrder({ id: newId(), customerId: 'cust-1', place: place(), now: new Date() });

@@ -9,5 +9,6 @@ export * from './scaler';
 export * from './silent-logger';
 export * from './stack';
 export * from './media-probe';
+export * from './outbox.contract';
 export * from './stream-store.contract';
 export * from './processes';

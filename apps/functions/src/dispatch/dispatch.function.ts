@@ -6,7 +6,7 @@ import {
   DISPATCHABLE,
   DISPATCH_STALL_MS,
   DispatchStore,
-  OrderEventPublisher,
+  announced,
   answerOffer,
   awaitCouriers,
   commitFresh,
@@ -52,7 +52,6 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   constructor(
     private readonly store: DispatchStore,
     private readonly couriers: CourierGeoRepository,
-    private readonly events: OrderEventPublisher,
     private readonly push: ClientPush,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
@@ -100,13 +99,13 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
 
   private async expire(orderId: string): Promise<void> {
     try {
-      const { order, change } = await commitFresh(this.store, async () => {
+      await commitFresh(this.store, async () => {
         const order = await this.store.order(orderId);
         const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
         if (!order || !offer) throw new ProblemError(ProblemCode.Conflict, 'no live offer');
-        return answerOffer(order, offer, await this.store.courier(offer.courierId), 'expire', new Date());
+        const change = answerOffer(order, offer, await this.store.courier(offer.courierId), 'expire', new Date());
+        return announced(change, 'order.offer_expired', SOURCE);
       });
-      await this.events.publish('order.offer_expired', order, change.offer?.after ?? null, SOURCE);
     } catch (err) {
       // Answered or cancelled meanwhile: nothing left to expire.
       if (!(err instanceof ProblemError && err.code === ProblemCode.Conflict)) throw err;
@@ -150,30 +149,28 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
           if (!(await this.store.commit(awaitCouriers(order, attempt, timing, new Date())))) continue;
           return;
         }
-        const givenUp = await this.store.commit(giveUp(order, attempt, new Date()));
-        if (!givenUp) continue;
-        await this.events.publish('order.unassigned', givenUp, null, SOURCE);
+        if (!(await this.store.commit(announced(giveUp(order, attempt, new Date()), 'order.unassigned', SOURCE))))
+          continue;
         return;
       }
       for (const candidate of ranked) {
         const courier = await this.store.courier(candidate.id);
         if (courier.status !== 'available' || !courier.location) continue;
-        const change = makeOffer(order, courier, {
+        const offer = makeOffer(order, courier, {
           offerId: newId(),
           attempt,
           distanceM: roundMetres(candidate.distanceM),
           ttlMs: offerTtlMs,
           now: new Date(),
         });
-        const offered = await this.store.commit(change);
-        if (offered) {
+        const change = announced(offer, 'order.offered', SOURCE);
+        if (await this.store.commit(change)) {
           // The offer goes to the courier from here, a Kafka round trip sooner than through order-updates.
           const { courierId, status: _status, ...view } = change.offer.after;
           this.push.emit(rooms.courier(courierId), 'offer.created', view);
           if (!order.timeline.some((step) => step.status === 'offered')) {
             this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
           }
-          await this.events.publish('order.offered', offered, change.offer.after, SOURCE);
           return;
         }
         if ((await this.store.order(orderId))?.version !== order.version) continue reread;

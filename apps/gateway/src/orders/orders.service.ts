@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { PublishTimeout } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import {
   newId,
@@ -14,6 +15,7 @@ import {
   CUSTOMER_CANCELLABLE,
   DispatchStore,
   OrderEventPublisher,
+  announced,
   answerOffer,
   cancel,
   commitFresh,
@@ -23,7 +25,6 @@ import {
   pickUp,
   redispatch,
   type DispatchChange,
-  type StoredOffer,
   type StoredOrder,
 } from '@mesh/dispatch';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
@@ -34,6 +35,8 @@ import { listingOwner, maySeeOrder } from './order-access';
 const SOURCE = '/gateway/orders';
 /** How long an Idempotency-Key keeps answering with its order. */
 const IDEMPOTENCY_TTL_S = 24 * 3600;
+/** How long placing waits for Kafka: while it is down, customers hear so within a second (API.md's 503). */
+const PLACE_TIMEOUT_MS = 800;
 
 /**
  * Orders and offers as the apps drive them. Placing an order puts it on Kafka
@@ -60,12 +63,19 @@ export class OrdersService {
     const change = newOrder({ id, customerId: customer.sub, place, now: new Date() });
     const placed = { ...change.order.after, version: 1 };
     try {
-      await this.events.publish('order.created', placed, null, SOURCE);
+      await this.events.publish('order.created', placed, null, SOURCE, { timeoutMs: PLACE_TIMEOUT_MS });
     } catch (err) {
-      if (idempotencyKey)
+      // Sent but unconfirmed: it may still land (and then be dispatched), so a retry with the same key must find it.
+      const inDoubt = err instanceof PublishTimeout && err.sent;
+      if (idempotencyKey && !inDoubt) {
         await this.store.unbindIdempotencyKey(customer.sub, idempotencyKey, id).catch(() => undefined);
-      this.logger.error({ err, orderId: id }, 'order.created was not accepted by the bus');
-      throw problems.dependencyDown('The order could not be queued; nothing was placed. Retry shortly.');
+      }
+      this.logger.error({ err, orderId: id, inDoubt }, 'order.created was not accepted by the bus');
+      throw problems.dependencyDown(
+        inDoubt
+          ? 'The order could not be confirmed. Retry with the same Idempotency-Key to learn whether it was placed.'
+          : 'The order could not be queued; nothing was placed. Retry shortly.',
+      );
     }
     this.metrics.eventsPublished.inc({ topic: 'orders' });
     // Kafka has it, so it is placed; the dispatch function also records it should this write not land.
@@ -150,18 +160,15 @@ export class OrdersService {
 
   /** The offered courier says yes (the order is theirs) or no (dispatch moves on). */
   async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
-    const { order, change } = await commitFresh(this.store, async () => {
+    const { order } = await commitFresh(this.store, async () => {
       const offer = await this.store.offer(offerId);
       if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
       const order = await this.store.order(offer.orderId);
       if (!order) throw problems.notFound(`There is no offer ${offerId}.`);
-      return answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
+      const change = answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
+      return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
-    await this.announce(
-      answer === 'accept' ? 'order.assigned' : 'order.offer_declined',
-      order,
-      change.offer?.after ?? null,
-    );
+    this.metrics.eventsPublished.inc({ topic: 'orders' });
     return orderView(order);
   }
 
@@ -171,23 +178,12 @@ export class OrdersService {
     type: OrderChangeType,
     build: (order: StoredOrder) => Promise<DispatchChange>,
   ): Promise<OrderView> {
-    const { order, change } = await commitFresh(this.store, async () => build(await this.visible(who, orderId)));
-    await this.announce(type, order, change.offer?.after ?? null);
+    // The change and its event commit together; the outbox relay puts the event on Kafka, whenever Kafka can take it.
+    const { order } = await commitFresh(this.store, async () =>
+      announced(await build(await this.visible(who, orderId)), type, SOURCE),
+    );
+    this.metrics.eventsPublished.inc({ topic: 'orders' });
     return orderView(order);
-  }
-
-  /**
-   * Tells the mesh about a committed change. The change stands even if the bus
-   * is down; the order's deadline (kept with it in the store) makes dispatch look
-   * at it again, so only the live notifications of this one change can be missed.
-   */
-  private async announce(type: OrderChangeType, order: StoredOrder, offer: StoredOffer | null): Promise<void> {
-    try {
-      await this.events.publish(type, order, offer, SOURCE);
-      this.metrics.eventsPublished.inc({ topic: 'orders' });
-    } catch (err) {
-      this.logger.error({ err, orderId: order.id, type }, 'a committed order change was not announced');
-    }
   }
 
   private async replay(customer: Principal, orderId: string): Promise<OrderView> {

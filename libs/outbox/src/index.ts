@@ -1,0 +1,5 @@
+export * from './memory-outbox';
+export * from './outbox-relay';
+export * from './outbox.module';
+export * from './outbox.port';
+export * from './redis-outbox';

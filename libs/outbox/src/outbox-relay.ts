@@ -1,0 +1,95 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import { EventBus, redeliveryDelay } from '@mesh/bus';
+import { newId } from '@mesh/contracts';
+import { LOGGER, type Logger } from '@mesh/telemetry';
+import { Outbox } from './outbox.port';
+
+export interface RelayTiming {
+  /** How long the lease lasts unless renewed: the longest a dead relay's successor waits. */
+  leaseMs: number;
+  /** A read waits this long for new entries before the lease is renewed (well under `leaseMs`). */
+  waitMs: number;
+  batch: number;
+}
+
+export const RELAY_TIMING = Symbol('RELAY_TIMING');
+const DEFAULT_TIMING: RelayTiming = { leaseMs: 2_000, waitMs: 300, batch: 500 };
+
+/**
+ * Puts the outbox on Kafka: reads entries in commit order, publishes them (the
+ * bus keeps one key's events in order), removes them once Kafka has them, and
+ * retries with backoff while Kafka is away. Every process runs one; the lease
+ * lets one relay at a time, and another takes over within `leaseMs` of its death.
+ * A relay that dies between publishing and removing publishes those entries
+ * again: same event ids, which consumers skip (the function host's ledger).
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly holder = `relay-${newId()}`;
+  private readonly timing: RelayTiming;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly bus: EventBus,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(RELAY_TIMING) timing?: RelayTiming,
+  ) {
+    this.timing = timing ?? DEFAULT_TIMING;
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.outbox.close();
+    await this.loop;
+    await this.outbox.release(this.holder).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (await this.outbox.lease(this.holder, this.timing.leaseMs)) {
+          await this.relayWhileLeased();
+        } else {
+          await pause(this.timing.waitMs);
+        }
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        failures++;
+        this.logger.warn({ err, failures }, 'outbox relay failed; retrying');
+        await pause(redeliveryDelay(failures));
+      }
+    }
+  }
+
+  /** Relays until the lease is due for renewal (then the caller renews it) or the relay stops. */
+  private async relayWhileLeased(): Promise<void> {
+    const renewBy = performance.now() + this.timing.leaseMs / 3;
+    let after = '';
+    while (!this.stopped && performance.now() < renewBy) {
+      const entries = await this.outbox.read(after, this.timing.batch, this.timing.waitMs);
+      if (entries.length === 0) continue;
+      // One publish per entry, made in the same tick: the Kafka bus sends them as one ordered batch.
+      await Promise.all(entries.map((entry) => this.bus.publish(entry.topic, entry.event)));
+      await this.outbox.remove(entries.map((entry) => entry.id));
+      after = entries.at(-1)?.id ?? after;
+    }
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

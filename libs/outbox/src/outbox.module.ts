@@ -1,0 +1,20 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { AppConfig } from '@mesh/config';
+import { redisOrMemory } from '@mesh/redis';
+import { MemoryOutbox } from './memory-outbox';
+import { OutboxRelay } from './outbox-relay';
+import { Outbox } from './outbox.port';
+import { RedisOutbox } from './redis-outbox';
+
+/** Provides the Outbox (Redis stream for `ADAPTERS=real`, in-memory otherwise) and runs a relay in the process. */
+@Global()
+@Module({})
+export class OutboxModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const provider = redisOrMemory(config, Outbox, {
+      memory: () => new MemoryOutbox(),
+      redis: (redis) => new RedisOutbox(redis),
+    });
+    return { module: OutboxModule, providers: [provider, OutboxRelay], exports: [Outbox] };
+  }
+}

@@ -1,0 +1,49 @@
+import type { CloudEvent } from '@mesh/bus';
+import type { TopicKey } from '@mesh/contracts';
+
+/** An event committed with the change it announces, waiting to be put on Kafka. */
+export interface OutboxEntry {
+  /** Its place in the outbox; entries are read in commit order. */
+  readonly id: string;
+  readonly topic: TopicKey;
+  readonly event: CloudEvent;
+}
+
+/**
+ * The outbox: the stores append an event to it in the same atomic step as the
+ * change the event announces (DESIGN.md, "A change and its event never part"),
+ * and the relay reads it in commit order, puts it on Kafka and removes it.
+ * One relay reads at a time (the lease), so one entity's events leave in order.
+ */
+export abstract class Outbox {
+  /**
+   * Appends one entry on its own. A store commits its entries inside the change's
+   * own atomic step instead (see `outboxFields`); this is for the relay's tests.
+   */
+  abstract append(topic: TopicKey, event: CloudEvent): Promise<void>;
+  /**
+   * The oldest entries after `afterId` ('' = from the start), at most `limit`;
+   * when there are none, waits up to `waitMs` for one to be committed.
+   */
+  abstract read(afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]>;
+  /** Forgets entries Kafka has. */
+  abstract remove(ids: readonly string[]): Promise<void>;
+  /** Takes the relay lease for `holder`, or renews it if `holder` has it; false while another holds it. */
+  abstract lease(holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` has it, so another relay takes over at once. */
+  abstract release(holder: string): Promise<void>;
+  /** Entries not yet on Kafka (what the relay is behind by). */
+  abstract backlog(): Promise<number>;
+  /** Stops any read that is waiting. */
+  abstract close(): Promise<void>;
+}
+
+/** The Redis key of the outbox stream (the stores' commit scripts append to it). */
+export const OUTBOX_KEY = 'outbox';
+const LEASE_SUFFIX = ':relay';
+export const OUTBOX_LEASE_KEY = `${OUTBOX_KEY}${LEASE_SUFFIX}`;
+
+/** The stream fields of an entry, as a commit script writes them: `topic`, then `event` as JSON. */
+export function outboxFields(topic: TopicKey, event: CloudEvent): [string, string, string, string] {
+  return ['topic', topic, 'event', JSON.stringify(event)];
+}

@@ -1,0 +1,85 @@
+import type { CloudEvent } from '@mesh/bus';
+import type { TopicKey } from '@mesh/contracts';
+import type { RedisConnection } from '@mesh/redis';
+import type Redis from 'ioredis';
+import { OUTBOX_KEY, OUTBOX_LEASE_KEY, Outbox, outboxFields, type OutboxEntry } from './outbox.port';
+
+// KEYS: lease. ARGV: holder, ttl ms
+const LEASE = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+// KEYS: lease. ARGV: holder
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * The outbox as a Redis stream: commit scripts XADD the topic and the event in
+ * the same script as the change; the relay reads with XREAD (blocking on a
+ * connection of its own, so a wait never holds up the shared one) and deletes
+ * what Kafka has.
+ */
+export class RedisOutbox extends Outbox {
+  private readonly blocking: Redis;
+
+  constructor(private readonly redis: RedisConnection) {
+    super();
+    // Same prefix as the shared connection; a blocked XREAD must not sit in front of other commands.
+    this.blocking = redis.client.duplicate({ enableAutoPipelining: false, commandTimeout: undefined });
+    this.blocking.on('error', () => undefined);
+    redis.client.defineCommand('meshOutboxLease', { numberOfKeys: 1, lua: LEASE });
+    redis.client.defineCommand('meshOutboxRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+
+  private get commands(): ScriptCommands {
+    return this.redis.client as unknown as ScriptCommands;
+  }
+
+  async append(topic: TopicKey, event: CloudEvent): Promise<void> {
+    await this.redis.client.xadd(OUTBOX_KEY, '*', ...outboxFields(topic, event));
+  }
+
+  async read(afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]> {
+    const from = afterId || '0-0';
+    const reply =
+      waitMs > 0
+        ? await this.blocking.xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', OUTBOX_KEY, from)
+        : await this.redis.client.xread('COUNT', limit, 'STREAMS', OUTBOX_KEY, from);
+    const entries = reply?.[0]?.[1] ?? [];
+    return entries.map(([id, fields]) => {
+      const [topic, event] = [fields[1], fields[3]];
+      return { id, topic: topic as TopicKey, event: JSON.parse(event ?? 'null') as CloudEvent };
+    });
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.client.xdel(OUTBOX_KEY, ...ids);
+  }
+
+  async lease(holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.commands.meshOutboxLease(OUTBOX_LEASE_KEY, holder, ttlMs)) === 1;
+  }
+
+  async release(holder: string): Promise<void> {
+    await this.commands.meshOutboxRelease(OUTBOX_LEASE_KEY, holder);
+  }
+
+  backlog(): Promise<number> {
+    return this.redis.client.xlen(OUTBOX_KEY);
+  }
+
+  close(): Promise<void> {
+    this.blocking.disconnect();
+    return Promise.resolve();
+  }
+}
+
+interface ScriptCommands {
+  meshOutboxLease(key: string, holder: string, ttlMs: number): Promise<number>;
+  meshOutboxRelease(key: string, holder: string): Promise<number>;
+}
