@@ -7,6 +7,8 @@ export interface Delivery {
   readonly offset: string;
   /** 1 on first delivery; higher when the handler threw before and the event came again. */
   readonly attempt: number;
+  /** Earlier attempts that failed through the event's own fault (not counting DependencyUnavailable). */
+  readonly failures: number;
 }
 
 export type EventHandler = (event: CloudEvent, delivery: Delivery) => Promise<void>;
@@ -114,6 +116,37 @@ export function deadLetterTopicName(topicName: string): string {
 }
 
 export const REDELIVERY_BACKOFF_MS = { initial: 100, max: 5_000 } as const;
+
+/**
+ * Thrown by a handler that could not reach a dependency (Redis down, …): the event
+ * is not at fault, so it waits for the dependency, tried again at least every
+ * second, and an outage never spends its attempts or dead-letters it.
+ */
+export class DependencyUnavailable extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = 'DependencyUnavailable';
+  }
+}
+
+const DEPENDENCY_RETRY_MS = 1_000;
+
+/**
+ * After a handler failed: whether to dead-letter the event now, and if not, how
+ * long to wait before the next attempt. `failures` counts the event's own
+ * failures so far, this one included; outages are not counted.
+ */
+export function afterFailure(
+  err: unknown,
+  failures: number,
+  maxAttempts: number | undefined,
+): { deadLetter: boolean; delayMs: number } {
+  if (err instanceof DependencyUnavailable) {
+    return { deadLetter: false, delayMs: Math.min(DEPENDENCY_RETRY_MS, redeliveryDelay(Math.max(1, failures))) };
+  }
+  const deadLetter = maxAttempts !== undefined && (err instanceof PermanentFailure || failures >= maxAttempts);
+  return { deadLetter, delayMs: redeliveryDelay(failures) };
+}
 
 export function redeliveryDelay(attempt: number): number {
   return Math.min(REDELIVERY_BACKOFF_MS.max, REDELIVERY_BACKOFF_MS.initial * 2 ** Math.max(0, attempt - 1));

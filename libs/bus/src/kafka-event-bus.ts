@@ -16,8 +16,9 @@ import { delay, forEachLimit, InFlight } from './concurrency';
 import {
   DEAD_LETTER_HEADERS,
   EventBus,
-  PermanentFailure,
+  DependencyUnavailable,
   PublishTimeout,
+  afterFailure,
   deadLetterTopicName,
   redeliveryDelay,
   type DeadLetterSpec,
@@ -404,6 +405,7 @@ export class KafkaEventBus extends EventBus {
           if (spec.maxAttempts !== undefined) await this.deadLetter(spec, message, `malformed: ${err.message}`, 1, log);
           continue;
         }
+        let failures = 0;
         for (let attempt = 1; ; attempt++) {
           try {
             await spec.handle(event, {
@@ -411,11 +413,13 @@ export class KafkaEventBus extends EventBus {
               partition: batch.partition,
               offset: message.offset,
               attempt,
+              failures,
             });
             break;
           } catch (err) {
-            const permanent = err instanceof PermanentFailure;
-            if (spec.maxAttempts !== undefined && (permanent || attempt >= spec.maxAttempts)) {
+            if (!(err instanceof DependencyUnavailable)) failures++;
+            const next = afterFailure(err, failures, spec.maxAttempts);
+            if (next.deadLetter) {
               await this.deadLetter(spec, message, describeError(err), attempt, log);
               break;
             }
@@ -424,7 +428,7 @@ export class KafkaEventBus extends EventBus {
               aborted = true;
               return;
             }
-            await delay(redeliveryDelay(attempt));
+            await delay(next.delayMs);
             await payload.heartbeat().catch(() => undefined);
           }
         }

@@ -4,8 +4,8 @@ import { delay } from './concurrency';
 import {
   DEAD_LETTER_HEADERS,
   EventBus,
-  PermanentFailure,
-  redeliveryDelay,
+  DependencyUnavailable,
+  afterFailure,
   type DeadLetter,
   type DeadLetterSpec,
   type Subscription,
@@ -99,6 +99,7 @@ export class MemoryEventBus extends EventBus {
         const event = log[offset];
         const member = group.members[partition % Math.max(1, group.members.length)];
         if (event === undefined || member === undefined) break;
+        let failures = 0;
         for (let attempt = 1; member.active && !this.closed; attempt++) {
           try {
             await member.spec.handle(structuredClone(event), {
@@ -106,17 +107,19 @@ export class MemoryEventBus extends EventBus {
               partition,
               offset: String(offset),
               attempt,
+              failures,
             });
             group.cursor[partition] = offset + 1;
             break;
           } catch (err) {
-            const { maxAttempts } = member.spec;
-            if (maxAttempts !== undefined && (err instanceof PermanentFailure || attempt >= maxAttempts)) {
+            if (!(err instanceof DependencyUnavailable)) failures++;
+            const next = afterFailure(err, failures, member.spec.maxAttempts);
+            if (next.deadLetter) {
               this.deadLetter(key, member.spec.group, event, err, attempt);
               group.cursor[partition] = offset + 1;
               break;
             }
-            await delay(redeliveryDelay(attempt));
+            await delay(next.delayMs);
           }
         }
       }

@@ -19,6 +19,8 @@ export interface RelayTiming {
 }
 
 export const RELAY_TIMING = Symbol('RELAY_TIMING');
+/** A relay that failed (Redis or Kafka away) tries again at least this often, so it resumes soon after they return. */
+const MAX_RETRY_MS = 1_000;
 const DEFAULT_TIMING: RelayTiming = { leaseMs: 2_000, waitMs: 300, batch: 500 };
 
 /**
@@ -70,7 +72,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (this.stopped) break;
         failures++;
         this.logger.warn({ err, failures }, 'outbox relay failed; retrying');
-        await pause(redeliveryDelay(failures));
+        await pause(Math.min(MAX_RETRY_MS, redeliveryDelay(failures)));
       }
     }
   }

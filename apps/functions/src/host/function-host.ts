@@ -6,6 +6,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import {
+  DependencyUnavailable,
   EventBus,
   PermanentFailure,
   type CloudEvent,
@@ -14,6 +15,7 @@ import {
   type Subscription,
 } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
+import { isRedisUnavailable } from '@mesh/redis';
 import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
 import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
@@ -98,7 +100,11 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
           topic: fn.topic,
           maxAttempts: this.config.functions.maxAttempts,
           concurrency: this.config.functions.concurrency,
-          handle: (event, delivery) => this.invoke(fn, event, delivery),
+          handle: (event, delivery) =>
+            this.invoke(fn, event, delivery).catch((err: unknown) => {
+              // Redis away is an outage, not the event's fault: it waits for Redis, never dead-lettered for it.
+              throw isRedisUnavailable(err) ? new DependencyUnavailable(err) : err;
+            }),
           onMalformed: (reason) => {
             this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'dead-lettered' });
             this.logger.warn({ function: fn.name, reason }, 'dead-lettered a message that is not a CloudEvent');
@@ -134,7 +140,9 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       await fn.handle({ ...event, data: data.data } as MeshEvent);
     } catch (err) {
       if (ledger) await this.ledger.release(fn.name, event.id).catch(() => undefined);
-      const last = delivery.attempt >= this.config.functions.maxAttempts || err instanceof PermanentFailure;
+      const last =
+        !isRedisUnavailable(err) &&
+        (delivery.failures + 1 >= this.config.functions.maxAttempts || err instanceof PermanentFailure);
       const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       await this.done(fn, event, delivery, startedAt, last ? 'dead-lettered' : 'error', error);
       if (!last) this.logger.warn({ function: fn.name, eventId: event.id, err }, 'function failed; retrying');
