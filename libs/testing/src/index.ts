@@ -10,5 +10,6 @@ export * from './silent-logger';
 export * from './stack';
 export * from './media-probe';
 export * from './outbox.contract';
+export * from './infra-processes';
 export * from './stream-store.contract';
 export * from './processes';

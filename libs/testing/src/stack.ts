@@ -80,7 +80,7 @@ export function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv
   };
 }
 
-async function waitForHttp(url: string, proc: RunningProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(url: string, proc: RunningProcess, timeoutMs = 60_000): Promise<void> {
   await eventually(
     async () => {
       if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited early:\n${proc.output.join('')}`);
