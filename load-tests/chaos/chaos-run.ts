@@ -158,9 +158,15 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       Array.from({ length: options.couriers }, async (_, i) => {
         const sub = `courier-${i}-${randomUUID().slice(0, 8)}`;
         const jwt = await token(sub, ['courier']);
-        await api.call(jwt, 'PUT', '/v1/couriers/me/availability', { available: true }, i);
-        await api.call(jwt, 'PUT', '/v1/couriers/me/location', around(), i);
+        const spot = around();
+        // What a courier app says when it comes online, and again when the server asks (`courier.resync`).
+        const announce = async () => {
+          await api.persist(jwt, 'PUT', '/v1/couriers/me/location', i, spot);
+          await api.persist(jwt, 'PUT', '/v1/couriers/me/availability', i, { available: true });
+        };
+        await announce();
         connect(sub, jwt, i, (socket) => {
+          socket.on('courier.resync', () => void announce());
           socket.on('offer.created', (offer: OfferView) => {
             offers.push(Date.now());
             void deliverOffer(api, jwt, sub, offer, orders, i);
@@ -389,10 +395,10 @@ class FailoverApi {
   }
 
   /** Retries a courier's action while the answer is 503 or no gateway answers; resolves with the final status. */
-  async persist(jwt: string, method: string, path: string, home: number): Promise<number> {
+  async persist(jwt: string, method: string, path: string, home: number, body?: unknown): Promise<number> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const status = await this.call(jwt, method, path, undefined, home).then(
+      const status = await this.call(jwt, method, path, body, home).then(
         (res) => res.status,
         () => 0,
       );

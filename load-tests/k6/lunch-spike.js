@@ -14,7 +14,8 @@ const CI = PROFILE === 'ci';
 const BASELINE = Number(__ENV.BASELINE || (CI ? 5 : 20));
 const SPIKE_X = Number(__ENV.SPIKE_X || (CI ? 4 : 10));
 const DURATION_S = parseDuration(__ENV.DURATION || (CI ? '20s' : '2m'));
-const COURIERS = Number(__ENV.COURIERS || (CI ? 40 : 2000));
+// The CI fleet can carry its spike (20/s, each courier busy ~3 s an order): orders wait for a free courier otherwise.
+const COURIERS = Number(__ENV.COURIERS || (CI ? 80 : 2000));
 const CITY = { lat: Number(__ENV.CITY_LAT || 52.52), lng: Number(__ENV.CITY_LNG || 13.405) };
 const CITY_HALF_M = 5000;
 /** Couriers come online spread over this many seconds, as a shift starts. */
@@ -126,6 +127,11 @@ export function courier() {
             api('POST', `/v1/orders/${offer.orderId}/deliver`, me, undefined, { name: 'deliver' });
           }, 3000);
         });
+      },
+      // The server lost live state: the app says again where it is and that it works (API.md).
+      'courier.resync': () => {
+        api('PUT', '/v1/couriers/me/location', me, spot, { name: 'location' });
+        api('PUT', '/v1/couriers/me/availability', me, { available: true }, { name: 'availability' });
       },
     },
     (connected) => {

@@ -49,10 +49,16 @@ class SimulatedCourier {
   }
 
   async start(): Promise<void> {
-    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/location', this.position);
-    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/availability', { available: true });
+    await this.announce();
     this.socket = io(this.sim.options.baseUrl, { transports: ['websocket'], auth: { token: this.token } });
     this.socket.on('offer.created', (offer: OfferView) => this.consider(offer));
+    // The server lost live state: say again where this courier is and that it works (API.md).
+    this.socket.on('courier.resync', () => void this.announce());
+  }
+
+  private async announce(): Promise<void> {
+    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/location', this.position);
+    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/availability', { available: true });
   }
 
   /** Accepts with the set probability after a human pause, else declines. */

@@ -4,6 +4,7 @@ import { MESH_FUNCTIONS, type MeshFunction } from './host/mesh-function';
 import { STANDBY } from './host/standby';
 import { DeadlineSweeper } from './dispatch/deadline-sweeper';
 import { DispatchFunction } from './dispatch/dispatch.function';
+import { StateRebuilder } from './dispatch/state-rebuilder';
 import { LocationFunction } from './location/location.function';
 import { MixJobs } from './mix/mix-jobs';
 import { MixFunction } from './mix/mix.function';
@@ -15,7 +16,8 @@ const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction,
 /**
  * The function host and what this process runs: everything by default, or the
  * functions named in FUNCTIONS, where `deadlines` names the sweeper that turns
- * dispatch deadlines into events (one or more always-on processes need it).
+ * dispatch deadlines into events and keeps the dispatch state whole against the
+ * order log (one or more always-on processes need them).
  * A `standby` worker has every function ready and runs the ones its scaler names later.
  */
 @Module({})
@@ -37,7 +39,7 @@ export class FunctionsModule {
         },
         { provide: STANDBY, useValue: standby },
         FunctionHost,
-        ...(!standby && (!only || only.includes(DEADLINES)) ? [DeadlineSweeper] : []),
+        ...(!standby && (!only || only.includes(DEADLINES)) ? [DeadlineSweeper, StateRebuilder] : []),
       ],
     };
   }

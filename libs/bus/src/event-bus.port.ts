@@ -1,6 +1,9 @@
 import type { TopicKey } from '@mesh/contracts';
 import type { CloudEvent } from './cloud-event';
 
+/** Positions in a topic: partition (as a string) → offset of the next event. */
+export type LogPositions = Record<string, string>;
+
 export interface Delivery {
   readonly topic: TopicKey;
   readonly partition: number;
@@ -96,6 +99,19 @@ export abstract class EventBus {
   abstract groupMembers(group: string): Promise<number>;
   /** Events on the topic the group has not committed yet (what scaling reads). */
   abstract consumerLag(group: string, topic: TopicKey): Promise<number>;
+  /**
+   * Reads `topic` from `from` (partition → offset of the first event to read;
+   * a partition not named, or 'earliest': from its earliest event kept) up to its
+   * end as of the call, in order within each partition, outside any consumer
+   * group; resolves with the positions reached (partition → next offset).
+   */
+  abstract replay(
+    topic: TopicKey,
+    from: LogPositions | 'earliest',
+    handle: (event: CloudEvent) => void,
+  ): Promise<LogPositions>;
+  /** A group's committed positions on a topic (partition → next offset to read); partitions it never committed are left out. */
+  abstract committedPositions(group: string, topic: TopicKey): Promise<LogPositions>;
   /** Resolves when the bus answers; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

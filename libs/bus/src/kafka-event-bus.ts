@@ -22,6 +22,7 @@ import {
   deadLetterTopicName,
   redeliveryDelay,
   type DeadLetterSpec,
+  type LogPositions,
   type PublishOptions,
   type Subscription,
   type SubscriptionSpec,
@@ -205,6 +206,67 @@ export class KafkaEventBus extends EventBus {
       lag += Math.max(0, Number(end.high) - (position >= 0 ? position : Number(end.low)));
     }
     return lag;
+  }
+
+  async committedPositions(group: string, topic: TopicKey): Promise<LogPositions> {
+    const admin = await this.connectAdmin();
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [this.name(topic)] });
+    return Object.fromEntries(
+      (committed?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [String(p.partition), p.offset]),
+    );
+  }
+
+  async replay(
+    topic: TopicKey,
+    from: LogPositions | 'earliest',
+    handle: (event: CloudEvent) => void,
+  ): Promise<LogPositions> {
+    const name = this.name(topic);
+    const admin = await this.connectAdmin();
+    const ends = await admin.fetchTopicOffsets(name);
+    const end = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+    const start = new Map(
+      ends.map((e) => {
+        const wanted = from === 'earliest' ? 0 : Number(from[e.partition] ?? 0);
+        return [e.partition, Math.max(Number(e.low), wanted)];
+      }),
+    );
+    const reached: LogPositions = Object.fromEntries([...end].map(([p, high]) => [String(p), String(high)]));
+    const remaining = new Set([...end].filter(([p, high]) => (start.get(p) ?? 0) < high).map(([p]) => p));
+    if (remaining.size === 0) return reached;
+    // A throwaway group of its own: nothing is committed and no member of a real group is disturbed.
+    const groupId = `${this.options.clientId}.replay.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: name, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const { partition } = batch;
+          const [first, last] = [start.get(partition) ?? 0, end.get(partition) ?? 0];
+          for (const message of batch.messages) {
+            const offset = Number(message.offset);
+            if (offset < first || offset >= last) continue;
+            try {
+              handle(fromKafkaMessage(message));
+            } catch (err) {
+              if (!(err instanceof MalformedEventError)) throw err;
+            }
+          }
+          if (Number(batch.lastOffset()) + 1 >= last && remaining.delete(partition) && remaining.size === 0) finish();
+          return Promise.resolve();
+        },
+      });
+      for (const [partition, offset] of start) consumer.seek({ topic: name, partition, offset: String(offset) });
+      await finished;
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return reached;
   }
 
   async subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription> {

@@ -8,6 +8,7 @@ import {
   afterFailure,
   type DeadLetter,
   type DeadLetterSpec,
+  type LogPositions,
   type Subscription,
   type SubscriptionSpec,
 } from './event-bus.port';
@@ -131,6 +132,22 @@ export class MemoryEventBus extends EventBus {
       if ((group.cursor[partition] as number) < log.length) this.drain(key, group, partition);
     });
     group.inFlight.add(run);
+  }
+
+  replay(key: TopicKey, from: LogPositions | 'earliest', handle: (event: CloudEvent) => void): Promise<LogPositions> {
+    const reached: LogPositions = {};
+    this.topic(key).partitions.forEach((log, partition) => {
+      const start = from === 'earliest' ? 0 : Number(from[partition] ?? 0);
+      const end = log.length;
+      for (let offset = start; offset < end; offset++) handle(structuredClone(log[offset] as CloudEvent));
+      reached[partition] = String(end);
+    });
+    return Promise.resolve(reached);
+  }
+
+  committedPositions(group: string, key: TopicKey): Promise<LogPositions> {
+    const cursor = this.topic(key).groups.get(group)?.cursor ?? [];
+    return Promise.resolve(Object.fromEntries(cursor.map((offset, partition) => [String(partition), String(offset)])));
   }
 
   groupMembers(group: string): Promise<number> {

@@ -17,8 +17,30 @@ export const OfferRecord = z.object({
 });
 export type OfferRecord = z.infer<typeof OfferRecord>;
 
-/** Every change of an order: the order as it became, and the offer the change concerned, if any. */
-const OrderChanged = z.strictObject({ order: OrderView, offer: OfferRecord.nullable() });
+/**
+ * Dispatch's bookkeeping of an order after a change, with the offer's status:
+ * with the view, all a rebuild needs to restore the order as stored.
+ */
+export const OrderBookkeeping = z.strictObject({
+  /** The stored order's version after the change; a rebuild never writes an older one over a newer. */
+  version: z.number().int().min(1),
+  offerId: z.string().nullable(),
+  excluded: z.array(z.string()),
+  emptySearches: z.number().int().min(0),
+  retryAtMs: z.number().nullable(),
+  offerStatus: z.enum(['pending', 'accepted', 'declined', 'expired', 'revoked']).nullable(),
+});
+export type OrderBookkeeping = z.infer<typeof OrderBookkeeping>;
+
+/**
+ * Every change of an order: the order as it became, the offer the change
+ * concerned, if any, and (on every event written since the outbox) dispatch's bookkeeping.
+ */
+const OrderChanged = z.strictObject({
+  order: OrderView,
+  offer: OfferRecord.nullable(),
+  dispatch: OrderBookkeeping.optional(),
+});
 
 /** A stream-mix request: the whole desired composition of a stream at its new revision. */
 const StreamChanged = z.strictObject({ stream: StreamSpec });

@@ -32,6 +32,8 @@ export interface ServerToClientEvents {
   'offer.created': (payload: OfferView) => void;
   'offer.revoked': (payload: { offerId: string; orderId: string; reason: OfferRevokeReason }) => void;
   'stream.updated': (payload: StreamView) => void;
+  /** The server lost live state: the courier's app sends its availability and position again at once. */
+  'courier.resync': (payload: Record<string, never>) => void;
 }
 
 export type ServerEventName = keyof ServerToClientEvents;
@@ -46,4 +48,6 @@ export const rooms = {
   order: (id: string) => `order:${id}`,
   stream: (id: string) => `stream:${id}`,
   dispatchers: 'dispatchers',
+  /** Every courier on any gateway (for `courier.resync`). */
+  couriers: 'couriers',
 } as const;

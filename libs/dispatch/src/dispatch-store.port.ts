@@ -1,4 +1,4 @@
-import type { MeshEvent } from '@mesh/bus';
+import type { LogPositions, MeshEvent } from '@mesh/bus';
 import type { CourierStatus, OfferRecord, OrderChangeType, OrderStatus, OrderView, Vehicle } from '@mesh/contracts';
 
 /** An order as dispatch keeps it: the public view plus dispatch bookkeeping. */
@@ -46,6 +46,25 @@ export interface DispatchChange {
   event?: MeshEvent<OrderChangeType>;
 }
 
+/** An order as a rebuild restores it from its latest event, with its offer and deadline. */
+export interface RestoredOrder {
+  order: StoredOrder;
+  offer: StoredOffer | null;
+  deadlineAtMs: number | null;
+}
+
+/**
+ * The store came back without its state (Redis restarted empty) and has not
+ * been rebuilt from the event log yet: nothing commits until it has, so no
+ * decision is taken on state that is missing. Callers wait (503, or a retry).
+ */
+export class StateUnavailable extends Error {
+  constructor() {
+    super('dispatch state is being rebuilt from the event log');
+    this.name = 'StateUnavailable';
+  }
+}
+
 export interface OrderListFilter {
   /** Whose orders: one customer's, merchant's, courier's, or everyone's (dispatchers). */
   owner: { kind: 'customer' | 'merchant' | 'courier'; id: string } | { kind: 'all' };
@@ -64,8 +83,26 @@ export abstract class DispatchStore {
   abstract order(orderId: string): Promise<StoredOrder | null>;
   abstract offer(offerId: string): Promise<StoredOffer | null>;
   abstract courier(courierId: string): Promise<CourierSlot>;
-  /** The order as committed (version bumped), or null when something changed since it was read. */
+  /**
+   * The order as committed (version bumped), or null when something changed since it was read.
+   * Throws StateUnavailable while the state is not built.
+   */
   abstract commit(change: DispatchChange): Promise<StoredOrder | null>;
+  /**
+   * Writes each order (with its offer, deadline, owner indexes and its courier's
+   * engagement) unless the store holds the same or a newer version of it; answers
+   * how many were written. Works whether or not the state is built.
+   */
+  abstract restore(orders: readonly RestoredOrder[]): Promise<number>;
+  /** The log positions the state includes, or null when the state is not built (it came back empty). */
+  abstract built(): Promise<LogPositions | null>;
+  /** Records that the state includes the log up to `positions` (and so is built). */
+  abstract markBuilt(positions: LogPositions): Promise<void>;
+  /**
+   * Names this run of the store's server: it changes when the server restarts
+   * (and so may have come back with less than it had).
+   */
+  abstract incarnation(): Promise<string>;
   /** Newest first. */
   abstract list(filter: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }>;
   /**
@@ -99,4 +136,28 @@ export function orderView(order: StoredOrder): OrderView {
 export function offerRecord(offer: StoredOffer): OfferRecord {
   const { status: _status, ...record } = offer;
   return record;
+}
+
+/**
+ * The courier a restored order concerns and what it is to them: `offered` or
+ * `busy` while the order engages them, `released` (status null) when the order
+ * no longer does but the courier may still point at it.
+ */
+export function courierEngagement(
+  order: StoredOrder,
+  offer: StoredOffer | null,
+): {
+  courierId: string;
+  status: 'offered' | 'busy' | null;
+  offerId: string | null;
+  activeOrderId: string | null;
+} | null {
+  if (order.status === 'offered' && offer?.status === 'pending') {
+    return { courierId: offer.courierId, status: 'offered', offerId: offer.offerId, activeOrderId: null };
+  }
+  if ((order.status === 'assigned' || order.status === 'picked_up') && order.courierId) {
+    return { courierId: order.courierId, status: 'busy', offerId: null, activeOrderId: order.id };
+  }
+  const courierId = offer?.courierId ?? order.courierId;
+  return courierId ? { courierId, status: null, offerId: offer?.offerId ?? null, activeOrderId: null } : null;
 }

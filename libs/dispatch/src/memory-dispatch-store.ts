@@ -1,9 +1,13 @@
+import type { LogPositions } from '@mesh/bus';
 import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import type { MemoryCourierGeoRepository } from '@mesh/geo';
 import type { MemoryOutbox } from '@mesh/outbox';
 import {
   DispatchStore,
+  StateUnavailable,
+  courierEngagement,
   type CourierSlot,
+  type RestoredOrder,
   type DispatchChange,
   type OrderListFilter,
   type StoredOffer,
@@ -20,6 +24,7 @@ export class MemoryDispatchStore extends DispatchStore {
   private readonly offers = new Map<string, StoredOffer>();
   private readonly deadlines = new Map<string, number>();
   private readonly idempotency = new Map<string, { orderId: string; expiresAtMs: number }>();
+  private builtAt: LogPositions | null = null;
 
   constructor(
     private readonly couriers: MemoryCourierGeoRepository,
@@ -51,6 +56,7 @@ export class MemoryDispatchStore extends DispatchStore {
   }
 
   commit(change: DispatchChange): Promise<StoredOrder | null> {
+    if (!this.builtAt) return Promise.reject(new StateUnavailable());
     const { order, offer, courier } = change;
     const current = this.orders.get(order.after.id);
     if ((current?.version ?? null) !== (order.before?.version ?? null)) return Promise.resolve(null);
@@ -78,6 +84,49 @@ export class MemoryDispatchStore extends DispatchStore {
     else this.deadlines.set(after.id, change.deadlineAtMs);
     if (change.event) this.outbox.appendNow(TOPIC_OF_EVENT[change.event.type], change.event);
     return Promise.resolve(structuredClone(after));
+  }
+
+  restore(orders: readonly RestoredOrder[]): Promise<number> {
+    let written = 0;
+    for (const { order, offer, deadlineAtMs } of orders) {
+      if ((this.orders.get(order.id)?.version ?? 0) >= order.version) continue;
+      this.orders.set(order.id, structuredClone(order));
+      if (offer) this.offers.set(offer.offerId, structuredClone(offer));
+      if (deadlineAtMs === null) this.deadlines.delete(order.id);
+      else this.deadlines.set(order.id, deadlineAtMs);
+      const engagement = courierEngagement(order, offer);
+      if (engagement) {
+        const state = this.couriers.state(engagement.courierId);
+        const mine =
+          (engagement.offerId !== null && state.offerId === engagement.offerId) || state.activeOrderId === order.id;
+        const engagedElsewhere = state.status === 'offered' || state.status === 'busy';
+        if (engagement.status && (mine || !engagedElsewhere)) {
+          state.status = engagement.status;
+          state.offerId = engagement.offerId;
+          state.activeOrderId = engagement.activeOrderId;
+        } else if (!engagement.status && mine) {
+          state.status = 'available';
+          state.offerId = null;
+          state.activeOrderId = null;
+        }
+      }
+      written++;
+    }
+    return Promise.resolve(written);
+  }
+
+  built(): Promise<LogPositions | null> {
+    return Promise.resolve(this.builtAt ? { ...this.builtAt } : null);
+  }
+
+  /** In memory the state lives and dies with the process: one incarnation. */
+  incarnation(): Promise<string> {
+    return Promise.resolve('memory');
+  }
+
+  markBuilt(positions: LogPositions): Promise<void> {
+    this.builtAt = { ...positions };
+    return Promise.resolve();
   }
 
   list({

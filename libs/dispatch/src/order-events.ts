@@ -38,16 +38,26 @@ export function orderChangedEvent(
   offer: StoredOffer | null,
   source: string,
 ): MeshEvent<OrderChangeType> {
+  const dispatch = {
+    version: order.version,
+    offerId: order.offerId,
+    excluded: order.excluded,
+    emptySearches: order.emptySearches ?? 0,
+    retryAtMs: order.retryAtMs ?? null,
+    offerStatus: offer?.status ?? null,
+  };
   return newEvent(
     type,
-    { order: orderView(order), offer: offer ? offerRecord(offer) : null },
+    { order: orderView(order), offer: offer ? offerRecord(offer) : null, dispatch },
     { source, key: order.id, subject: order.id },
   );
 }
 
 /** The change with the event that announces it, to be committed together (the outbox). */
 export function announced<C extends DispatchChange>(change: C, type: OrderChangeType, source: string): C {
-  return { ...change, event: orderChangedEvent(type, change.order.after, change.offer?.after ?? null, source) };
+  // The version the order will have once this change commits (it commits only on top of `before`).
+  const committed = { ...change.order.after, version: (change.order.before?.version ?? 0) + 1 };
+  return { ...change, event: orderChangedEvent(type, committed, change.offer?.after ?? null, source) };
 }
 
 /** Puts order events on the bus that no committed change carries: a new order (before it is stored) and deadlines. */

@@ -1,3 +1,4 @@
+import type { LogPositions } from '@mesh/bus';
 import { CourierStatus, DEFAULT_VEHICLE, Vehicle } from '@mesh/contracts';
 import { courierKeys } from '@mesh/geo';
 import { OUTBOX_KEY, outboxFields } from '@mesh/outbox';
@@ -5,7 +6,10 @@ import type { RedisConnection } from '@mesh/redis';
 import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import {
   DispatchStore,
+  StateUnavailable,
+  courierEngagement,
   type CourierSlot,
+  type RestoredOrder,
   type DispatchChange,
   type OrderListFilter,
   type StoredOffer,
@@ -20,6 +24,8 @@ const keys = {
   index: (owner: OrderListFilter['owner']) =>
     owner.kind === 'all' ? 'orders:all' : `orders:${owner.kind}:${owner.id}`,
   idempotency: (customerId: string, key: string) => `idem:${customerId}:${key}`,
+  /** Present (with the log positions the state includes) while the state is built; gone when Redis came back empty. */
+  built: 'state:built',
 };
 
 /*
@@ -29,13 +35,16 @@ const keys = {
  * available index, the order's owner indexes and the change's event in the
  * outbox, atomically.
  *
- * KEYS: order, deadlines, offer, courier, available index, outbox, owner indexes…
+ * Refused (-1) while the state is not built (the marker is gone: Redis came back empty).
+ *
+ * KEYS: order, deadlines, offer, courier, available index, outbox, built marker, owner indexes…
  * ARGV: orderId, expected version ('' = new), order doc, new version, deadline ms ('' = none),
  *       offer check ('' = no offer, '-' = new), offer doc, offer status,
  *       courier check ('1' or ''), expected status, offerId, activeOrderId, new status, offerId, activeOrderId, courierId,
  *       outbox fields (none, or topic, event)
  */
 const COMMIT = `
+if redis.call('EXISTS', KEYS[7]) == 0 then return -1 end
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
 if ARGV[6] ~= '' and (redis.call('HGET', KEYS[3], 'status') or '-') ~= ARGV[6] then return 0 end
 if ARGV[9] == '1' then
@@ -54,8 +63,42 @@ if ARGV[9] == '1' then
     redis.call('ZREM', KEYS[5], ARGV[16])
   end
 end
-for i = 7, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+for i = 8, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 if #ARGV > 16 then redis.call('XADD', KEYS[6], '*', unpack(ARGV, 17)) end
+return 1
+`;
+
+/*
+ * Restores one order from the event log unless Redis has that version or a newer
+ * one: the order, its deadline, its offer, its owner indexes, and the courier
+ * the order engages (offered or busy; unless engaged elsewhere) or released
+ * (when the courier still points at this order or its offer).
+ *
+ * KEYS: order, deadlines, offer ('-' none), courier ('-' none), available index, owner indexes…
+ * ARGV: orderId, version, order doc, deadline ms ('' none), offer doc ('' none), offer status,
+ *       courierId ('' none), engagement ('offered' | 'busy' | '' = released), offerId, activeOrderId
+ */
+const RESTORE = `
+if tonumber(redis.call('HGET', KEYS[1], 'v') or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'v', ARGV[2])
+if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'doc', ARGV[5], 'status', ARGV[6]) end
+if ARGV[7] ~= '' then
+  local c = redis.call('HMGET', KEYS[4], 'status', 'offerId', 'activeOrderId')
+  local status = c[1] or 'offline'
+  local mine = (ARGV[9] ~= '' and c[2] == ARGV[9]) or c[3] == ARGV[1]
+  if ARGV[8] ~= '' then
+    if mine or (status ~= 'offered' and status ~= 'busy') then
+      redis.call('HSET', KEYS[4], 'status', ARGV[8], 'offerId', ARGV[9], 'activeOrderId', ARGV[10])
+      redis.call('ZREM', KEYS[5], ARGV[7])
+    end
+  elseif mine then
+    redis.call('HSET', KEYS[4], 'status', 'available', 'offerId', '', 'activeOrderId', '')
+    local pos = redis.call('HMGET', KEYS[4], 'lng', 'lat')
+    if pos[1] then redis.call('GEOADD', KEYS[5], pos[1], pos[2], ARGV[7]) end
+  end
+end
+for i = 6, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 return 1
 `;
 
@@ -79,6 +122,7 @@ export class RedisDispatchStore extends DispatchStore {
   constructor(private readonly redis: RedisConnection) {
     super();
     redis.client.defineCommand('meshDispatchCommit', { lua: COMMIT });
+    redis.client.defineCommand('meshDispatchRestore', { lua: RESTORE });
     redis.client.defineCommand('meshLeaseDue', { numberOfKeys: 1, lua: LEASE_DUE });
     redis.client.defineCommand('meshUnbind', { numberOfKeys: 1, lua: UNBIND });
   }
@@ -121,13 +165,14 @@ export class RedisDispatchStore extends DispatchStore {
     const courierId = courier?.after.id ?? '';
     const owners = ownerIndexes(order.before, after);
     const committed = await this.commands.meshDispatchCommit(
-      6 + owners.length,
+      7 + owners.length,
       keys.order(after.id),
       keys.deadlines,
       keys.offer(offer?.after.offerId ?? '-'),
       courierKeys.courier(courierId || '-'),
       courierKeys.available,
       OUTBOX_KEY,
+      keys.built,
       ...owners,
       after.id,
       order.before ? String(order.before.version) : '',
@@ -147,7 +192,57 @@ export class RedisDispatchStore extends DispatchStore {
       courierId,
       ...(change.event ? outboxFields(TOPIC_OF_EVENT[change.event.type], change.event) : []),
     );
+    if (committed === -1) throw new StateUnavailable();
     return committed === 1 ? after : null;
+  }
+
+  async restore(orders: readonly RestoredOrder[]): Promise<number> {
+    const written = await Promise.all(
+      orders.map(({ order, offer, deadlineAtMs }) => {
+        const { version, ...doc } = order;
+        const engagement = courierEngagement(order, offer);
+        const owners = ownerIndexes(null, order);
+        if (order.courierId) owners.push(keys.index({ kind: 'courier', id: order.courierId }));
+        return this.commands.meshDispatchRestore(
+          5 + owners.length,
+          keys.order(order.id),
+          keys.deadlines,
+          offer ? keys.offer(offer.offerId) : '-',
+          courierKeys.courier(engagement?.courierId ?? '-'),
+          courierKeys.available,
+          ...owners,
+          order.id,
+          String(version),
+          JSON.stringify(doc),
+          deadlineAtMs === null ? '' : String(deadlineAtMs),
+          offer ? JSON.stringify({ ...offer, status: undefined }) : '',
+          offer?.status ?? '',
+          engagement?.courierId ?? '',
+          engagement?.status ?? '',
+          engagement?.offerId ?? '',
+          engagement?.activeOrderId ?? '',
+        );
+      }),
+    );
+    return written.filter((w) => w === 1).length;
+  }
+
+  async built(): Promise<LogPositions | null> {
+    const marker = await this.redis.client.hgetall(keys.built);
+    if (Object.keys(marker).length === 0) return null;
+    const { at: _at, ...positions } = marker;
+    return positions;
+  }
+
+  async incarnation(): Promise<string> {
+    const info = await this.redis.client.info('server');
+    const runId = /run_id:(\w+)/.exec(info)?.[1];
+    if (!runId) throw new Error('Redis INFO names no run_id');
+    return runId;
+  }
+
+  async markBuilt(positions: LogPositions): Promise<void> {
+    await this.redis.client.hset(keys.built, { ...positions, at: new Date().toISOString() });
   }
 
   async list({
@@ -227,6 +322,7 @@ function ownerIndexes(before: StoredOrder | null, after: StoredOrder): string[] 
 
 interface ScriptCommands {
   meshDispatchCommit(numberOfKeys: number, ...args: string[]): Promise<number>;
+  meshDispatchRestore(numberOfKeys: number, ...args: string[]): Promise<number>;
   meshLeaseDue(key: string, nowMs: number, limit: number, leaseUntil: number): Promise<string[]>;
   meshUnbind(key: string, orderId: string): Promise<number>;
 }

@@ -91,6 +91,12 @@ export class Metrics {
     help: 'Orders dispatch gave up on (nobody within reach after the last attempt)',
     registers: [this.registry],
   });
+  readonly stateRebuilds = new Counter({
+    name: 'mesh_state_rebuilds_total',
+    help: 'Dispatch state restored from the order log: full (Redis came back empty) or tail (a restart lost changes)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly functionReplicas = new Gauge({
     name: 'mesh_function_replicas',
     help: 'Worker processes the local scaler runs, by function',

@@ -1,5 +1,14 @@
 import { newId, type PlaceOrder } from '@mesh/contracts';
-import { announced, answerOffer, makeOffer, newOrder, type DispatchStore, type StoredOrder } from '@mesh/dispatch';
+import {
+  OrderFold,
+  StateUnavailable,
+  announced,
+  answerOffer,
+  makeOffer,
+  newOrder,
+  type DispatchStore,
+  type StoredOrder,
+} from '@mesh/dispatch';
 import type { CourierGeoRepository } from '@mesh/geo';
 import type { Outbox } from '@mesh/outbox';
 import { uniqueName } from './eventually';
@@ -20,6 +29,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
     let centre: { lat: number; lng: number };
     beforeEach(async () => {
       under = await create();
+      await under.store.markBuilt({});
       centre = { lat: -60 + Math.random() * 120, lng: -170 + Math.random() * 340 };
     });
     afterEach(() => under.dispose());
@@ -82,6 +92,64 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
         partitionkey: order.id,
         data: { order: { id: order.id, status: 'offered', courierId: null }, offer: { courierId } },
       });
+    });
+
+    it('refuses every change while its state is not built (it came back empty), and takes them once it is', async () => {
+      const fresh = await create();
+      try {
+        const change = newOrder({ id: newId(), customerId: 'cust-1', place: place(), now: new Date() });
+        expect(await fresh.store.built()).toBeNull();
+        await expect(fresh.store.commit(change)).rejects.toBeInstanceOf(StateUnavailable);
+        expect(await fresh.store.order(change.order.after.id)).toBeNull();
+        await fresh.store.markBuilt({ '0': '12', '3': '40' });
+        expect(await fresh.store.built()).toEqual({ '0': '12', '3': '40' });
+        expect(await fresh.store.commit(change)).toMatchObject({ version: 1 });
+      } finally {
+        await fresh.dispose();
+      }
+    });
+
+    it('restores orders from their latest events: offer and courier engaged, owners indexed, never over a newer version', async () => {
+      const order = await placed('cust-restore');
+      const courierId = await availableCourier();
+      const offer = announced(
+        makeOffer(order, await under.store.courier(courierId), {
+          offerId: newId(),
+          attempt: 1,
+          distanceM: 100,
+          ttlMs: 15_000,
+          now: new Date(),
+        }),
+        'order.offered',
+        '/test',
+      );
+      const accept = announced(
+        answerOffer(
+          { ...offer.order.after, version: 2 },
+          offer.offer.after,
+          offer.courier!.after,
+          'accept',
+          new Date(),
+        ),
+        'order.assigned',
+        '/test',
+      );
+      // As the rebuild sees the log: the latest event of the order, on a store that has only its first version.
+      const fold = new OrderFold();
+      for (const event of [offer.event, accept.event]) if (event) fold.add(event);
+      expect(await under.store.restore(fold.restored(Date.now()))).toBe(1);
+
+      const restored = await under.store.order(order.id);
+      expect(restored).toMatchObject({ status: 'assigned', courierId, version: 3, offerId: null });
+      await expect(under.store.courier(courierId)).resolves.toMatchObject({ status: 'busy', activeOrderId: order.id });
+      await expect(under.store.offer(offer.offer.after.offerId)).resolves.toMatchObject({ status: 'accepted' });
+      const mine = await under.store.list({ owner: { kind: 'courier', id: courierId }, limit: 10 });
+      expect(mine.items.map((o) => o.id)).toEqual([order.id]);
+      // Older news changes nothing.
+      const stale = new OrderFold();
+      if (offer.event) stale.add(offer.event);
+      expect(await under.store.restore(stale.restored(Date.now()))).toBe(0);
+      expect(await under.store.order(order.id)).toEqual(restored);
     });
 
     it('stores a new order once, at version 1; the same id cannot be created twice', async () => {

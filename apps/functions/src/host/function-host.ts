@@ -15,6 +15,7 @@ import {
   type Subscription,
 } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
+import { StateUnavailable } from '@mesh/dispatch';
 import { isRedisUnavailable } from '@mesh/redis';
 import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
 import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
@@ -103,7 +104,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
           handle: (event, delivery) =>
             this.invoke(fn, event, delivery).catch((err: unknown) => {
               // Redis away is an outage, not the event's fault: it waits for Redis, never dead-lettered for it.
-              throw isRedisUnavailable(err) ? new DependencyUnavailable(err) : err;
+              throw isOutage(err) ? new DependencyUnavailable(err) : err;
             }),
           onMalformed: (reason) => {
             this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'dead-lettered' });
@@ -141,7 +142,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
     } catch (err) {
       if (ledger) await this.ledger.release(fn.name, event.id).catch(() => undefined);
       const last =
-        !isRedisUnavailable(err) &&
+        !isOutage(err) &&
         (delivery.failures + 1 >= this.config.functions.maxAttempts || err instanceof PermanentFailure);
       const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       await this.done(fn, event, delivery, startedAt, last ? 'dead-lettered' : 'error', error);
@@ -203,4 +204,9 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       })
       .catch((err: unknown) => this.logger.warn({ err, function: fn.name }, 'could not record an invocation'));
   }
+}
+
+/** Redis away, or its state lost and not yet rebuilt: the event waits for it, it is not at fault. */
+function isOutage(err: unknown): boolean {
+  return isRedisUnavailable(err) || err instanceof StateUnavailable;
 }

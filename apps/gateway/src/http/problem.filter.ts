@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { PROBLEM_CONTENT_TYPE, ProblemCode, ProblemError, problems } from '@mesh/problem';
+import { StateUnavailable } from '@mesh/dispatch';
 import { isRedisUnavailable } from '@mesh/redis';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import type { Response } from 'express';
@@ -25,6 +26,9 @@ export function toProblemError(err: unknown): ProblemError | undefined {
     if (code) return new ProblemError(code, err.getStatus() === 404 ? 'No such route or resource.' : err.message);
   }
   if (isRedisUnavailable(err)) return problems.dependencyDown('Live state (Redis) is not answering; retry shortly.');
+  if (err instanceof StateUnavailable) {
+    return problems.dependencyDown('Live state is being restored from the event log; retry shortly.');
+  }
   // body-parser marks its errors with a string `type`.
   const bodyParserType = (err as { type?: unknown } | null)?.type;
   switch (typeof bodyParserType === 'string' ? bodyParserType : '') {

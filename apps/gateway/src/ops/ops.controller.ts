@@ -1,5 +1,6 @@
 import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
 import { EventBus } from '@mesh/bus';
+import { DispatchStore } from '@mesh/dispatch';
 import { CourierGeoRepository } from '@mesh/geo';
 import { PROBLEM_CONTENT_TYPE } from '@mesh/problem';
 import { Metrics } from '@mesh/telemetry';
@@ -8,13 +9,14 @@ import { Public } from '../auth/auth.decorators';
 
 const CHECK_TIMEOUT_MS = 1_500;
 
-/** Liveness, readiness (Kafka and Redis really answer) and Prometheus metrics. */
+/** Liveness, readiness (Kafka and Redis really answer, and the dispatch state is there) and Prometheus metrics. */
 @Controller()
 @Public()
 export class OpsController {
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
     private readonly couriers: CourierGeoRepository,
+    private readonly store: DispatchStore,
     private readonly metrics: Metrics,
   ) {}
 
@@ -27,7 +29,14 @@ export class OpsController {
   @Get('readyz')
   async ready(@Res() res: Response): Promise<void> {
     const [kafka, redis] = await Promise.all([check(() => this.bus.ping()), check(() => this.couriers.ping())]);
-    const checks = { kafka, redis };
+    // With Redis up: is its dispatch state there, or still being rebuilt from the log after Redis came back empty?
+    const state =
+      redis.status === 'up'
+        ? await check(async () => {
+            if (!(await this.store.built())) throw new Error('being rebuilt from the event log');
+          })
+        : undefined;
+    const checks = { kafka, redis, ...(state ? { state } : {}) };
     const down = Object.entries(checks).filter(([, c]) => c.status === 'down');
     if (down.length === 0) {
       res.status(200).json({ status: 'ready', checks });

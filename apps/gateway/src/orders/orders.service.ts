@@ -15,6 +15,7 @@ import {
   CUSTOMER_CANCELLABLE,
   DispatchStore,
   OrderEventPublisher,
+  StateUnavailable,
   announced,
   answerOffer,
   cancel,
@@ -104,6 +105,7 @@ export class OrdersService {
       order?.offerId && who.roles.includes('courier') && order.courierId !== who.sub
         ? await this.store.offer(order.offerId)
         : null;
+    if (!order && !(await this.store.built())) throw new StateUnavailable();
     if (!order || !maySeeOrder(who, order, offer)) throw problems.notFound(`There is no order ${orderId}.`);
     return order;
   }
@@ -162,6 +164,7 @@ export class OrdersService {
   async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
     const { order } = await commitFresh(this.store, async () => {
       const offer = await this.store.offer(offerId);
+      if (!offer && !(await this.store.built())) throw new StateUnavailable();
       if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
       const order = await this.store.order(offer.orderId);
       if (!order) throw problems.notFound(`There is no offer ${offerId}.`);

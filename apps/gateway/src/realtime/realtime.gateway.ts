@@ -90,7 +90,7 @@ export class RealtimeGateway
   async handleConnection(socket: MeshSocket): Promise<void> {
     const { principal } = socket.data;
     const joined = [rooms.user(principal.sub)];
-    if (principal.roles.includes('courier')) joined.push(rooms.courier(principal.sub));
+    if (principal.roles.includes('courier')) joined.push(rooms.courier(principal.sub), rooms.couriers);
     if (principal.roles.includes('merchant')) joined.push(rooms.merchant(principal.sub));
     if (principal.roles.includes('host')) joined.push(rooms.host(principal.sub));
     if (principal.roles.includes('dispatcher')) joined.push(rooms.dispatchers);

@@ -1,0 +1,130 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import { EventBus, type LogPositions } from '@mesh/bus';
+import { functionGroup, rooms } from '@mesh/contracts';
+import { DispatchStore, OrderFold } from '@mesh/dispatch';
+import { ClientPush } from '@mesh/realtime';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+
+export const STATE_CHECK_INTERVAL_MS = Symbol('STATE_CHECK_INTERVAL_MS');
+const DEFAULT_INTERVAL_MS = 1_000;
+/** The group whose committed positions the state is known to include: dispatch writes what it handled before it commits. */
+const DISPATCH_GROUP = functionGroup('dispatch');
+
+/**
+ * Keeps Redis' dispatch state whole against the order log on Kafka (DESIGN.md,
+ * "Kafka is the record"). Once a second it looks at the store:
+ *
+ * - no state at all (Redis came back empty): the whole `orders` log is folded
+ *   to each order's latest event and restored, then the state is marked built
+ *   and every courier is asked to re-announce (`courier.resync`). Until then no
+ *   change commits anywhere (the store refuses), so nothing is decided on state
+ *   that is missing.
+ * - the server restarted (a new incarnation; it may have come back with less
+ *   than it had, e.g. the last second of an `everysec` append-only file): the
+ *   log from the last checkpoint on is replayed; only versions newer than the
+ *   store's are written, so nothing happens when nothing was lost.
+ * - otherwise the checkpoint moves up to what dispatch has committed.
+ */
+@Injectable()
+export class StateRebuilder implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private incarnation: string | null = null;
+  private readonly intervalMs: number;
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly bus: EventBus,
+    private readonly push: ClientPush,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(STATE_CHECK_INTERVAL_MS) intervalMs?: number,
+  ) {
+    this.intervalMs = intervalMs ?? DEFAULT_INTERVAL_MS;
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One look at the store, and what it calls for. */
+  async check(): Promise<'rebuilt' | 'replayed' | 'checkpointed'> {
+    const incarnation = await this.store.incarnation();
+    const built = await this.store.built();
+    if (!built) {
+      await this.rebuild('earliest');
+      this.incarnation = incarnation;
+      return 'rebuilt';
+    }
+    if (incarnation !== this.incarnation) {
+      // Also on this process' first look: it cannot know what the server went through before.
+      const restored = await this.rebuild(built);
+      this.incarnation = incarnation;
+      if (restored > 0) this.logger.warn({ restored }, 'the store had lost changes; restored them from the log');
+      return 'replayed';
+    }
+    const committed = await this.bus.committedPositions(DISPATCH_GROUP, 'orders');
+    await this.store.markBuilt(furthest(built, committed));
+    return 'checkpointed';
+  }
+
+  /** Restores every order the log from `from` holds newer than the store; answers how many. */
+  private async rebuild(from: LogPositions | 'earliest'): Promise<number> {
+    const started = performance.now();
+    const fold = new OrderFold();
+    const reached = await this.bus.replay('orders', from, (event) => fold.add(event));
+    const restored = await this.store.restore(fold.restored(Date.now()));
+    await this.store.markBuilt(from === 'earliest' ? reached : furthest(from, reached));
+    const seconds = (performance.now() - started) / 1000;
+    if (from === 'earliest' || restored > 0) {
+      // Availability and positions are the couriers' own; only their apps can tell them again. (On a
+      // first start nobody is online yet and nothing is lost: then the log is empty and it costs nothing.)
+      this.push.emit(rooms.couriers, 'courier.resync', {});
+      this.metrics.stateRebuilds.inc({ kind: from === 'earliest' ? 'full' : 'tail' });
+      const figures = {
+        orders: fold.size,
+        restored,
+        seconds: Math.round(seconds * 1000) / 1000,
+        full: from === 'earliest',
+      };
+      if (fold.size === 0) this.logger.info(figures, 'dispatch state initialised (the order log is empty)');
+      else this.logger.warn(figures, 'dispatch state rebuilt from the order log; couriers asked to re-announce');
+    }
+    return restored;
+  }
+
+  private schedule(delayMs = this.intervalMs): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.check().then(
+        () => this.schedule(),
+        (err: unknown) => {
+          this.logger.warn({ err }, 'could not check the dispatch state; retrying');
+          this.schedule();
+        },
+      );
+    }, delayMs);
+  }
+}
+
+/** Per partition, the further of two positions. */
+function furthest(a: LogPositions, b: LogPositions): LogPositions {
+  const out: LogPositions = { ...a };
+  for (const [partition, offset] of Object.entries(b)) {
+    if (Number(offset) > Number(out[partition] ?? -1)) out[partition] = offset;
+  }
+  return out;
+}
