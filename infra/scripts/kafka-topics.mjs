@@ -35,7 +35,24 @@ async function ensureTopics() {
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          ...(t.retentionMs ? { configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }] } : {}),
+        })),
+      });
+    }
+    // Topics made before their retention was set get it now (a rebuild of Redis reads this far back).
+    const kept = wanted.filter((t) => t.retentionMs && existing.has(t.name));
+    if (kept.length > 0) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: kept.map((t) => ({
+          type: 2,
+          name: t.name,
+          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+        })),
       });
     }
   } finally {

@@ -1,6 +1,6 @@
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
-import type { OfferView, OrderView, Role } from '@mesh/contracts';
+import type { OfferView, OrderView, PushMeta, Role } from '@mesh/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,21 +117,30 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     let window = 0;
     const refusals: { window: number; ms: number }[] = [];
 
-    /** A socket that reconnects to whichever gateway answers, as an app behind two addresses does. */
-    const connect = (sub: string, jwt: string, home: number, on: (s: Socket, reconnected: boolean) => void) => {
+    /**
+     * A socket that reconnects to whichever gateway answers, as an app behind two addresses does,
+     * resuming from the last offset it saw in each room (API.md "Missed events").
+     */
+    const connect = (jwt: string, home: number, on: (s: Socket) => void, onUnrecovered: () => void) => {
       let attempt = home;
       let connectedBefore = false;
+      const offsets: Record<string, string> = {};
       const open = () => {
         const socket = io(urls[attempt % urls.length], {
           transports: ['websocket'],
-          auth: { token: jwt },
+          auth: { token: jwt, ...(connectedBefore ? { resume: { ...offsets } } : {}) },
           reconnection: false,
         });
         sockets.push(socket);
-        socket.once('connect', () => {
-          on(socket, connectedBefore);
+        socket.onAny((_event: string, _payload: unknown, meta?: PushMeta) => {
+          if (meta && Number(meta.offset) > Number(offsets[meta.room] ?? 0)) offsets[meta.room] = meta.offset;
+        });
+        socket.on('recovery', ({ recovered }: { recovered: boolean }) => {
+          // Told it could not get what it missed: it refetches what it shows.
+          if (connectedBefore && !recovered) onUnrecovered();
           connectedBefore = true;
         });
+        socket.once('connect', () => on(socket));
         const retry = () => {
           socket.removeAllListeners();
           socket.close();
@@ -165,27 +174,37 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           await api.persist(jwt, 'PUT', '/v1/couriers/me/availability', i, { available: true });
         };
         await announce();
-        connect(sub, jwt, i, (socket) => {
-          socket.on('courier.resync', () => void announce());
-          socket.on('offer.created', (offer: OfferView) => {
-            offers.push(Date.now());
-            void deliverOffer(api, jwt, sub, offer, orders, i);
-          });
-        });
+        connect(
+          jwt,
+          i,
+          (socket) => {
+            socket.on('courier.resync', () => void announce());
+            socket.on('offer.created', (offer: OfferView) => {
+              offers.push(Date.now());
+              void deliverOffer(api, jwt, sub, offer, orders, i);
+            });
+          },
+          // Not recovered (a `courier.resync` may have been missed too): the app says again where it is and
+          // that it works; the gateway sends its open offer again by itself.
+          () => void announce(),
+        );
       }),
     );
     const customers = await Promise.all(
       Array.from({ length: options.customers }, async (_, i) => {
         const sub = `customer-${i}-${randomUUID().slice(0, 8)}`;
         const jwt = await token(sub, ['customer']);
-        connect(sub, jwt, i, (socket, reconnected) => {
-          socket.on('order.updated', (order: OrderView) => {
-            const tracked = orders.get(order.id);
-            if (tracked && order.status === 'delivered') tracked.pushedFinal = true;
-          });
-          // Nothing tells this client what it missed yet (no recovery): it refetches what it shows.
-          if (reconnected) void refetchOpen(api, jwt, sub, orders, i);
-        });
+        connect(
+          jwt,
+          i,
+          (socket) => {
+            socket.on('order.updated', (order: OrderView) => {
+              const tracked = orders.get(order.id);
+              if (tracked && order.status === 'delivered') tracked.pushedFinal = true;
+            });
+          },
+          () => void refetchOpen(api, jwt, sub, orders, i),
+        );
         return { sub, jwt, home: i };
       }),
     );

@@ -1,4 +1,4 @@
-import type { LatLng, OfferView, OrderView, Role } from '@mesh/contracts';
+import type { LatLng, OfferView, OrderView, PushMeta, Role } from '@mesh/contracts';
 import { metresBetween } from '@mesh/dispatch';
 import { io, type Socket } from 'socket.io-client';
 
@@ -50,8 +50,20 @@ class SimulatedCourier {
 
   async start(): Promise<void> {
     await this.announce();
-    this.socket = io(this.sim.options.baseUrl, { transports: ['websocket'], auth: { token: this.token } });
+    // Resumes from the last offset seen per room after a reconnect (API.md "Missed events").
+    const offsets: Record<string, string> = {};
+    this.socket = io(this.sim.options.baseUrl, {
+      transports: ['websocket'],
+      auth: (send) => send({ token: this.token, resume: { ...offsets } }),
+    });
+    this.socket.onAny((_event: string, _payload: unknown, meta?: PushMeta) => {
+      if (meta && Number(meta.offset) > Number(offsets[meta.room] ?? 0)) offsets[meta.room] = meta.offset;
+    });
     this.socket.on('offer.created', (offer: OfferView) => this.consider(offer));
+    // What was missed could not be replayed: say again where this courier is and that it works.
+    this.socket.on('recovery', ({ recovered }: { recovered: boolean }) => {
+      if (!recovered && Object.keys(offsets).length > 0) void this.announce();
+    });
     // The server lost live state: say again where this courier is and that it works (API.md).
     this.socket.on('courier.resync', () => void this.announce());
   }

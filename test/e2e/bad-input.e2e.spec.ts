@@ -188,9 +188,12 @@ describe('bad input (real stack)', () => {
     courierSocket.disconnect();
   });
 
-  it('reports readiness with both dependencies up', async () => {
+  it('reports readiness with both dependencies up and the dispatch state built', async () => {
     const res = await fetch(`${stack.baseUrl}/readyz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ready', checks: { kafka: { status: 'up' }, redis: { status: 'up' } } });
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      checks: { kafka: { status: 'up' }, redis: { status: 'up' }, state: { status: 'up' } },
+    });
   });
 });

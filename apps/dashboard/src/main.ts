@@ -11,8 +11,9 @@ const FUNCTIONS_POLL_MS = 5_000;
 type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 /**
- * The dispatcher dashboard. On every (re)connect it fetches a fresh snapshot
- * (so whatever happened while it was away is shown), then follows the pushes.
+ * The dispatcher dashboard. It follows the pushes; on a reconnect it resumes from
+ * the last offset it saw per room and the server replays what it missed (API.md
+ * "Missed events"); only when that cannot be done does it fetch a fresh snapshot.
  */
 class Dashboard {
   private readonly model = new DashboardModel();
@@ -20,6 +21,8 @@ class Dashboard {
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private frame = 0;
   private timers: number[] = [];
+  /** The newest history offset seen per room, to resume from. */
+  private readonly offsets: Record<string, string> = {};
 
   constructor(private readonly token: string) {
     this.api = new Api(token);
@@ -30,12 +33,16 @@ class Dashboard {
     byId('app').hidden = false;
     this.setConnection('connecting');
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
-      auth: { token: this.token },
+      // Asked at every (re)connect, so it carries the offsets seen up to then.
+      auth: (send) => send({ token: this.token, resume: { ...this.offsets } }),
       transports: ['websocket'],
       reconnectionDelayMax: 2_000,
     });
     this.socket = socket;
-    socket.on('connect', () => void this.catchUp());
+    socket.onAny((_event: string, _payload: unknown, meta?: { room: string; offset: string }) => {
+      if (meta && Number(meta.offset) > Number(this.offsets[meta.room] ?? 0)) this.offsets[meta.room] = meta.offset;
+    });
+    socket.on('recovery', ({ recovered }) => void (recovered ? this.resumed() : this.catchUp()));
     socket.on('disconnect', () => this.setConnection('reconnecting'));
     socket.on('connect_error', (err) => {
       if (err.message === 'unauthorized') this.signOut('The token was refused; sign in again.');
@@ -94,6 +101,18 @@ class Dashboard {
       this.notice(`Catching up failed: ${(err as Error).message}; retrying.`);
       window.setTimeout(() => void (this.socket?.connected ? this.catchUp() : undefined), 2_000);
     }
+  }
+
+  /** Everything missed was replayed; positions are not history, so only the couriers are fetched again. */
+  private async resumed(): Promise<void> {
+    try {
+      this.model.resetCouriers((await this.api.couriers()).items);
+    } catch {
+      // the next positions bring them back
+    }
+    this.setConnection('live');
+    this.notice('');
+    this.schedule();
   }
 
   private async refreshFunctions(): Promise<void> {

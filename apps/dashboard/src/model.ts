@@ -35,10 +35,16 @@ export class DashboardModel {
     streams: readonly StreamView[];
   }): void {
     this.orders.clear();
-    this.couriers.clear();
     this.streams.clear();
     for (const order of snapshot.orders) this.orders.set(order.id, order);
-    for (const courier of snapshot.couriers) {
+    this.resetCouriers(snapshot.couriers);
+    for (const stream of snapshot.streams) this.streams.set(stream.id, stream);
+  }
+
+  /** Replaces the couriers with a fresh list (positions are not replayed after a reconnect). */
+  resetCouriers(couriers: readonly CourierView[]): void {
+    this.couriers.clear();
+    for (const courier of couriers) {
       if (!courier.location) continue;
       this.couriers.set(courier.id, {
         id: courier.id,
@@ -48,7 +54,6 @@ export class DashboardModel {
         orderId: courier.activeOrderId,
       });
     }
-    for (const stream of snapshot.streams) this.streams.set(stream.id, stream);
   }
 
   /** Keeps the newest view of an order (pushes may cross the catch-up); its courier follows it. */

@@ -18,6 +18,7 @@ import { OrdersService } from './orders/orders.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RequestBudget, SOCKET_EVENT_BUDGET } from './rate-limit/request-budget';
 import { RealtimeGateway } from './realtime/realtime.gateway';
+import { SocketRecovery } from './realtime/socket-recovery';
 import { LiveController } from './streams/live.controller';
 import { StreamsController } from './streams/streams.controller';
 import { StreamsService } from './streams/streams.service';
@@ -46,6 +47,7 @@ export class GatewayModule {
         StreamsService,
         AdminService,
         RealtimeGateway,
+        SocketRecovery,
         redisOrMemory(config, RequestBudget, {
           memory: () => RequestBudget.inMemory(config.rateLimit),
           redis: (redis) => RequestBudget.onRedis(redis, config.rateLimit),

@@ -111,7 +111,11 @@ export class KafkaEventBus extends EventBus {
     const admin = await this.connectAdmin();
     const existing = new Set(await admin.listTopics());
     const wanted = (Object.keys(TOPICS) as TopicKey[]).flatMap((key) => [
-      { topic: this.name(key), numPartitions: TOPICS[key].partitions },
+      {
+        topic: this.name(key),
+        numPartitions: TOPICS[key].partitions,
+        configEntries: [{ name: 'retention.ms', value: String(TOPICS[key].retentionMs) }],
+      },
       { topic: deadLetterTopicName(this.name(key)), numPartitions: 1 },
     ]);
     const missing = wanted.filter((t) => !existing.has(t.topic));

@@ -45,6 +45,8 @@ const Env = z
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(600),
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3_600).default(10),
     SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+    RECOVERY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(120),
+    RECOVERY_HISTORY_MAX: z.coerce.number().int().min(10).max(100_000).default(2_000),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
     FUNCTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
     FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
@@ -140,6 +142,8 @@ export class AppConfig {
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
+  /** Missed-event recovery: how long an idle room's history is kept, and at most how many pushes per room. */
+  readonly recovery: { windowMs: number; maxPerRoom: number };
   /** HTTP requests each user may make per window across all gateways, and socket events per gateway; 0: no limit. */
   readonly rateLimit: { requests: number; windowS: number };
   /** Socket.IO connections one user may hold open on one gateway. */
@@ -191,6 +195,7 @@ export class AppConfig {
     this.devTokens = env.DEV_TOKENS;
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
+    this.recovery = { windowMs: env.RECOVERY_WINDOW_S * 1000, maxPerRoom: env.RECOVERY_HISTORY_MAX };
     this.rateLimit = { requests: env.RATE_LIMIT_REQUESTS, windowS: env.RATE_LIMIT_WINDOW_S };
     this.socketsPerUser = env.SOCKETS_PER_USER;
     this.functions = { maxAttempts: env.FUNCTION_MAX_ATTEMPTS, concurrency: env.FUNCTION_CONCURRENCY };

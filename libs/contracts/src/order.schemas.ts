@@ -93,6 +93,15 @@ export type OfferRevokeReason = (typeof OFFER_REVOKE_REASONS)[number];
 /** Ids named by clients: any short string; one that names nothing (or nothing of theirs) is a 404. */
 const ClientId = z.string().min(1).max(64);
 export const OrderRef = z.strictObject({ orderId: ClientId });
+/** `order.subscribe`: an order, and optionally the last history offset seen in its room (to get what was missed). */
+export const OrderWatch = z.strictObject({
+  orderId: ClientId,
+  offset: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
+});
+export type OrderWatch = z.infer<typeof OrderWatch>;
 export type OrderRef = z.infer<typeof OrderRef>;
 export const OfferRef = z.strictObject({ offerId: ClientId });
 export type OfferRef = z.infer<typeof OfferRef>;

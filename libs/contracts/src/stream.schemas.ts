@@ -95,6 +95,15 @@ export type StreamView = z.infer<typeof StreamView>;
 
 const ClientId = z.string().min(1).max(64);
 export const StreamRef = z.strictObject({ streamId: ClientId });
+/** `stream.subscribe`: a stream, and optionally the last history offset seen in its room. */
+export const StreamWatch = z.strictObject({
+  streamId: ClientId,
+  offset: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
+});
+export type StreamWatch = z.infer<typeof StreamWatch>;
 export type StreamRef = z.infer<typeof StreamRef>;
 
 export const MAX_STREAM_PAGE = 200;

@@ -6,6 +6,8 @@ export type TopicKey = keyof typeof topicsFile.topics;
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
+  /** How long the topic keeps its events (`retention.ms`). */
+  readonly retentionMs: number;
 }
 
 export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = topicsFile.topics;

@@ -1,17 +1,28 @@
-import type { ServerEventName, ServerEventPayload } from '@mesh/contracts';
+import {
+  newId,
+  UNRECORDED_EVENTS,
+  type PushMeta,
+  type ServerEventName,
+  type ServerEventPayload,
+} from '@mesh/contracts';
+import type { PushHistory } from './push-history.port';
 
 /**
  * Pushes server events to Socket.IO rooms, from any process. Functions use it
  * instead of talking to a gateway; the gateways deliver to their sockets.
  */
 export abstract class ClientPush {
-  /** Emits to every socket in `rooms`, except those also in `except` (e.g. the host, who gets its own copy). */
+  /**
+   * Emits to every socket in `rooms` once, except those also in `except` (e.g. the
+   * host, who gets its own copy). Resolves once the push is in the rooms' history
+   * and sent; rejects (nothing sent) when the history cannot be written.
+   */
   abstract emit<E extends ServerEventName>(
     rooms: string | readonly string[],
     event: E,
     payload: ServerEventPayload<E>,
     except?: string,
-  ): void;
+  ): Promise<void>;
 
   /** Makes every socket in `members` leave `room` (e.g. a courier whose offer lapsed stops watching the order). */
   abstract leave(members: string, room: string): void;
@@ -23,22 +34,41 @@ export function socketIoChannel(redisKeyPrefix: string): string {
 }
 
 /** What the Socket.IO server and the Redis emitter have in common for broadcasting. */
-interface Broadcaster {
+export interface Broadcaster {
   to(rooms: string | string[]): Broadcast;
 }
 interface Broadcast {
-  except(room: string): Broadcast;
-  emit(event: string, payload: unknown): boolean;
+  except(rooms: string | string[]): Broadcast;
+  emit(event: string, ...args: unknown[]): boolean;
 }
 
-/** ClientPush.emit over either: to every socket in `rooms`, except those in `except`. */
-export function broadcast(
+/**
+ * ClientPush.emit over either. The push goes into each room's history first
+ * (API.md "Missed events"), then to each room in turn, except the sockets of the
+ * rooms before it, so a socket in several rooms gets it once, with the `PushMeta`
+ * of the first of them.
+ */
+export async function broadcast(
   via: Broadcaster,
+  history: PushHistory,
   rooms: string | readonly string[],
   event: ServerEventName,
   payload: unknown,
   except?: string,
-): void {
-  const to = via.to(typeof rooms === 'string' ? rooms : [...rooms]);
-  (except ? to.except(except) : to).emit(event, payload);
+): Promise<void> {
+  const targets = typeof rooms === 'string' ? [rooms] : [...rooms];
+  const excluded = except ? [except] : [];
+  if (UNRECORDED_EVENTS.includes(event)) {
+    via.to(targets).except(excluded).emit(event, payload);
+    return;
+  }
+  const id = newId();
+  const offset = await history.append(targets, { id, event, payload });
+  targets.forEach((room, i) => {
+    const meta: PushMeta = { id, room, offset };
+    via
+      .to(room)
+      .except([...excluded, ...targets.slice(0, i)])
+      .emit(event, payload, meta);
+  });
 }

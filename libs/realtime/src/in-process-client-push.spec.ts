@@ -1,7 +1,9 @@
 import { clientPushContract } from '@mesh/testing';
 import { InProcessClientPush } from './in-process-client-push';
+import { MemoryPushHistory } from './memory-push-history';
 
 clientPushContract('in-process', () => {
-  const push = new InProcessClientPush();
-  return Promise.resolve({ push, attach: (server) => push.attach(server), dispose: () => Promise.resolve() });
+  const history = new MemoryPushHistory({ windowMs: 60_000, maxPerRoom: 10 });
+  const push = new InProcessClientPush(history);
+  return Promise.resolve({ push, history, attach: (server) => push.attach(server), dispose: () => Promise.resolve() });
 });

@@ -1,10 +1,15 @@
 import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '@mesh/contracts';
 import type { Server } from 'socket.io';
 import { broadcast, ClientPush } from './client-push.port';
+import type { PushHistory } from './push-history.port';
 
 /** Pushes straight into the Socket.IO server of this process (embedded default, one process). */
 export class InProcessClientPush extends ClientPush {
   private server: Server<never, ServerToClientEvents> | undefined;
+
+  constructor(private readonly history: PushHistory) {
+    super();
+  }
 
   attach(server: Server<never, ServerToClientEvents>): void {
     this.server = server;
@@ -15,8 +20,9 @@ export class InProcessClientPush extends ClientPush {
     event: E,
     payload: ServerEventPayload<E>,
     except?: string,
-  ): void {
-    if (this.server) broadcast(this.server, rooms, event, payload, except);
+  ): Promise<void> {
+    if (!this.server) return Promise.resolve();
+    return broadcast(this.server, this.history, rooms, event, payload, except);
   }
 
   leave(members: string, room: string): void {

@@ -4,6 +4,9 @@ import { RedisConnection } from '@mesh/redis';
 import type Redis from 'ioredis';
 import { ClientPush } from './client-push.port';
 import { InProcessClientPush } from './in-process-client-push';
+import { MemoryPushHistory } from './memory-push-history';
+import { PushHistory } from './push-history.port';
+import { RedisPushHistory } from './redis-push-history';
 import { RedisClientPush } from './redis-client-push';
 
 const EMITTER_CLIENT = Symbol('EMITTER_CLIENT');
@@ -15,20 +18,28 @@ export class RealtimeModule implements OnApplicationShutdown {
   constructor(@Optional() private readonly push?: ClientPush) {}
 
   static forRoot(config: AppConfig): DynamicModule {
+    const limits = config.recovery;
     if (config.adapters === 'memory') {
-      const inProcess = new InProcessClientPush();
+      const history = new MemoryPushHistory(limits);
+      const inProcess = new InProcessClientPush(history);
       return {
         module: RealtimeModule,
         providers: [
+          { provide: PushHistory, useValue: history },
           { provide: InProcessClientPush, useValue: inProcess },
           { provide: ClientPush, useValue: inProcess },
         ],
-        exports: [ClientPush, InProcessClientPush],
+        exports: [ClientPush, InProcessClientPush, PushHistory],
       };
     }
     return {
       module: RealtimeModule,
       providers: [
+        {
+          provide: PushHistory,
+          inject: [RedisConnection],
+          useFactory: (r: RedisConnection) => new RedisPushHistory(r, limits),
+        },
         {
           provide: EMITTER_CLIENT,
           inject: [RedisConnection],
@@ -36,11 +47,12 @@ export class RealtimeModule implements OnApplicationShutdown {
         },
         {
           provide: ClientPush,
-          inject: [EMITTER_CLIENT],
-          useFactory: (client: Redis) => new RedisClientPush(client, config.redis.keyPrefix),
+          inject: [EMITTER_CLIENT, PushHistory],
+          useFactory: (client: Redis, history: PushHistory) =>
+            new RedisClientPush(client, config.redis.keyPrefix, history),
         },
       ],
-      exports: [ClientPush],
+      exports: [ClientPush, PushHistory],
     };
   }
 

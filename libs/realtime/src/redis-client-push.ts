@@ -2,6 +2,7 @@ import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '
 import { Emitter } from '@socket.io/redis-emitter';
 import type Redis from 'ioredis';
 import { broadcast, ClientPush, socketIoChannel } from './client-push.port';
+import type { PushHistory } from './push-history.port';
 
 /** Pushes through the Socket.IO Redis emitter; every gateway on the Redis adapter delivers. */
 export class RedisClientPush extends ClientPush {
@@ -10,6 +11,7 @@ export class RedisClientPush extends ClientPush {
   constructor(
     private readonly client: Redis,
     redisKeyPrefix: string,
+    private readonly history: PushHistory,
   ) {
     super();
     this.emitter = new Emitter<ServerToClientEvents>(client, { key: socketIoChannel(redisKeyPrefix) });
@@ -20,8 +22,8 @@ export class RedisClientPush extends ClientPush {
     event: E,
     payload: ServerEventPayload<E>,
     except?: string,
-  ): void {
-    broadcast(this.emitter, rooms, event, payload, except);
+  ): Promise<void> {
+    return broadcast(this.emitter, this.history, rooms, event, payload, except);
   }
 
   leave(members: string, room: string): void {

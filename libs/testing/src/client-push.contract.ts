@@ -1,5 +1,6 @@
 import type { ServerToClientEvents } from '@mesh/contracts';
-import type { ClientPush } from '@mesh/realtime';
+import type { PushMeta } from '@mesh/contracts';
+import type { ClientPush, PushHistory } from '@mesh/realtime';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -8,6 +9,8 @@ import { eventually, uniqueName } from './eventually';
 
 export interface PushUnderTest {
   push: ClientPush;
+  /** The room histories the push writes to. */
+  history: PushHistory;
   /** Sets up the Socket.IO server the way a gateway on this adapter does. */
   attach(server: Server): void;
   dispose(): Promise<void>;
@@ -50,7 +53,7 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       const received: unknown[] = [];
       client.on('courier.location', (p) => received.push(p));
       await eventually(() => {
-        under.push.emit(room, 'courier.location', payload);
+        void under.push.emit(room, 'courier.location', payload);
         expect(received.length).toBeGreaterThan(0);
       });
       return received;
@@ -62,8 +65,8 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
 
       const before = inRoom.length;
       const marker = { ...payload, courierId: 'marker' };
-      under.push.emit(uniqueName('other-room'), 'courier.location', { ...payload, courierId: 'elsewhere' });
-      under.push.emit(room, 'courier.location', marker);
+      await under.push.emit(uniqueName('other-room'), 'courier.location', { ...payload, courierId: 'elsewhere' });
+      await under.push.emit(room, 'courier.location', marker);
       await eventually(() => expect(inRoom).toContainEqual(marker));
       expect(inRoom.slice(before)).not.toContainEqual(expect.objectContaining({ courierId: 'elsewhere' }));
     });
@@ -75,18 +78,64 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       await eventually(() => expect(server.sockets.adapter.rooms.get(room)).toBeUndefined());
 
       const after = received.length;
-      under.push.emit(room, 'courier.location', { ...payload, courierId: 'after-leave' });
-      under.push.emit(personal, 'courier.location', { ...payload, courierId: 'marker' });
+      await under.push.emit(room, 'courier.location', { ...payload, courierId: 'after-leave' });
+      await under.push.emit(personal, 'courier.location', { ...payload, courierId: 'marker' });
       await eventually(() => expect(received).toContainEqual(expect.objectContaining({ courierId: 'marker' })));
       expect(received.slice(after)).not.toContainEqual(expect.objectContaining({ courierId: 'after-leave' }));
+    });
+
+    it('keeps each change in its rooms’ history and sends it once to a socket in several of them', async () => {
+      await listening();
+      const updates: [unknown, PushMeta][] = [];
+      client.on('offer.revoked', (p, meta) => updates.push([p, meta]));
+      const revoked = (n: number) => ({ offerId: `f-${n}`, orderId: 'o-1', reason: 'expired' as const });
+      const elsewhere = uniqueName('elsewhere');
+      await under.push.emit([elsewhere, room, personal], 'offer.revoked', revoked(1));
+      await under.push.emit(personal, 'offer.revoked', revoked(2));
+      await eventually(() => expect(updates).toHaveLength(2));
+      // Once, through the first of its rooms this socket is in.
+      const [[first, m1], [second, m2]] = updates as [[unknown, PushMeta], [unknown, PushMeta]];
+      expect(first).toEqual(revoked(1));
+      expect(m1).toMatchObject({ room });
+      expect(second).toEqual(revoked(2));
+      expect(m2).toMatchObject({ room: personal });
+      expect(Number(m2.offset)).toBeGreaterThan(Number(m1.offset));
+      // Both are in the personal room's history, in order, with every room the first went to.
+      const before = String(Number(m1.offset) - 1);
+      const kept = await under.history.since(personal, before);
+      expect(kept?.map((r) => [r.id, r.offset, r.event, r.payload])).toEqual([
+        [m1.id, m1.offset, 'offer.revoked', revoked(1)],
+        [m2.id, m2.offset, 'offer.revoked', revoked(2)],
+      ]);
+      expect(kept?.[0]?.rooms).toEqual([elsewhere, room, personal]);
+      expect(await under.history.since(personal, m2.offset)).toEqual([]);
+      // Positions are not history.
+      await under.push.emit(personal, 'courier.location', payload);
+      expect(await under.history.since(personal, m2.offset)).toEqual([]);
+    });
+
+    it('cannot say what followed an offset it no longer holds, or never gave out', async () => {
+      expect(await under.history.since(uniqueName('never'), '0')).toBeNull();
+      const offsets: string[] = [];
+      const crowded = uniqueName('crowded');
+      for (let i = 0; i < 15; i++) {
+        const meta = await under.history.append([crowded], { id: `e${i}`, event: 'courier.resync', payload: {} });
+        offsets.push(meta);
+      }
+      // The history keeps the newest 10 (the adapters under test are made with that limit).
+      expect((await under.history.since(crowded, offsets[4]!))?.map((r) => r.id)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `e${i + 5}`),
+      );
+      expect(await under.history.since(crowded, offsets[2]!)).toBeNull();
+      expect(await under.history.since(crowded, String(Number(offsets[14]) + 1_000))).toBeNull();
     });
 
     it('leaves out the sockets of an excepted room', async () => {
       const received = await listening();
 
       const before = received.length;
-      under.push.emit(room, 'courier.location', { ...payload, courierId: 'excepted' }, personal);
-      under.push.emit(room, 'courier.location', { ...payload, courierId: 'marker' }, uniqueName('nobody'));
+      await under.push.emit(room, 'courier.location', { ...payload, courierId: 'excepted' }, personal);
+      await under.push.emit(room, 'courier.location', { ...payload, courierId: 'marker' }, uniqueName('nobody'));
       await eventually(() => expect(received).toContainEqual(expect.objectContaining({ courierId: 'marker' })));
       expect(received.slice(before)).not.toContainEqual(expect.objectContaining({ courierId: 'excepted' }));
     });

@@ -167,7 +167,10 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
         if (await this.store.commit(change)) {
           // The offer goes to the courier from here, a Kafka round trip sooner than through order-updates.
           const { courierId, status: _status, ...view } = change.offer.after;
-          this.push.emit(rooms.courier(courierId), 'offer.created', view);
+          // Not awaited: the courier's app is sent an open offer again when it reconnects, should this be lost.
+          this.push.emit(rooms.courier(courierId), 'offer.created', view).catch((err: unknown) => {
+            this.logger.warn({ err, orderId }, 'offer not pushed; the courier gets it on reconnecting');
+          });
           if (!order.timeline.some((step) => step.status === 'offered')) {
             this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
           }

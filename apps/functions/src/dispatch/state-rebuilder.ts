@@ -92,7 +92,7 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
     if (from === 'earliest' || restored > 0) {
       // Availability and positions are the couriers' own; only their apps can tell them again. (On a
       // first start nobody is online yet and nothing is lost: then the log is empty and it costs nothing.)
-      this.push.emit(rooms.couriers, 'courier.resync', {});
+      await this.push.emit(rooms.couriers, 'courier.resync', {});
       this.metrics.stateRebuilds.inc({ kind: from === 'earliest' ? 'full' : 'tail' });
       const figures = {
         orders: fold.size,

@@ -68,10 +68,10 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
     };
     if (now - this.lastSweepAt > THROTTLE_MEMORY_MS) this.sweep(now);
     if (orderId && this.due(`order:${orderId}`, ORDER_PUSH_INTERVAL_MS, now)) {
-      this.push.emit(rooms.order(orderId), 'courier.location', position);
+      void this.push.emit(rooms.order(orderId), 'courier.location', position);
     }
     if (this.due(`courier:${courierId}`, this.config.locationPushIntervalMs, now)) {
-      this.push.emit(rooms.dispatchers, 'courier.location', position);
+      void this.push.emit(rooms.dispatchers, 'courier.location', position);
     }
   }
 

@@ -89,7 +89,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     if (!stored) return;
     const host = rooms.user(stored.spec.hostId);
     const masked = streamView(stored.spec, stored.job, false);
-    this.push.emit([rooms.stream(streamId), rooms.dispatchers], 'stream.updated', masked, host);
-    this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true));
+    await this.push.emit([rooms.stream(streamId), rooms.dispatchers], 'stream.updated', masked, host);
+    await this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true));
   }
 }

@@ -43,7 +43,7 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
     private readonly metrics: Metrics,
   ) {}
 
-  handle(event: MeshEvent<(typeof ORDER_CHANGES)[number]>): Promise<void> {
+  async handle(event: MeshEvent<(typeof ORDER_CHANGES)[number]>): Promise<void> {
     const { order, offer } = event.data;
     const orderRoom = rooms.order(order.id);
     switch (event.type) {
@@ -62,7 +62,7 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
                 ? 'revoked'
                 : 'declined';
           if (outcome !== 'declined') {
-            this.push.emit(rooms.courier(offer.courierId), 'offer.revoked', {
+            await this.push.emit(rooms.courier(offer.courierId), 'offer.revoked', {
               offerId: offer.offerId,
               orderId: order.id,
               reason: outcome === 'expired' ? 'expired' : 'cancelled',
@@ -88,7 +88,7 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
         break;
     }
     const offeredTo = event.type === 'order.offered' ? offer?.courierId : undefined;
-    this.push.emit(orderAudience(order, offeredTo), 'order.updated', order);
-    return Promise.resolve();
+    // Awaited: a push that could not be kept in history (Redis away) fails the event, which comes again.
+    await this.push.emit(orderAudience(order, offeredTo), 'order.updated', order);
   }
 }

@@ -27,6 +27,15 @@ export class MeshIoAdapter extends IoAdapter {
     }) as Server;
     if (this.redis) {
       server.adapter(createAdapter(this.redis.pub, this.redis.sub, { key: socketIoChannel(this.redis.keyPrefix) }));
+      // While the subscription was down, pushes to these sockets went by unheard. Closing their connections
+      // makes the apps reconnect and resume from their offsets, so they get what they missed from history.
+      let lost = false;
+      this.redis.sub.on('close', () => (lost = true));
+      this.redis.sub.on('ready', () => {
+        if (!lost) return;
+        lost = false;
+        for (const socket of server.of('/').sockets.values()) socket.conn.close();
+      });
     }
     return server;
   }

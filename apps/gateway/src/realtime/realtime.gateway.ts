@@ -14,8 +14,11 @@ import {
   LocationReport,
   OfferRef,
   OrderRef,
+  OrderWatch,
   rooms,
+  SocketAuth,
   StreamRef,
+  StreamWatch,
   type AckReply,
   type ClientToServerEvents,
   type OrderView,
@@ -32,9 +35,12 @@ import { OrdersService } from '../orders/orders.service';
 import { StreamsService } from '../streams/streams.service';
 import { RequestBudget, SOCKET_EVENT_BUDGET, budgetKey } from '../rate-limit/request-budget';
 import { acknowledge } from './socket-ack';
+import { SocketRecovery, type ResumeOffsets } from './socket-recovery';
 
 interface SocketData {
   principal: Principal;
+  /** The offsets the client resumes from (API.md "Missed events"), if it gave valid ones. */
+  resume?: ResumeOffsets;
 }
 type MeshServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type MeshSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -58,6 +64,7 @@ export class RealtimeGateway
     private readonly couriers: CouriersService,
     private readonly orders: OrdersService,
     private readonly streams: StreamsService,
+    private readonly recovery: SocketRecovery,
     @Inject(SOCKET_EVENT_BUDGET) private readonly budget: RequestBudget,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
@@ -67,7 +74,10 @@ export class RealtimeGateway
 
   afterInit(server: MeshServer): void {
     server.use((socket, next) => {
+      const auth = SocketAuth.safeParse(socket.handshake.auth);
       const token = (socket.handshake.auth as { token?: unknown }).token;
+      // Offsets that do not parse are no offsets: the client is told it did not recover, and refetches.
+      if (auth.success && auth.data.resume) socket.data.resume = auth.data.resume;
       this.verifier.verify(typeof token === 'string' ? token : undefined).then(
         (principal) => {
           // Counted when admitted, not once connected, so a burst of handshakes cannot slip past the cap.
@@ -100,10 +110,16 @@ export class RealtimeGateway
         if (typeof ack === 'function') (ack as (r: AckReply) => void)(reply);
       });
     });
-    await socket.join(joined);
+    const recovered = await this.recovery
+      .connect(socket, principal, joined, socket.data.resume)
+      .catch((err: unknown) => {
+        this.logger.warn({ err }, 'missed events not replayed');
+        return Promise.resolve(socket.join(joined)).then(() => false);
+      });
+    socket.emit('recovery', { recovered });
     this.metrics.socketConnections.inc();
-    if (principal.roles.includes('courier')) {
-      // An offer made while this courier's socket was away: send it now rather than let it lapse.
+    if (principal.roles.includes('courier') && !recovered) {
+      // An offer made while this courier's socket was away (and not replayed): send it now rather than let it lapse.
       this.orders.openOffer(principal.sub).then(
         (offer) => offer && socket.emit('offer.created', offer),
         (err: unknown) => this.logger.warn({ err, courierId: principal.sub }, 'open offer not replayed'),
@@ -139,7 +155,10 @@ export class RealtimeGateway
   }
 
   @SubscribeMessage('order.subscribe')
-  onOrderSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+  onOrderSubscribe(
+    @ConnectedSocket() socket: MeshSocket,
+    @MessageBody() payload: unknown,
+  ): Promise<AckReply<{ recovered?: boolean }>> {
     return this.watch('order.subscribe', socket, payload, 'join');
   }
 
@@ -171,7 +190,10 @@ export class RealtimeGateway
   }
 
   @SubscribeMessage('stream.subscribe')
-  onStreamSubscribe(@ConnectedSocket() socket: MeshSocket, @MessageBody() payload: unknown): Promise<AckReply> {
+  onStreamSubscribe(
+    @ConnectedSocket() socket: MeshSocket,
+    @MessageBody() payload: unknown,
+  ): Promise<AckReply<{ recovered?: boolean }>> {
     return this.watch('stream.subscribe', socket, payload, 'join');
   }
 
@@ -182,28 +204,34 @@ export class RealtimeGateway
 
   /**
    * Joins or leaves an order's or a stream's room: only for those allowed to
-   * `GET` it; anyone else is told it does not exist (404).
+   * `GET` it; anyone else is told it does not exist (404). A subscribe with an
+   * `offset` first gets what was pushed to the room since (ack: `recovered`).
    */
   private watch(
     event: 'order.subscribe' | 'order.unsubscribe' | 'stream.subscribe' | 'stream.unsubscribe',
     socket: MeshSocket,
     payload: unknown,
     how: 'join' | 'leave',
-  ): Promise<AckReply> {
+  ): Promise<AckReply<{ recovered?: boolean }>> {
     return this.answer(event, socket, async () => {
       const who = socket.data.principal;
       let room: string;
+      let offset: string | undefined;
       if (event.startsWith('order.')) {
-        const { orderId } = parseOrThrow(OrderRef, payload);
-        await this.orders.visible(who, orderId);
-        room = rooms.order(orderId);
+        const ref: OrderWatch = parseOrThrow(how === 'join' ? OrderWatch : OrderRef, payload);
+        await this.orders.visible(who, ref.orderId);
+        [room, offset] = [rooms.order(ref.orderId), ref.offset];
       } else {
-        const { streamId } = parseOrThrow(StreamRef, payload);
-        await this.streams.visible(who, streamId);
-        room = rooms.stream(streamId);
+        const ref: StreamWatch = parseOrThrow(how === 'join' ? StreamWatch : StreamRef, payload);
+        await this.streams.visible(who, ref.streamId);
+        [room, offset] = [rooms.stream(ref.streamId), ref.offset];
       }
-      await (how === 'join' ? socket.join(room) : socket.leave(room));
-      return {};
+      if (how === 'leave') {
+        await socket.leave(room);
+        return {};
+      }
+      const recovered = await this.recovery.watch(socket, room, offset);
+      return offset === undefined ? {} : { recovered };
     });
   }
 

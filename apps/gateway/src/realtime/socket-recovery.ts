@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { rooms as roomNames, type Principal, type PushMeta } from '@mesh/contracts';
+import { PushHistory, type PushRecord } from '@mesh/realtime';
+import type { Socket } from 'socket.io';
+import { OrdersService } from '../orders/orders.service';
+import { StreamsService } from '../streams/streams.service';
+
+/** Room → the last history offset a client saw there. */
+export type ResumeOffsets = Readonly<Record<string, string>>;
+
+/**
+ * Missed-event recovery (API.md "Missed events"): joins a socket to its rooms
+ * and first sends it, in order and once, what was pushed to them since the
+ * offsets it resumes from, holding back anything live until that is done.
+ */
+@Injectable()
+export class SocketRecovery {
+  constructor(
+    private readonly history: PushHistory,
+    private readonly orders: OrdersService,
+    private readonly streams: StreamsService,
+  ) {}
+
+  /**
+   * Joins `base` and the resumed order and stream rooms the user may still watch;
+   * answers whether everything missed since `resume` was sent (false: refetch).
+   */
+  async connect(
+    socket: Socket,
+    principal: Principal,
+    base: readonly string[],
+    resume?: ResumeOffsets,
+  ): Promise<boolean> {
+    if (!resume || Object.keys(resume).length === 0) {
+      await socket.join([...base]);
+      return false;
+    }
+    const watchable = await Promise.all(
+      Object.keys(resume)
+        .filter((room) => !base.includes(room))
+        .map(async (room) => ((await this.mayWatch(principal, room)) ? room : null)),
+    );
+    // A room it is always in but has no offset for (nothing came through it yet): it has seen everything
+    // up to the newest offset it saw anywhere, since offsets are one sequence and it was in that room throughout.
+    const newest = Object.values(resume).reduce((max, o) => (Number(o) > Number(max) ? o : max));
+    const offsets: Record<string, string> = {};
+    for (const room of base) offsets[room] = resume[room] ?? newest;
+    for (const room of watchable) if (room) offsets[room] = resume[room] as string;
+    return this.replay(socket, offsets);
+  }
+
+  /** Joins `room` (already authorised) and, given an offset, sends what was missed there first. */
+  async watch(socket: Socket, room: string, offset?: string): Promise<boolean> {
+    if (offset === undefined) {
+      await socket.join(room);
+      return false;
+    }
+    const connection = this.connections.get(socket);
+    // Pushes that also went to this socket's own rooms since it connected have reached it already.
+    const delivered = (record: PushRecord) =>
+      connection !== undefined &&
+      Number(record.offset) > Number(connection.from) &&
+      record.rooms.some((r) => connection.base.includes(r));
+    return this.replay(socket, { [room]: offset }, delivered);
+  }
+
+  /** One replay at a time per socket (a resubscribe may come while the connect's replay runs). */
+  private readonly replaying = new WeakMap<Socket, Promise<unknown>>();
+
+  /** Per socket: the rooms it joined on connecting, and the history position then. */
+  private readonly connections = new WeakMap<Socket, { base: readonly string[]; from: string }>();
+
+  private replay(
+    socket: Socket,
+    offsets: Record<string, string>,
+    delivered: (record: PushRecord) => boolean = () => false,
+  ): Promise<boolean> {
+    const previous = this.replaying.get(socket) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.replayNow(socket, offsets, delivered));
+    this.replaying.set(socket, next);
+    return next;
+  }
+
+  private async replayNow(
+    socket: Socket,
+    offsets: Record<string, string>,
+    delivered: (record: PushRecord) => boolean,
+  ): Promise<boolean> {
+    const hold = holdWrites(socket);
+    const sent = new Set<string>();
+    try {
+      await socket.join(Object.keys(offsets));
+      const histories = await Promise.all(
+        Object.entries(offsets).map(async ([room, offset]) => ({
+          room,
+          records: await this.history.since(room, offset),
+        })),
+      );
+      const missed = new Map<string, { record: PushRecord; room: string }>();
+      for (const { room, records } of histories) {
+        for (const record of records ?? []) {
+          // Seen already if it reached the client through any room it had got that far in.
+          const seen =
+            delivered(record) ||
+            record.rooms.some((r) => offsets[r] !== undefined && Number(offsets[r]) >= Number(record.offset));
+          if (!seen && !missed.has(record.id)) missed.set(record.id, { record, room });
+        }
+      }
+      const ordered = [...missed.values()].sort((a, b) => Number(a.record.offset) - Number(b.record.offset));
+      hold.passThrough(() => {
+        for (const { record, room } of ordered) {
+          const meta: PushMeta = { id: record.id, room, offset: record.offset };
+          socket.emit(record.event, record.payload, meta);
+          sent.add(record.id);
+        }
+      });
+      return histories.every((h) => h.records !== null);
+    } finally {
+      hold.release(sent);
+    }
+  }
+
+  private async mayWatch(principal: Principal, room: string): Promise<boolean> {
+    const [kind, id] = [room.slice(0, room.indexOf(':')), room.slice(room.indexOf(':') + 1)];
+    if (!id) return false;
+    const check =
+      room === roomNames.order(id)
+        ? this.orders.visible(principal, id)
+        : room === roomNames.stream(id) && kind === 'stream'
+          ? this.streams.visible(principal, id)
+          : Promise.reject(new Error('not a room one subscribes to'));
+    return check.then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+interface EngineClient {
+  writeToEngine(packets: unknown, options: unknown): void;
+}
+
+/**
+ * Holds back what Socket.IO writes to this socket's connection (live broadcasts
+ * land here, whichever gateway they came from) while the missed events go out
+ * first; then lets the held ones through, less those just replayed.
+ * `writeToEngine` is where Socket.IO's broadcasts and emits meet for one client.
+ */
+function holdWrites(socket: Socket): { passThrough(send: () => void): void; release(replayed: Set<string>): void } {
+  const client = socket.client as unknown as EngineClient;
+  const write = client.writeToEngine.bind(client);
+  const held: [unknown, unknown][] = [];
+  let passing = false;
+  client.writeToEngine = (packets, options) => {
+    if (passing) write(packets, options);
+    else held.push([packets, options]);
+  };
+  return {
+    passThrough(send) {
+      passing = true;
+      try {
+        send();
+      } finally {
+        passing = false;
+      }
+    },
+    release(replayed) {
+      delete (client as Partial<EngineClient>).writeToEngine;
+      for (const [packets, options] of held) {
+        const id = pushId(packets);
+        if (!id || !replayed.has(id)) client.writeToEngine(packets, options);
+      }
+    },
+  };
+}
+
+/** The PushMeta id in an encoded event packet (`42["event",payload,meta]`), if any. */
+function pushId(packets: unknown): string | undefined {
+  const first = Array.isArray(packets) ? (packets as unknown[])[0] : packets;
+  if (typeof first !== 'string') return undefined;
+  const start = first.indexOf('[');
+  if (start < 0) return undefined;
+  try {
+    const [, , meta] = JSON.parse(first.slice(start)) as [unknown, unknown, Partial<PushMeta> | undefined];
+    return typeof meta?.id === 'string' ? meta.id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,118 @@
+import type { ServerEventName } from '@mesh/contracts';
+import type { RedisConnection } from '@mesh/redis';
+import { PushHistory, type HistoryLimits, type PushRecord } from './push-history.port';
+
+const keys = {
+  sequence: 'history:seq',
+  room: (room: string) => `history:${room}`,
+};
+
+/*
+ * One push into the history of each of its rooms, atomically with taking its
+ * offset, so every room's entries are in offset order whoever appends. Each
+ * entry names the offset of the one before it in its room (`v`), so a reader
+ * can tell when entries after an offset were trimmed away. The sequence starts
+ * from the clock (microseconds), so after Redis lost its data every new offset
+ * is above any a client kept from before.
+ * KEYS: sequence, room streams… ARGV: id, event, payload JSON, rooms JSON, max per room, window ms
+ */
+const APPEND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
+end
+local offset = string.format('%d', redis.call('INCR', KEYS[1]))
+for i = 2, #KEYS do
+  local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)[1]
+  local prev = last and string.match(last[1], '^(%d+)') or string.format('%d', tonumber(offset) - 1)
+  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[5], offset .. '-0',
+    'id', ARGV[1], 'e', ARGV[2], 'p', ARGV[3], 'r', ARGV[4], 'v', prev)
+  redis.call('PEXPIRE', KEYS[i], ARGV[6])
+end
+return offset
+`;
+
+/*
+ * KEYS: sequence, room stream. ARGV: offset, count.
+ * Answers false when the history cannot say what came after the offset: the room
+ * has none, the offset was never given out, or entries after it were trimmed.
+ */
+const SINCE = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local after = tonumber(ARGV[1])
+if after > tonumber(redis.call('GET', KEYS[1]) or '0') then return false end
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+if first then
+  local fields = first[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'v' and after < tonumber(fields[i + 1]) then return false end
+  end
+end
+return redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+`;
+
+/**
+ * Room histories as Redis streams (`history:<room>`), the entry id being the
+ * push's offset; trimmed to a number of entries and expiring when idle.
+ */
+export class RedisPushHistory extends PushHistory {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly limits: HistoryLimits,
+  ) {
+    super();
+    redis.client.defineCommand('meshHistoryAppend', { lua: APPEND });
+    redis.client.defineCommand('meshHistorySince', { numberOfKeys: 2, lua: SINCE });
+  }
+
+  private get commands(): ScriptCommands {
+    return this.redis.client as unknown as ScriptCommands;
+  }
+
+  async append(
+    rooms: readonly string[],
+    push: { id: string; event: ServerEventName; payload: unknown },
+  ): Promise<string> {
+    const offset = await this.commands.meshHistoryAppend(
+      1 + rooms.length,
+      keys.sequence,
+      ...rooms.map(keys.room),
+      push.id,
+      push.event,
+      JSON.stringify(push.payload),
+      JSON.stringify(rooms),
+      String(this.limits.maxPerRoom),
+      String(this.limits.windowMs),
+    );
+    return offset;
+  }
+
+  async position(): Promise<string> {
+    return (await this.redis.client.get(keys.sequence)) ?? '0';
+  }
+
+  async since(room: string, offset: string): Promise<PushRecord[] | null> {
+    const entries = await this.commands.meshHistorySince(
+      keys.sequence,
+      keys.room(room),
+      offset,
+      this.limits.maxPerRoom,
+    );
+    if (!entries) return null;
+    return entries.map(([entryId, fields]) => {
+      const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+      return {
+        id: field('id'),
+        offset: entryId.slice(0, entryId.indexOf('-')),
+        rooms: JSON.parse(field('r')) as string[],
+        event: field('e') as ServerEventName,
+        payload: JSON.parse(field('p')) as unknown,
+      };
+    });
+  }
+}
+
+interface ScriptCommands {
+  meshHistoryAppend(numberOfKeys: number, ...args: string[]): Promise<string>;
+  meshHistorySince(sequence: string, room: string, offset: string, count: number): Promise<[string, string[]][] | null>;
+}
