@@ -197,34 +197,39 @@ export class RedisDispatchStore extends DispatchStore {
   }
 
   async restore(orders: readonly RestoredOrder[]): Promise<number> {
-    const written = await Promise.all(
-      orders.map(({ order, offer, deadlineAtMs }) => {
-        const { version, ...doc } = order;
-        const engagement = courierEngagement(order, offer);
-        const owners = ownerIndexes(null, order);
-        if (order.courierId) owners.push(keys.index({ kind: 'courier', id: order.courierId }));
-        return this.commands.meshDispatchRestore(
-          5 + owners.length,
-          keys.order(order.id),
-          keys.deadlines,
-          offer ? keys.offer(offer.offerId) : '-',
-          courierKeys.courier(engagement?.courierId ?? '-'),
-          courierKeys.available,
-          ...owners,
-          order.id,
-          String(version),
-          JSON.stringify(doc),
-          deadlineAtMs === null ? '' : String(deadlineAtMs),
-          offer ? JSON.stringify({ ...offer, status: undefined }) : '',
-          offer?.status ?? '',
-          engagement?.courierId ?? '',
-          engagement?.status ?? '',
-          engagement?.offerId ?? '',
-          engagement?.activeOrderId ?? '',
-        );
-      }),
+    let written = 0;
+    // In slices: one pipeline of a hundred thousand scripts would outlast the command timeout.
+    for (let from = 0; from < orders.length; from += RESTORE_SLICE) {
+      const slice = await Promise.all(orders.slice(from, from + RESTORE_SLICE).map((o) => this.restoreOne(o)));
+      written += slice.filter((w) => w === 1).length;
+    }
+    return written;
+  }
+
+  private restoreOne({ order, offer, deadlineAtMs }: RestoredOrder): Promise<number> {
+    const { version, ...doc } = order;
+    const engagement = courierEngagement(order, offer);
+    const owners = ownerIndexes(null, order);
+    if (order.courierId) owners.push(keys.index({ kind: 'courier', id: order.courierId }));
+    return this.commands.meshDispatchRestore(
+      5 + owners.length,
+      keys.order(order.id),
+      keys.deadlines,
+      offer ? keys.offer(offer.offerId) : '-',
+      courierKeys.courier(engagement?.courierId ?? '-'),
+      courierKeys.available,
+      ...owners,
+      order.id,
+      String(version),
+      JSON.stringify(doc),
+      deadlineAtMs === null ? '' : String(deadlineAtMs),
+      offer ? JSON.stringify({ ...offer, status: undefined }) : '',
+      offer?.status ?? '',
+      engagement?.courierId ?? '',
+      engagement?.status ?? '',
+      engagement?.offerId ?? '',
+      engagement?.activeOrderId ?? '',
     );
-    return written.filter((w) => w === 1).length;
   }
 
   async built(): Promise<LogPositions | null> {
@@ -304,6 +309,9 @@ export class RedisDispatchStore extends DispatchStore {
     else await this.redis.client.zadd(keys.deadlines, atMs, orderId);
   }
 }
+
+/** Orders restored per pipeline. */
+const RESTORE_SLICE = 1_000;
 
 /** A filtered page reads at most this many ids; the cursor lets the client go on. */
 const MAX_FILTER_SCAN = 2_000;
