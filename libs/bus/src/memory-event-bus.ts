@@ -147,7 +147,11 @@ export class MemoryEventBus extends EventBus {
 
   committedPositions(group: string, key: TopicKey): Promise<LogPositions> {
     const cursor = this.topic(key).groups.get(group)?.cursor ?? [];
-    return Promise.resolve(Object.fromEntries(cursor.map((offset, partition) => [String(partition), String(offset)])));
+    return Promise.resolve(
+      Object.fromEntries(
+        cursor.flatMap((offset, partition) => (offset > 0 ? [[String(partition), String(offset)]] : [])),
+      ),
+    );
   }
 
   groupMembers(group: string): Promise<number> {

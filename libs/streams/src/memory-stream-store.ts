@@ -1,4 +1,6 @@
-import type { StreamJob } from '@mesh/contracts';
+import type { CloudEvent } from '@mesh/bus';
+import type { StreamJob, StreamSpec } from '@mesh/contracts';
+import type { MemoryOutbox } from '@mesh/outbox';
 import type { StreamChange } from './stream-changes';
 import { StreamStore, type StoredStream } from './stream-store.port';
 
@@ -6,16 +8,32 @@ import { StreamStore, type StoredStream } from './stream-store.port';
 export class MemoryStreamStore extends StreamStore {
   private readonly streams = new Map<string, StoredStream>();
 
+  constructor(private readonly outbox: MemoryOutbox) {
+    super();
+  }
+
   stream(id: string): Promise<StoredStream | null> {
     const found = this.streams.get(id);
     return Promise.resolve(found ? structuredClone(found) : null);
   }
 
-  commit(change: StreamChange): Promise<boolean> {
+  commit(change: StreamChange, event?: CloudEvent): Promise<boolean> {
     const stored = this.streams.get(change.after.id);
     if ((stored?.spec.revision ?? null) !== (change.before?.revision ?? null)) return Promise.resolve(false);
     this.streams.set(change.after.id, { spec: structuredClone(change.after), job: stored?.job ?? null });
+    if (event) this.outbox.appendNow('streams', event);
     return Promise.resolve(true);
+  }
+
+  restore(specs: readonly StreamSpec[]): Promise<number> {
+    let written = 0;
+    for (const spec of specs) {
+      const stored = this.streams.get(spec.id);
+      if (stored && stored.spec.revision >= spec.revision) continue;
+      this.streams.set(spec.id, { spec: structuredClone(spec), job: stored?.job ?? null });
+      written++;
+    }
+    return Promise.resolve(written);
   }
 
   recordJob(streamId: string, job: StreamJob): Promise<boolean> {

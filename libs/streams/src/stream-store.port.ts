@@ -1,3 +1,4 @@
+import type { CloudEvent } from '@mesh/bus';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
 import type { StreamChange } from './stream-changes';
 
@@ -17,15 +18,24 @@ export abstract class StreamStore {
 
   /**
    * Writes `change.after` if the stored spec is still `change.before` (by revision;
-   * absent for a new stream). False when someone else changed it first.
+   * absent for a new stream), and `event` (the stream-mix request announcing it) to
+   * the outbox in the same atomic step. False, and nothing written, when someone
+   * else changed it first.
    */
-  abstract commit(change: StreamChange): Promise<boolean>;
+  abstract commit(change: StreamChange, event?: CloudEvent): Promise<boolean>;
 
   /**
    * Records the job's report if it belongs to the stream's current run (its
    * `startRevision`); false, and nothing written, for a report from an older run.
    */
   abstract recordJob(streamId: string, job: StreamJob): Promise<boolean>;
+
+  /**
+   * Writes each spec (from the latest stream-mix request on the log, when Redis
+   * came back empty) unless the store holds that revision or a newer one; answers
+   * how many were written. Job reports are the mixers' to send again.
+   */
+  abstract restore(specs: readonly StreamSpec[]): Promise<number>;
 
   /** Newest first, up to `limit` (the dispatchers' list of live rooms). */
   abstract list(limit: number): Promise<StoredStream[]>;

@@ -1,19 +1,32 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '@mesh/config';
-import { redisOrMemory } from '@mesh/redis';
+import { MemoryOutbox, Outbox } from '@mesh/outbox';
+import { RedisConnection } from '@mesh/redis';
 import { MemoryStreamStore } from './memory-stream-store';
 import { RedisStreamStore } from './redis-stream-store';
 import { StreamStore } from './stream-store.port';
 
-/** Provides the StreamStore: Redis for `ADAPTERS=real`, in-memory for the embedded default. */
+/** Provides the StreamStore: Redis for `ADAPTERS=real`, in-memory (over the in-memory outbox) for the embedded default. */
 @Global()
 @Module({})
 export class StreamsModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const provider = redisOrMemory(config, StreamStore, {
-      memory: () => new MemoryStreamStore(),
-      redis: (redis) => new RedisStreamStore(redis),
-    });
+    const provider =
+      config.adapters === 'memory'
+        ? {
+            provide: StreamStore,
+            inject: [Outbox],
+            useFactory: (outbox: Outbox) => {
+              if (!(outbox instanceof MemoryOutbox))
+                throw new Error('the in-memory stream store needs the in-memory outbox');
+              return new MemoryStreamStore(outbox);
+            },
+          }
+        : {
+            provide: StreamStore,
+            inject: [RedisConnection],
+            useFactory: (redis: RedisConnection) => new RedisStreamStore(redis),
+          };
     return { module: StreamsModule, providers: [provider], exports: [StreamStore] };
   }
 }

@@ -41,6 +41,41 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       );
     }
 
+    it('replays a topic from the earliest or from given positions up to its end, in order per key, outside any group', async () => {
+      const key = uniqueName('courier');
+      const sent = Array.from({ length: 6 }, (_, i) => location(key, i));
+      for (const event of sent) await under.bus.publish('couriers', event);
+      const all: CloudEvent[] = [];
+      const reached = await under.bus.replay('couriers', 'earliest', (e) => all.push(e));
+      expect(all.filter((e) => e.partitionkey === key).map((e) => e.id)).toEqual(sent.map((e) => e.id));
+      // From where it got to: nothing more, until something more is published.
+      const none: CloudEvent[] = [];
+      expect(await under.bus.replay('couriers', reached, (e) => none.push(e))).toEqual(reached);
+      expect(none).toEqual([]);
+      const later = location(key, 10);
+      await under.bus.publish('couriers', later);
+      const tail: CloudEvent[] = [];
+      await under.bus.replay('couriers', reached, (e) => tail.push(e));
+      expect(tail.map((e) => e.id)).toEqual([later.id]);
+    });
+
+    it('tells where a group has got to on a topic once it has handled events', async () => {
+      const group = uniqueName('g');
+      const received: CloudEvent[] = [];
+      const sent = location(uniqueName('courier'), 1);
+      await under.bus.publish('couriers', sent);
+      await collect(group, received);
+      await eventually(() => expect(received.map((e) => e.id)).toContain(sent.id));
+      await Promise.all(subscriptions.splice(0).map((s) => s.close()));
+      const ends: Record<string, string> = {};
+      await under.bus.replay('couriers', 'earliest', () => undefined).then((r) => Object.assign(ends, r));
+      await eventually(async () =>
+        expect(await under.bus.committedPositions(group, 'couriers')).toEqual(
+          Object.fromEntries(Object.entries(ends).filter(([, offset]) => Number(offset) > 0)),
+        ),
+      );
+    });
+
     it('delivers a published event with every CloudEvents attribute intact', async () => {
       const received: CloudEvent[] = [];
       await collect(uniqueName('g'), received);

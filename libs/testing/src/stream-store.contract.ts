@@ -7,10 +7,14 @@ import {
   type StreamChange,
   type StreamStore,
 } from '@mesh/streams';
+import { newEvent } from '@mesh/bus';
+import type { Outbox } from '@mesh/outbox';
 import { uniqueName } from './eventually';
 
 export interface StreamStoreUnderTest {
   store: StreamStore;
+  /** The outbox its commits write stream-mix requests to. */
+  outbox: Outbox;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +36,33 @@ export function streamStoreContract(adapter: string, create: () => Promise<Strea
       status,
       error: status === 'failed' ? 'boom' : null,
       at: now.toISOString(),
+    });
+
+    it('writes a change’s stream-mix request to the outbox with it, and nothing for a change refused', async () => {
+      const created = fresh();
+      const request = (change: StreamChange) =>
+        newEvent(change.type, { stream: change.after }, { source: '/test', key: change.after.id });
+      const event = request(created);
+      await expect(under.store.commit(created, event)).resolves.toBe(true);
+      await expect(under.store.commit(created, request(created))).resolves.toBe(false);
+      const entries = await under.outbox.read('', 100, 0);
+      expect(entries.map((e) => ({ topic: e.topic, event: e.event }))).toEqual([{ topic: 'streams', event }]);
+    });
+
+    it('restores streams from their latest request, never over a newer revision', async () => {
+      const created = fresh();
+      const withInput = setParticipant(
+        created.after,
+        'a',
+        { inputUrl: 'test:pattern', volume: 1, muted: false },
+        9,
+        now,
+      );
+      expect(await under.store.restore([withInput.after])).toBe(1);
+      expect((await under.store.stream(created.after.id))?.spec).toEqual(withInput.after);
+      expect(await under.store.restore([created.after])).toBe(0);
+      expect((await under.store.stream(created.after.id))?.spec.revision).toBe(withInput.after.revision);
+      expect((await under.store.list(100)).map((s) => s.spec.id)).toContain(created.after.id);
     });
 
     it('stores a new stream once, and each change only over the revision it was made from', async () => {

@@ -9,6 +9,7 @@ import { EventBus, type LogPositions } from '@mesh/bus';
 import { functionGroup, rooms } from '@mesh/contracts';
 import { DispatchStore, OrderFold } from '@mesh/dispatch';
 import { ClientPush } from '@mesh/realtime';
+import { StreamFold, StreamStore } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 
 export const STATE_CHECK_INTERVAL_MS = Symbol('STATE_CHECK_INTERVAL_MS');
@@ -21,7 +22,8 @@ const DISPATCH_GROUP = functionGroup('dispatch');
  * "Kafka is the record"). Once a second it looks at the store:
  *
  * - no state at all (Redis came back empty): the whole `orders` log is folded
- *   to each order's latest event and restored, then the state is marked built
+ *   to each order's latest event and restored (and the `streams` log to each live
+ *   room's latest spec), then the state is marked built
  *   and every courier is asked to re-announce (`courier.resync`). Until then no
  *   change commits anywhere (the store refuses), so nothing is decided on state
  *   that is missing.
@@ -41,6 +43,7 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     private readonly store: DispatchStore,
+    private readonly streams: StreamStore,
     private readonly bus: EventBus,
     private readonly push: ClientPush,
     private readonly metrics: Metrics,
@@ -87,6 +90,9 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
     const fold = new OrderFold();
     const reached = await this.bus.replay('orders', from, (event) => fold.add(event));
     const restored = await this.store.restore(fold.restored(Date.now()));
+    // Live rooms come back with the orders (their requests carry the whole spec); rooms change seldom, so a
+    // tail replay leaves them be.
+    const liveRooms = from === 'earliest' ? await this.restoreStreams() : 0;
     await this.store.markBuilt(from === 'earliest' ? reached : furthest(from, reached));
     const seconds = (performance.now() - started) / 1000;
     if (from === 'earliest' || restored > 0) {
@@ -97,6 +103,7 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
       const figures = {
         orders: fold.size,
         restored,
+        rooms: liveRooms,
         seconds: Math.round(seconds * 1000) / 1000,
         full: from === 'earliest',
       };
@@ -104,6 +111,12 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
       else this.logger.warn(figures, 'dispatch state rebuilt from the order log; couriers asked to re-announce');
     }
     return restored;
+  }
+
+  private async restoreStreams(): Promise<number> {
+    const fold = new StreamFold();
+    await this.bus.replay('streams', 'earliest', (event) => fold.add(event));
+    return this.streams.restore(fold.specs());
   }
 
   private schedule(delayMs = this.intervalMs): void {

@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventBus, newEvent } from '@mesh/bus';
+import { Injectable } from '@nestjs/common';
+import { newEvent, type CloudEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import {
-  TOPIC_OF_EVENT,
   newId,
   type ChangeLayout,
   type CreateStream,
@@ -28,7 +27,7 @@ import {
   type StoredStream,
   type StreamChange,
 } from '@mesh/streams';
-import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import { Metrics } from '@mesh/telemetry';
 
 const SOURCE = '/gateway/streams';
 /** Attempts at a change whose stream moved underneath it, before the host is told of the conflict. */
@@ -45,10 +44,8 @@ export class StreamsService {
 
   constructor(
     private readonly store: StreamStore,
-    private readonly bus: EventBus,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.policy = {
       inputHosts: config.mix.inputHosts,
@@ -65,8 +62,10 @@ export class StreamsService {
       rtmpUrl = checked.value;
     }
     const change = createStream({ id: newId(), hostId: host.sub, title: body.title, rtmpUrl, now: new Date() });
-    if (!(await this.store.commit(change))) throw problems.conflict('The stream could not be created; retry.');
-    await this.announce(change);
+    if (!(await this.store.commit(change, mixRequest(change)))) {
+      throw problems.conflict('The stream could not be created; retry.');
+    }
+    this.metrics.eventsPublished.inc({ topic: 'streams' });
     return streamView(change.after, null, true);
   }
 
@@ -129,30 +128,20 @@ export class StreamsService {
       }
       const change = build(stored);
       if (!change) return streamView(stored.spec, stored.job, true);
-      if (await this.store.commit(change)) {
-        await this.announce(change);
+      // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
+      if (await this.store.commit(change, mixRequest(change))) {
+        this.metrics.eventsPublished.inc({ topic: 'streams' });
         return streamView(change.after, stored.job, true);
       }
     }
     throw problems.conflict('The stream kept changing while this was applied; try again.');
   }
+}
 
-  /**
-   * Sends the stream-mix request. The change is stored either way; should the bus
-   * refuse it, the host is told to retry, and the next request (which carries the
-   * whole spec) brings the mixer up to date.
-   */
-  private async announce(change: StreamChange): Promise<void> {
-    const { after } = change;
-    const event = newEvent(change.type, { stream: after }, { source: SOURCE, key: after.id, subject: after.id });
-    try {
-      await this.bus.publish(TOPIC_OF_EVENT[change.type], event);
-      this.metrics.eventsPublished.inc({ topic: 'streams' });
-    } catch (err) {
-      this.logger.error({ err, streamId: after.id, type: change.type }, 'a stream change was not sent to the mixer');
-      throw problems.dependencyDown('The change was saved but the mixer could not be told; retry shortly.');
-    }
-  }
+/** The stream-mix request announcing a change: the whole spec at its new revision, keyed by the stream. */
+function mixRequest(change: StreamChange): CloudEvent {
+  const { after } = change;
+  return newEvent(change.type, { stream: after }, { source: SOURCE, key: after.id, subject: after.id });
 }
 
 function invalidUrl(path: string, reason: string) {
