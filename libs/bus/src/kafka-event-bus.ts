@@ -65,6 +65,7 @@ const MAX_BATCH = 2_000;
 /** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
 const COMMIT_INTERVAL_MS = 1_000;
 const DEFAULT_SESSION_TIMEOUT_MS = 2_500;
+const REPLAY_STALL_MS = 30_000;
 const PRODUCE_RETRY = { initialRetryTime: 100, retries: 3, maxRetryTime: 400 };
 
 /**
@@ -242,13 +243,20 @@ export class KafkaEventBus extends EventBus {
     const groupId = `${this.options.clientId}.replay.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
     const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
     let finish: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let fail: (err: Error) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
+    // A replay that stops getting anywhere (the broker gone, an end it cannot reach) fails rather than hangs.
+    let progressAt = performance.now();
+    const stall = setInterval(() => {
+      if (performance.now() - progressAt > REPLAY_STALL_MS) fail(new Error(`replay of ${name} made no progress`));
+    }, 1_000);
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: name, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
+          progressAt = performance.now();
           const { partition } = batch;
           const [first, last] = [start.get(partition) ?? 0, end.get(partition) ?? 0];
           for (const message of batch.messages) {
@@ -267,6 +275,7 @@ export class KafkaEventBus extends EventBus {
       for (const [partition, offset] of start) consumer.seek({ topic: name, partition, offset: String(offset) });
       await finished;
     } finally {
+      clearInterval(stall);
       await consumer.disconnect().catch(() => undefined);
       await admin.deleteGroups([groupId]).catch(() => undefined);
     }

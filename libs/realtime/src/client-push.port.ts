@@ -44,9 +44,10 @@ interface Broadcast {
 
 /**
  * ClientPush.emit over either. The push goes into each room's history first
- * (API.md "Missed events"), then to each room in turn, except the sockets of the
- * rooms before it, so a socket in several rooms gets it once, with the `PushMeta`
- * of the first of them.
+ * (API.md "Missed events"), then out in one broadcast to all its rooms (a socket
+ * in several gets it once), with the `PushMeta` of its first room: one push has
+ * one offset in all its rooms, so a client files it under that room and a
+ * resume that names it counts it seen whichever room it came through.
  */
 export async function broadcast(
   via: Broadcaster,
@@ -57,18 +58,13 @@ export async function broadcast(
   except?: string,
 ): Promise<void> {
   const targets = typeof rooms === 'string' ? [rooms] : [...rooms];
-  const excluded = except ? [except] : [];
+  const to = via.to(targets).except(except ? [except] : []);
   if (UNRECORDED_EVENTS.includes(event)) {
-    via.to(targets).except(excluded).emit(event, payload);
+    to.emit(event, payload);
     return;
   }
   const id = newId();
   const offset = await history.append(targets, { id, event, payload });
-  targets.forEach((room, i) => {
-    const meta: PushMeta = { id, room, offset };
-    via
-      .to(room)
-      .except([...excluded, ...targets.slice(0, i)])
-      .emit(event, payload, meta);
-  });
+  const meta: PushMeta = { id, room: targets[0] ?? '', offset };
+  to.emit(event, payload, meta);
 }

@@ -46,7 +46,8 @@ export class SocketRecovery {
     const offsets: Record<string, string> = {};
     for (const room of base) offsets[room] = resume[room] ?? newest;
     for (const room of watchable) if (room) offsets[room] = resume[room] as string;
-    return this.replay(socket, offsets);
+    // Every offset it names counts as seen (a push is filed under its first room, which this socket may not be in).
+    return this.replay(socket, offsets, { ...resume, ...offsets });
   }
 
   /** Joins `room` (already authorised) and, given an offset, sends what was missed there first. */
@@ -61,7 +62,7 @@ export class SocketRecovery {
       connection !== undefined &&
       Number(record.offset) > Number(connection.from) &&
       record.rooms.some((r) => connection.base.includes(r));
-    return this.replay(socket, { [room]: offset }, delivered);
+    return this.replay(socket, { [room]: offset }, { [room]: offset }, delivered);
   }
 
   /** One replay at a time per socket (a resubscribe may come while the connect's replay runs). */
@@ -70,13 +71,18 @@ export class SocketRecovery {
   /** Per socket: the rooms it joined on connecting, and the history position then. */
   private readonly connections = new WeakMap<Socket, { base: readonly string[]; from: string }>();
 
+  /**
+   * Replays each room of `offsets` from its offset; a push is left out when
+   * `seen` (room → offset) covers it through any of its rooms, or it was `delivered`.
+   */
   private replay(
     socket: Socket,
     offsets: Record<string, string>,
+    seen: Readonly<Record<string, string>>,
     delivered: (record: PushRecord) => boolean = () => false,
   ): Promise<boolean> {
     const previous = this.replaying.get(socket) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.replayNow(socket, offsets, delivered));
+    const next = previous.catch(() => undefined).then(() => this.replayNow(socket, offsets, seen, delivered));
     this.replaying.set(socket, next);
     return next;
   }
@@ -84,6 +90,7 @@ export class SocketRecovery {
   private async replayNow(
     socket: Socket,
     offsets: Record<string, string>,
+    seen: Readonly<Record<string, string>>,
     delivered: (record: PushRecord) => boolean,
   ): Promise<boolean> {
     const hold = holdWrites(socket);
@@ -100,10 +107,10 @@ export class SocketRecovery {
       for (const { room, records } of histories) {
         for (const record of records ?? []) {
           // Seen already if it reached the client through any room it had got that far in.
-          const seen =
+          const known =
             delivered(record) ||
-            record.rooms.some((r) => offsets[r] !== undefined && Number(offsets[r]) >= Number(record.offset));
-          if (!seen && !missed.has(record.id)) missed.set(record.id, { record, room });
+            record.rooms.some((r) => seen[r] !== undefined && Number(seen[r]) >= Number(record.offset));
+          if (!known && !missed.has(record.id)) missed.set(record.id, { record, room: record.rooms[0] ?? room });
         }
       }
       const ordered = [...missed.values()].sort((a, b) => Number(a.record.offset) - Number(b.record.offset));
