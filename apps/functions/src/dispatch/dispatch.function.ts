@@ -113,14 +113,32 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   }
 
   /**
-   * One search per attempt, at the attempt's radius: offers the order to the best
-   * courier it can claim; when nobody is free, spends the attempt and waits
-   * (DISPATCH_RETRY_S, doubling) for the next, wider one; gives the order up only
-   * when its last attempt found nobody. `due` is set when the order's deadline
-   * called: a wait is over then, whatever this process's clock says.
+   * The free couriers around the pickup, best first: from the attempt's radius,
+   * doubling up to the largest at once (a courier 4 km away now beats waiting for one at 2 km).
+   */
+  private async search(order: StoredOrder, attempt: number, excluded: Set<string>) {
+    const { maxRadiusM, initialRadiusM, staleAfterMs } = this.config.dispatch;
+    for (let radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM }); ; radiusM *= 2) {
+      const found = await this.couriers.nearestAvailable({
+        ...order.pickup,
+        radiusM: Math.min(radiusM, maxRadiusM),
+        limit: CANDIDATES_PER_SEARCH + excluded.size,
+        fixedSinceMs: Date.now() - staleAfterMs,
+      });
+      const ranked = rankCandidates(order.pickup, found, excluded);
+      if (ranked.length > 0 || radiusM >= maxRadiusM) return ranked;
+    }
+  }
+
+  /**
+   * One search per attempt: offers the order to the best courier it can claim;
+   * when nobody is free within reach, spends the attempt and waits
+   * (DISPATCH_RETRY_S, doubling) for the next one; gives the order up only when its
+   * last attempt found nobody. `due` is set when the order's deadline called: a
+   * wait is over then, whatever this process's clock says.
    */
   private async advance(orderId: string, due = false): Promise<void> {
-    const { maxAttempts, maxRadiusM, initialRadiusM, offerTtlMs, staleAfterMs, retryMs } = this.config.dispatch;
+    const { maxAttempts, offerTtlMs, retryMs } = this.config.dispatch;
     let lostRaces = 0;
     reread: for (;;) {
       const order = await this.store.order(orderId);
@@ -129,20 +147,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
       if (!due && order.retryAtMs && Date.now() < order.retryAtMs) return;
       const attempt = Math.min(order.attempts + 1, maxAttempts);
       const excluded = new Set(order.excluded);
-      const radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM });
-      const ranked =
-        order.attempts >= maxAttempts
-          ? []
-          : rankCandidates(
-              order.pickup,
-              await this.couriers.nearestAvailable({
-                ...order.pickup,
-                radiusM,
-                limit: CANDIDATES_PER_SEARCH + excluded.size,
-                fixedSinceMs: Date.now() - staleAfterMs,
-              }),
-              excluded,
-            );
+      const ranked = order.attempts >= maxAttempts ? [] : await this.search(order, attempt, excluded);
       if (ranked.length === 0) {
         if (attempt < maxAttempts && order.attempts < maxAttempts) {
           const timing = { retryBaseMs: retryMs, emptySearches: order.emptySearches ?? 0 };
