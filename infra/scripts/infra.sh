@@ -58,6 +58,7 @@ redis_up() {
   mkdir -p "$REDIS_DIR"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' \
     --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --aof-use-rdb-preamble yes \
+    --auto-aof-rewrite-min-size 512mb \
     --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" >/dev/null
   for _ in $(seq 1 100); do
     [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ] && { say "redis: started on 127.0.0.1:$REDIS_PORT"; return; }

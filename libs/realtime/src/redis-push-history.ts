@@ -5,6 +5,8 @@ import { PushHistory, type HistoryLimits, type PushRecord } from './push-history
 const keys = {
   sequence: 'history:seq',
   room: (room: string) => `history:${room}`,
+  /** The push's event and payload, kept once whatever the number of its rooms (`history:push:<offset>`). */
+  pushPrefix: 'history:push:',
 };
 
 /*
@@ -14,7 +16,8 @@ const keys = {
  * can tell when entries after an offset were trimmed away. The sequence starts
  * from the clock (microseconds), so after Redis lost its data every new offset
  * is above any a client kept from before.
- * KEYS: sequence, room streams… ARGV: id, event, payload JSON, rooms JSON, max per room, window ms
+ * The payload is kept once per push (not once per room), expiring with the window.
+ * KEYS: sequence, room streams… ARGV: id, event, payload JSON, rooms JSON, max per room, window ms, payload key prefix
  */
 const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -22,18 +25,18 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
 end
 local offset = string.format('%d', redis.call('INCR', KEYS[1]))
+redis.call('SET', ARGV[7] .. offset, ARGV[3], 'PX', ARGV[6])
 for i = 2, #KEYS do
   local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)[1]
   local prev = last and string.match(last[1], '^(%d+)') or string.format('%d', tonumber(offset) - 1)
-  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[5], offset .. '-0',
-    'id', ARGV[1], 'e', ARGV[2], 'p', ARGV[3], 'r', ARGV[4], 'v', prev)
+  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[5], offset .. '-0', 'id', ARGV[1], 'e', ARGV[2], 'r', ARGV[4], 'v', prev)
   redis.call('PEXPIRE', KEYS[i], ARGV[6])
 end
 return offset
 `;
 
 /*
- * KEYS: sequence, room stream. ARGV: offset, count.
+ * KEYS: sequence, room stream. ARGV: offset, count, payload key prefix.
  * Answers false when the history cannot say what came after the offset: the room
  * has none, the offset was never given out, or entries after it were trimmed.
  */
@@ -48,7 +51,14 @@ if first then
     if fields[i] == 'v' and after < tonumber(fields[i + 1]) then return false end
   end
 end
-return redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+local entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+for _, entry in ipairs(entries) do
+  local payload = redis.call('GET', ARGV[3] .. string.match(entry[1], '^(%d+)'))
+  if not payload then return false end
+  table.insert(entry[2], 'p')
+  table.insert(entry[2], payload)
+end
+return entries
 `;
 
 /**
@@ -56,11 +66,15 @@ return redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[
  * push's offset; trimmed to a number of entries and expiring when idle.
  */
 export class RedisPushHistory extends PushHistory {
+  /** Payload keys are named inside the scripts, so they carry the connection's key prefix themselves. */
+  private readonly payloadPrefix: string;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly limits: HistoryLimits,
   ) {
     super();
+    this.payloadPrefix = `${redis.options.keyPrefix}${keys.pushPrefix}`;
     redis.client.defineCommand('meshHistoryAppend', { lua: APPEND });
     redis.client.defineCommand('meshHistorySince', { numberOfKeys: 2, lua: SINCE });
   }
@@ -83,6 +97,7 @@ export class RedisPushHistory extends PushHistory {
       JSON.stringify(rooms),
       String(this.limits.maxPerRoom),
       String(this.limits.windowMs),
+      this.payloadPrefix,
     );
     return offset;
   }
@@ -97,6 +112,7 @@ export class RedisPushHistory extends PushHistory {
       keys.room(room),
       offset,
       this.limits.maxPerRoom,
+      this.payloadPrefix,
     );
     if (!entries) return null;
     return entries.map(([entryId, fields]) => {
@@ -114,5 +130,11 @@ export class RedisPushHistory extends PushHistory {
 
 interface ScriptCommands {
   meshHistoryAppend(numberOfKeys: number, ...args: string[]): Promise<string>;
-  meshHistorySince(sequence: string, room: string, offset: string, count: number): Promise<[string, string[]][] | null>;
+  meshHistorySince(
+    sequence: string,
+    room: string,
+    offset: string,
+    count: number,
+    payloadPrefix: string,
+  ): Promise<[string, string[]][] | null>;
 }
