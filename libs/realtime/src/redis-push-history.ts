@@ -16,7 +16,9 @@ const keys = {
  * can tell when entries after an offset were trimmed away. The sequence starts
  * from the clock (microseconds), so after Redis lost its data every new offset
  * is above any a client kept from before.
- * The payload is kept once per push (not once per room), expiring with the window.
+ * The payload is kept once per push (not once per room), expiring with the window,
+ * under a key the script names itself: right on one Redis; a Redis Cluster needs
+ * every key a script touches declared and in one slot (the cluster issue's work).
  * KEYS: sequence, room streams… ARGV: id, event, payload JSON, rooms JSON, max per room, window ms, payload key prefix
  */
 const APPEND = `

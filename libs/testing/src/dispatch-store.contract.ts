@@ -51,14 +51,21 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       });
       return id;
     };
+    /** An offer of `order` to the courier, announced as dispatch announces it. */
+    const offerChange = async (order: StoredOrder, courierId: string, ttlMs = 15_000) =>
+      announced(
+        makeOffer(order, await under.store.courier(courierId), {
+          offerId: newId(),
+          attempt: 1,
+          distanceM: 100,
+          ttlMs,
+          now: new Date(),
+        }),
+        'order.offered',
+        '/test',
+      );
     const offerTo = async (order: StoredOrder, courierId: string, ttlMs = 15_000) => {
-      const change = makeOffer(order, await under.store.courier(courierId), {
-        offerId: newId(),
-        attempt: 1,
-        distanceM: 100,
-        ttlMs,
-        now: new Date(),
-      });
+      const change = await offerChange(order, courierId, ttlMs);
       return { change, order: await under.store.commit(change) };
     };
     const nearbyAvailable = async () =>
@@ -67,17 +74,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
     it('writes a change’s event to the outbox with the change, and nothing for a change that did not commit', async () => {
       const order = await placed();
       const courierId = await availableCourier();
-      const change = announced(
-        makeOffer(order, await under.store.courier(courierId), {
-          offerId: newId(),
-          attempt: 1,
-          distanceM: 100,
-          ttlMs: 15_000,
-          now: new Date(),
-        }),
-        'order.offered',
-        '/test',
-      );
+      const change = await offerChange(order, courierId);
       expect(await under.store.commit(change)).not.toBeNull();
       // The same change again is stale: refused, and no second event.
       expect(
@@ -112,17 +109,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
     it('restores orders from their latest events: offer and courier engaged, owners indexed, never over a newer version', async () => {
       const order = await placed('cust-restore');
       const courierId = await availableCourier();
-      const offer = announced(
-        makeOffer(order, await under.store.courier(courierId), {
-          offerId: newId(),
-          attempt: 1,
-          distanceM: 100,
-          ttlMs: 15_000,
-          now: new Date(),
-        }),
-        'order.offered',
-        '/test',
-      );
+      const offer = await offerChange(order, courierId);
       const accept = announced(
         answerOffer(
           { ...offer.order.after, version: 2 },

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DispatchStore, OrderEventPublisher } from '@mesh/dispatch';
 import { LOGGER, type Logger } from '@mesh/telemetry';
+import { RepeatingTask } from '../host/repeating-task';
 
 const SOURCE = '/functions/deadlines';
 
@@ -29,10 +30,8 @@ const DEFAULT_TIMING: SweepTiming = { intervalMs: 100, leaseMs: 5_000, batch: 20
  */
 @Injectable()
 export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
   private readonly timing: SweepTiming;
+  private readonly task: RepeatingTask;
 
   constructor(
     private readonly store: DispatchStore,
@@ -41,16 +40,20 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     @Optional() @Inject(SWEEP_TIMING) timing?: SweepTiming,
   ) {
     this.timing = timing ?? DEFAULT_TIMING;
+    this.task = new RepeatingTask(
+      // A full batch means more may be due: go again at once.
+      async () => (await this.sweep()) === this.timing.batch,
+      this.timing.intervalMs,
+      (err) => this.logger.warn({ err }, 'deadline sweep failed; retrying'),
+    );
   }
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.task.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** Publishes one event per due deadline; answers how many. */
@@ -58,19 +61,5 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     const due = await this.store.leaseDueDeadlines(now, this.timing.batch, this.timing.leaseMs);
     await Promise.all(due.map((orderId) => this.events.publishDeadline(orderId, SOURCE)));
     return due.length;
-  }
-
-  private schedule(delayMs = this.timing.intervalMs): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep().then(
-        // A full batch means more may be due: go again at once.
-        (count) => this.schedule(count === this.timing.batch ? 0 : undefined),
-        (err: unknown) => {
-          this.logger.warn({ err }, 'deadline sweep failed; retrying');
-          this.schedule();
-        },
-      );
-    }, delayMs);
   }
 }

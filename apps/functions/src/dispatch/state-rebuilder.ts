@@ -11,6 +11,7 @@ import { DispatchStore, OrderFold } from '@mesh/dispatch';
 import { ClientPush } from '@mesh/realtime';
 import { StreamFold, StreamStore } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
+import { RepeatingTask } from '../host/repeating-task';
 
 export const STATE_CHECK_INTERVAL_MS = Symbol('STATE_CHECK_INTERVAL_MS');
 const DEFAULT_INTERVAL_MS = 1_000;
@@ -35,11 +36,8 @@ const DISPATCH_GROUP = functionGroup('dispatch');
  */
 @Injectable()
 export class StateRebuilder implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
   private incarnation: string | null = null;
-  private readonly intervalMs: number;
+  private readonly task: RepeatingTask;
 
   constructor(
     private readonly store: DispatchStore,
@@ -50,17 +48,22 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(STATE_CHECK_INTERVAL_MS) intervalMs?: number,
   ) {
-    this.intervalMs = intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.task = new RepeatingTask(
+      async () => {
+        await this.check();
+        return false;
+      },
+      intervalMs ?? DEFAULT_INTERVAL_MS,
+      (err) => this.logger.warn({ err }, 'could not check the dispatch state; retrying'),
+    );
   }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.task.start(0);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One look at the store, and what it calls for. */
@@ -117,19 +120,6 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
     const fold = new StreamFold();
     await this.bus.replay('streams', 'earliest', (event) => fold.add(event));
     return this.streams.restore(fold.specs());
-  }
-
-  private schedule(delayMs = this.intervalMs): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.check().then(
-        () => this.schedule(),
-        (err: unknown) => {
-          this.logger.warn({ err }, 'could not check the dispatch state; retrying');
-          this.schedule();
-        },
-      );
-    }, delayMs);
   }
 }
 
