@@ -155,12 +155,13 @@ kafka_java() { # kafka_java MAIN ARGS...
 }
 
 kafka_up() {
+  # The jars also run the fault tier's own brokers (libs/testing/src/infra-processes.ts), whichever broker serves 9092.
+  kafka_libs
   if [ -n "$(kafka_pid || true)" ]; then
     say "kafka: already running (pid $(kafka_pid))"
   elif port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     say "kafka: something already listens on $KAFKA_HOST:$KAFKA_PORT, reusing it"
   else
-    kafka_libs
     kafka_config
     if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
       local cluster_id

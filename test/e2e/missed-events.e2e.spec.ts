@@ -131,9 +131,13 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const seen = earlier.offsets[`order:${order.id}`];
     expect(seen).toBeDefined();
     earlier.socket!.disconnect();
+    // Another of the customer's sockets stays connected throughout: the accept reaches it live.
+    const current = new ResumingApp(stack.baseUrl, customer.token);
+    await current.connect();
 
     expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'assigned');
+    await eventually(() => expect(current.statuses(order.id)).toEqual(['assigned']));
 
     // A new connection without resume, then the order watched again from where the app had got to.
     const later = new ResumingApp(stack.baseUrl, customer.token);
@@ -141,6 +145,13 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const ack = await later.socket!.emitWithAck('order.subscribe', { orderId: order.id, offset: seen });
     expect(ack).toEqual({ ok: true, recovered: true });
     await eventually(() => expect(later.statuses(order.id)).toEqual(['assigned']));
+    // The connected socket watching from the same offset is sent nothing again: it had the accept live.
+    expect(await current.socket!.emitWithAck('order.subscribe', { orderId: order.id, offset: seen })).toEqual({
+      ok: true,
+      recovered: true,
+    });
+    expect(current.statuses(order.id)).toEqual(['assigned']);
+    current.socket!.disconnect();
     const refused = (await stranger.socket.emitWithAck('order.subscribe', { orderId: order.id, offset: seen })) as {
       ok: boolean;
       error?: { status: number };

@@ -31,6 +31,8 @@ export class SocketRecovery {
     base: readonly string[],
     resume?: ResumeOffsets,
   ): Promise<boolean> {
+    // From here on, what goes to these rooms reaches this socket live (a later resubscribe need not replay it).
+    this.connections.set(socket, { base, from: await this.history.position() });
     if (!resume || Object.keys(resume).length === 0) {
       await socket.join([...base]);
       return false;
