@@ -135,10 +135,11 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string): 
         ].join('\n'),
       );
       if (!existsSync(join(dir, 'data', 'meta.properties'))) {
+        // As its own option (=): a base64url id may begin with '-', which the tool would read as a flag.
         const clusterId = randomBytes(16).toString('base64url');
         const format = spawnSync(
           'java',
-          ['-Xmx256m', ...java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties])],
+          ['-Xmx256m', ...java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties])],
           { encoding: 'utf8' },
         );
         if (format.status !== 0) throw new Error(`formatting Kafka storage failed: ${format.stderr}`);
