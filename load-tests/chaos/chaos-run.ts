@@ -301,7 +301,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         if (open.length > 0) throw new Error(`${open.length} orders not at an end`);
       },
       { timeoutMs: options.drainS * 1000, intervalMs: 1_000 },
-    ).catch(() => log('drain ran out'));
+    ).catch(() => {
+      // Which orders, and where they stopped: what a fault left behind is the first thing to look at.
+      const open = [...finals.values()].filter(
+        (o) => o && !['delivered', 'cancelled', 'unassigned'].includes(o.status),
+      );
+      const described = open.map((o) => `${o!.id} ${o!.status} courier ${o!.courierId ?? '-'} since ${o!.updatedAt}`);
+      log(`drain ran out; not at an end: ${described.join('; ') || 'none found (lost?)'}`);
+    });
     // Pushes of the last deliveries are on their way: wait for them, up to a deadline.
     await eventually(
       () => {

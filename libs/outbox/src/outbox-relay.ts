@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { EventBus, redeliveryDelay } from '@mesh/bus';
 import { newId } from '@mesh/contracts';
-import { LOGGER, type Logger } from '@mesh/telemetry';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { Outbox } from './outbox.port';
 
 export interface RelayTiming {
@@ -41,6 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly outbox: Outbox,
     private readonly bus: EventBus,
+    private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(RELAY_TIMING) timing?: RelayTiming,
   ) {
@@ -86,6 +87,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (entries.length === 0) continue;
       // One publish per entry, made in the same tick: the Kafka bus sends them as one ordered batch.
       await Promise.all(entries.map((entry) => this.bus.publish(entry.topic, entry.event)));
+      for (const entry of entries) this.metrics.eventsPublished.inc({ topic: entry.topic });
       await this.outbox.remove(entries.map((entry) => entry.id));
       after = entries.at(-1)?.id ?? after;
     }

@@ -1,5 +1,6 @@
 import { MemoryEventBus, newEvent, type CloudEvent } from '@mesh/bus';
 import { OutboxRelay, type Outbox } from '@mesh/outbox';
+import { Metrics } from '@mesh/telemetry';
 import { eventually, uniqueName } from './eventually';
 import { silentLogger } from './silent-logger';
 
@@ -60,7 +61,11 @@ export function outboxContract(adapter: string, create: () => Promise<OutboxUnde
       let refusing = true;
       const publish = bus.publish.bind(bus);
       bus.publish = (topic, event) => (refusing ? Promise.reject(new Error('broker down')) : publish(topic, event));
-      const relay = new OutboxRelay(under.outbox, bus, silentLogger, { leaseMs: 600, waitMs: 100, batch: 2 });
+      const relay = new OutboxRelay(under.outbox, bus, new Metrics(), silentLogger, {
+        leaseMs: 600,
+        waitMs: 100,
+        batch: 2,
+      });
       relay.onApplicationBootstrap();
       try {
         const events = ['x1', 'x2', 'x3', 'x4', 'x5'].map(deadline);

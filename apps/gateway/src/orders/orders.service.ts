@@ -171,7 +171,6 @@ export class OrdersService {
       const change = answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
-    this.metrics.eventsPublished.inc({ topic: 'orders' });
     return orderView(order);
   }
 
@@ -185,7 +184,6 @@ export class OrdersService {
     const { order } = await commitFresh(this.store, async () =>
       announced(await build(await this.visible(who, orderId)), type, SOURCE),
     );
-    this.metrics.eventsPublished.inc({ topic: 'orders' });
     return orderView(order);
   }
 

@@ -27,7 +27,6 @@ import {
   type StoredStream,
   type StreamChange,
 } from '@mesh/streams';
-import { Metrics } from '@mesh/telemetry';
 
 const SOURCE = '/gateway/streams';
 /** Attempts at a change whose stream moved underneath it, before the host is told of the conflict. */
@@ -45,7 +44,6 @@ export class StreamsService {
   constructor(
     private readonly store: StreamStore,
     private readonly config: AppConfig,
-    private readonly metrics: Metrics,
   ) {
     this.policy = {
       inputHosts: config.mix.inputHosts,
@@ -65,7 +63,6 @@ export class StreamsService {
     if (!(await this.store.commit(change, mixRequest(change)))) {
       throw problems.conflict('The stream could not be created; retry.');
     }
-    this.metrics.eventsPublished.inc({ topic: 'streams' });
     return streamView(change.after, null, true);
   }
 
@@ -130,7 +127,6 @@ export class StreamsService {
       if (!change) return streamView(stored.spec, stored.job, true);
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
       if (await this.store.commit(change, mixRequest(change))) {
-        this.metrics.eventsPublished.inc({ topic: 'streams' });
         return streamView(change.after, stored.job, true);
       }
     }
