@@ -117,7 +117,12 @@ export abstract class DispatchStore {
    * that far ahead), so one sweeper handles each and a crashed one's are retried.
    */
   abstract leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]>;
-  abstract setDeadline(orderId: string, atMs: number | null): Promise<void>;
+  /**
+   * Moves (or, with null, drops) an order's deadline, as long as the order is
+   * still at `version` (null: still absent); answers whether it did. A sweeper
+   * that read the order a moment ago cannot undo a commit or a restore made since.
+   */
+  abstract setDeadline(orderId: string, atMs: number | null, version: number | null): Promise<boolean>;
 }
 
 /** The public view of a stored order. */

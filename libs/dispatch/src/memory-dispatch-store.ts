@@ -178,9 +178,10 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve(due);
   }
 
-  setDeadline(orderId: string, atMs: number | null): Promise<void> {
+  setDeadline(orderId: string, atMs: number | null, version: number | null): Promise<boolean> {
+    if ((this.orders.get(orderId)?.version ?? null) !== version) return Promise.resolve(false);
     if (atMs === null) this.deadlines.delete(orderId);
     else this.deadlines.set(orderId, atMs);
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 }

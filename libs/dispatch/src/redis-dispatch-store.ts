@@ -110,6 +110,13 @@ return ids
 `;
 
 // KEYS: idempotency key. ARGV: order id
+// KEYS: order, deadlines. ARGV: orderId, expected version ('' = absent), deadline ms ('' = none)
+const SET_DEADLINE = `
+if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end
+return 1
+`;
+
 const UNBIND = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
@@ -125,6 +132,7 @@ export class RedisDispatchStore extends DispatchStore {
     redis.client.defineCommand('meshDispatchRestore', { lua: RESTORE });
     redis.client.defineCommand('meshLeaseDue', { numberOfKeys: 1, lua: LEASE_DUE });
     redis.client.defineCommand('meshUnbind', { numberOfKeys: 1, lua: UNBIND });
+    redis.client.defineCommand('meshSetDeadline', { numberOfKeys: 2, lua: SET_DEADLINE });
   }
 
   private get commands(): ScriptCommands {
@@ -304,9 +312,9 @@ export class RedisDispatchStore extends DispatchStore {
     return this.commands.meshLeaseDue(keys.deadlines, nowMs, limit, nowMs + leaseMs);
   }
 
-  async setDeadline(orderId: string, atMs: number | null): Promise<void> {
-    if (atMs === null) await this.redis.client.zrem(keys.deadlines, orderId);
-    else await this.redis.client.zadd(keys.deadlines, atMs, orderId);
+  async setDeadline(orderId: string, atMs: number | null, version: number | null): Promise<boolean> {
+    const [expected, at] = [version === null ? '' : String(version), atMs === null ? '' : String(atMs)];
+    return (await this.commands.meshSetDeadline(keys.order(orderId), keys.deadlines, orderId, expected, at)) === 1;
   }
 }
 
@@ -332,5 +340,6 @@ interface ScriptCommands {
   meshDispatchCommit(numberOfKeys: number, ...args: string[]): Promise<number>;
   meshDispatchRestore(numberOfKeys: number, ...args: string[]): Promise<number>;
   meshLeaseDue(key: string, nowMs: number, limit: number, leaseUntil: number): Promise<string[]>;
+  meshSetDeadline(order: string, deadlines: string, orderId: string, version: string, atMs: string): Promise<number>;
   meshUnbind(key: string, orderId: string): Promise<number>;
 }

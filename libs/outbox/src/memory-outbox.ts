@@ -1,6 +1,10 @@
 import type { CloudEvent } from '@mesh/bus';
 import type { TopicKey } from '@mesh/contracts';
+import { DrainWaiters } from './drain-waiters';
 import { Outbox, type OutboxEntry } from './outbox.port';
+
+/** Ids that sort as strings in commit order. */
+const entryId = (sequence: number) => String(sequence).padStart(16, '0');
 
 /**
  * The outbox in process memory, for the embedded default and small tests. The
@@ -12,10 +16,11 @@ export class MemoryOutbox extends Outbox {
   private sequence = 0;
   private waiters: Array<() => void> = [];
   private holder: { name: string; untilMs: number } | null = null;
+  private readonly drainWaiters = new DrainWaiters();
 
   /** Synchronous, so an in-memory store can append inside its commit. */
   appendNow(topic: TopicKey, event: CloudEvent): void {
-    this.entries.push({ id: String(++this.sequence).padStart(16, '0'), topic, event });
+    this.entries.push({ id: entryId(++this.sequence), topic, event });
     this.wake();
   }
 
@@ -42,7 +47,13 @@ export class MemoryOutbox extends Outbox {
   remove(ids: readonly string[]): Promise<void> {
     const gone = new Set(ids);
     this.entries = this.entries.filter((e) => !gone.has(e.id));
+    this.drainWaiters.check();
     return Promise.resolve();
+  }
+
+  drained(timeoutMs: number): Promise<boolean> {
+    const upTo = entryId(this.sequence);
+    return this.drainWaiters.wait(() => !this.entries.some((e) => e.id <= upTo), timeoutMs);
   }
 
   lease(holder: string, ttlMs: number): Promise<boolean> {
@@ -63,6 +74,7 @@ export class MemoryOutbox extends Outbox {
 
   close(): Promise<void> {
     this.wake();
+    this.drainWaiters.abandon();
     return Promise.resolve();
   }
 

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '@mesh/config';
 import { redisOrMemory } from '@mesh/redis';
 import { MemoryOutbox } from './memory-outbox';
+import { OutboxHandoff } from './outbox-handoff';
 import { OutboxRelay } from './outbox-relay';
 import { Outbox } from './outbox.port';
 import { RedisOutbox } from './redis-outbox';
@@ -15,6 +16,10 @@ export class OutboxModule {
       memory: () => new MemoryOutbox(),
       redis: (redis) => new RedisOutbox(redis),
     });
-    return { module: OutboxModule, providers: [provider, OutboxRelay], exports: [Outbox] };
+    return {
+      module: OutboxModule,
+      providers: [provider, OutboxRelay, OutboxHandoff],
+      exports: [Outbox, OutboxHandoff],
+    };
   }
 }

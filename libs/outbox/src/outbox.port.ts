@@ -26,8 +26,17 @@ export abstract class Outbox {
    * when there are none, waits up to `waitMs` for one to be committed.
    */
   abstract read(afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]>;
-  /** Forgets entries Kafka has. */
+  /**
+   * Forgets entries Kafka has, and tells every process waiting in `drained` (the
+   * relay removes in commit order, so the newest id removed is how far Kafka has them).
+   */
   abstract remove(ids: readonly string[]): Promise<void>;
+  /**
+   * True once every entry committed before this call is on Kafka (removed by the
+   * relay), false if that does not happen within `timeoutMs`. A process that
+   * answers a change only after this knows the change survives losing Redis' data.
+   */
+  abstract drained(timeoutMs: number): Promise<boolean>;
   /** Takes the relay lease for `holder`, or renews it if `holder` has it; false while another holds it. */
   abstract lease(holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up if `holder` has it, so another relay takes over at once. */
@@ -42,6 +51,15 @@ export abstract class Outbox {
 export const OUTBOX_KEY = 'outbox';
 const LEASE_SUFFIX = ':relay';
 export const OUTBOX_LEASE_KEY = `${OUTBOX_KEY}${LEASE_SUFFIX}`;
+/** The pub/sub channel (after the connection's key prefix) on which removals announce how far Kafka has the outbox. */
+export const OUTBOX_RELAYED_CHANNEL = `${OUTBOX_KEY}:relayed`;
+
+/** Whether stream entry id `a` ("ms-seq") comes at or after `b`. */
+export function streamIdAtLeast(a: string, b: string): boolean {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs > bMs || (aMs === bMs && aSeq >= bSeq);
+}
 
 /** The stream fields of an entry, as a commit script writes them: `topic`, then `event` as JSON. */
 export function outboxFields(topic: TopicKey, event: CloudEvent): [string, string, string, string] {

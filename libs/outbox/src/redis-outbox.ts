@@ -2,7 +2,16 @@ import type { CloudEvent } from '@mesh/bus';
 import type { TopicKey } from '@mesh/contracts';
 import type { RedisConnection } from '@mesh/redis';
 import type Redis from 'ioredis';
-import { OUTBOX_KEY, OUTBOX_LEASE_KEY, Outbox, outboxFields, type OutboxEntry } from './outbox.port';
+import { DrainWaiters } from './drain-waiters';
+import {
+  OUTBOX_KEY,
+  OUTBOX_LEASE_KEY,
+  OUTBOX_RELAYED_CHANNEL,
+  Outbox,
+  outboxFields,
+  streamIdAtLeast,
+  type OutboxEntry,
+} from './outbox.port';
 
 // KEYS: lease. ARGV: holder, ttl ms
 const LEASE = `
@@ -18,6 +27,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
+// KEYS: outbox. The id of its newest entry, without the entry's body; false when it is empty.
+const NEWEST = `
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if newest[1] then return newest[1][1] end
+return false
+`;
+
 /**
  * The outbox as a Redis stream: commit scripts XADD the topic and the event in
  * the same script as the change; the relay reads with XREAD (blocking on a
@@ -26,6 +42,12 @@ return 0
  */
 export class RedisOutbox extends Outbox {
   private readonly blocking: Redis;
+  private readonly channel: string;
+  private subscriber: Redis | undefined;
+  private listening: Promise<unknown> | undefined;
+  /** The newest id a relay has said Kafka has (from the channel). */
+  private relayedUpTo: string | undefined;
+  private readonly waiters = new DrainWaiters();
 
   constructor(private readonly redis: RedisConnection) {
     super();
@@ -34,6 +56,9 @@ export class RedisOutbox extends Outbox {
     this.blocking.on('error', () => undefined);
     redis.client.defineCommand('meshOutboxLease', { numberOfKeys: 1, lua: LEASE });
     redis.client.defineCommand('meshOutboxRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.client.defineCommand('meshOutboxNewest', { numberOfKeys: 1, lua: NEWEST });
+    // Channels are not keys: the prefix is added here so that stores with different prefixes do not hear each other.
+    this.channel = `${redis.options.keyPrefix}${OUTBOX_RELAYED_CHANNEL}`;
   }
 
   private get commands(): ScriptCommands {
@@ -58,7 +83,16 @@ export class RedisOutbox extends Outbox {
   }
 
   async remove(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.client.xdel(OUTBOX_KEY, ...ids);
+    const newest = ids.at(-1);
+    if (newest === undefined) return;
+    await Promise.all([this.redis.client.xdel(OUTBOX_KEY, ...ids), this.redis.client.publish(this.channel, newest)]);
+  }
+
+  async drained(timeoutMs: number): Promise<boolean> {
+    // Listening first, then reading the newest id: no announcement after that read can be missed.
+    await this.listen();
+    const newest = await this.commands.meshOutboxNewest(OUTBOX_KEY);
+    return newest === null ? true : this.waiters.wait(() => this.hasRelayed(newest), timeoutMs);
   }
 
   async lease(holder: string, ttlMs: number): Promise<boolean> {
@@ -75,11 +109,31 @@ export class RedisOutbox extends Outbox {
 
   close(): Promise<void> {
     this.blocking.disconnect();
+    this.subscriber?.disconnect();
+    this.waiters.abandon();
     return Promise.resolve();
+  }
+
+  private hasRelayed(id: string): boolean {
+    return this.relayedUpTo !== undefined && streamIdAtLeast(this.relayedUpTo, id);
+  }
+
+  /** Subscribes to the relay's announcements, once, on first use (only processes that wait need it). */
+  private listen(): Promise<unknown> {
+    if (!this.listening) {
+      const subscriber = (this.subscriber = this.redis.duplicateForPubSub('subscriber'));
+      subscriber.on('message', (_channel: string, id: string) => {
+        if (!this.hasRelayed(id)) this.relayedUpTo = id;
+        this.waiters.check();
+      });
+      this.listening = subscriber.subscribe(this.channel);
+    }
+    return this.listening;
   }
 }
 
 interface ScriptCommands {
   meshOutboxLease(key: string, holder: string, ttlMs: number): Promise<number>;
   meshOutboxRelease(key: string, holder: string): Promise<number>;
+  meshOutboxNewest(key: string): Promise<string | null>;
 }

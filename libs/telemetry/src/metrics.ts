@@ -41,6 +41,11 @@ export class Metrics {
     labelNames: ['topic'] as const,
     registers: [this.registry],
   });
+  readonly answersBeforeKafka = new Counter({
+    name: 'mesh_answers_before_kafka_total',
+    help: 'Changes answered while their event still waited in the outbox (Kafka or the relay behind)',
+    registers: [this.registry],
+  });
   readonly functionInvocations = new Counter({
     name: 'mesh_function_invocations_total',
     help: 'Function invocations by function and outcome',

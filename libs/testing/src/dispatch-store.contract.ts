@@ -233,7 +233,12 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       expect(await under.store.leaseDueDeadlines(expiresAt + 10, 100, 5_000)).not.toContain(order.id);
       expect(await under.store.leaseDueDeadlines(expiresAt + 5_000, 100, 5_000)).toContain(order.id);
 
-      await under.store.setDeadline(order.id, null);
+      // A sweeper that read an older version (or thought the order gone) moves nothing.
+      const now = (await under.store.order(order.id))!;
+      expect(await under.store.setDeadline(order.id, null, now.version - 1)).toBe(false);
+      expect(await under.store.setDeadline(order.id, null, null)).toBe(false);
+      expect(await under.store.leaseDueDeadlines(expiresAt + 20_000, 100, 5_000)).toContain(order.id);
+      expect(await under.store.setDeadline(order.id, null, now.version)).toBe(true);
       expect(await under.store.leaseDueDeadlines(expiresAt + 60_000, 100, 5_000)).not.toContain(order.id);
     });
 

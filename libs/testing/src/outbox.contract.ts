@@ -44,6 +44,26 @@ export function outboxContract(adapter: string, create: () => Promise<OutboxUnde
       expect((await waiting).map((e) => e.event)).toEqual([event]);
     });
 
+    it('is drained once every entry committed before the question has been removed, by whichever process relays', async () => {
+      expect(await under.outbox.drained(0)).toBe(true);
+      await under.peer.append('orders', deadline('d1'));
+      await under.peer.append('orders', deadline('d2'));
+      expect(await under.outbox.drained(0)).toBe(false);
+      expect(await under.outbox.drained(100)).toBe(false);
+      const waiting = under.outbox.drained(5_000);
+      const [first, second] = await under.peer.read('', 10, 0);
+      await under.peer.remove([first!.id]);
+      // Half relayed is not drained: the answer must wait for the second entry too.
+      expect(await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('waiting'), 200))])).toBe(
+        'waiting',
+      );
+      await under.peer.append('orders', deadline('d3'));
+      await under.peer.remove([second!.id]);
+      // Entries committed after the question (d3) do not hold it up.
+      expect(await waiting).toBe(true);
+      expect(await under.outbox.drained(0)).toBe(false);
+    });
+
     it('lets one holder at a time have the lease, renewable by it, free once released or lapsed', async () => {
       const [one, two] = [uniqueName('relay'), uniqueName('relay')];
       expect(await under.outbox.lease(one, 300)).toBe(true);

@@ -85,13 +85,16 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   }
 
   private async onDeadline(orderId: string): Promise<void> {
+    // Each deadline move is conditional on the order as read: a commit or a restore since then wins.
     const order = await this.store.order(orderId);
-    if (!order) return this.store.setDeadline(orderId, null);
+    if (!order) return void (await this.store.setDeadline(orderId, null, null));
     if (DISPATCHABLE.includes(order.status)) return this.advance(orderId, true);
-    if (order.status !== 'offered' || !order.offerId) return this.store.setDeadline(orderId, null);
+    if (order.status !== 'offered' || !order.offerId) {
+      return void (await this.store.setDeadline(orderId, null, order.version));
+    }
     const offer = await this.store.offer(order.offerId);
     if (offer?.status === 'pending' && Date.now() < Date.parse(offer.expiresAt)) {
-      return this.store.setDeadline(orderId, Date.parse(offer.expiresAt));
+      return void (await this.store.setDeadline(orderId, Date.parse(offer.expiresAt), order.version));
     }
     await this.expire(orderId);
     return this.advance(orderId);

@@ -28,6 +28,7 @@ import {
   type DispatchChange,
   type StoredOrder,
 } from '@mesh/dispatch';
+import { OutboxHandoff } from '@mesh/outbox';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { booleanPointInPolygon, point } from '@turf/turf';
@@ -49,6 +50,7 @@ export class OrdersService {
   constructor(
     private readonly store: DispatchStore,
     private readonly events: OrderEventPublisher,
+    private readonly handoff: OutboxHandoff,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -171,6 +173,7 @@ export class OrdersService {
       const change = answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
+    await this.handoff.settle();
     return orderView(order);
   }
 
@@ -184,6 +187,7 @@ export class OrdersService {
     const { order } = await commitFresh(this.store, async () =>
       announced(await build(await this.visible(who, orderId)), type, SOURCE),
     );
+    await this.handoff.settle();
     return orderView(order);
   }
 

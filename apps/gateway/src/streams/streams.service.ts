@@ -10,6 +10,7 @@ import {
   type StreamList,
   type StreamView,
 } from '@mesh/contracts';
+import { OutboxHandoff } from '@mesh/outbox';
 import { problems } from '@mesh/problem';
 import {
   StreamStore,
@@ -43,6 +44,7 @@ export class StreamsService {
 
   constructor(
     private readonly store: StreamStore,
+    private readonly handoff: OutboxHandoff,
     private readonly config: AppConfig,
   ) {
     this.policy = {
@@ -63,6 +65,7 @@ export class StreamsService {
     if (!(await this.store.commit(change, mixRequest(change)))) {
       throw problems.conflict('The stream could not be created; retry.');
     }
+    await this.handoff.settle();
     return streamView(change.after, null, true);
   }
 
@@ -127,6 +130,7 @@ export class StreamsService {
       if (!change) return streamView(stored.spec, stored.job, true);
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
       if (await this.store.commit(change, mixRequest(change))) {
+        await this.handoff.settle();
         return streamView(change.after, stored.job, true);
       }
     }
