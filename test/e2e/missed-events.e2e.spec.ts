@@ -1,4 +1,5 @@
 import type { OrderView, PushMeta } from '@mesh/contracts';
+import { RedisConnection } from '@mesh/redis';
 import { eventually, startStack, type RunningStack } from '@mesh/testing';
 import { io, type Socket } from 'socket.io-client';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
@@ -102,6 +103,45 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const settled = app.received.length;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(app.received.slice(settled).filter((r) => r.event === 'order.updated')).toEqual([]);
+    app.socket!.disconnect();
+  });
+
+  it('sends what is left of a history that lost its older part (Redis lost its data), and says to refetch', async () => {
+    const here = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const courier = await world.courierAt(offset(here, 200));
+    const app = new ResumingApp(stack.baseUrl, customer.token);
+    await app.connect();
+    const order = await world.place(customer, { pickup: here, dropoff: offset(here, 900) });
+    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+    await eventually(() => expect(app.statuses(order.id)).toContain('offered'));
+    app.socket!.disconnect();
+
+    // Away: the order is accepted, the customer's histories go (as with Redis' data), then it is picked up.
+    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'assigned');
+    const redis = new RedisConnection({
+      url: String(stack.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+      keyPrefix: String(stack.env.REDIS_KEY_PREFIX),
+    });
+    try {
+      // Every room the customer heard the order through (its pushes are kept in each).
+      expect(await redis.client.del(`history:user:${customer.id}`, `history:order:${order.id}`)).toBe(2);
+    } finally {
+      await redis.close();
+    }
+    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'picked_up');
+
+    const before = app.received.length;
+    await app.connect({ ...app.offsets });
+    await eventually(() => expect(app.received.slice(before).map((r) => r.event)).toContain('recovery'));
+    const after = app.received.slice(before);
+    const recoveryAt = after.findIndex((r) => r.event === 'recovery');
+    expect(after[recoveryAt]?.payload).toEqual({ recovered: false });
+    // The push made after the loss still comes, before `recovery`; the app refetches for the one lost (assigned).
+    expect(app.statuses(order.id, before)).toEqual(['picked_up']);
+    expect(after.slice(0, recoveryAt).map((r) => r.event)).toEqual(['order.updated']);
     app.socket!.disconnect();
   });
 

@@ -1,5 +1,5 @@
 import type { ServerEventName } from '@mesh/contracts';
-import { PushHistory, type HistoryLimits, type PushRecord } from './push-history.port';
+import { PushHistory, type HistoryLimits, type PushRecord, type RoomHistorySince } from './push-history.port';
 
 interface RoomHistory {
   records: (PushRecord & { previous: number })[];
@@ -30,16 +30,17 @@ export class MemoryPushHistory extends PushHistory {
     return Promise.resolve(offset);
   }
 
-  since(room: string, offset: string): Promise<PushRecord[] | null> {
+  since(room: string, offset: string): Promise<RoomHistorySince | null> {
     const history = this.live(room, Date.now());
     const after = Number(offset);
-    const first = history?.records[0];
-    if (!history || after > this.sequence || (first && after < first.previous)) return Promise.resolve(null);
-    return Promise.resolve(
-      history.records
+    if (!history || after > this.sequence) return Promise.resolve(null);
+    const first = history.records[0];
+    return Promise.resolve({
+      records: history.records
         .filter((r) => Number(r.offset) > after)
         .map(({ previous: _previous, ...record }) => structuredClone(record)),
-    );
+      complete: !first || after >= first.previous,
+    });
   }
 
   position(): Promise<string> {

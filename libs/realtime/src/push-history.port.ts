@@ -11,6 +11,17 @@ export interface PushRecord {
   readonly payload: unknown;
 }
 
+/** What a room's history holds after an offset. */
+export interface RoomHistorySince {
+  /** The pushes it still has after the offset, oldest first. */
+  readonly records: PushRecord[];
+  /**
+   * Whether they are all that came after it; false when some are gone (trimmed,
+   * or from before the store lost its data): the client then refetches as well.
+   */
+  readonly complete: boolean;
+}
+
 export interface HistoryLimits {
   /** How long an idle room's history is kept (RECOVERY_WINDOW_S). */
   windowMs: number;
@@ -29,10 +40,10 @@ export abstract class PushHistory {
     push: { id: string; event: ServerEventName; payload: unknown },
   ): Promise<string>;
   /**
-   * The room's pushes after `offset`, oldest first; null when the history cannot
-   * say (gone, trimmed past `offset`, or from before the store lost its data).
+   * The room's pushes after `offset`, and whether none is missing; null when the
+   * room has no history or `offset` was never given out.
    */
-  abstract since(room: string, offset: string): Promise<PushRecord[] | null>;
+  abstract since(room: string, offset: string): Promise<RoomHistorySince | null>;
   /** The newest offset given out so far ('0' before any). */
   abstract position(): Promise<string>;
 }

@@ -1,6 +1,6 @@
 import type { ServerEventName } from '@mesh/contracts';
 import type { RedisConnection } from '@mesh/redis';
-import { PushHistory, type HistoryLimits, type PushRecord } from './push-history.port';
+import { PushHistory, type HistoryLimits, type PushRecord, type RoomHistorySince } from './push-history.port';
 
 const keys = {
   sequence: 'history:seq',
@@ -39,28 +39,33 @@ return offset
 
 /*
  * KEYS: sequence, room stream. ARGV: offset, count, payload key prefix.
- * Answers false when the history cannot say what came after the offset: the room
- * has none, the offset was never given out, or entries after it were trimmed.
+ * Answers false when the room has no history or the offset was never given out;
+ * else { complete (1, or 0 when entries after the offset were trimmed or lost), entries }.
  */
 const SINCE = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local after = tonumber(ARGV[1])
 if after > tonumber(redis.call('GET', KEYS[1]) or '0') then return false end
+local complete = 1
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
 if first then
   local fields = first[2]
   for i = 1, #fields, 2 do
-    if fields[i] == 'v' and after < tonumber(fields[i + 1]) then return false end
+    if fields[i] == 'v' and after < tonumber(fields[i + 1]) then complete = 0 end
   end
 end
-local entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
-for _, entry in ipairs(entries) do
+local kept = {}
+for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])) do
   local payload = redis.call('GET', ARGV[3] .. string.match(entry[1], '^(%d+)'))
-  if not payload then return false end
-  table.insert(entry[2], 'p')
-  table.insert(entry[2], payload)
+  if payload then
+    table.insert(entry[2], 'p')
+    table.insert(entry[2], payload)
+    table.insert(kept, entry)
+  else
+    complete = 0
+  end
 end
-return entries
+return { complete, kept }
 `;
 
 /**
@@ -108,16 +113,17 @@ export class RedisPushHistory extends PushHistory {
     return (await this.redis.client.get(keys.sequence)) ?? '0';
   }
 
-  async since(room: string, offset: string): Promise<PushRecord[] | null> {
-    const entries = await this.commands.meshHistorySince(
+  async since(room: string, offset: string): Promise<RoomHistorySince | null> {
+    const reply = await this.commands.meshHistorySince(
       keys.sequence,
       keys.room(room),
       offset,
       this.limits.maxPerRoom,
       this.payloadPrefix,
     );
-    if (!entries) return null;
-    return entries.map(([entryId, fields]) => {
+    if (!reply) return null;
+    const [complete, entries] = reply;
+    const records = entries.map(([entryId, fields]): PushRecord => {
       const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
       return {
         id: field('id'),
@@ -127,6 +133,7 @@ export class RedisPushHistory extends PushHistory {
         payload: JSON.parse(field('p')) as unknown,
       };
     });
+    return { records, complete: complete === 1 };
   }
 }
 
@@ -138,5 +145,5 @@ interface ScriptCommands {
     offset: string,
     count: number,
     payloadPrefix: string,
-  ): Promise<[string, string[]][] | null>;
+  ): Promise<[number, [string, string[]][]] | null>;
 }

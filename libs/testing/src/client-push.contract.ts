@@ -102,19 +102,19 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       expect(Number(m2.offset)).toBeGreaterThan(Number(m1.offset));
       // Both are in the personal room's history, in order, with every room the first went to.
       const before = String(Number(m1.offset) - 1);
-      const kept = await under.history.since(personal, before);
+      const kept = (await under.history.since(personal, before))?.records;
       expect(kept?.map((r) => [r.id, r.offset, r.event, r.payload])).toEqual([
         [m1.id, m1.offset, 'offer.revoked', revoked(1)],
         [m2.id, m2.offset, 'offer.revoked', revoked(2)],
       ]);
       expect(kept?.[0]?.rooms).toEqual([elsewhere, room, personal]);
-      expect(await under.history.since(personal, m2.offset)).toEqual([]);
+      expect(await under.history.since(personal, m2.offset)).toEqual({ records: [], complete: true });
       // Positions are not history.
       await under.push.emit(personal, 'courier.location', payload);
-      expect(await under.history.since(personal, m2.offset)).toEqual([]);
+      expect(await under.history.since(personal, m2.offset)).toEqual({ records: [], complete: true });
     });
 
-    it('cannot say what followed an offset it no longer holds, or never gave out', async () => {
+    it('says when it no longer holds all that followed an offset, and sends what it has; nothing for one never given out', async () => {
       expect(await under.history.since(uniqueName('never'), '0')).toBeNull();
       const offsets: string[] = [];
       const crowded = uniqueName('crowded');
@@ -123,10 +123,13 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
         offsets.push(meta);
       }
       // The history keeps the newest 10 (the adapters under test are made with that limit).
-      expect((await under.history.since(crowded, offsets[4]!))?.map((r) => r.id)).toEqual(
-        Array.from({ length: 10 }, (_, i) => `e${i + 5}`),
-      );
-      expect(await under.history.since(crowded, offsets[2]!)).toBeNull();
+      const newest10 = Array.from({ length: 10 }, (_, i) => `e${i + 5}`);
+      const fromKept = await under.history.since(crowded, offsets[4]!);
+      expect(fromKept?.records.map((r) => r.id)).toEqual(newest10);
+      expect(fromKept?.complete).toBe(true);
+      const fromTrimmed = await under.history.since(crowded, offsets[2]!);
+      expect(fromTrimmed?.records.map((r) => r.id)).toEqual(newest10);
+      expect(fromTrimmed?.complete).toBe(false);
       expect(await under.history.since(crowded, String(Number(offsets[14]) + 1_000))).toBeNull();
     });
 

@@ -102,12 +102,13 @@ export class SocketRecovery {
       const histories = await Promise.all(
         Object.entries(offsets).map(async ([room, offset]) => ({
           room,
-          records: await this.history.since(room, offset),
+          since: await this.history.since(room, offset),
         })),
       );
       const missed = new Map<string, { record: PushRecord; room: string }>();
-      for (const { room, records } of histories) {
-        for (const record of records ?? []) {
+      // What is left of a history that lost some is still sent; the client is told to refetch as well.
+      for (const { room, since } of histories) {
+        for (const record of since?.records ?? []) {
           // Seen already if it reached the client through any room it had got that far in.
           const known =
             delivered(record) ||
@@ -123,7 +124,7 @@ export class SocketRecovery {
           sent.add(record.id);
         }
       });
-      return histories.every((h) => h.records !== null);
+      return histories.every((h) => h.since?.complete === true);
     } finally {
       hold.release(sent);
     }
