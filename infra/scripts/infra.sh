@@ -2,7 +2,7 @@
 # Brings up the real dependencies on this machine, without Docker:
 #   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
 #   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
-#   - ffmpeg and chromium from Debian's packages (the mix function; the dashboard's browser tests)
+#   - ffmpeg, chromium and openssl from Debian's packages (the mix function; the dashboard's browser tests; a test certificate)
 # Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
 
@@ -94,6 +94,10 @@ tools_up() {
   fi
   say "chromium: $(chromium --version 2>/dev/null | head -n 1)"
   command -v setpriv >/dev/null 2>&1 || say "setpriv not found (util-linux): a killed functions process may leave ffmpeg running"
+  # The security tests serve a self-signed https input, made with openssl, that ffmpeg must refuse.
+  if ! command -v openssl >/dev/null 2>&1; then
+    apt_install openssl || die "openssl not found and cannot be installed here: install Debian's openssl (apt-get install openssl)"
+  fi
 }
 
 # ---------------------------------------------------------------- Kafka

@@ -168,12 +168,15 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     expect(malformed).toMatchObject({ ok: false, error: { status: 400 } });
   });
 
-  it('serves only the mix’s own files under /live', async () => {
+  it('serves only the mix’s own files under /live, even with a valid playback token', async () => {
+    const grant = await host.api<{ url: string }>('POST', `/v1/streams/${stream.id}/playback`, {});
+    expect(grant.status).toBe(201);
+    const token = grant.body.url.split('/')[3] ?? '';
     for (const path of [
-      `/live/${stream.id}/..%2f..%2fetc%2fpasswd`,
-      `/live/${stream.id}/secrets.txt`,
-      `/live/not-an-id/index.m3u8`,
-      `/live/${stream.id}/index.m3u8`, // not started: nothing written yet
+      `/live/${stream.id}/${token}/..%2f..%2fetc%2fpasswd`,
+      `/live/${stream.id}/${token}/secrets.txt`,
+      `/live/not-an-id/${token}/index.m3u8`,
+      `/live/${stream.id}/${token}/index.m3u8`, // not started: nothing written yet
     ]) {
       const res = await fetch(`${stack.baseUrl}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
@@ -206,6 +209,7 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
         'PUT /v1/streams/{id}/layout',
         'POST /v1/streams/{id}/start',
         'POST /v1/streams/{id}/stop',
+        'POST /v1/streams/{id}/playback',
       ]),
     );
   });

@@ -1,5 +1,5 @@
 import type { StreamView } from '@mesh/contracts';
-import { TEST_COLORS } from '@mesh/streams';
+import { MIX_FAILED, TEST_COLORS } from '@mesh/streams';
 import {
   colourAt,
   decodeFrame,
@@ -46,9 +46,15 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await stack?.stop();
   });
 
+  /** The stream's signed playback URL (API.md "Playback"), as its host's view carries it. */
+  function playlistOf(view: StreamView): string {
+    if (!view.output.hlsUrl) throw new Error(`stream ${view.id} has no playback URL yet`);
+    return new URL(view.output.hlsUrl, stack.baseUrl).href;
+  }
+
   /** The first picture and sound of the mix at `revision`, as served by the gateway. */
   async function mixAt(view: StreamView) {
-    const { bytes } = await fetchSegment(stack.baseUrl, view.id, `r${view.revision}-`);
+    const { bytes } = await fetchSegment(playlistOf(view), `r${view.revision}-`);
     return { frame: await decodeFrame(bytes), bytes };
   }
 
@@ -63,11 +69,8 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
       ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`),
     );
     const live = await rooms.goLive(host, created.id);
-    expect(live).toMatchObject({
-      status: 'live',
-      layout: 'grid',
-      output: { hlsUrl: `/live/${created.id}/index.m3u8` },
-    });
+    expect(live).toMatchObject({ status: 'live', layout: 'grid' });
+    expect(live.output.hlsUrl).toMatch(new RegExp(`^/live/${created.id}/[^/]+/index\\.m3u8$`));
 
     const { frame, bytes } = await mixAt(live);
     expect(colourAt(frame, 0.25, 0.25)).toBe('red');
@@ -137,7 +140,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(colourAt(frame, 0.75, 0.5)).toBe('green');
     expect(await toneLevelDb(bytes, TEST_COLORS.green.toneHz)).toBeGreaterThan(HEARD_DB);
     // Players carry on: the new run appends to the same playlist.
-    const playlist = await (await fetch(`${stack.baseUrl}/live/${created.id}/index.m3u8`)).text();
+    const playlist = await (await fetch(playlistOf(joined.body))).text();
     expect(playlist).toContain('#EXT-X-DISCONTINUITY');
     await stopped(created);
   });
@@ -173,7 +176,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const frame = await decodeFrame(await readFile(received));
     expect(colourAt(frame, 0.5, 0.5)).toBe('magenta');
     // The ingest going away does not take the HLS output down.
-    await fetchSegment(stack.baseUrl, created.id, `r${live.revision}-`, { skip: 4 });
+    await fetchSegment(playlistOf(live), `r${live.revision}-`, { skip: 4 });
     await stopped(live);
   });
 
@@ -188,7 +191,11 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const restarting = await rooms.statusReaches(host, created.id, 'restarting');
     expect(restarting.error).toMatch(/input of guest-0/);
     const failed = await rooms.statusReaches(viewer, created.id, 'failed');
-    expect(failed.error).toMatch(/input of guest-0 failed: .*refused/i);
+    expect((await rooms.statusReaches(host, created.id, 'failed')).error).toMatch(
+      /input of guest-0 failed: .*refused/i,
+    );
+    // ffmpeg's own words (addresses, hosts) are the host's only.
+    expect(failed.error).toBe(MIX_FAILED);
     // Whoever is not the host never sees the input's path (stream keys live there).
     expect(failed.participants[0]?.inputUrl).toBe(`rtmp://127.0.0.1:${closedPort}/…`);
     expect(JSON.stringify(failed)).not.toContain('/live/cam');
@@ -290,9 +297,8 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
 
   it('stop ends the stream’s ffmpeg, the host is told, players are told the playlist ended, and its HLS goes later', async () => {
     const created = await rooms.stream(host, ['test:pattern']);
-    await rooms.goLive(host, created.id);
+    const playlistUrl = playlistOf(await rooms.goLive(host, created.id));
     expect(mixProcesses(created.id)).toHaveLength(1);
-    const playlistUrl = `${stack.baseUrl}/live/${created.id}/index.m3u8`;
     expect(await (await fetch(playlistUrl)).text()).not.toContain('#EXT-X-ENDLIST');
 
     const stop = await host.api<StreamView>('POST', `/v1/streams/${created.id}/stop`);
@@ -314,19 +320,19 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(pid).toBeDefined();
     // Segments are named r<revision>-<run>-<n>: the run before the kill.
     const runOf = (name: string) => name.split('-').slice(0, 2).join('-');
-    const killedRun = runOf((await fetchSegment(stack.baseUrl, created.id, `r${live.revision}-`)).name);
+    const killedRun = runOf((await fetchSegment(playlistOf(live), `r${live.revision}-`)).name);
 
     await stack.restartFunctions('SIGKILL', () => noMixProcesses(created.id));
 
     await eventually(() => expect(mixProcesses(created.id)).toHaveLength(1), { timeoutMs: 20_000 });
     const resumed = await eventually(
       async () => {
-        const playlist = await (await fetch(`${stack.baseUrl}/live/${created.id}/index.m3u8`)).text();
+        const playlist = await (await fetch(playlistOf(live))).text();
         const name = playlistSegments(playlist).find(
           (n) => n.startsWith(`r${live.revision}-`) && runOf(n) !== killedRun,
         );
         if (!name) throw new Error('no segment of a new run yet');
-        return Buffer.from(await (await fetch(`${stack.baseUrl}/live/${created.id}/${name}`)).arrayBuffer());
+        return Buffer.from(await (await fetch(new URL(name, playlistOf(live)))).arrayBuffer());
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );

@@ -11,7 +11,7 @@ describe('the function catalog', () => {
       new LocationFunction(none, none, none),
       new DispatchFunction(none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none),
-      new MixFunction({ onReport: () => undefined } as never, none, none, none),
+      new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

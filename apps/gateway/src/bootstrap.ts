@@ -5,12 +5,15 @@ import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '@mesh/config';
 import { PlatformModule } from '@mesh/platform';
 import { RedisConnection } from '@mesh/redis';
+import { redactPlaybackToken } from '@mesh/streams';
 import { Metrics, PinoNestLogger, type Logger } from '@mesh/telemetry';
 import type { IncomingMessage } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import { buildOpenApiDocument } from './docs/openapi';
 import { GatewayModule } from './gateway.module';
-import { bodyErrors, httpMetrics, jsonBody, requestId } from './http/http-edge';
+import helmet from 'helmet';
+import { anonymousRequests, bodyErrors, httpMetrics, jsonBody, requestId } from './http/http-edge';
+import { ANONYMOUS_BUDGET, type RequestBudget } from './rate-limit/request-budget';
 import { MeshIoAdapter } from './realtime/mesh-io.adapter';
 
 /**
@@ -58,11 +61,18 @@ export async function createGateway(
       genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
       // Bind only the request id per request; the request itself is written with the lines that are logged.
       quietReqLogger: true,
+      // A playback URL's token is a capability: whoever reads the logs must not be able to play with it.
+      serializers: { req: (req: { url?: string }) => ({ ...req, url: redactPlaybackToken(req.url ?? '') }) },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
     }),
   );
   app.use(httpMetrics(app.get(Metrics)));
+  app.use(anonymousRequests(app.get<RequestBudget>(ANONYMOUS_BUDGET)));
+  // Security headers: helmet's defaults (CSP, HSTS, nosniff, no framing, no referrer…), but no
+  // upgrade-insecure-requests: TLS is the load balancer's, and plain-http dev stacks must still work.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, maxAge: 600 });
   app.use(jsonBody);
   app.use(bodyErrors);
 
@@ -70,6 +80,11 @@ export async function createGateway(
   app.useWebSocketAdapter(
     new MeshIoAdapter(
       app,
+      {
+        corsOrigins: config.corsOrigins,
+        anonymousPerIp: config.anonymous.socketsPerIp,
+        handshakeTimeoutMs: config.anonymous.handshakeTimeoutMs,
+      },
       redis && {
         pub: redis.duplicateForPubSub('publisher'),
         sub: redis.duplicateForPubSub(),

@@ -16,7 +16,7 @@ import { OffersController } from './orders/offers.controller';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
-import { RequestBudget, SOCKET_EVENT_BUDGET } from './rate-limit/request-budget';
+import { ANONYMOUS_BUDGET, RequestBudget, SOCKET_EVENT_BUDGET } from './rate-limit/request-budget';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import { SocketRecovery } from './realtime/socket-recovery';
 import { LiveController } from './streams/live.controller';
@@ -53,11 +53,17 @@ export class GatewayModule {
           redis: (redis) => RequestBudget.onRedis(redis, config.rateLimit),
         }),
         { provide: SOCKET_EVENT_BUDGET, useFactory: () => RequestBudget.inMemory(config.rateLimit) },
+        {
+          provide: ANONYMOUS_BUDGET,
+          useFactory: () =>
+            RequestBudget.inMemory({ requests: config.anonymous.requests, windowS: config.rateLimit.windowS }),
+        },
         // In this order: the budget is charged to the user the token names.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
+      exports: [ANONYMOUS_BUDGET],
     };
   }
 }

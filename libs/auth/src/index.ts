@@ -1,3 +1,4 @@
 export * from './auth.module';
 export * from './jwt-verifier';
 export * from './token-issuer';
+export * from './metrics-token';

@@ -8,7 +8,7 @@ const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const hsConfig = AppConfig.fromEnv({ JWT_SECRET: SECRET, JWT_ISSUER: 'mesh', JWT_AUDIENCE: 'apps' });
 
 function sign(
-  claims: { sub?: string; iss?: string; aud?: string; exp?: number; roles?: unknown },
+  claims: { sub?: string; iss?: string; aud?: string; exp?: number; iat?: number; roles?: unknown },
   { alg = 'HS256', key }: { alg?: string; key?: KeyLike | Uint8Array } = {},
 ) {
   const now = Math.floor(Date.now() / 1000);
@@ -17,7 +17,7 @@ function sign(
     .setSubject(claims.sub ?? 'courier-1')
     .setIssuer(claims.iss ?? 'mesh')
     .setAudience(claims.aud ?? 'apps')
-    .setIssuedAt(now)
+    .setIssuedAt(claims.iat ?? now)
     .setExpirationTime(claims.exp ?? now + 600)
     .sign(key ?? new TextEncoder().encode(SECRET));
 }
@@ -69,6 +69,18 @@ describe('JwtVerifier with an HS256 secret', () => {
   it('rejects an expired token, saying so', async () => {
     const err = await rejection(verifier, await sign({ exp: Math.floor(Date.now() / 1000) - 60 }));
     expect(err.detail).toMatch(/expired/);
+  });
+
+  it('rejects a token issued in the future, or valid for longer than JWT_MAX_LIFETIME_S (24 h)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const tenYears = 10 * 365 * 86_400;
+    expect((await rejection(verifier, await sign({ iat: now + tenYears, exp: now + tenYears + 600 }))).detail).toMatch(
+      /future/,
+    );
+    const err = await rejection(verifier, await sign({ exp: now + tenYears }));
+    expect(err.detail).toMatch(/longer/);
+    expect(err.headers['WWW-Authenticate']).toBe('Bearer realm="dispatch-mesh", error="invalid_token"');
+    await expect(verifier.verify(await sign({ exp: now + 24 * 3_600 }))).resolves.toMatchObject({ sub: 'courier-1' });
   });
 
   it('rejects the wrong audience and the wrong issuer', async () => {

@@ -15,13 +15,17 @@ const Claims = z.object({
   vehicle: Vehicle.optional(),
 });
 
+/** How far apart the issuer's clock and this one may be. */
+const CLOCK_TOLERANCE_S = 5;
+
 /** Verified tokens remembered (a courier app sends the same token with every request and socket event). */
 const VERIFIED_TOKENS = 20_000;
 
 /**
  * Verifies API bearer tokens (API.md "Auth"): signature with the one configured
  * key and its algorithm only (no `alg: none`, no HS/RS confusion), `iss`, `aud`,
- * `exp`/`nbf`, and the claims the API relies on. A token that passed is
+ * `exp`/`nbf`, an `iat` not in the future, a lifetime (`exp - iat`) of at most
+ * JWT_MAX_LIFETIME_S, and the claims the API relies on. A token that passed is
  * remembered until it expires, so a busy client's requests skip the signature
  * check; one that failed is checked again every time. With a JWKS, a key taken
  * out of the set refuses new tokens at once, while tokens it already passed
@@ -74,15 +78,21 @@ export class JwtVerifier {
         audience: this.config.jwt.audience,
         algorithms: this.algorithms,
         requiredClaims: ['exp', 'iat', 'sub'],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_S,
       };
       ({ payload } = await jwtVerify(token, this.key, options));
     } catch (err) {
-      throw problems.unauthorized(describe(err));
+      throw problems.unauthorized(describe(err), 'invalid_token');
     }
     const claims = Claims.safeParse(payload);
-    if (!claims.success) throw problems.unauthorized('The token lacks valid sub/roles claims.');
-    const { sub, roles, exp, vehicle } = claims.data;
+    if (!claims.success) throw problems.unauthorized('The token lacks valid sub/roles claims.', 'invalid_token');
+    const { sub, roles, exp, iat, vehicle } = claims.data;
+    if (iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
+      throw problems.unauthorized('The token is issued in the future.', 'invalid_token');
+    }
+    if (exp - iat > this.config.jwt.maxLifetimeS) {
+      throw problems.unauthorized('The token is valid for longer than this service accepts.', 'invalid_token');
+    }
     return { sub, roles, exp, ...(vehicle ? { vehicle } : {}) };
   }
 }

@@ -39,7 +39,17 @@ describe('AppConfig', () => {
       /exactly one/,
     );
     expect(problemsOf({ JWT_SECRET: 'short' }).join('\n')).toMatch(/JWT_SECRET: must be at least 32/);
+    expect(problemsOf({ JWT_JWKS_URL: 'http://idp.example/jwks' }).join('\n')).toMatch(
+      /JWT_JWKS_URL: must be an https/,
+    );
     expect(problemsOf({ JWT_PUBLIC_KEY: 'not a pem' }).join('\n')).toMatch(/JWT_PUBLIC_KEY/);
+  });
+
+  it('refuses development tokens unless the gateway listens on loopback only', () => {
+    expect(problemsOf({ JWT_SECRET: SECRET, DEV_TOKENS: '1', HOST: '0.0.0.0' }).join('\n')).toMatch(
+      /DEV_TOKENS: .*loopback/,
+    );
+    expect(AppConfig.fromEnv({ JWT_SECRET: SECRET, DEV_TOKENS: '1', HOST: '127.0.0.1' }).devTokens).toBe(true);
   });
 
   it('refuses development tokens in production', () => {

@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, hkdfSync, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -20,6 +20,9 @@ const ServiceArea = z.union([
 ]);
 export type ServiceArea = z.infer<typeof AreaGeometry>;
 
+/** Addresses only this machine reaches. */
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
 
 const Env = z
@@ -39,12 +42,23 @@ const Env = z
     JWT_AUDIENCE: z.string().min(1).default('dispatch-mesh-api'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_PUBLIC_KEY: z.string().min(1).optional(),
-    JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // Keys fetched over plain http could be swapped by anyone on the path.
+    JWT_JWKS_URL: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+    JWT_MAX_LIFETIME_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(24 * 3_600),
     DEV_TOKENS: flag.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(600),
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3_600).default(10),
     SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+    ANON_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(300),
+    ANON_SOCKETS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+    SOCKET_HANDSHAKE_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
+    CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin))).default([]),
     RECOVERY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(120),
     RECOVERY_HISTORY_MAX: z.coerce.number().int().min(10).max(100_000).default(2_000),
     LOCATION_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
@@ -73,6 +87,8 @@ const Env = z
     MIX_INPUT_HOSTS: csv.default([]),
     MIX_OUTPUT_HOSTS: csv.default([]),
     MIX_TEST_SOURCES: flag.default(false),
+    MIX_SRT_OPTIONS: csv.default([]),
+    MIX_CA_FILE: z.string().min(1).default('/etc/ssl/certs/ca-certificates.crt'),
     MIX_HLS_DIR: z.string().min(1).default('.mesh/live'),
     MIX_HLS_RETAIN_S: z.coerce.number().int().min(1).max(86_400).default(300),
     MIX_OUTPUT_SIZE: z
@@ -85,6 +101,14 @@ const Env = z
     MIX_MAX_RESTARTS: z.coerce.number().int().min(0).max(20).default(3),
     MIX_INPUT_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    PLAYBACK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    PLAYBACK_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(6 * 3_600),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine((env, ctx) => {
     const sources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined);
@@ -103,6 +127,20 @@ const Env = z
         code: 'custom',
         path: ['DISPATCH_INITIAL_RADIUS_M'],
         message: 'must not exceed DISPATCH_MAX_RADIUS_M',
+      });
+    }
+    if (env.NODE_ENV === 'production' && env.PLAYBACK_SECRET === undefined && env.JWT_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PLAYBACK_SECRET'],
+        message: 'required in production unless JWT_SECRET is set (every process must sign playback URLs alike)',
+      });
+    }
+    if (env.DEV_TOKENS && !LOOPBACK_HOSTS.includes(env.HOST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEV_TOKENS'],
+        message: `mints any role for anyone: only with HOST bound to loopback (${LOOPBACK_HOSTS.join(', ')})`,
       });
     }
     if (env.DEV_TOKENS && env.NODE_ENV === 'production') {
@@ -138,7 +176,8 @@ export class AppConfig {
     sessionTimeoutMs: number;
   };
   readonly redis: { url: string; keyPrefix: string };
-  readonly jwt: { issuer: string; audience: string; key: JwtKeySource };
+  /** `maxLifetimeS`: the longest `exp - iat` accepted (a token valid for years is a leaked credential waiting). */
+  readonly jwt: { issuer: string; audience: string; key: JwtKeySource; maxLifetimeS: number };
   readonly devTokens: boolean;
   readonly logLevel: string;
   readonly locationPushIntervalMs: number;
@@ -148,6 +187,14 @@ export class AppConfig {
   readonly rateLimit: { requests: number; windowS: number };
   /** Socket.IO connections one user may hold open on one gateway. */
   readonly socketsPerUser: number;
+  /**
+   * What callers without a valid token may use, per IP address and gateway: requests
+   * per rate-limit window (those without a token, and those whose token was refused;
+   * 0: no limit), Engine.IO sessions not yet signed in, and how long one may take to sign in.
+   */
+  readonly anonymous: { requests: number; socketsPerIp: number; handshakeTimeoutMs: number };
+  /** Browser origins besides the gateway's own that may call the API and open sockets (CORS_ORIGINS). */
+  readonly corsOrigins: string[];
   readonly functions: { maxAttempts: number; concurrency: number };
   readonly dispatch: {
     offerTtlMs: number;
@@ -160,11 +207,19 @@ export class AppConfig {
     staleAfterMs: number;
     serviceArea: ServiceArea | null;
   };
+  /** Signed playback URLs (API.md "Playback"): the HMAC key, and a URL's default (and longest) lifetime. */
+  readonly playback: { secret: Buffer; ttlS: number };
+  /** The bearer token `/metrics` asks for; null: it answers anyone (keep it off the public network then). */
+  readonly metricsToken: string | null;
   readonly mix: {
     maxInputs: number;
     inputHosts: string[];
     outputHosts: string[];
     testSources: boolean;
+    /** libsrt options an srt:// URL may set in its query (none by default). */
+    srtOptions: string[];
+    /** The CA bundle ffmpeg verifies https and rtmps peers against. */
+    caFile: string;
     /** Where the mix writes each stream's HLS (`<dir>/<streamId>/index.m3u8`) and the gateway serves it from. */
     hlsDir: string;
     /** How long a stopped (or abandoned) stream's HLS stays served before it is deleted. */
@@ -191,13 +246,24 @@ export class AppConfig {
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
-    this.jwt = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, key: jwtKeySource(env) };
+    this.jwt = {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      key: jwtKeySource(env),
+      maxLifetimeS: env.JWT_MAX_LIFETIME_S,
+    };
     this.devTokens = env.DEV_TOKENS;
     this.logLevel = env.LOG_LEVEL;
     this.locationPushIntervalMs = env.LOCATION_PUSH_INTERVAL_MS;
     this.recovery = { windowMs: env.RECOVERY_WINDOW_S * 1000, maxPerRoom: env.RECOVERY_HISTORY_MAX };
     this.rateLimit = { requests: env.RATE_LIMIT_REQUESTS, windowS: env.RATE_LIMIT_WINDOW_S };
     this.socketsPerUser = env.SOCKETS_PER_USER;
+    this.anonymous = {
+      requests: env.ANON_RATE_LIMIT_REQUESTS,
+      socketsPerIp: env.ANON_SOCKETS_PER_IP,
+      handshakeTimeoutMs: env.SOCKET_HANDSHAKE_TIMEOUT_S * 1000,
+    };
+    this.corsOrigins = env.CORS_ORIGINS;
     this.functions = { maxAttempts: env.FUNCTION_MAX_ATTEMPTS, concurrency: env.FUNCTION_CONCURRENCY };
     this.dispatch = {
       offerTtlMs: env.OFFER_TTL_S * 1000,
@@ -208,12 +274,16 @@ export class AppConfig {
       staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
       serviceArea: env.SERVICE_AREA ?? null,
     };
+    this.playback = { secret: playbackSecret(env), ttlS: env.PLAYBACK_TTL_S };
+    this.metricsToken = env.METRICS_TOKEN ?? null;
     const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];
     this.mix = {
       maxInputs: env.MIX_MAX_INPUTS,
       inputHosts: env.MIX_INPUT_HOSTS,
       outputHosts: env.MIX_OUTPUT_HOSTS,
       testSources: env.MIX_TEST_SOURCES,
+      srtOptions: env.MIX_SRT_OPTIONS,
+      caFile: env.MIX_CA_FILE,
       hlsDir: resolve(env.MIX_HLS_DIR),
       hlsRetainS: env.MIX_HLS_RETAIN_S,
       canvas: { width: even(width), height: even(height), fps: env.MIX_FPS },
@@ -238,6 +308,20 @@ export class AppConfig {
       throw new ConfigError([(err as Error).message]);
     }
   }
+}
+
+/**
+ * PLAYBACK_SECRET; else a key derived from JWT_SECRET (HKDF, its own label, so
+ * neither key tells anything of the other), which every process of a stack
+ * shares already; else (development, with a public key or JWKS) a random one,
+ * good for this process only.
+ */
+function playbackSecret(env: z.output<typeof Env>): Buffer {
+  if (env.PLAYBACK_SECRET !== undefined) return Buffer.from(env.PLAYBACK_SECRET, 'utf8');
+  if (env.JWT_SECRET !== undefined) {
+    return Buffer.from(hkdfSync('sha256', env.JWT_SECRET, 'dispatch-mesh', 'playback-url-signing', 32));
+  }
+  return randomBytes(32);
 }
 
 /** H.264 in 4:2:0 needs even dimensions. */

@@ -32,6 +32,21 @@ export const SetParticipant = z.strictObject({
 export type SetParticipant = z.infer<typeof SetParticipant>;
 
 /** Body of `PUT /v1/streams/{id}/layout`. */
+/** Body of `POST /v1/streams/{id}/playback` (optional): a lifetime shorter than the default (PLAYBACK_TTL_S). */
+export const PlaybackRequest = z.strictObject({
+  ttlS: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .optional(),
+});
+export type PlaybackRequest = z.infer<typeof PlaybackRequest>;
+
+/** A signed playback URL (API.md "Playback"). */
+export const PlaybackView = z.object({ url: z.string(), expiresAt: z.iso.datetime() });
+export type PlaybackView = z.infer<typeof PlaybackView>;
+
 export const ChangeLayout = z.strictObject({ layout: StreamLayout, focus: UserId.nullable().optional() });
 export type ChangeLayout = z.infer<typeof ChangeLayout>;
 

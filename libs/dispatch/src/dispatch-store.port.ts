@@ -65,6 +65,12 @@ export class StateUnavailable extends Error {
   }
 }
 
+/** What an Idempotency-Key is bound to: the order, and the request it came with (a retry must match it). */
+export interface IdempotencyBinding {
+  orderId: string;
+  fingerprint: string;
+}
+
 export interface OrderListFilter {
   /** Whose orders: one customer's, merchant's, courier's, or everyone's (dispatchers). */
   owner: { kind: 'customer' | 'merchant' | 'courier'; id: string } | { kind: 'all' };
@@ -106,12 +112,17 @@ export abstract class DispatchStore {
   /** Newest first. */
   abstract list(filter: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }>;
   /**
-   * Binds a customer's idempotency key to an order id unless it is bound already;
-   * answers the id it is bound to.
+   * Binds a customer's idempotency key to an order (its id, and a fingerprint of
+   * the request that placed it) unless it is bound already; answers the binding.
    */
-  abstract bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string>;
+  abstract bindIdempotencyKey(
+    customerId: string,
+    key: string,
+    binding: IdempotencyBinding,
+    ttlS: number,
+  ): Promise<IdempotencyBinding>;
   /** Frees a binding made for an order that was never placed. */
-  abstract unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void>;
+  abstract unbindIdempotencyKey(customerId: string, key: string, binding: IdempotencyBinding): Promise<void>;
   /**
    * Orders whose deadline has passed, leased for `leaseMs` (their deadline moves
    * that far ahead), so one sweeper handles each and a crashed one's are retried.

@@ -7,6 +7,7 @@ import {
   StateUnavailable,
   courierEngagement,
   type CourierSlot,
+  type IdempotencyBinding,
   type RestoredOrder,
   type DispatchChange,
   type OrderListFilter,
@@ -23,7 +24,7 @@ export class MemoryDispatchStore extends DispatchStore {
   private readonly orders = new Map<string, StoredOrder>();
   private readonly offers = new Map<string, StoredOffer>();
   private readonly deadlines = new Map<string, number>();
-  private readonly idempotency = new Map<string, { orderId: string; expiresAtMs: number }>();
+  private readonly idempotency = new Map<string, { binding: IdempotencyBinding; expiresAtMs: number }>();
   private builtAt: LogPositions | null = null;
 
   constructor(
@@ -154,17 +155,23 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve({ items, nextCursor: mine.length > limit ? (items.at(-1)?.id ?? null) : null });
   }
 
-  bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string> {
+  bindIdempotencyKey(
+    customerId: string,
+    key: string,
+    binding: IdempotencyBinding,
+    ttlS: number,
+  ): Promise<IdempotencyBinding> {
     const id = `${customerId}\u0000${key}`;
     const bound = this.idempotency.get(id);
-    if (bound && bound.expiresAtMs > Date.now()) return Promise.resolve(bound.orderId);
-    this.idempotency.set(id, { orderId, expiresAtMs: Date.now() + ttlS * 1000 });
-    return Promise.resolve(orderId);
+    if (bound && bound.expiresAtMs > Date.now()) return Promise.resolve({ ...bound.binding });
+    this.idempotency.set(id, { binding: { ...binding }, expiresAtMs: Date.now() + ttlS * 1000 });
+    return Promise.resolve({ ...binding });
   }
 
-  unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void> {
+  unbindIdempotencyKey(customerId: string, key: string, binding: IdempotencyBinding): Promise<void> {
     const id = `${customerId}\u0000${key}`;
-    if (this.idempotency.get(id)?.orderId === orderId) this.idempotency.delete(id);
+    const bound = this.idempotency.get(id)?.binding;
+    if (bound?.orderId === binding.orderId && bound.fingerprint === binding.fingerprint) this.idempotency.delete(id);
     return Promise.resolve();
   }
 

@@ -9,6 +9,7 @@ import {
   StateUnavailable,
   courierEngagement,
   type CourierSlot,
+  type IdempotencyBinding,
   type RestoredOrder,
   type DispatchChange,
   type OrderListFilter,
@@ -109,7 +110,6 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
 return ids
 `;
 
-// KEYS: idempotency key. ARGV: order id
 // KEYS: order, deadlines. ARGV: orderId, expected version ('' = absent), deadline ms ('' = none)
 const SET_DEADLINE = `
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
@@ -117,6 +117,7 @@ if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD
 return 1
 `;
 
+// KEYS: idempotency key. ARGV: its binding
 const UNBIND = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
@@ -297,15 +298,21 @@ export class RedisDispatchStore extends DispatchStore {
     }
   }
 
-  async bindIdempotencyKey(customerId: string, key: string, orderId: string, ttlS: number): Promise<string> {
+  async bindIdempotencyKey(
+    customerId: string,
+    key: string,
+    binding: IdempotencyBinding,
+    ttlS: number,
+  ): Promise<IdempotencyBinding> {
     const redisKey = keys.idempotency(customerId, key);
-    const set = await this.redis.client.set(redisKey, orderId, 'EX', ttlS, 'NX');
-    if (set === 'OK') return orderId;
-    return (await this.redis.client.get(redisKey)) ?? orderId;
+    const set = await this.redis.client.set(redisKey, bindingValue(binding), 'EX', ttlS, 'NX');
+    if (set === 'OK') return binding;
+    const bound = await this.redis.client.get(redisKey);
+    return bound === null ? binding : parseBinding(bound);
   }
 
-  async unbindIdempotencyKey(customerId: string, key: string, orderId: string): Promise<void> {
-    await this.commands.meshUnbind(keys.idempotency(customerId, key), orderId);
+  async unbindIdempotencyKey(customerId: string, key: string, binding: IdempotencyBinding): Promise<void> {
+    await this.commands.meshUnbind(keys.idempotency(customerId, key), bindingValue(binding));
   }
 
   leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
@@ -316,6 +323,13 @@ export class RedisDispatchStore extends DispatchStore {
     const [expected, at] = [version === null ? '' : String(version), atMs === null ? '' : String(atMs)];
     return (await this.commands.meshSetDeadline(keys.order(orderId), keys.deadlines, orderId, expected, at)) === 1;
   }
+}
+
+/** An idempotency binding as stored: `<orderId> <fingerprint>`. */
+const bindingValue = ({ orderId, fingerprint }: IdempotencyBinding) => `${orderId} ${fingerprint}`;
+function parseBinding(value: string): IdempotencyBinding {
+  const [orderId = '', fingerprint = ''] = value.split(' ');
+  return { orderId, fingerprint };
 }
 
 /** Orders restored per pipeline. */

@@ -63,10 +63,15 @@ export class ProblemError extends Error {
 export const problems = {
   invalid: (detail: string, errors?: { path: string; message: string }[]) =>
     new ProblemError(ProblemCode.InvalidInput, detail, errors),
-  unauthorized: (detail = 'A valid bearer token is required.') => new ProblemError(ProblemCode.Unauthorized, detail),
+  /** RFC 6750: a 401 names its scheme; `invalid_token` when a token was given but refused. */
+  unauthorized: (detail = 'A valid bearer token is required.', error?: 'invalid_token') =>
+    new ProblemError(ProblemCode.Unauthorized, detail, undefined, {
+      'WWW-Authenticate': `Bearer realm="dispatch-mesh"${error ? `, error="${error}"` : ''}`,
+    }),
   forbidden: (detail = 'Your roles do not allow this.') => new ProblemError(ProblemCode.Forbidden, detail),
   notFound: (detail = 'Not found.') => new ProblemError(ProblemCode.NotFound, detail),
   conflict: (detail: string) => new ProblemError(ProblemCode.Conflict, detail),
+  unprocessable: (detail: string) => new ProblemError(ProblemCode.Unprocessable, detail),
   dependencyDown: (detail: string) => new ProblemError(ProblemCode.DependencyDown, detail),
   internal: () => new ProblemError(ProblemCode.Internal, 'Something went wrong on our side; it has been logged.'),
 };
@@ -81,4 +86,18 @@ export function problemFromZod(error: ZodError, where = 'body'): ProblemError {
     return [{ path: path.join('.'), message: issue.message }];
   });
   return problems.invalid(`The ${where} is not valid.`, errors);
+}
+
+/** The part of an HTTP response (Express's) a problem is written to. */
+export interface ProblemResponse {
+  setHeader(name: string, value: string): unknown;
+  status(code: number): ProblemResponse;
+  type(contentType: string): ProblemResponse;
+  send(body: string): unknown;
+}
+
+/** Writes a problem as `application/problem+json`, with its headers (Retry-After, WWW-Authenticate). */
+export function sendProblem(res: ProblemResponse, problem: ProblemError): void {
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
 }

@@ -1,9 +1,19 @@
-import { checkInputUrl, checkOutputUrl, hostMatches, maskUrl, type MediaPolicy } from './media-source';
+import {
+  addressListed,
+  checkInputUrl,
+  checkOutputUrl,
+  endpointAllowed,
+  hostMatches,
+  maskUrl,
+  maskUrls,
+  type MediaPolicy,
+} from './media-source';
 
 const policy: MediaPolicy = {
-  inputHosts: ['cams.example.com', '*.cdn.example.net'],
+  inputHosts: ['cams.example.com', '*.cdn.example.net', '*.cdn.example.net:9000', 'cams.example.com:8443'],
   outputHosts: ['ingest.example.com'],
   testSources: true,
+  srtOptions: ['streamid', 'latency'],
 };
 
 describe('the media URL policy', () => {
@@ -30,6 +40,13 @@ describe('the media URL policy', () => {
     ['gopher://cams.example.com/x', /only rtmp/],
     ['test:color=chartreuse', /unknown test colour/],
     ['test:color=red;anything', /test sources are/],
+    // Ports: the scheme's own unless the pattern names others.
+    ['rtmp://cams.example.com:19350/live/x', /port 19350 of cams.example.com is not allowed/],
+    ['https://cams.example.com:8080/x.m3u8', /port 8080/],
+    ['srt://cams.example.com/x', /names its port/],
+    // libsrt reads options from the query: only the listed ones, never mode.
+    ['srt://edge.cdn.example.net:9000?mode=listener', /srt option mode/],
+    ['srt://edge.cdn.example.net:9000?streamid=x&passphrase=y', /srt option passphrase/],
   ])('refuses %s', (url, reason) => {
     const checked = checkInputUrl(url, policy);
     expect(checked.ok).toBe(false);
@@ -51,6 +68,18 @@ describe('the media URL policy', () => {
     expect(checkOutputUrl('rtmp://cams.example.com/app/key', policy)).toMatchObject({ ok: false });
   });
 
+  it('reads ports in patterns: none for the default, a number, or *; IPv6 in brackets', () => {
+    expect(endpointAllowed('cams.example.com', 1935, 1935, ['cams.example.com'])).toBe(true);
+    expect(endpointAllowed('cams.example.com', 1936, 1935, ['cams.example.com'])).toBe(false);
+    expect(endpointAllowed('cams.example.com', 1936, 1935, ['cams.example.com:1936'])).toBe(true);
+    expect(endpointAllowed('cams.example.com', 40_000, 1935, ['cams.example.com:*'])).toBe(true);
+    expect(endpointAllowed('::1', 8080, 80, ['[::1]:*'])).toBe(true);
+    expect(endpointAllowed('::1', 8080, 80, ['::1'])).toBe(false);
+    expect(addressListed('127.0.0.1', ['127.0.0.1:*'])).toBe(true);
+    expect(addressListed('127.0.0.1', ['localhost:*', '*'])).toBe(false);
+    expect(checkInputUrl('https://cams.example.com:8443/x.m3u8', policy)).toMatchObject({ ok: true });
+  });
+
   it('matches host patterns exactly, by subdomain, or anything with *', () => {
     expect(hostMatches('a.cdn.example.net', '*.cdn.example.net')).toBe(true);
     expect(hostMatches('cdn.example.net', '*.cdn.example.net')).toBe(false);
@@ -61,6 +90,9 @@ describe('the media URL policy', () => {
 
   it('masks a URL down to scheme and host', () => {
     expect(maskUrl('rtmp://cams.example.com:1935/live/secret-key?token=t')).toBe('rtmp://cams.example.com:1935/…');
+    expect(maskUrls('Redirected to https://cdn.example.com/a/key?sig=1 from srt://h:9000?passphrase=p.')).toBe(
+      'Redirected to https://cdn.example.com/… from srt://h:9000/….',
+    );
     expect(maskUrl('test:color=red')).toBe('test:color=red');
   });
 });

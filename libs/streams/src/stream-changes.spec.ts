@@ -9,7 +9,9 @@ import {
   stopStream,
   type StreamChange,
 } from './stream-changes';
-import { streamStatus, streamView } from './stream-view';
+import { randomBytes } from 'node:crypto';
+import { PlaybackSigner } from './playback';
+import { MIX_FAILED, streamStatus, streamView } from './stream-view';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const later = new Date('2026-11-22T12:00:05Z');
@@ -95,21 +97,28 @@ describe('stream changes', () => {
 });
 
 describe('the stream view', () => {
+  const playback = new PlaybackSigner(randomBytes(32), 3_600);
+
   it('shows starting until the job of this run reports, then what it reports', () => {
     const started = (startStream(withParticipants(1), null, now) as StreamChange).after;
     expect(streamStatus(started, null)).toBe('starting');
     expect(streamStatus(started, { ...job(started, 'live'), startRevision: started.revision - 1 })).toBe('starting');
     expect(streamStatus(started, job(started, 'live'))).toBe('live');
-    const failed = streamView(started, job(started, 'failed'), false);
+    const failed = streamView(started, job(started, 'failed'), true, playback);
     expect(failed).toMatchObject({ status: 'failed', error: 'the input of u0 failed: Connection refused' });
     expect(failed.updatedAt).toBe(later.toISOString());
+    // ffmpeg's words (hosts, addresses) are the host's only.
+    expect(streamView(started, job(started, 'failed'), false, playback).error).toBe(MIX_FAILED);
+    // A started stream's HLS is a signed URL that plays this stream.
+    const url = failed.output.hlsUrl ?? '';
+    expect(playback.verify(started.id, url.split('/')[3] ?? '')).toBe(true);
     expect(streamStatus((stopStream(started, now) as StreamChange).after, job(started, 'live'))).toBe('stopped');
   });
 
   it('shows input and RTMP URLs whole to the host only', () => {
     const spec = { ...withParticipants(1), output: { rtmpUrl: 'rtmp://ingest.example.com/app/secret' } };
-    const host = streamView(spec, null, true);
-    const other = streamView(spec, null, false);
+    const host = streamView(spec, null, true, playback);
+    const other = streamView(spec, null, false, playback);
     expect(host.participants[0]?.inputUrl).toBe('rtmp://cams.example.com/live/key-0');
     expect(host.output.rtmpUrl).toBe('rtmp://ingest.example.com/app/secret');
     expect(other.participants[0]?.inputUrl).toBe('rtmp://cams.example.com/…');

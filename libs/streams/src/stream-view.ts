@@ -1,8 +1,6 @@
 import type { StreamJob, StreamSpec, StreamStatus, StreamView } from '@mesh/contracts';
 import { maskUrl } from './media-source';
-
-/** Where the gateway serves a stream's mixed HLS output. */
-export const hlsPath = (streamId: string) => `/live/${streamId}/index.m3u8`;
+import type { PlaybackSigner } from './playback';
 
 /**
  * The status a viewer sees: the host's wish (idle, stopped) or, once it asked to
@@ -14,11 +12,21 @@ export function streamStatus(spec: StreamSpec, job: StreamJob | null): StreamSta
   return job && job.startRevision === spec.startRevision && job.status !== 'stopped' ? job.status : 'starting';
 }
 
+/** What a mix failure says to those who are not the host: ffmpeg's own words may name hosts, addresses and keys. */
+export const MIX_FAILED = 'The mix failed; its host sees why.';
+
 /**
- * The stream view of API.md. Input and RTMP URLs (which carry stream keys) are
- * shown whole to the host only; everyone else sees scheme and host.
+ * The stream view of API.md, for its host, participants and dispatchers. Input
+ * and RTMP URLs (which carry stream keys) and the mix's error are shown whole to
+ * the host only; everyone else sees scheme and host. `output.hlsUrl` is a fresh
+ * signed playback URL once the stream was started.
  */
-export function streamView(spec: StreamSpec, job: StreamJob | null, forHost: boolean): StreamView {
+export function streamView(
+  spec: StreamSpec,
+  job: StreamJob | null,
+  forHost: boolean,
+  playback: PlaybackSigner,
+): StreamView {
   const status = streamStatus(spec, job);
   const current = job && job.startRevision === spec.startRevision ? job : null;
   const rtmpUrl = spec.output.rtmpUrl;
@@ -33,13 +41,17 @@ export function streamView(spec: StreamSpec, job: StreamJob | null, forHost: boo
     focus: spec.focus,
     participants: spec.participants.map((p) => (forHost ? { ...p } : { ...p, inputUrl: maskUrl(p.inputUrl) })),
     output: {
-      hlsUrl: spec.startRevision === null ? null : hlsPath(spec.id),
+      hlsUrl: spec.startRevision === null ? null : playback.grant(spec.id).url,
       rtmpUrl: rtmpUrl === null ? null : forHost ? rtmpUrl : maskUrl(rtmpUrl),
     },
-    error: status === 'failed' || status === 'restarting' ? (current?.error ?? null) : null,
+    error: status === 'failed' || status === 'restarting' ? mixError(current?.error ?? null, forHost) : null,
     createdAt: spec.createdAt,
     updatedAt,
   };
+}
+
+function mixError(error: string | null, forHost: boolean): string | null {
+  return error === null || forHost ? error : MIX_FAILED;
 }
 
 /** Who may see a stream (API.md): its host, its participants, and dispatchers. */

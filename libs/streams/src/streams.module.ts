@@ -3,6 +3,7 @@ import type { AppConfig } from '@mesh/config';
 import { MemoryOutbox, Outbox } from '@mesh/outbox';
 import { RedisConnection } from '@mesh/redis';
 import { MemoryStreamStore } from './memory-stream-store';
+import { PlaybackSigner } from './playback';
 import { RedisStreamStore } from './redis-stream-store';
 import { StreamStore } from './stream-store.port';
 
@@ -27,6 +28,10 @@ export class StreamsModule {
             inject: [RedisConnection],
             useFactory: (redis: RedisConnection) => new RedisStreamStore(redis),
           };
-    return { module: StreamsModule, providers: [provider], exports: [StreamStore] };
+    const signer = {
+      provide: PlaybackSigner,
+      useValue: new PlaybackSigner(config.playback.secret, config.playback.ttlS),
+    };
+    return { module: StreamsModule, providers: [provider, signer], exports: [StreamStore, PlaybackSigner] };
   }
 }

@@ -10,6 +10,7 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
+  'req.params.token',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',

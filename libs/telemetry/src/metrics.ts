@@ -133,10 +133,11 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly mixSpeed = new Gauge({
+  /** No label per stream: stream ids appear in no public place (API.md "Playback"). */
+  readonly mixSpeed = new Histogram({
     name: 'mesh_mix_speed',
-    help: 'Encoding speed of each running mix as ffmpeg reports it (1 = real time)',
-    labelNames: ['stream'] as const,
+    help: 'Encoding speed of the running mixes as ffmpeg reports it, twice a second each (1 = real time; below 1 falls behind)',
+    buckets: [0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.2, 1.5, 2, 4],
     registers: [this.registry],
   });
   readonly mixSwitch = new Histogram({

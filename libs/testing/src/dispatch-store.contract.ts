@@ -278,13 +278,16 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
 
     it('binds an idempotency key to the first order only, per customer, until unbound', async () => {
       const key = uniqueName('key');
-      await expect(under.store.bindIdempotencyKey('c1', key, 'order-1', 60)).resolves.toBe('order-1');
-      await expect(under.store.bindIdempotencyKey('c1', key, 'order-2', 60)).resolves.toBe('order-1');
-      await expect(under.store.bindIdempotencyKey('c2', key, 'order-3', 60)).resolves.toBe('order-3');
-      await under.store.unbindIdempotencyKey('c1', key, 'order-2');
-      await expect(under.store.bindIdempotencyKey('c1', key, 'order-4', 60)).resolves.toBe('order-1');
-      await under.store.unbindIdempotencyKey('c1', key, 'order-1');
-      await expect(under.store.bindIdempotencyKey('c1', key, 'order-5', 60)).resolves.toBe('order-5');
+      const bind = (customer: string, orderId: string, fingerprint = 'f1') =>
+        under.store.bindIdempotencyKey(customer, key, { orderId, fingerprint }, 60);
+      await expect(bind('c1', 'order-1')).resolves.toEqual({ orderId: 'order-1', fingerprint: 'f1' });
+      // A retry answers the first binding, whatever it came with (the caller compares fingerprints).
+      await expect(bind('c1', 'order-2', 'f2')).resolves.toEqual({ orderId: 'order-1', fingerprint: 'f1' });
+      await expect(bind('c2', 'order-3')).resolves.toEqual({ orderId: 'order-3', fingerprint: 'f1' });
+      await under.store.unbindIdempotencyKey('c1', key, { orderId: 'order-2', fingerprint: 'f2' });
+      await expect(bind('c1', 'order-4')).resolves.toMatchObject({ orderId: 'order-1' });
+      await under.store.unbindIdempotencyKey('c1', key, { orderId: 'order-1', fingerprint: 'f1' });
+      await expect(bind('c1', 'order-5')).resolves.toMatchObject({ orderId: 'order-5' });
     });
   });
 }

@@ -34,23 +34,23 @@ export function playlistSegments(playlist: string): string[] {
 }
 
 /**
- * Waits until the stream's playlist (fetched from the gateway, as a player would)
- * lists a segment whose name starts with `prefix`, and returns that segment's bytes.
+ * Waits until the stream's playlist (its signed playback URL, fetched as a player
+ * would) lists a segment whose name starts with `prefix`, and returns that
+ * segment's bytes, from the segment URI resolved against the playlist's URL.
  */
 export async function fetchSegment(
-  baseUrl: string,
-  streamId: string,
+  playlistUrl: string,
   prefix: string,
   { timeoutMs = 30_000, skip = 0 } = {},
 ): Promise<{ name: string; bytes: Buffer }> {
   return eventually(
     async () => {
-      const res = await fetch(`${baseUrl}/live/${streamId}/index.m3u8`);
+      const res = await fetch(playlistUrl);
       if (res.status !== 200) throw new Error(`playlist answered ${res.status}`);
       const names = playlistSegments(await res.text()).filter((name) => name.startsWith(prefix));
       const name = names[skip];
       if (!name) throw new Error(`no segment ${prefix}… (#${skip}) listed yet`);
-      const segment = await fetch(`${baseUrl}/live/${streamId}/${name}`);
+      const segment = await fetch(new URL(name, playlistUrl));
       if (segment.status !== 200) throw new Error(`segment ${name} answered ${segment.status}`);
       return { name, bytes: Buffer.from(await segment.arrayBuffer()) };
     },

@@ -9,8 +9,8 @@ import { Actors, type Actor } from './actors';
 export function mixEnv(): NodeJS.ProcessEnv {
   return {
     MIX_TEST_SOURCES: '1',
-    MIX_INPUT_HOSTS: '127.0.0.1',
-    MIX_OUTPUT_HOSTS: '127.0.0.1',
+    MIX_INPUT_HOSTS: '127.0.0.1:*',
+    MIX_OUTPUT_HOSTS: '127.0.0.1:*',
     MIX_HLS_DIR: mkdtempSync(join(tmpdir(), 'mesh-live-')),
     MIX_OUTPUT_SIZE: '320x180',
     MIX_X264_PRESET: 'ultrafast',

@@ -7,9 +7,25 @@ const portOf = (server: { address(): unknown }) => (server.address() as AddressI
 const listen = <T extends Server | ReturnType<typeof createTcpServer>>(server: T) =>
   new Promise<T>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 
-/** Only 127.0.0.1 is allowed; "localhost" reaches the same machine under a name that is not. */
+/** Names the tests resolve, as a DNS server would answer them. */
+const dns: Record<string, string[]> = {
+  'cams.test': ['127.0.0.1'],
+  'rebinding.test': ['203.0.113.10', '169.254.169.254'],
+};
+const resolver = (host: string) =>
+  dns[host] ? Promise.resolve(dns[host]) : Promise.reject(new Error(`ENOTFOUND ${host}`));
+
+/**
+ * 127.0.0.1 (any port) is allowed and listed, as MIX_INPUT_HOSTS=127.0.0.1:* says; the name
+ * cams.test is allowed on any port but not listed; "localhost" reaches the same machine
+ * under a name that is not allowed at all.
+ */
 describe('EgressProxy: ffmpeg’s only way out', () => {
-  const proxy = new EgressProxy((host) => host === '127.0.0.1', silentLogger);
+  const policy = {
+    allows: (host: string) => host === '127.0.0.1' || host.endsWith('.test'),
+    listed: (address: string) => address === '127.0.0.1',
+  };
+  const proxy = new EgressProxy(policy, silentLogger, resolver);
   const hits: string[] = [];
   let origin: Server;
   let proxyPort: number;
@@ -73,6 +89,57 @@ describe('EgressProxy: ffmpeg’s only way out', () => {
     expect(hits).toEqual(['GET /live/seg1.ts?token=a']);
   });
 
+  it('refuses an allowed name that resolves to a private, loopback or metadata address', async () => {
+    // cams.test is allowed by name, but 127.0.0.1 is listed as an address, not as what a name may lead to.
+    const strict = new EgressProxy({ ...policy, listed: () => false }, silentLogger, resolver);
+    try {
+      const port = Number(new URL(await strict.url()).port);
+      for (const host of ['cams.test', 'rebinding.test']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          request({ host: '127.0.0.1', port, path: `http://${host}:${portOf(origin)}/x` }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+            .on('error', reject)
+            .end();
+        });
+        expect({ host, status }).toEqual({ host, status: 403 });
+      }
+      expect(hits).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('connects to the address it checked, telling the upstream the name it was asked for', async () => {
+    const answer = await viaProxy(`http://cams.test:${portOf(origin)}/seg2.ts`);
+    expect(answer.status).toBe(200);
+    expect(hits).toEqual(['GET /seg2.ts']);
+  });
+
+  it('refuses a port the policy does not allow (a redirect to another port of an allowed host)', async () => {
+    const onePort = new EgressProxy(
+      { allows: (host, port) => host === '127.0.0.1' && port === 1, listed: () => true },
+      silentLogger,
+      resolver,
+    );
+    try {
+      const port = Number(new URL(await onePort.url()).port);
+      const status = await new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: `http://127.0.0.1:${portOf(origin)}/x` }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(status).toBe(403);
+      expect(hits).toEqual([]);
+    } finally {
+      await onePort.close();
+    }
+  });
+
   it('refuses a request to any other host with 403, and that host never hears of it', async () => {
     const answer = await viaProxy(`http://localhost:${portOf(origin)}/metadata`);
     expect(answer.status).toBe(403);
@@ -100,10 +167,16 @@ describe('EgressProxy: ffmpeg’s only way out', () => {
 
   it('judges an IPv6 literal by its bare address, as MIX_INPUT_HOSTS writes it', async () => {
     const asked: string[] = [];
-    const strict = new EgressProxy((host) => {
-      asked.push(host);
-      return false;
-    }, silentLogger);
+    const strict = new EgressProxy(
+      {
+        allows: (host) => {
+          asked.push(host);
+          return false;
+        },
+        listed: () => false,
+      },
+      silentLogger,
+    );
     try {
       const port = Number(new URL(await strict.url()).port);
       const status = await new Promise<number>((resolve, reject) => {

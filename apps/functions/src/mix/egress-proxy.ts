@@ -1,3 +1,4 @@
+import { resolvePublic, type Resolver } from '@mesh/streams';
 import type { Logger } from '@mesh/telemetry';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -17,9 +18,20 @@ const HOP_BY_HOP = new Set([
 /** An upstream that sends nothing for this long is given up (ffmpeg's own rw_timeout is shorter). */
 const UPSTREAM_IDLE_MS = 30_000;
 
+/** What the proxy lets through: endpoints by pattern, and which private addresses the operator listed. */
+export interface EgressPolicy {
+  /** Whether `host:port` matches an allowed endpoint (`defaultPort`: the scheme's, for patterns without one). */
+  allows(host: string, port: number, defaultPort: number): boolean;
+  /** Whether this very address is listed (then it may be private: a local test server). */
+  listed(address: string): boolean;
+}
+
 /**
- * The only way out for ffmpeg's HTTP and HTTPS: a forward proxy on loopback that lets
- * a request, or a CONNECT tunnel for TLS, through only to a host the policy allows.
+ * The only way out for ffmpeg's HTTP, HTTPS and TLS (rtmps): a forward proxy on
+ * loopback that lets a request, or a CONNECT tunnel for TLS, through only to an
+ * endpoint (host and port) the policy allows, and only to a public address: the
+ * host is resolved here, every address checked, and the connection made to the
+ * address checked (so DNS cannot answer differently in between).
  * Checking the URL a host gave us is not enough: ffmpeg follows redirects, and an HLS
  * playlist names its variants and segments by URLs that may point anywhere (another
  * host, a cloud metadata address, a service on our network). ffmpeg sends every one of
@@ -31,8 +43,9 @@ export class EgressProxy {
   private readonly tunnels = new Set<Socket>();
 
   constructor(
-    private readonly allows: (host: string) => boolean,
+    private readonly policy: EgressPolicy,
     private readonly logger: Logger,
+    private readonly resolve?: Resolver,
   ) {}
 
   /** The proxy's URL (`http://127.0.0.1:<port>`), listening from the first call on. */
@@ -74,17 +87,26 @@ export class EgressProxy {
     if (target.protocol !== 'http:') return refuse(res, 400, 'only http URLs are proxied; https goes through CONNECT');
     // An IPv6 literal comes in brackets; the policy and the connection take it bare.
     const host = target.hostname.replace(/^\[|\]$/g, '');
-    if (!this.allowed(host, 'request')) return refuse(res, 403, 'host not allowed (MIX_INPUT_HOSTS)');
+    const port = Number(target.port || 80);
+    void this.destination(host, port, 80, 'request').then((address) => {
+      if (address === null) return refuse(res, 403, 'endpoint not allowed (MIX_INPUT_HOSTS)');
+      this.pass(req, res, target, address, port);
+    });
+  }
+
+  private pass(req: IncomingMessage, res: ServerResponse, target: URL, address: string, port: number): void {
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
     );
     const upstream = request(
       {
-        host,
-        port: target.port || 80,
+        host: address,
+        port,
+        // The upstream sees the name it was asked for, not the address it was pinned to.
+        setHost: false,
         path: `${target.pathname}${target.search}`,
         method: req.method,
-        headers,
+        headers: { ...headers, host: target.host },
       },
       (answer) => {
         const passed = Object.fromEntries(
@@ -99,14 +121,22 @@ export class EgressProxy {
     req.pipe(upstream);
   }
 
-  /** `CONNECT host:port` (ffmpeg's TLS through a proxy): a raw tunnel, when the host is allowed. */
+  /** `CONNECT host:port` (ffmpeg's TLS through a proxy): a raw tunnel, when the endpoint is allowed. */
   private tunnel(req: IncomingMessage, client: Socket, head: Buffer): void {
     const [, host, port] = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(req.url ?? '') ?? [];
     if (!host || !port) return closeTunnel(client, 400);
-    if (!this.allowed(host, 'tunnel')) return closeTunnel(client, 403);
+    client.pause();
+    void this.destination(host, Number(port), 443, 'tunnel').then((address) => {
+      if (address === null) return closeTunnel(client, 403);
+      this.open(client, head, address, Number(port));
+    });
+  }
+
+  private open(client: Socket, head: Buffer, address: string, port: number): void {
     let established = false;
-    const upstream = connect(Number(port), host, () => {
+    const upstream = connect(port, address, () => {
       established = true;
+      client.resume();
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       upstream.pipe(client).pipe(upstream);
@@ -123,10 +153,30 @@ export class EgressProxy {
     client.once('error', () => upstream.destroy());
   }
 
-  private allowed(host: string, how: 'request' | 'tunnel'): boolean {
-    const allowed = this.allows(host.toLowerCase());
-    if (!allowed) this.logger.warn({ host, how }, 'refused ffmpeg a connection to a host the policy does not allow');
-    return allowed;
+  /** The address to connect to for `host:port`, or null when the policy refuses it (logged). */
+  private async destination(
+    host: string,
+    port: number,
+    defaultPort: number,
+    how: 'request' | 'tunnel',
+  ): Promise<string | null> {
+    const name = host.toLowerCase();
+    if (!this.policy.allows(name, port, defaultPort)) {
+      this.logger.warn(
+        { host: name, port, how },
+        'refused ffmpeg a connection to an endpoint the policy does not allow',
+      );
+      return null;
+    }
+    const found = await resolvePublic(name, (address) => this.policy.listed(address), this.resolve);
+    if (!found.ok) {
+      this.logger.warn(
+        { host: name, port, how, reason: found.reason },
+        'refused ffmpeg a connection to a private address',
+      );
+      return null;
+    }
+    return found.address;
   }
 }
 

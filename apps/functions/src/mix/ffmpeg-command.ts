@@ -1,5 +1,6 @@
 import { AUDIO_OUT, AUDIO_RATE, TEST_COLORS, TEST_PATTERN_TONE_HZ, VIDEO_OUT } from '@mesh/streams';
 import type { Canvas, Composition, MediaSource, NetworkScheme } from '@mesh/streams';
+import type { PinnedUrl } from './pinned-source';
 
 /** How the mix encodes and where it writes. */
 export interface MixOutput {
@@ -10,8 +11,11 @@ export interface MixOutput {
   readonly segmentPrefix: string;
   readonly segmentS: number;
   readonly x264Preset: string;
-  readonly rtmpUrl: string | null;
+  /** The RTMP push, its address pinned (see pinned-source), or none. */
+  readonly rtmp: PinnedUrl | null;
   readonly inputTimeoutS: number;
+  /** The CA bundle https and rtmps peers are verified against. */
+  readonly caFile: string;
 }
 
 export const PLAYLIST = 'index.m3u8';
@@ -25,7 +29,7 @@ const HLS_FLAGS = 'delete_segments+append_list+omit_endlist+discont_start+indepe
  */
 const PROTOCOLS: Readonly<Record<NetworkScheme, string>> = {
   rtmp: 'rtmp,tcp',
-  rtmps: 'rtmps,tcp,tls',
+  rtmps: 'rtmps,tcp,tls,httpproxy',
   srt: 'srt,udp',
   http: 'http,tcp,crypto',
   https: 'https,http,tls,tcp,crypto,httpproxy',
@@ -44,7 +48,7 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
   const segmentPath = `${out.dir}/${out.segmentPrefix}-%d.ts`;
   const playlistPath = `${out.dir}/${PLAYLIST}`;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '1'];
-  for (const source of sources) args.push(...inputArgs(source, canvas, out.inputTimeoutS));
+  for (const source of sources) args.push(...inputArgs(source, canvas, out));
   args.push(
     '-filter_complex',
     composition.filterGraph,
@@ -81,7 +85,7 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
     hls_flags: HLS_FLAGS,
     hls_segment_filename: segmentPath,
   };
-  if (out.rtmpUrl === null) {
+  if (out.rtmp === null) {
     args.push('-f', 'hls', ...Object.entries(hls).flatMap(([k, v]) => [`-${k}`, v]), playlistPath);
   } else {
     const hlsOptions = Object.entries(hls)
@@ -92,13 +96,26 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
       '+global_header',
       '-f',
       'tee',
-      `[f=hls:${hlsOptions}]${playlistPath}|[f=flv:onfail=ignore]${out.rtmpUrl}`,
+      `[f=hls:${hlsOptions}]${playlistPath}|[${pushOptions(out)}]${out.rtmp.url}`,
     );
   }
   return args;
 }
 
-function inputArgs(source: MediaSource, canvas: Canvas, timeoutS: number): string[] {
+/**
+ * The tee slave options of the RTMP push. A value's `:` and `\` are escaped twice
+ * (`\\\:`): the tee muxer unescapes the slave's `[…]` once, then again as it splits
+ * the options.
+ */
+function pushOptions(out: MixOutput): string {
+  const escape = (value: string) => value.replace(/[\\:]/g, (c) => '\\\\\\' + c);
+  const options = ['f=flv', 'onfail=ignore'];
+  if (out.rtmp?.tcUrl) options.push(`rtmp_tcurl=${escape(out.rtmp.tcUrl)}`);
+  if (out.rtmp?.url.startsWith('rtmps:')) options.push('tls_verify=1', `ca_file=${escape(out.caFile)}`);
+  return options.join(':');
+}
+
+function inputArgs(source: MediaSource, canvas: Canvas, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
   const size = `${canvas.width}x${canvas.height}`;
   const tone = (hz: number) => `sine=frequency=${hz}:sample_rate=${AUDIO_RATE}[out1]`;
   switch (source.kind) {
@@ -113,19 +130,28 @@ function inputArgs(source: MediaSource, canvas: Canvas, timeoutS: number): strin
     case 'test-pattern':
       return ['-re', '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${canvas.fps}[out0];${tone(TEST_PATTERN_TONE_HZ)}`];
     case 'network':
-      return ['-thread_queue_size', '512', ...networkInput(source, timeoutS)];
+      return ['-thread_queue_size', '512', ...networkInput(source, out)];
   }
 }
 
 export type NetworkSource = Extract<MediaSource, { kind: 'network' }>;
 
-/** A network input, held to its protocols and given up after `timeoutS` without data. */
-function networkInput(source: NetworkSource, timeoutS: number): string[] {
+/**
+ * A network input, held to its protocols, given up after `inputTimeoutS` without
+ * data, TLS peers verified (ffmpeg's default is not to), an rtmp input pinned to
+ * an address told its tcUrl.
+ */
+function networkInput(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
+  const tls =
+    source.scheme === 'https' || source.scheme === 'rtmps' ? ['-tls_verify', '1', '-ca_file', out.caFile] : [];
+  const tcUrl = source.tcUrl ? ['-rtmp_tcurl', source.tcUrl] : [];
   return [
     '-protocol_whitelist',
     PROTOCOLS[source.scheme],
     '-rw_timeout',
-    String(Math.round(timeoutS * 1_000_000)),
+    String(Math.round(out.inputTimeoutS * 1_000_000)),
+    ...tls,
+    ...tcUrl,
     '-i',
     source.url,
   ];
@@ -135,8 +161,8 @@ function networkInput(source: NetworkSource, timeoutS: number): string[] {
  * ffmpeg opening one network input and listing its streams, without writing anything
  * (it then exits with "At least one output file must be specified", which is expected).
  */
-export function probeArgs(source: NetworkSource, timeoutS: number): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'info', ...networkInput(source, timeoutS)];
+export function probeArgs(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
+  return ['-hide_banner', '-nostdin', '-loglevel', 'info', ...networkInput(source, out)];
 }
 
 /** From a probe's output: whether the input has audio, or null when its streams were not listed (it did not open). */

@@ -1,12 +1,22 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
-import { checkInputUrl, checkOutputUrl, compose, hostAllowed, type MediaPolicy, type MediaSource } from '@mesh/streams';
+import {
+  checkInputUrl,
+  checkOutputUrl,
+  compose,
+  addressListed,
+  endpointAllowed,
+  maskUrls,
+  type MediaPolicy,
+  type MediaSource,
+} from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
+import { pinned, type PinnedUrl } from './pinned-source';
 import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
 import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
@@ -59,8 +69,21 @@ export class MixJobs implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     const { mix } = config;
-    this.policy = { inputHosts: mix.inputHosts, outputHosts: mix.outputHosts, testSources: mix.testSources };
-    this.egress = new EgressProxy((host) => hostAllowed(host, mix.inputHosts), logger);
+    this.policy = {
+      inputHosts: mix.inputHosts,
+      outputHosts: mix.outputHosts,
+      testSources: mix.testSources,
+      srtOptions: mix.srtOptions,
+    };
+    // ffmpeg's http(s) inputs and its TLS (rtmps in and out) all leave through the proxy.
+    const endpoints = [...mix.inputHosts, ...mix.outputHosts];
+    this.egress = new EgressProxy(
+      {
+        allows: (host, port, defaultPort) => endpointAllowed(host, port, defaultPort, endpoints),
+        listed: (address) => addressListed(address, endpoints),
+      },
+      logger,
+    );
     this.setpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
     if (!this.setpriv) this.logger.warn('setpriv not found: ffmpeg may outlive a killed functions process');
   }
@@ -135,15 +158,26 @@ export class MixJobs implements OnApplicationShutdown {
     const { spec } = job;
     const sources: MediaSource[] = [];
     for (const p of spec.participants) {
-      // Checked again here: the mixer trusts no URL it did not check itself.
+      // Checked again here: the mixer trusts no URL it did not check itself; and where it resolves, now.
       const checked = checkInputUrl(p.inputUrl, this.policy);
       if (!checked.ok) return this.fail(job, `the input of ${p.userId} is not allowed: ${checked.reason}`);
-      sources.push(checked.value);
+      if (checked.value.kind !== 'network') {
+        sources.push(checked.value);
+        continue;
+      }
+      const pin = await pinned(checked.value, this.policy.inputHosts);
+      if (!pin.ok) return this.fail(job, `the input of ${p.userId} is not allowed: ${pin.reason}`);
+      sources.push({ ...checked.value, ...pin.value });
     }
     if (sources.length === 0) return this.fail(job, 'the stream has no participants');
+    let output: PinnedUrl | null = null;
     if (spec.output.rtmpUrl !== null) {
       const push = checkOutputUrl(spec.output.rtmpUrl, this.policy);
       if (!push.ok) return this.fail(job, `the RTMP output is not allowed: ${push.reason}`);
+      const scheme = push.value.startsWith('rtmps:') ? 'rtmps' : 'rtmp';
+      const pin = await pinned({ kind: 'network', scheme, url: push.value }, this.policy.outputHosts);
+      if (!pin.ok) return this.fail(job, `the RTMP output is not allowed: ${pin.reason}`);
+      output = pin.value;
     }
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
@@ -158,8 +192,9 @@ export class MixJobs implements OnApplicationShutdown {
       segmentPrefix,
       segmentS: mix.segmentS,
       x264Preset: mix.x264Preset,
-      rtmpUrl: spec.output.rtmpUrl,
+      rtmp: output,
       inputTimeoutS: mix.inputTimeoutS,
+      caFile: mix.caFile,
     });
     const child = await this.spawnFfmpeg(args);
     job.child = child;
@@ -171,12 +206,11 @@ export class MixJobs implements OnApplicationShutdown {
     });
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       const speed = /speed=\s*([\d.]+)x/.exec(chunk)?.[1];
-      if (speed !== undefined) this.metrics.mixSpeed.set({ stream: spec.id }, Number(speed));
+      if (speed !== undefined) this.metrics.mixSpeed.observe(Number(speed));
     });
     child.once('error', (err) => stderr.push(err.message));
     child.once('exit', (code, signal) => {
       this.metrics.mixJobs.dec();
-      this.metrics.mixSpeed.remove({ stream: spec.id });
       if (job.child !== child) return; // replaced or stopped on purpose
       job.child = null;
       this.clearPoll(job);
@@ -226,8 +260,8 @@ export class MixJobs implements OnApplicationShutdown {
 
   /** Whether a network input carries audio; null when it could not be opened to tell. */
   private async hasAudio(source: NetworkSource): Promise<boolean | null> {
-    const { inputTimeoutS } = this.config.mix;
-    const child = await this.spawnFfmpeg(probeArgs(source, inputTimeoutS));
+    const { inputTimeoutS, caFile } = this.config.mix;
+    const child = await this.spawnFfmpeg(probeArgs(source, { inputTimeoutS, caFile }));
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)));
     const killer = setTimeout(() => child.kill('SIGKILL'), inputTimeoutS * 2_000);
@@ -357,7 +391,8 @@ export function describeExit(
   for (const line of stderr) {
     for (const p of spec.participants) {
       const at = line.indexOf(`${p.inputUrl}: `);
-      if (at !== -1) return `the input of ${p.userId} failed: ${line.slice(at + p.inputUrl.length + 2).trim()}`;
+      if (at !== -1)
+        return `the input of ${p.userId} failed: ${maskUrls(line.slice(at + p.inputUrl.length + 2).trim())}`;
     }
   }
   const last = stderr.at(-1);
@@ -366,5 +401,6 @@ export function describeExit(
   let text = last.replace(/^\[[^\]]*\]\s*/, '');
   for (const p of spec.participants) text = text.split(p.inputUrl).join(`<input of ${p.userId}>`);
   if (spec.output.rtmpUrl) text = text.split(spec.output.rtmpUrl).join('<rtmp output>');
-  return `ffmpeg ${how}: ${text}`;
+  // Any other URL ffmpeg names (after a redirect, say) is masked too: this text is logged.
+  return `ffmpeg ${how}: ${maskUrls(text)}`;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { rooms, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
 import { ClientPush } from '@mesh/realtime';
-import { StreamStore, streamStatus, streamView } from '@mesh/streams';
+import { PlaybackSigner, StreamStore, streamStatus, streamView } from '@mesh/streams';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import type { MeshFunction } from '../host/mesh-function';
 import { MixJobs, type JobStatus } from './mix-jobs';
@@ -36,6 +36,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     private readonly jobs: MixJobs,
     private readonly store: StreamStore,
     private readonly push: ClientPush,
+    private readonly playback: PlaybackSigner,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     jobs.onReport((spec, status, error) => void this.record(spec, status, error));
@@ -88,8 +89,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     const stored = await this.store.stream(streamId);
     if (!stored) return;
     const host = rooms.user(stored.spec.hostId);
-    const masked = streamView(stored.spec, stored.job, false);
+    const masked = streamView(stored.spec, stored.job, false, this.playback);
     await this.push.emit([rooms.stream(streamId), rooms.dispatchers], 'stream.updated', masked, host);
-    await this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true));
+    await this.push.emit(host, 'stream.updated', streamView(stored.spec, stored.job, true, this.playback));
   }
 }

@@ -13,6 +13,8 @@ import {
   OrderView,
   PlaceOrder,
   ChangeLayout,
+  PlaybackRequest,
+  PlaybackView,
   CreateStream,
   SetParticipant,
   StreamView,
@@ -411,6 +413,17 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
     },
     '/v1/streams/{id}/stop': {
       post: streamChange('Stop the mix; a no-op when stopped', {}, 'Never started'),
+    },
+    '/v1/streams/{id}/playback': {
+      post: {
+        tags: ['streams'],
+        summary: 'A signed playback URL of the mixed HLS, to share with an audience (its host)',
+        description:
+          'Anyone holding the URL can play until `expiresAt` (PLAYBACK_TTL_S, 6 h by default; `ttlS` may ask for less). Segment URIs in the playlist are relative, so they carry the token too. `/live` answers 404 without a valid token.',
+        parameters: [streamId],
+        requestBody: { ...body(PlaybackRequest), required: false },
+        responses: { '201': ok('A playback URL', PlaybackView), '400': problem('Invalid input'), ...streamProblems },
+      },
     },
   };
   if (options.devTokens) {

@@ -2,6 +2,7 @@ import { newId } from '@mesh/contracts';
 import { ProblemCode, ProblemError } from '@mesh/problem';
 import type { Metrics } from '@mesh/telemetry';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { RequestBudget, addressKey } from '../rate-limit/request-budget';
 import { sendProblem, toProblemError } from './problem.filter';
 
 export const BODY_LIMIT = '64kb';
@@ -38,6 +39,24 @@ export const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
   }
   sendProblem(res, problem);
 };
+
+/**
+ * Charges every request without credentials (no Authorization header: players,
+ * probes, docs, sign-in attempts) to its address's anonymous budget; 429 past it.
+ * `/healthz` is free, for the orchestrator's probes.
+ */
+export function anonymousRequests(budget: RequestBudget): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers.authorization !== undefined || req.path === '/healthz') {
+      next();
+      return;
+    }
+    budget.spend(addressKey(req.socket.remoteAddress)).then(
+      () => next(),
+      (err: unknown) => (err instanceof ProblemError ? sendProblem(res, err) : next(err)),
+    );
+  };
+}
 
 export function httpMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
-import { PROBLEM_CONTENT_TYPE, ProblemCode, ProblemError, problems } from '@mesh/problem';
+import { ProblemCode, ProblemError, problems, sendProblem } from '@mesh/problem';
 import { StateUnavailable } from '@mesh/dispatch';
 import { isRedisUnavailable } from '@mesh/redis';
 import { LOGGER, type Logger } from '@mesh/telemetry';
@@ -44,10 +44,7 @@ export function toProblemError(err: unknown): ProblemError | undefined {
   }
 }
 
-export function sendProblem(res: Response, problem: ProblemError): void {
-  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
-}
+export { sendProblem };
 
 @Catch()
 export class ProblemFilter implements ExceptionFilter {

@@ -1,9 +1,11 @@
-import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, HttpCode, Inject, Res } from '@nestjs/common';
+import { requireMetricsToken } from '@mesh/auth';
 import { EventBus } from '@mesh/bus';
+import { AppConfig } from '@mesh/config';
 import { DispatchStore } from '@mesh/dispatch';
 import { CourierGeoRepository } from '@mesh/geo';
 import { PROBLEM_CONTENT_TYPE } from '@mesh/problem';
-import { Metrics } from '@mesh/telemetry';
+import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 
@@ -18,6 +20,8 @@ export class OpsController {
     private readonly couriers: CourierGeoRepository,
     private readonly store: DispatchStore,
     private readonly metrics: Metrics,
+    private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Get('healthz')
@@ -36,12 +40,15 @@ export class OpsController {
             if (!(await this.store.built())) throw new Error('being rebuilt from the event log');
           })
         : undefined;
-    const checks = { kafka, redis, ...(state ? { state } : {}) };
-    const down = Object.entries(checks).filter(([, c]) => c.status === 'down');
+    const found = { kafka, redis, ...(state ? { state } : {}) };
+    const down = Object.entries(found).filter(([, c]) => c.status === 'down');
+    // Which dependency is down is public; why (addresses, ports) goes to the log only.
+    const checks = Object.fromEntries(Object.entries(found).map(([name, c]) => [name, { status: c.status }]));
     if (down.length === 0) {
       res.status(200).json({ status: 'ready', checks });
       return;
     }
+    this.logger.warn({ down: Object.fromEntries(down.map(([name, c]) => [name, c.error])) }, 'not ready');
     res
       .status(503)
       .type(PROBLEM_CONTENT_TYPE)
@@ -56,9 +63,11 @@ export class OpsController {
       );
   }
 
+  /** Prometheus text; with METRICS_TOKEN set, only to `Authorization: Bearer <METRICS_TOKEN>` (API.md "Operations"). */
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  metricsText(): Promise<string> {
+  metricsText(@Headers('authorization') authorization: string | undefined): Promise<string> {
+    requireMetricsToken(this.config.metricsToken, authorization);
     return this.metrics.render();
   }
 }

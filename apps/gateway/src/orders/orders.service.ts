@@ -3,6 +3,7 @@ import { PublishTimeout } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import {
   newId,
+  rooms,
   type OrderChangeType,
   type OrderList,
   type OrderListQuery,
@@ -29,9 +30,11 @@ import {
   type StoredOrder,
 } from '@mesh/dispatch';
 import { OutboxHandoff } from '@mesh/outbox';
+import { ClientPush } from '@mesh/realtime';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { booleanPointInPolygon, point } from '@turf/turf';
+import { createHash } from 'node:crypto';
 import { listingOwner, maySeeOrder } from './order-access';
 
 const SOURCE = '/gateway/orders';
@@ -51,6 +54,7 @@ export class OrdersService {
     private readonly store: DispatchStore,
     private readonly events: OrderEventPublisher,
     private readonly handoff: OutboxHandoff,
+    private readonly push: ClientPush,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -59,9 +63,15 @@ export class OrdersService {
   async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
     this.requireServiceArea(place);
     const id = newId();
+    const binding = { orderId: id, fingerprint: fingerprint(place) };
     if (idempotencyKey) {
-      const bound = await this.store.bindIdempotencyKey(customer.sub, idempotencyKey, id, IDEMPOTENCY_TTL_S);
-      if (bound !== id) return this.replay(customer, bound);
+      const bound = await this.store.bindIdempotencyKey(customer.sub, idempotencyKey, binding, IDEMPOTENCY_TTL_S);
+      if (bound.orderId !== id) {
+        if (bound.fingerprint !== binding.fingerprint) {
+          throw problems.unprocessable('This Idempotency-Key was used with a different order; use a new key.');
+        }
+        return this.replay(customer, bound.orderId);
+      }
     }
     const change = newOrder({ id, customerId: customer.sub, place, now: new Date() });
     const placed = { ...change.order.after, version: 1 };
@@ -71,7 +81,7 @@ export class OrdersService {
       // Sent but unconfirmed: it may still land (and then be dispatched), so a retry with the same key must find it.
       const inDoubt = err instanceof PublishTimeout && err.sent;
       if (idempotencyKey && !inDoubt) {
-        await this.store.unbindIdempotencyKey(customer.sub, idempotencyKey, id).catch(() => undefined);
+        await this.store.unbindIdempotencyKey(customer.sub, idempotencyKey, binding).catch(() => undefined);
       }
       this.logger.error({ err, orderId: id, inDoubt }, 'order.created was not accepted by the bus');
       throw problems.dependencyDown(
@@ -129,8 +139,15 @@ export class OrdersService {
     });
   }
 
-  redispatch(who: Principal, orderId: string): Promise<OrderView> {
-    return this.change(who, orderId, 'order.redispatched', (order) => Promise.resolve(redispatch(order, new Date())));
+  async redispatch(who: Principal, orderId: string): Promise<OrderView> {
+    let released: string | null = null;
+    const view = await this.change(who, orderId, 'order.redispatched', (order) => {
+      released = order.courierId;
+      return Promise.resolve(redispatch(order, new Date()));
+    });
+    // The courier taken off the order no longer sees it: their sockets stop watching it.
+    if (released) this.push.leave(rooms.courier(released), rooms.order(orderId));
+    return view;
   }
 
   pickUp(who: Principal, orderId: string): Promise<OrderView> {
@@ -217,6 +234,22 @@ export class OrdersService {
       );
     }
   }
+}
+
+/** What identifies a request to place an order, whatever the order of its JSON keys. */
+function fingerprint(place: PlaceOrder): string {
+  return createHash('sha256').update(canonicalJson(place)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function optional(query: OrderListQuery): { status?: OrderListQuery['status']; cursor?: string } {

@@ -10,6 +10,12 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
  */
 export const SOCKET_EVENT_BUDGET = Symbol('SocketEventBudget');
 
+/**
+ * The budget of callers without a valid token, per IP address, counted in each
+ * gateway's memory: requests without a token, and those whose token was refused.
+ */
+export const ANONYMOUS_BUDGET = Symbol('AnonymousBudget');
+
 /** The budget's keys (under the connection's prefix): `ratelimit:<who>`. */
 const KEY_PREFIX = 'ratelimit';
 
@@ -48,6 +54,9 @@ export abstract class RequestBudget {
 
 /** A user's key in a budget: one per user, whichever token or socket they come with. */
 export const budgetKey = (sub: string) => `user:${sub}`;
+
+/** An address's key in the anonymous budget. */
+export const addressKey = (address: string | undefined) => `ip:${address ?? 'unknown'}`;
 
 function options({ requests, windowS }: AppConfig['rateLimit']) {
   return { keyPrefix: KEY_PREFIX, points: requests, duration: windowS };

@@ -52,7 +52,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Socket.IO entry point: the JWT handshake, the rooms of API.md, and the
  * client events. Each handler validates, checks the role, and makes one call.
  */
-@WebSocketGateway({ serveClient: false, cors: { origin: true, credentials: false } })
+@WebSocketGateway({ serveClient: false })
 export class RealtimeGateway
   implements OnGatewayInit<MeshServer>, OnGatewayConnection<MeshSocket>, OnGatewayDisconnect<MeshSocket>
 {
@@ -219,12 +219,13 @@ export class RealtimeGateway
       let offset: string | undefined;
       if (event.startsWith('order.')) {
         const ref: OrderWatch = parseOrThrow(how === 'join' ? OrderWatch : OrderRef, payload);
-        await this.orders.visible(who, ref.orderId);
         [room, offset] = [rooms.order(ref.orderId), ref.offset];
+        // Leaving needs no access (one whose access ended may still leave); joining does.
+        if (how === 'join') await this.orders.visible(who, ref.orderId);
       } else {
         const ref: StreamWatch = parseOrThrow(how === 'join' ? StreamWatch : StreamRef, payload);
-        await this.streams.visible(who, ref.streamId);
         [room, offset] = [rooms.stream(ref.streamId), ref.offset];
+        if (how === 'join') await this.streams.visible(who, ref.streamId);
       }
       if (how === 'leave') {
         await socket.leave(room);

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Res } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import { ResourceId } from '@mesh/contracts';
 import { problems } from '@mesh/problem';
+import { PlaybackSigner } from '@mesh/streams';
 import type { Response } from 'express';
 import { join } from 'node:path';
 import { Public } from '../auth/auth.decorators';
@@ -12,17 +13,29 @@ const FILE = /^(index\.m3u8|r\d+-\d+-\d+\.ts)$/;
 const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t' } as const;
 
 /**
- * The mixed HLS output of each stream, as the mix function writes it. Public, as
- * players fetch it without tokens; the stream id is unguessable (a ULID).
+ * The mixed HLS output of each stream, as the mix function writes it, to anyone
+ * holding a signed playback URL (API.md "Playback"): players send no bearer
+ * token, so the capability is the URL's token. Without a valid one, 404, the
+ * same as for a stream that does not exist.
  */
 @Controller('live')
 @Public()
 export class LiveController {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly playback: PlaybackSigner,
+  ) {}
 
-  @Get(':id/:file')
-  serve(@Param('id') id: string, @Param('file') file: string, @Res() res: Response): void {
-    if (!ResourceId.safeParse(id).success || !FILE.test(file)) throw problems.notFound('No such stream output.');
+  @Get(':id/:token/:file')
+  serve(
+    @Param('id') id: string,
+    @Param('token') token: string,
+    @Param('file') file: string,
+    @Res() res: Response,
+  ): void {
+    if (!ResourceId.safeParse(id).success || !FILE.test(file) || !this.playback.verify(id, token)) {
+      throw problems.notFound('No such stream output.');
+    }
     const playlist = file.endsWith('.m3u8');
     res.sendFile(
       file,
@@ -33,6 +46,9 @@ export class LiveController {
           'Content-Type': playlist ? TYPES.m3u8 : TYPES.ts,
           // The playlist changes every segment; segments never change once listed.
           'Cache-Control': playlist ? 'no-cache' : 'public, max-age=60',
+          // Players are on any site: the URL's token is the credential, not the origin.
+          'Access-Control-Allow-Origin': '*',
+          'Cross-Origin-Resource-Policy': 'cross-origin',
         },
       },
       (err) => {

@@ -2,9 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res }
 import {
   ChangeLayout,
   CreateStream,
+  PlaybackRequest,
   SetParticipant,
   StreamListQuery,
   UserId,
+  type PlaybackView,
   type Principal,
   type StreamList,
   type StreamView,
@@ -83,6 +85,14 @@ export class StreamsController {
   @HttpCode(202)
   start(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<StreamView> {
     return this.streams.start(me, id);
+  }
+
+  @Post(':id/playback')
+  @Roles('host')
+  @HttpCode(201)
+  playback(@CurrentPrincipal() me: Principal, @Param('id') id: string, @Body() body: unknown): Promise<PlaybackView> {
+    const { ttlS } = parseOrThrow(PlaybackRequest, body ?? {}, 'body');
+    return this.streams.playbackUrl(me, id, ttlS);
   }
 
   @Post(':id/stop')

@@ -3,17 +3,23 @@ import { newEvent, type CloudEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import {
   newId,
+  rooms,
   type ChangeLayout,
   type CreateStream,
+  type PlaybackView,
   type Principal,
   type SetParticipant,
   type StreamList,
   type StreamView,
 } from '@mesh/contracts';
 import { OutboxHandoff } from '@mesh/outbox';
+import { ClientPush } from '@mesh/realtime';
 import { problems } from '@mesh/problem';
 import {
+  PlaybackSigner,
   StreamStore,
+  addressListed,
+  resolvePublic,
   changeLayout,
   checkInputUrl,
   checkOutputUrl,
@@ -44,13 +50,16 @@ export class StreamsService {
 
   constructor(
     private readonly store: StreamStore,
+    private readonly playback: PlaybackSigner,
     private readonly handoff: OutboxHandoff,
+    private readonly push: ClientPush,
     private readonly config: AppConfig,
   ) {
     this.policy = {
       inputHosts: config.mix.inputHosts,
       outputHosts: config.mix.outputHosts,
       testSources: config.mix.testSources,
+      srtOptions: config.mix.srtOptions,
     };
   }
 
@@ -59,6 +68,7 @@ export class StreamsService {
     if (body.output?.rtmpUrl !== undefined) {
       const checked = checkOutputUrl(body.output.rtmpUrl, this.policy);
       if (!checked.ok) throw invalidUrl('body.output.rtmpUrl', checked.reason);
+      await this.requirePublic(checked.value, this.policy.outputHosts, 'body.output.rtmpUrl');
       rtmpUrl = checked.value;
     }
     const change = createStream({ id: newId(), hostId: host.sub, title: body.title, rtmpUrl, now: new Date() });
@@ -66,17 +76,26 @@ export class StreamsService {
       throw problems.conflict('The stream could not be created; retry.');
     }
     await this.handoff.settle();
-    return streamView(change.after, null, true);
+    return streamView(change.after, null, true, this.playback);
   }
 
   async get(who: Principal, streamId: string): Promise<StreamView> {
     const stored = await this.visible(who, streamId);
-    return streamView(stored.spec, stored.job, stored.spec.hostId === who.sub);
+    return streamView(stored.spec, stored.job, stored.spec.hostId === who.sub, this.playback);
   }
 
   /** The newest rooms, URLs masked (dispatchers). */
   async list(limit: number): Promise<StreamList> {
-    return { items: (await this.store.list(limit)).map(({ spec, job }) => streamView(spec, job, false)) };
+    return {
+      items: (await this.store.list(limit)).map(({ spec, job }) => streamView(spec, job, false, this.playback)),
+    };
+  }
+
+  /** A signed playback URL to share with an audience (its host only). */
+  async playbackUrl(host: Principal, streamId: string, ttlS?: number): Promise<PlaybackView> {
+    const { spec } = await this.visible(host, streamId);
+    if (spec.hostId !== host.sub) throw problems.forbidden('Only the stream’s host may share its playback.');
+    return this.playback.grant(spec.id, ttlS);
   }
 
   /** 404 unless the stream exists and the caller may see it. */
@@ -86,17 +105,33 @@ export class StreamsService {
     return stored;
   }
 
-  setParticipant(host: Principal, streamId: string, userId: string, body: SetParticipant): Promise<StreamView> {
-    return this.change(host, streamId, ({ spec }) => {
-      const checked = checkInputUrl(body.inputUrl, this.policy);
-      if (!checked.ok) throw invalidUrl('body.inputUrl', checked.reason);
-      const inputUrl = checked.value.kind === 'network' ? checked.value.url : body.inputUrl;
-      return setParticipant(spec, userId, { ...body, inputUrl }, this.config.mix.maxInputs, new Date());
-    });
+  async setParticipant(host: Principal, streamId: string, userId: string, body: SetParticipant): Promise<StreamView> {
+    const checked = checkInputUrl(body.inputUrl, this.policy);
+    if (!checked.ok) throw invalidUrl('body.inputUrl', checked.reason);
+    if (checked.value.kind === 'network')
+      await this.requirePublic(checked.value.url, this.policy.inputHosts, 'body.inputUrl');
+    const inputUrl = checked.value.kind === 'network' ? checked.value.url : body.inputUrl;
+    return this.change(host, streamId, ({ spec }) =>
+      setParticipant(spec, userId, { ...body, inputUrl }, this.config.mix.maxInputs, new Date()),
+    );
   }
 
-  removeParticipant(host: Principal, streamId: string, userId: string): Promise<StreamView> {
-    return this.change(host, streamId, ({ spec }) => removeParticipant(spec, userId, new Date()));
+  /**
+   * 400 when the URL's host resolves to an address that is not public (and not
+   * listed by the operator). The mix checks again, and pins the address, when it
+   * connects: this early check only tells the host at once.
+   */
+  private async requirePublic(url: string, patterns: readonly string[], path: string): Promise<void> {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const found = await resolvePublic(host, (address) => addressListed(address, patterns));
+    if (!found.ok) throw invalidUrl(path, found.reason);
+  }
+
+  async removeParticipant(host: Principal, streamId: string, userId: string): Promise<StreamView> {
+    const view = await this.change(host, streamId, ({ spec }) => removeParticipant(spec, userId, new Date()));
+    // Their access ends with their place in the room: their sockets stop watching it, on every gateway.
+    if (view.hostId !== userId) this.push.leave(rooms.user(userId), rooms.stream(streamId));
+    return view;
   }
 
   changeLayout(host: Principal, streamId: string, body: ChangeLayout): Promise<StreamView> {
@@ -127,11 +162,11 @@ export class StreamsService {
         throw problems.forbidden('Only the stream’s host may change it.');
       }
       const change = build(stored);
-      if (!change) return streamView(stored.spec, stored.job, true);
+      if (!change) return streamView(stored.spec, stored.job, true, this.playback);
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
       if (await this.store.commit(change, mixRequest(change))) {
         await this.handoff.settle();
-        return streamView(change.after, stored.job, true);
+        return streamView(change.after, stored.job, true, this.playback);
       }
     }
     throw problems.conflict('The stream kept changing while this was applied; try again.');

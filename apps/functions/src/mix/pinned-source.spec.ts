@@ -1,0 +1,84 @@
+import { compose, type MediaSource } from '@mesh/streams';
+import { ffmpegArgs } from './ffmpeg-command';
+import { pinned } from './pinned-source';
+
+const dns: Record<string, string[]> = {
+  'ingest.example.com': ['8.8.4.4'],
+  'inside.example.com': ['10.0.0.7'],
+  'v6.example.com': ['2606:4700::1111'],
+};
+const resolver = (host: string) => (dns[host] ? Promise.resolve(dns[host]) : Promise.reject(new Error('ENOTFOUND')));
+const network = (scheme: 'rtmp' | 'srt' | 'https' | 'rtmps', url: string) =>
+  ({ kind: 'network', scheme, url }) as const satisfies MediaSource;
+
+describe('pinning a media URL to the address checked', () => {
+  it('puts the checked address into rtmp and srt URLs, keeping the name for the rtmp tcUrl', async () => {
+    expect(await pinned(network('rtmp', 'rtmp://ingest.example.com/live/key'), ['*'], resolver)).toEqual({
+      ok: true,
+      value: { url: 'rtmp://8.8.4.4/live/key', tcUrl: 'rtmp://ingest.example.com/live' },
+    });
+    expect(await pinned(network('srt', 'srt://v6.example.com:9000?streamid=a'), ['*'], resolver)).toEqual({
+      ok: true,
+      value: { url: 'srt://[2606:4700::1111]:9000?streamid=a' },
+    });
+  });
+
+  it('leaves proxied schemes to the proxy, but refuses any that resolves inside', async () => {
+    expect(await pinned(network('https', 'https://ingest.example.com/a.m3u8'), ['*'], resolver)).toEqual({
+      ok: true,
+      value: { url: 'https://ingest.example.com/a.m3u8' },
+    });
+    for (const source of [
+      network('rtmp', 'rtmp://inside.example.com/live/key'),
+      network('rtmps', 'rtmps://inside.example.com/live/key'),
+      network('srt', 'srt://127.0.0.1:9000'),
+    ]) {
+      expect(await pinned(source, ['*'], resolver)).toMatchObject({ ok: false });
+    }
+    // Listed by the operator as an address: a local ingest may be private.
+    expect(await pinned(network('srt', 'srt://127.0.0.1:9000'), ['127.0.0.1:*'], resolver)).toMatchObject({ ok: true });
+  });
+});
+
+describe('the ffmpeg command of a mix', () => {
+  const canvas = { width: 320, height: 180, fps: 30 };
+  const out = {
+    canvas,
+    dir: '/tmp/s',
+    segmentPrefix: 'r1-1',
+    segmentS: 1,
+    x264Preset: 'ultrafast',
+    inputTimeoutS: 5,
+    caFile: '/etc/ssl/certs/ca-certificates.crt',
+  };
+  const composition = compose(
+    { participants: [{ userId: 'a', volume: 1, muted: false }], layout: 'grid', focus: null },
+    canvas,
+  );
+
+  it('verifies TLS peers of https and rtmps inputs, and tells a pinned rtmp input its tcUrl', () => {
+    const https = ffmpegArgs([network('https', 'https://cams.example.com/a.m3u8')], composition, {
+      ...out,
+      rtmp: null,
+    });
+    expect(https.join(' ')).toContain('-tls_verify 1 -ca_file /etc/ssl/certs/ca-certificates.crt -i https://');
+    const rtmp = ffmpegArgs(
+      [{ ...network('rtmp', 'rtmp://8.8.4.4/live/key'), tcUrl: 'rtmp://cams.example.com/live' }],
+      composition,
+      { ...out, rtmp: null },
+    );
+    expect(rtmp.join(' ')).toContain('-rtmp_tcurl rtmp://cams.example.com/live -i rtmp://8.8.4.4/live/key');
+    expect(rtmp.join(' ')).not.toContain('tls_verify');
+  });
+
+  it('passes a pinned push its tcUrl through the tee muxer, escaped as it reads options', () => {
+    const args = ffmpegArgs([{ kind: 'test-pattern' }], composition, {
+      ...out,
+      rtmp: { url: 'rtmp://8.8.4.4/app/key', tcUrl: 'rtmp://ingest.example.com:1935/app' },
+    });
+    expect(args.at(-1)).toBe(
+      '[f=hls:hls_time=1:hls_list_size=6:hls_flags=delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file:hls_segment_filename=/tmp/s/r1-1-%d.ts]/tmp/s/index.m3u8' +
+        '|[f=flv:onfail=ignore:rtmp_tcurl=rtmp\\\\\\://ingest.example.com\\\\\\:1935/app]rtmp://8.8.4.4/app/key',
+    );
+  });
+});
