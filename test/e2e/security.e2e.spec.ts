@@ -3,6 +3,7 @@ import { MIX_FAILED } from '@mesh/streams';
 import {
   connectSocket,
   eventually,
+  mixProcesses,
   playlistSegments,
   startProcess,
   startStack,
@@ -73,6 +74,8 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       MIX_INPUT_HOSTS: `localhost:*,127.0.0.2:*,127.0.0.3:${redirecting}`,
       MIX_OUTPUT_HOSTS: 'localhost:*,127.0.0.2:*',
       MIX_SRT_OPTIONS: 'streamid,latency',
+      MIX_MAX_ROOMS_PER_HOST: '3',
+      MIX_RESTARTS_PER_MIN: '4',
       METRICS_TOKEN,
       ANON_RATE_LIMIT_REQUESTS: String(ANON_LIMIT),
       ANON_SOCKETS_PER_IP: String(ANON_SOCKETS),
@@ -192,10 +195,11 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       const removed = await host.api<StreamView>('DELETE', `/v1/streams/${stream.id}/participants/${guest.id}`);
       expect(removed.status).toBe(202);
       const after = await host.api<StreamView>('PUT', `/v1/streams/${stream.id}/layout`, { layout: 'grid' });
-      // The dispatcher still watching hears the change; by then the removed guest would have too.
+      // The dispatcher still watching hears the change; by then the removed guest would have too. (The
+      // update that removes the guest may still reach them: it is news to them too.)
       await dispatcher.inbox.next('stream.updated', (s) => s.id === stream.id && s.revision === after.body.revision);
       expect(
-        guest.inbox.all('stream.updated').filter((s) => s.id === stream.id && s.revision >= removed.body.revision),
+        guest.inbox.all('stream.updated').filter((s) => s.id === stream.id && s.revision > removed.body.revision),
       ).toEqual([]);
       expect(await guest.socket.emitWithAck('stream.unsubscribe', { streamId: stream.id })).toEqual({ ok: true });
       // And cannot come back in.
@@ -268,6 +272,45 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
   });
 
+  describe('4. live rooms and their ffmpeg are bounded', () => {
+    it('lets a host have MIX_MAX_ROOMS_PER_HOST (3) rooms live at once: 409 past it, room again once one stops', async () => {
+      const host = await rooms.person('host', ['host']);
+      const streams = await Promise.all([0, 1, 2, 3].map(() => rooms.stream(host, ['rtmp://127.0.0.2:9/live/cam'])));
+      for (const stream of streams.slice(0, 3)) {
+        expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
+      }
+      const fourth = await host.api('POST', `/v1/streams/${streams[3]!.id}/start`);
+      expect(fourth).toMatchObject({ status: 409, body: { detail: expect.stringMatching(/3 live rooms/) } });
+      expect((await host.api<StreamView>('GET', `/v1/streams/${streams[3]!.id}`)).body.status).toBe('idle');
+      expect((await host.api('POST', `/v1/streams/${streams[0]!.id}/stop`)).status).toBe(202);
+      expect((await host.api('POST', `/v1/streams/${streams[3]!.id}/start`)).status).toBe(202);
+      await Promise.all(streams.map((s) => host.api('POST', `/v1/streams/${s.id}/stop`)));
+    });
+
+    it('restarts a room’s ffmpeg at most MIX_RESTARTS_PER_MIN (4) times a minute, however fast it is changed', async () => {
+      const host = await rooms.person('host', ['host']);
+      const live = await rooms.goLive(host, (await rooms.stream(host, ['test:pattern', 'test:color=red'])).id);
+      const seen = new Set(mixProcesses(live.id));
+      const watching = setInterval(() => mixProcesses(live.id).forEach((pid) => seen.add(pid)), 50);
+      try {
+        for (let i = 0; i < 8; i++) {
+          const layout = i % 2 === 0 ? 'speaker' : 'grid';
+          expect((await host.api('PUT', `/v1/streams/${live.id}/layout`, { layout })).status).toBe(202);
+        }
+        // Long enough for eight restarts one after the other (each well under a second here).
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+      } finally {
+        clearInterval(watching);
+      }
+      // The first ffmpeg and three restarts; the other changes wait for the minute to turn.
+      expect(seen.size).toBeGreaterThanOrEqual(2);
+      expect(seen.size).toBeLessThanOrEqual(4);
+      expect(mixProcesses(live.id)).toHaveLength(1);
+      expect((await host.api('POST', `/v1/streams/${live.id}/stop`)).status).toBe(202);
+      await noMixProcesses(live.id);
+    });
+  });
+
   describe('6. the smaller findings', () => {
     it('refuses the same Idempotency-Key with a different body (422), placing nothing', async () => {
       const customer = await rooms.person('customer', ['customer']);
@@ -316,7 +359,10 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
 
     it('tells only the host why a mix failed (ffmpeg names addresses)', async () => {
-      const dispatcher = await rooms.person('dispatcher', ['dispatcher']);
+      const [host, dispatcher] = await Promise.all([
+        rooms.person('host', ['host']),
+        rooms.person('dispatcher', ['dispatcher']),
+      ]);
       const closed = `rtmp://127.0.0.2:9/live/key-${Date.now()}`;
       const stream = await rooms.stream(host, [closed]);
       expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
@@ -409,6 +455,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
 
     it('does not follow a redirect to another port of an allowed host', async () => {
+      const host = await rooms.person('host', ['host']);
       const stream = await rooms.stream(host, [`http://127.0.0.3:${redirecting}/cam.m3u8`]);
       expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
       await rooms.statusReaches(host, stream.id, 'failed');
@@ -418,6 +465,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
 
     it('verifies TLS: a self-signed https input is never asked for anything', async () => {
+      const host = await rooms.person('host', ['host']);
       const stream = await rooms.stream(host, [`https://127.0.0.2:${selfSigned}/cam.m3u8`]);
       expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
       await rooms.statusReaches(host, stream.id, 'failed');

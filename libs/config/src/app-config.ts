@@ -84,6 +84,9 @@ const Env = z
       .pipe(ServiceArea)
       .optional(),
     MIX_MAX_INPUTS: z.coerce.number().int().min(1).max(16).default(9),
+    MIX_MAX_ROOMS_PER_HOST: z.coerce.number().int().min(1).max(1_000).default(2),
+    MIX_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(20),
+    MIX_RESTARTS_PER_MIN: z.coerce.number().int().min(1).max(600).default(12),
     MIX_INPUT_HOSTS: csv.default([]),
     MIX_OUTPUT_HOSTS: csv.default([]),
     MIX_TEST_SOURCES: flag.default(false),
@@ -213,6 +216,10 @@ export class AppConfig {
   readonly metricsToken: string | null;
   readonly mix: {
     maxInputs: number;
+    /** Streams that may be live at once: per host, and in all (each is an ffmpeg somewhere). */
+    maxRooms: { perHost: number; total: number };
+    /** ffmpeg (re)starts per room per minute: faster changes are applied together, the latest one. */
+    restartsPerMin: number;
     inputHosts: string[];
     outputHosts: string[];
     testSources: boolean;
@@ -279,6 +286,8 @@ export class AppConfig {
     const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];
     this.mix = {
       maxInputs: env.MIX_MAX_INPUTS,
+      maxRooms: { perHost: env.MIX_MAX_ROOMS_PER_HOST, total: env.MIX_MAX_ROOMS },
+      restartsPerMin: env.MIX_RESTARTS_PER_MIN,
       inputHosts: env.MIX_INPUT_HOSTS,
       outputHosts: env.MIX_OUTPUT_HOSTS,
       testSources: env.MIX_TEST_SOURCES,

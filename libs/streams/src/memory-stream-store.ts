@@ -2,7 +2,7 @@ import type { CloudEvent } from '@mesh/bus';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
 import type { MemoryOutbox } from '@mesh/outbox';
 import type { StreamChange } from './stream-changes';
-import { StreamStore, type StoredStream } from './stream-store.port';
+import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
 
 /** Streams in process memory, for the embedded default and small tests; each write is atomic on the event loop. */
 export class MemoryStreamStore extends StreamStore {
@@ -17,9 +17,16 @@ export class MemoryStreamStore extends StreamStore {
     return Promise.resolve(found ? structuredClone(found) : null);
   }
 
-  commit(change: StreamChange, event?: CloudEvent): Promise<boolean> {
+  commit(change: StreamChange, event?: CloudEvent, limits?: LiveRoomLimits): Promise<boolean> {
     const stored = this.streams.get(change.after.id);
     if ((stored?.spec.revision ?? null) !== (change.before?.revision ?? null)) return Promise.resolve(false);
+    if (limits && change.after.desired === 'live' && stored?.spec.desired !== 'live') {
+      const live = [...this.streams.values()].filter((s) => s.spec.desired === 'live');
+      if (live.filter((s) => s.spec.hostId === change.after.hostId).length >= limits.perHost) {
+        return Promise.reject(new LiveRoomLimitReached('host', limits.perHost));
+      }
+      if (live.length >= limits.total) return Promise.reject(new LiveRoomLimitReached('total', limits.total));
+    }
     this.streams.set(change.after.id, { spec: structuredClone(change.after), job: stored?.job ?? null });
     if (event) this.outbox.appendNow('streams', event);
     return Promise.resolve(true);

@@ -3,29 +3,54 @@ import { StreamJob, StreamSpec } from '@mesh/contracts';
 import { OUTBOX_KEY, outboxFields } from '@mesh/outbox';
 import type { RedisConnection } from '@mesh/redis';
 import type { StreamChange } from './stream-changes';
-import { StreamStore, type StoredStream } from './stream-store.port';
+import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
 
 const keys = {
   stream: (id: string) => `stream:${id}`,
   /** Stream ids, all at score 0, so they sort by id: ULIDs sort by creation time. */
   all: 'streams:all',
+  /** Ids of the streams asked to be live: all of them, and each host's. */
+  live: 'streams:live',
+  hostLive: (hostId: string) => `streams:live:${hostId}`,
 };
 
-// KEYS: stream, index, outbox. ARGV: expected revision ('' = new), spec, new revision, start revision ('' = none), id,
+/* The live indexes follow the spec: in them while it is asked to be live. KEYS 3, 4: all live, the host's live. */
+const FOLLOW_LIVE = `
+local function follow(live, id)
+  if live then
+    redis.call('ZADD', KEYS[3], 0, id)
+    redis.call('ZADD', KEYS[4], 0, id)
+  else
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+  end
+end
+`;
+
+// KEYS: stream, index, live, host's live, outbox. ARGV: expected revision ('' = new), spec, new revision,
+//       start revision ('' = none), id, live ('1' or ''), host limit ('' = none), total limit ('' = none),
 //       outbox fields (none, or topic, event)
-const COMMIT = `
+// Answers 1, 0 (changed meanwhile), -2 (the host's live limit), -3 (the total live limit).
+const COMMIT = `${FOLLOW_LIVE}
 if (redis.call('HGET', KEYS[1], 'rev') or '') ~= ARGV[1] then return 0 end
+local live = ARGV[6] == '1'
+if live and not redis.call('ZSCORE', KEYS[3], ARGV[5]) then
+  if ARGV[7] ~= '' and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[7]) then return -2 end
+  if ARGV[8] ~= '' and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8]) then return -3 end
+end
 redis.call('HSET', KEYS[1], 'spec', ARGV[2], 'rev', ARGV[3], 'start', ARGV[4])
 if ARGV[1] == '' then redis.call('ZADD', KEYS[2], 0, ARGV[5]) end
-if #ARGV > 5 then redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6)) end
+follow(live, ARGV[5])
+if #ARGV > 8 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 9)) end
 return 1
 `;
 
-// KEYS: stream, index. ARGV: spec, revision, start revision ('' = none), id
-const RESTORE = `
+// KEYS: stream, index, live, host's live. ARGV: spec, revision, start revision ('' = none), id, live ('1' or '')
+const RESTORE = `${FOLLOW_LIVE}
 if tonumber(redis.call('HGET', KEYS[1], 'rev') or '-1') >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'rev', ARGV[2], 'start', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
+follow(ARGV[5] == '1', ARGV[4])
 return 1
 `;
 
@@ -40,9 +65,9 @@ return 1
 export class RedisStreamStore extends StreamStore {
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client.defineCommand('meshStreamCommit', { numberOfKeys: 3, lua: COMMIT });
+    redis.client.defineCommand('meshStreamCommit', { numberOfKeys: 5, lua: COMMIT });
     redis.client.defineCommand('meshStreamJob', { numberOfKeys: 1, lua: RECORD_JOB });
-    redis.client.defineCommand('meshStreamRestore', { numberOfKeys: 2, lua: RESTORE });
+    redis.client.defineCommand('meshStreamRestore', { numberOfKeys: 4, lua: RESTORE });
   }
 
   async stream(id: string): Promise<StoredStream | null> {
@@ -50,19 +75,26 @@ export class RedisStreamStore extends StreamStore {
     return parseStored(spec ?? null, job ?? null);
   }
 
-  async commit(change: StreamChange, event?: CloudEvent): Promise<boolean> {
+  async commit(change: StreamChange, event?: CloudEvent, limits?: LiveRoomLimits): Promise<boolean> {
     const { after, before } = change;
     const done = await this.commands.meshStreamCommit(
       keys.stream(after.id),
       keys.all,
+      keys.live,
+      keys.hostLive(after.hostId),
       OUTBOX_KEY,
       before ? String(before.revision) : '',
       JSON.stringify(after),
       String(after.revision),
       after.startRevision === null ? '' : String(after.startRevision),
       after.id,
+      after.desired === 'live' ? '1' : '',
+      limits ? String(limits.perHost) : '',
+      limits ? String(limits.total) : '',
       ...(event ? outboxFields('streams', event) : []),
     );
+    if (done === -2 && limits) throw new LiveRoomLimitReached('host', limits.perHost);
+    if (done === -3 && limits) throw new LiveRoomLimitReached('total', limits.total);
     return done === 1;
   }
 
@@ -72,10 +104,13 @@ export class RedisStreamStore extends StreamStore {
         this.commands.meshStreamRestore(
           keys.stream(spec.id),
           keys.all,
+          keys.live,
+          keys.hostLive(spec.hostId),
           JSON.stringify(spec),
           String(spec.revision),
           spec.startRevision === null ? '' : String(spec.startRevision),
           spec.id,
+          spec.desired === 'live' ? '1' : '',
         ),
       ),
     );

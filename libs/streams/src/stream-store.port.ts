@@ -8,6 +8,23 @@ export interface StoredStream {
   readonly job: StreamJob | null;
 }
 
+/** How many streams may be live (asked to be on air) at once: per host, and in all. */
+export interface LiveRoomLimits {
+  readonly perHost: number;
+  readonly total: number;
+}
+
+/** A change would take a stream live past a limit; nothing was written. */
+export class LiveRoomLimitReached extends Error {
+  constructor(
+    readonly scope: 'host' | 'total',
+    readonly limit: number,
+  ) {
+    super(`live-room limit reached (${scope}: ${limit})`);
+    this.name = 'LiveRoomLimitReached';
+  }
+}
+
 /**
  * Live-room state for reads. The gateway is the only writer of specs, one
  * compare-and-set per change; the mix function is the only writer of job reports.
@@ -20,9 +37,11 @@ export abstract class StreamStore {
    * Writes `change.after` if the stored spec is still `change.before` (by revision;
    * absent for a new stream), and `event` (the stream-mix request announcing it) to
    * the outbox in the same atomic step. False, and nothing written, when someone
-   * else changed it first.
+   * else changed it first. With `limits`, a change that takes the stream live
+   * while its host (or everyone) already has that many live throws
+   * LiveRoomLimitReached, checked in the same atomic step.
    */
-  abstract commit(change: StreamChange, event?: CloudEvent): Promise<boolean>;
+  abstract commit(change: StreamChange, event?: CloudEvent, limits?: LiveRoomLimits): Promise<boolean>;
 
   /**
    * Records the job's report if it belongs to the stream's current run (its

@@ -81,6 +81,34 @@ export function streamStoreContract(adapter: string, create: () => Promise<Strea
       await expect(under.store.stream('NO-SUCH-STREAM')).resolves.toBeNull();
     });
 
+    it('takes a stream live only within the live-room limits, per host and in all, atomically', async () => {
+      const host = uniqueName('host');
+      /** A stream of `hostId`, committed with one input, and the change that would start it. */
+      const startable = async (hostId: string) => {
+        const created = createStream({ id: uniqueName('S').toUpperCase(), hostId, title: 'room', rtmpUrl: null, now });
+        await under.store.commit(created);
+        const input = { inputUrl: 'test:pattern', volume: 1, muted: false };
+        const withInput = setParticipant(created.after, 'a', input, 9, now);
+        await under.store.commit(withInput);
+        return startStream(withInput.after, null, now) as StreamChange;
+      };
+      const limits = { perHost: 2, total: 1_000 };
+      const [one, two, three] = [await startable(host), await startable(host), await startable(host)];
+      await expect(under.store.commit(one, undefined, limits)).resolves.toBe(true);
+      await expect(under.store.commit(two, undefined, limits)).resolves.toBe(true);
+      await expect(under.store.commit(three, undefined, limits)).rejects.toMatchObject({ scope: 'host', limit: 2 });
+      expect((await under.store.stream(three.after.id))?.spec.desired).toBe('idle');
+      // A change to a room already live does not count it twice; stopping one frees its place.
+      const stopped = stopStream(one.after, now) as StreamChange;
+      await expect(under.store.commit(stopped, undefined, limits)).resolves.toBe(true);
+      await expect(under.store.commit(three, undefined, limits)).resolves.toBe(true);
+      // Everyone's limit counts every host's live rooms.
+      const elsewhere = await startable(uniqueName('host'));
+      await expect(under.store.commit(elsewhere, undefined, { perHost: 5, total: 1 })).rejects.toMatchObject({
+        scope: 'total',
+      });
+    });
+
     it('keeps a job report only for the current run, and a spec change never drops it', async () => {
       const created = fresh();
       await under.store.commit(created);

@@ -41,7 +41,11 @@ interface Job {
   requestedAt: number;
   /** Input URLs found to carry no audio (a screen share, a camera without its microphone): mixed as silent. */
   withoutAudio: Set<string>;
+  /** When ffmpeg was started for it within the last minute (MIX_RESTARTS_PER_MIN). */
+  launches: number[];
 }
+
+const MINUTE_MS = 60_000;
 
 /**
  * The ffmpeg processes of the streams this replica mixes, one per live stream.
@@ -101,9 +105,21 @@ export class MixJobs implements OnApplicationShutdown {
       const job = this.jobs.get(spec.id);
       if (job && job.spec.revision >= spec.revision) return false;
       if (spec.desired !== 'live') {
+        this.release(spec.id);
         if (job) await this.end(job, 'stopped');
         return true;
       }
+      if (job?.child) {
+        // A running mix restarts for a change at most MIX_RESTARTS_PER_MIN times a minute. Past that the
+        // change is held (the mix goes on as it is, nothing waits on it) and the latest one held is applied
+        // once the minute allows; it is announced when its first segment is out, as any run is.
+        const waitMs = this.restartWait(job);
+        if (waitMs > 0) {
+          this.hold(spec, waitMs);
+          return false;
+        }
+      }
+      this.release(spec.id);
       const next: Job = job ?? {
         spec,
         run: 0,
@@ -114,6 +130,7 @@ export class MixJobs implements OnApplicationShutdown {
         poll: null,
         requestedAt: Date.now(),
         withoutAudio: new Set(),
+        launches: [],
       };
       if (job) await this.halt(job);
       const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
@@ -147,11 +164,21 @@ export class MixJobs implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    for (const streamId of [...this.held.keys()]) this.release(streamId);
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     await Promise.all([...this.jobs.values()].map((job) => this.halt(job)));
     this.jobs.clear();
     await this.egress.close();
+  }
+
+  /** How long a change must wait before this job's ffmpeg may be restarted again (0: now). */
+  private restartWait(job: Job): number {
+    const now = Date.now();
+    job.launches = job.launches.filter((at) => now - at < MINUTE_MS);
+    if (job.launches.length < this.config.mix.restartsPerMin) return 0;
+    return (job.launches[0] as number) + MINUTE_MS - now;
   }
 
   private async launch(job: Job): Promise<void> {
@@ -198,6 +225,7 @@ export class MixJobs implements OnApplicationShutdown {
     });
     const child = await this.spawnFfmpeg(args);
     job.child = child;
+    job.launches.push(Date.now());
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -365,6 +393,34 @@ export class MixJobs implements OnApplicationShutdown {
     if (job.poll) clearTimeout(job.poll);
     job.poll = null;
   }
+
+  /** Changes held back by the restart limit, per stream: the latest, and the timer that applies it. */
+  private readonly held = new Map<string, { spec: StreamSpec; timer: NodeJS.Timeout }>();
+
+  private hold(spec: StreamSpec, waitMs: number): void {
+    const held = this.held.get(spec.id);
+    if (held) {
+      if (held.spec.revision < spec.revision) held.spec = spec;
+      return;
+    }
+    const timer = setTimeout(() => {
+      const latest = this.held.get(spec.id)?.spec;
+      this.held.delete(spec.id);
+      if (latest && !this.closed) void this.apply(latest);
+    }, waitMs);
+    this.held.set(spec.id, { spec, timer });
+  }
+
+  /** Forgets a held change: a later one, or a stop, supersedes it. */
+  private release(streamId: string): void {
+    const held = this.held.get(streamId);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.held.delete(streamId);
+  }
+
+  /** Shutting down: a change that waited starts nothing any more. */
+  private closed = false;
 
   private serially<T>(streamId: string, work: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(streamId) ?? Promise.resolve();

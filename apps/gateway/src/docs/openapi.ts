@@ -143,6 +143,19 @@ const streamChange = (summary: string, extra: Schema = {}, conflicts = 'The stre
   },
 });
 
+const started = streamChange(
+  'Go live (again after a failure or a stop); a no-op while running',
+  {},
+  'No participants yet, or the host already has MIX_MAX_ROOMS_PER_HOST rooms live',
+);
+const goLive = {
+  ...started,
+  responses: {
+    ...started.responses,
+    '503': problem('Every live room of the deployment (MIX_MAX_ROOMS) is in use, or a dependency is down'),
+  },
+};
+
 /** The OpenAPI 3.1 document of every /v1 route, from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
   const paths: Record<string, Schema> = {
@@ -216,7 +229,7 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         tags: ['orders'],
         summary: 'Place an order (customers)',
         description:
-          'Answers 202 once the order is on Kafka; dispatch then offers it to the best available courier, and every change is pushed as `order.updated`. The same `Idempotency-Key` from the same customer (kept 24 h) answers with the same order, never a second one; a retry while the first request is still being processed gets 409.',
+          'Answers 202 once the order is on Kafka; dispatch then offers it to the best available courier, and every change is pushed as `order.updated`. The same `Idempotency-Key` from the same customer (kept 24 h) answers with the same order, never a second one; a retry while the first request is still being processed gets 409; the same key with a different body gets 422.',
         parameters: [
           {
             name: 'Idempotency-Key',
@@ -233,7 +246,7 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
             headers: { Location: { description: '/v1/orders/{id}', schema: { type: 'string' } } },
           },
           '409': problem('The same Idempotency-Key is still being processed'),
-          '422': problem('Pickup or dropoff outside the service area'),
+          '422': problem('Pickup or dropoff outside the service area, or an Idempotency-Key used with another body'),
           ...writeProblems,
           ...authProblems,
         },
@@ -374,7 +387,7 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         tags: ['streams'],
         summary: 'Open a live room (hosts)',
         description:
-          'The room starts `idle` with no participants; the host usually adds itself first. `output.rtmpUrl` (rtmp/rtmps on a host in MIX_OUTPUT_HOSTS) also pushes the mix to a CDN ingest. The mixed HLS is served at `output.hlsUrl` (`/live/{id}/index.m3u8`, a path on the gateway) once started.',
+          'The room starts `idle` with no participants; the host usually adds itself first. `output.rtmpUrl` (rtmp/rtmps on a host in MIX_OUTPUT_HOSTS) also pushes the mix to a CDN ingest. The mixed HLS is served at `output.hlsUrl` (a signed `/live/{id}/{token}/index.m3u8` path on the gateway) once started.',
         requestBody: body(CreateStream),
         responses: { '201': ok('The new stream', StreamView), ...writeProblems, ...authProblems },
       },
@@ -408,9 +421,7 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
     '/v1/streams/{id}/layout': {
       put: streamChange('Choose the layout (grid, speaker, pip) and its focus', { requestBody: body(ChangeLayout) }),
     },
-    '/v1/streams/{id}/start': {
-      post: streamChange('Go live (again after a failure or a stop); a no-op while running', {}, 'No participants yet'),
-    },
+    '/v1/streams/{id}/start': { post: goLive },
     '/v1/streams/{id}/stop': {
       post: streamChange('Stop the mix; a no-op when stopped', {}, 'Never started'),
     },

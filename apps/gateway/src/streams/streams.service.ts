@@ -16,6 +16,7 @@ import { OutboxHandoff } from '@mesh/outbox';
 import { ClientPush } from '@mesh/realtime';
 import { problems } from '@mesh/problem';
 import {
+  LiveRoomLimitReached,
   PlaybackSigner,
   StreamStore,
   addressListed,
@@ -116,6 +117,19 @@ export class StreamsService {
     );
   }
 
+  /** Commits within the live-room limits: 409 past the host's, 503 past everyone's. */
+  private async committed(change: StreamChange): Promise<boolean> {
+    try {
+      return await this.store.commit(change, mixRequest(change), this.config.mix.maxRooms);
+    } catch (err) {
+      if (!(err instanceof LiveRoomLimitReached)) throw err;
+      if (err.scope === 'host') {
+        throw problems.conflict(`You have ${err.limit} live rooms already (MIX_MAX_ROOMS_PER_HOST); stop one first.`);
+      }
+      throw problems.dependencyDown(`All ${err.limit} live rooms of this deployment are in use; retry later.`);
+    }
+  }
+
   /**
    * 400 when the URL's host resolves to an address that is not public (and not
    * listed by the operator). The mix checks again, and pins the address, when it
@@ -164,7 +178,7 @@ export class StreamsService {
       const change = build(stored);
       if (!change) return streamView(stored.spec, stored.job, true, this.playback);
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
-      if (await this.store.commit(change, mixRequest(change))) {
+      if (await this.committed(change)) {
         await this.handoff.settle();
         return streamView(change.after, stored.job, true, this.playback);
       }
