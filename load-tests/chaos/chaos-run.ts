@@ -85,6 +85,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_REQUESTS: '0',
+    // The whole fleet and its customers come from this one address.
+    ANON_RATE_LIMIT_REQUESTS: '0',
+    ANON_SOCKETS_PER_IP: '10000',
     OFFER_TTL_S: '5',
     DISPATCH_RETRY_S: '1',
   };

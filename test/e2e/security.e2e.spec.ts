@@ -3,6 +3,7 @@ import { MIX_FAILED } from '@mesh/streams';
 import {
   connectSocket,
   eventually,
+  freePort,
   mixProcesses,
   playlistSegments,
   startProcess,
@@ -172,6 +173,26 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
         expect(stack.gateway.output.join('')).toContain(`/live/${live.id}/[redacted]/r999-1-1.ts`),
       );
       expect(stack.gateway.output.join('')).not.toContain(token);
+    });
+  });
+
+  describe('2. no credential reaches a log line', () => {
+    it('logs a refused request without its bearer token, valid or not', async () => {
+      const customer = await rooms.person('customer', ['customer']);
+      const refused = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.not-a-valid-signature';
+      const asked = [
+        await fetch(`${stack.baseUrl}/v1/streams/nope`, { headers: { authorization: `Bearer ${customer.token}` } }),
+        await fetch(`${stack.baseUrl}/v1/orders`, { headers: { authorization: `Bearer ${refused}` } }),
+      ];
+      expect(asked.map((r) => r.status)).toEqual([404, 401]);
+      const ids = asked.map((r) => r.headers.get('x-request-id') ?? '');
+      // 4xx are logged at warn, with their request ids; the headers' credentials are redacted.
+      await eventually(() => {
+        for (const id of ids) expect(stack.gateway.output.join('')).toContain(id);
+      });
+      const log = stack.gateway.output.join('');
+      expect(log).not.toContain(customer.token);
+      expect(log).not.toContain(refused);
     });
   });
 
@@ -400,6 +421,31 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
           })
         ).status,
       ).toBe(200);
+    });
+
+    it('says on /readyz which dependency is down, not where it is', async () => {
+      const [port, deadKafka, deadRedis] = [await freePort(), await freePort(), await freePort()];
+      const gateway = startProcess('gateway', 'apps/gateway/src/main.js', {
+        ...stack.env,
+        PORT: String(port),
+        KAFKA_BROKERS: `127.0.0.1:${deadKafka}`,
+        REDIS_URL: `redis://127.0.0.1:${deadRedis}`,
+      });
+      try {
+        const res = await eventually(
+          async () => {
+            const answer = await fetch(`http://127.0.0.1:${port}/readyz`);
+            expect(answer.status).toBe(503);
+            return answer;
+          },
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        const body = await res.text();
+        expect(JSON.parse(body)).toMatchObject({ checks: { kafka: { status: 'down' }, redis: { status: 'down' } } });
+        for (const secret of [String(deadKafka), String(deadRedis), 'ECONNREFUSED']) expect(body).not.toContain(secret);
+      } finally {
+        await gateway.stop('SIGKILL');
+      }
     });
 
     it('will not start with development tokens beyond loopback, or keys fetched over plain http', async () => {

@@ -56,7 +56,7 @@ const Env = z
     RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3_600).default(10),
     SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
     ANON_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(300),
-    ANON_SOCKETS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+    ANON_SOCKETS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
     SOCKET_HANDSHAKE_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
     CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin))).default([]),
     RECOVERY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(120),

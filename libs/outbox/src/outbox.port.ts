@@ -33,8 +33,9 @@ export abstract class Outbox {
   abstract remove(ids: readonly string[]): Promise<void>;
   /**
    * True once every entry committed before this call is on Kafka (removed by the
-   * relay), false if that does not happen within `timeoutMs`. A process that
-   * answers a change only after this knows the change survives losing Redis' data.
+   * relay), false if that does not happen within `timeoutMs`, or when the outbox
+   * was lost since (Redis came back without its data). A process that answers a
+   * change only after this knows the change survives losing Redis' data.
    */
   abstract drained(timeoutMs: number): Promise<boolean>;
   /** Takes the relay lease for `holder`, or renews it if `holder` has it; false while another holds it. */

@@ -27,8 +27,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-// KEYS: outbox. The id of its newest entry, without the entry's body; false when it is empty.
+// KEYS: outbox. The id of its newest entry, without the entry's body; false when it is empty (all relayed);
+// 0 when the stream itself is gone: Redis lost its data since the caller's commit, and what it held with it.
 const NEWEST = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if newest[1] then return newest[1][1] end
 return false
@@ -92,6 +94,8 @@ export class RedisOutbox extends Outbox {
     // Listening first, then reading the newest id: no announcement after that read can be missed.
     await this.listen();
     const newest = await this.commands.meshOutboxNewest(OUTBOX_KEY);
+    // An emptied stream stays (XDEL keeps the key); a missing one went with Redis' data, unrelayed entries too.
+    if (newest === 0) return false;
     return newest === null ? true : this.waiters.wait(() => this.hasRelayed(newest), timeoutMs);
   }
 
@@ -135,5 +139,5 @@ export class RedisOutbox extends Outbox {
 interface ScriptCommands {
   meshOutboxLease(key: string, holder: string, ttlMs: number): Promise<number>;
   meshOutboxRelease(key: string, holder: string): Promise<number>;
-  meshOutboxNewest(key: string): Promise<string | null>;
+  meshOutboxNewest(key: string): Promise<string | null | 0>;
 }

@@ -41,9 +41,10 @@ export class Metrics {
     labelNames: ['topic'] as const,
     registers: [this.registry],
   });
-  readonly answersBeforeKafka = new Counter({
-    name: 'mesh_answers_before_kafka_total',
-    help: 'Changes answered while their event still waited in the outbox (Kafka or the relay behind)',
+  readonly handoffs = new Counter({
+    name: 'mesh_change_handoffs_total',
+    help: 'Changes whose event the relay did not confirm in time: published by the gateway itself (direct), or answered before Kafka had it (unconfirmed)',
+    labelNames: ['how'] as const,
     registers: [this.registry],
   });
   readonly functionInvocations = new Counter({

@@ -181,7 +181,7 @@ export class OrdersService {
 
   /** The offered courier says yes (the order is theirs) or no (dispatch moves on). */
   async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
-    const { order } = await commitFresh(this.store, async () => {
+    const { order, change } = await commitFresh(this.store, async () => {
       const offer = await this.store.offer(offerId);
       if (!offer && !(await this.store.built())) throw new StateUnavailable();
       if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
@@ -190,7 +190,7 @@ export class OrdersService {
       const change = answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
-    await this.handoff.settle();
+    await this.settled(change);
     return orderView(order);
   }
 
@@ -201,11 +201,16 @@ export class OrdersService {
     build: (order: StoredOrder) => Promise<DispatchChange>,
   ): Promise<OrderView> {
     // The change and its event commit together; the outbox relay puts the event on Kafka, whenever Kafka can take it.
-    const { order } = await commitFresh(this.store, async () =>
+    const { order, change } = await commitFresh(this.store, async () =>
       announced(await build(await this.visible(who, orderId)), type, SOURCE),
     );
-    await this.handoff.settle();
+    await this.settled(change);
     return orderView(order);
+  }
+
+  /** Answers a committed change only once its event is on Kafka (see OutboxHandoff). */
+  private async settled(change: DispatchChange): Promise<void> {
+    if (change.event) await this.handoff.settle('orders', change.event);
   }
 
   private async replay(customer: Principal, orderId: string): Promise<OrderView> {

@@ -73,10 +73,11 @@ export class StreamsService {
       rtmpUrl = checked.value;
     }
     const change = createStream({ id: newId(), hostId: host.sub, title: body.title, rtmpUrl, now: new Date() });
-    if (!(await this.store.commit(change, mixRequest(change)))) {
+    const request = mixRequest(change);
+    if (!(await this.store.commit(change, request))) {
       throw problems.conflict('The stream could not be created; retry.');
     }
-    await this.handoff.settle();
+    await this.handoff.settle('streams', request);
     return streamView(change.after, null, true, this.playback);
   }
 
@@ -118,9 +119,9 @@ export class StreamsService {
   }
 
   /** Commits within the live-room limits: 409 past the host's, 503 past everyone's. */
-  private async committed(change: StreamChange): Promise<boolean> {
+  private async committed(change: StreamChange, request: CloudEvent): Promise<boolean> {
     try {
-      return await this.store.commit(change, mixRequest(change), this.config.mix.maxRooms);
+      return await this.store.commit(change, request, this.config.mix.maxRooms);
     } catch (err) {
       if (!(err instanceof LiveRoomLimitReached)) throw err;
       if (err.scope === 'host') {
@@ -178,8 +179,9 @@ export class StreamsService {
       const change = build(stored);
       if (!change) return streamView(stored.spec, stored.job, true, this.playback);
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
-      if (await this.committed(change)) {
-        await this.handoff.settle();
+      const request = mixRequest(change);
+      if (await this.committed(change, request)) {
+        await this.handoff.settle('streams', request);
         return streamView(change.after, stored.job, true, this.playback);
       }
     }
