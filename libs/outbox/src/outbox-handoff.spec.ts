@@ -3,6 +3,7 @@ import { silentLogger } from '@mesh/testing';
 import { Metrics } from '@mesh/telemetry';
 import { MemoryOutbox } from './memory-outbox';
 import { HANDOFF_WAIT_MS, OutboxHandoff } from './outbox-handoff';
+import { OutboxLost } from './outbox.port';
 import { OutboxRelay } from './outbox-relay';
 
 const event = (orderId: string) =>
@@ -44,33 +45,49 @@ describe('OutboxHandoff', () => {
     }
   });
 
-  it('puts the event on Kafka itself when the relay cannot confirm it in time (Redis died after the commit)', async () => {
+  it('puts the event on Kafka itself when Redis failed after the commit (the relay never will)', async () => {
     const change = event('b');
-    outbox.appendNow('orders', change);
-    const started = performance.now();
-    expect(await handoff.settle('orders', change)).toBe(true);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(HANDOFF_WAIT_MS - 5);
+    const lostOutbox = new MemoryOutbox();
+    lostOutbox.drained = () => Promise.reject(new OutboxLost());
+    const failing = new OutboxHandoff(lostOutbox, bus, metrics, silentLogger);
+    expect(await failing.settle('orders', change)).toBe(true);
     expect(onKafka).toContain(change.id);
     expect(await handoffs('direct')).toBe(1);
-    // Behind: the next change does not wait for the relay, so an outage does not slow every answer by the bound.
-    const next = event('c');
-    outbox.appendNow('orders', next);
-    const at = performance.now();
-    expect(await handoff.settle('orders', next)).toBe(true);
-    expect(performance.now() - at).toBeLessThan(HANDOFF_WAIT_MS / 2);
-    expect(onKafka).toContain(next.id);
+    await lostOutbox.close();
   });
 
-  it('answers unconfirmed, and counts it, only when Kafka refuses too', async () => {
+  it('answers after the bound when the relay is behind, leaving the event to it; then stops waiting a while', async () => {
+    const change = event('c');
+    outbox.appendNow('orders', change);
+    const started = performance.now();
+    expect(await handoff.settle('orders', change)).toBe(false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(HANDOFF_WAIT_MS - 5);
+    // Not published on top of a Kafka that is behind: the relay has it.
+    expect(onKafka).not.toContain(change.id);
+    expect(await handoffs('unconfirmed')).toBe(1);
+    const next = event('d');
+    outbox.appendNow('orders', next);
+    const at = performance.now();
+    expect(await handoff.settle('orders', next)).toBe(false);
+    expect(performance.now() - at).toBeLessThan(HANDOFF_WAIT_MS / 2);
+    // Once the relay has caught up, answers wait for it again.
+    for (const entry of await outbox.read('', 10, 0)) await outbox.remove([entry.id]);
+    expect(await handoff.settle('orders', event('e'))).toBe(true);
+  });
+
+  it('answers unconfirmed, and counts it, when Redis failed and Kafka refuses too', async () => {
     kafkaUp = false;
+    const before = await handoffs('unconfirmed');
+    const broken = new MemoryOutbox();
+    broken.drained = () => Promise.reject(new Error('Connection is closed.'));
     try {
-      const change = event('d');
-      outbox.appendNow('orders', change);
-      expect(await handoff.settle('orders', change)).toBe(false);
+      const change = event('f');
+      expect(await new OutboxHandoff(broken, bus, metrics, silentLogger).settle('orders', change)).toBe(false);
       expect(onKafka).not.toContain(change.id);
-      expect(await handoffs('unconfirmed')).toBe(1);
+      expect(await handoffs('unconfirmed')).toBe(before + 1);
     } finally {
       kafkaUp = true;
+      await broken.close();
     }
   });
 });

@@ -6,7 +6,7 @@ import { Outbox } from './outbox.port';
 
 /** How long a change's answer waits for the relay to put its event on Kafka. */
 export const HANDOFF_WAIT_MS = 500;
-/** How long the answer then gives Kafka to take the event from the gateway itself. */
+/** How long the answer gives Kafka to take the event from the gateway itself, when the relay cannot. */
 export const DIRECT_PUBLISH_MS = 800;
 /**
  * After a wait ran out (Kafka or the relay is behind), answers do not wait for the
@@ -18,11 +18,14 @@ const BEHIND_FOR_MS = 5_000;
  * Holds a change's answer until its event is on Kafka (DESIGN.md, "State,
  * durability and scale"): the 200 then means the change survives even Redis
  * losing its data, since the state is rebuilt from Kafka. Normally the relay
- * confirms within milliseconds. When it cannot (Redis died right after the
- * commit, or the relay is behind), the gateway publishes the event itself: the
- * relay may publish it again later, and consumers skip an event id they have
- * seen. Only when Kafka refuses too (an outage) is the change answered
- * unconfirmed: it is committed, its event waits in the outbox, and it is counted.
+ * confirms within milliseconds.
+ * - Redis failed right after the commit (cannot be asked, or came back without
+ *   the outbox): the relay never will, so the gateway publishes the event itself.
+ *   Should the relay publish it too, consumers skip an event id they have seen.
+ * - The relay is behind (Kafka away or slow): the event is safe in the outbox and
+ *   will follow; the change is answered after the bound (then without waiting for
+ *   a while), counted as unconfirmed. Publishing those too would only pile more
+ *   on a Kafka that is already behind. Only losing Redis' data in that state loses one.
  */
 @Injectable()
 export class OutboxHandoff {
@@ -35,21 +38,31 @@ export class OutboxHandoff {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Resolves once `event` (committed with its change) is on Kafka, or Kafka could not take it; says which. */
+  /** Resolves once `event` (committed with its change) is on Kafka or safe in the outbox; says whether on Kafka. */
   async settle(topic: TopicKey, event: CloudEvent): Promise<boolean> {
     const waitMs = performance.now() < this.behindUntil ? 0 : HANDOFF_WAIT_MS;
-    const relayed = await this.outbox.drained(waitMs).catch(() => false);
+    let relayed: boolean;
+    try {
+      relayed = await this.outbox.drained(waitMs);
+    } catch (err) {
+      return this.publishDirectly(topic, event, err);
+    }
     if (relayed) {
       this.behindUntil = 0;
       return true;
     }
     if (waitMs > 0) this.behindUntil = performance.now() + BEHIND_FOR_MS;
+    this.metrics.handoffs.inc({ how: 'unconfirmed' });
+    return false;
+  }
+
+  private async publishDirectly(topic: TopicKey, event: CloudEvent, why: unknown): Promise<boolean> {
     try {
       await this.bus.publish(topic, event, { timeoutMs: DIRECT_PUBLISH_MS });
       this.metrics.handoffs.inc({ how: 'direct' });
       return true;
     } catch (err) {
-      this.logger.warn({ err, eventId: event.id }, 'a change was answered before its event reached Kafka');
+      this.logger.warn({ err, why, eventId: event.id }, 'a change was answered before its event reached Kafka');
       this.metrics.handoffs.inc({ how: 'unconfirmed' });
       return false;
     }

@@ -33,9 +33,11 @@ export abstract class Outbox {
   abstract remove(ids: readonly string[]): Promise<void>;
   /**
    * True once every entry committed before this call is on Kafka (removed by the
-   * relay), false if that does not happen within `timeoutMs`, or when the outbox
-   * was lost since (Redis came back without its data). A process that answers a
-   * change only after this knows the change survives losing Redis' data.
+   * relay), false if that does not happen within `timeoutMs` (the entries wait in
+   * the outbox). Rejects with OutboxLost when the outbox went with Redis' data
+   * since the caller's commit, and with Redis' own error when it cannot be asked.
+   * A process that answers a change only after this knows the change survives
+   * losing Redis' data.
    */
   abstract drained(timeoutMs: number): Promise<boolean>;
   /** Takes the relay lease for `holder`, or renews it if `holder` has it; false while another holds it. */
@@ -46,6 +48,14 @@ export abstract class Outbox {
   abstract backlog(): Promise<number>;
   /** Stops any read that is waiting. */
   abstract close(): Promise<void>;
+}
+
+/** The outbox is gone (Redis came back without its data): what it held was never relayed. */
+export class OutboxLost extends Error {
+  constructor() {
+    super('the outbox went with Redis’ data');
+    this.name = 'OutboxLost';
+  }
 }
 
 /** The Redis key of the outbox stream (the stores' commit scripts append to it). */

@@ -8,6 +8,7 @@ import {
   OUTBOX_LEASE_KEY,
   OUTBOX_RELAYED_CHANNEL,
   Outbox,
+  OutboxLost,
   outboxFields,
   streamIdAtLeast,
   type OutboxEntry,
@@ -95,7 +96,7 @@ export class RedisOutbox extends Outbox {
     await this.listen();
     const newest = await this.commands.meshOutboxNewest(OUTBOX_KEY);
     // An emptied stream stays (XDEL keeps the key); a missing one went with Redis' data, unrelayed entries too.
-    if (newest === 0) return false;
+    if (newest === 0) throw new OutboxLost();
     return newest === null ? true : this.waiters.wait(() => this.hasRelayed(newest), timeoutMs);
   }
 
