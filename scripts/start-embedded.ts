@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       `  health       ${base}/healthz   metrics ${base}/metrics`,
       `  a token      curl -s -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"sub":"courier-1","roles":["courier"]}'`,
       `  Socket.IO    ${base} (path /socket.io, auth: { token })`,
-      `  live rooms   POST /v1/streams as a host, co-hosts with inputUrl "test:color=red" or "test:pattern" (needs ffmpeg); HLS at /live/{id}/index.m3u8`,
+      `  live rooms   POST /v1/streams as a host, co-hosts with inputUrl "test:color=red" or "test:pattern" (needs ffmpeg); play the output.hlsUrl of its view (a signed /live URL)`,
       simulate
         ? `  simulation   ${DEFAULT_SIMULATION.couriers} couriers riding in Berlin, ${DEFAULT_SIMULATION.ordersPerMinute} orders a minute (SIMULATE=0 for none); watch as a dispatcher`
         : '  simulation   off',
