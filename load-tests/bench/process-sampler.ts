@@ -4,6 +4,8 @@ export interface ProcessFigures {
   name: string;
   cpuAvgPct: number;
   cpuMaxPct: number;
+  /** CPU seconds the group used over the whole sampled time. */
+  cpuSeconds: number;
   rssMaxMb: number;
 }
 
@@ -16,6 +18,7 @@ export class ProcessSampler {
   private readonly last = new Map<number, number>();
   private readonly cpu = new Map<string, number[]>();
   private readonly rss = new Map<string, number>();
+  private readonly used = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private lastAt = 0;
 
@@ -35,6 +38,7 @@ export class ProcessSampler {
         name,
         cpuAvgPct: samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : 0,
         cpuMaxPct: samples.length ? Math.max(...samples) : 0,
+        cpuSeconds: this.used.get(name) ?? 0,
         rssMaxMb: this.rss.get(name) ?? 0,
       };
     });
@@ -54,6 +58,7 @@ export class ProcessSampler {
         this.last.set(pid, total);
         rss += rssMb(pid);
       }
+      this.used.set(name, (this.used.get(name) ?? 0) + used);
       const samples = this.cpu.get(name) ?? [];
       samples.push((used / elapsedS) * 100);
       this.cpu.set(name, samples);
