@@ -109,6 +109,8 @@ export class MixJobs implements OnApplicationShutdown {
         if (job) await this.end(job, 'stopped');
         return true;
       }
+      // A newer change is already held: it goes on air when the minute allows, not this older one.
+      if ((this.held.get(spec.id)?.spec.revision ?? -1) > spec.revision) return false;
       if (job?.child) {
         // A running mix restarts for a change at most MIX_RESTARTS_PER_MIN times a minute. Past that the
         // change is held (the mix goes on as it is, nothing waits on it) and the latest one held is applied
