@@ -1,4 +1,4 @@
-import { eventually, metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
 import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 
@@ -186,29 +186,6 @@ describe('bad input (real stack)', () => {
     expect(after).toEqual({ ok: true });
     expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
     courierSocket.disconnect();
-  });
-
-  it('writes no bearer token to the gateway’s log, for a refused request or a valid one', async () => {
-    const refused = 'eyJhbGciOiJIUzI1NiJ9.bm90LWEtdG9rZW4.c2lnbmF0dXJl';
-    const requestIds = [uniqueName('req'), uniqueName('req')];
-    const res = await Promise.all([
-      fetch(`${stack.baseUrl}/v1/orders/nope`, {
-        headers: { authorization: `Bearer ${courier}`, 'x-request-id': requestIds[0]! },
-      }),
-      fetch(`${stack.baseUrl}/v1/couriers/me`, {
-        headers: { authorization: `Bearer ${refused}`, 'x-request-id': requestIds[1]! },
-      }),
-    ]);
-    expect(res.map((r) => r.status)).toEqual([404, 401]);
-    // Both are logged (4xx at warn), with their request ids, and without the credentials.
-    await eventually(() => {
-      const log = stack.gateway.output.join('');
-      for (const id of requestIds) expect(log).toContain(id);
-    });
-    const log = stack.gateway.output.join('');
-    expect(log).not.toContain(courier);
-    expect(log).not.toContain(refused);
-    expect(log).toContain('[redacted]');
   });
 
   it('reports readiness with both dependencies up and the dispatch state built', async () => {

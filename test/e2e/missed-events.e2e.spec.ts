@@ -38,6 +38,18 @@ class ResumingApp {
     });
   }
 
+  /**
+   * Reconnects with the offsets it kept and waits for `recovery`: answers where the
+   * reconnection's events begin, those events, and the index of `recovery` among them.
+   */
+  async resume(): Promise<{ from: number; after: Received[]; recoveryAt: number }> {
+    const from = this.received.length;
+    await this.connect({ ...this.offsets });
+    await eventually(() => expect(this.received.slice(from).map((r) => r.event)).toContain('recovery'));
+    const after = this.received.slice(from);
+    return { from, after, recoveryAt: after.findIndex((r) => r.event === 'recovery') };
+  }
+
   statuses(orderId: string, from = 0): string[] {
     return this.received
       .slice(from)
@@ -64,20 +76,27 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     await stack?.stop();
   });
 
-  it('replays what happened to an order while the customer was away, once each and in order, then says so', async () => {
+  /** A customer whose app saw its new order offered (watching the order's room too, if asked), then went away. */
+  async function awayOnceOffered({ watchOrder }: { watchOrder: boolean }) {
     const here = somewhere();
     const customer = await world.actor('customer', ['customer']);
     const courier = await world.courierAt(offset(here, 200));
     const app = new ResumingApp(stack.baseUrl, customer.token);
     await app.connect();
     await eventually(() => expect(app.received).toContainEqual({ event: 'recovery', payload: { recovered: false } }));
-
     const order = await world.place(customer, { pickup: here, dropoff: offset(here, 900) });
-    const subscribed = (await app.socket!.emitWithAck('order.subscribe', { orderId: order.id })) as { ok: boolean };
-    expect(subscribed.ok).toBe(true);
+    if (watchOrder) {
+      const subscribed = (await app.socket!.emitWithAck('order.subscribe', { orderId: order.id })) as { ok: boolean };
+      expect(subscribed.ok).toBe(true);
+    }
     const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
     await eventually(() => expect(app.statuses(order.id)).toContain('offered'));
     app.socket!.disconnect();
+    return { customer, courier, app, order, offer };
+  }
+
+  it('replays what happened to an order while the customer was away, once each and in order, then says so', async () => {
+    const { customer, courier, app, order, offer } = await awayOnceOffered({ watchOrder: true });
 
     // Away: the order is accepted, picked up and delivered; and the gateway itself is replaced.
     expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
@@ -88,11 +107,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'delivered');
     await stack.restartGateway('SIGTERM');
 
-    const before = app.received.length;
-    await app.connect({ ...app.offsets });
-    await eventually(() => expect(app.received.slice(before).map((r) => r.event)).toContain('recovery'));
-    const after = app.received.slice(before);
-    const recoveryAt = after.findIndex((r) => r.event === 'recovery');
+    const { from: before, after, recoveryAt } = await app.resume();
     expect(after[recoveryAt]?.payload).toEqual({ recovered: true });
     // Everything missed came before `recovery`, once each (the customer is in two of its rooms), in order.
     expect(app.statuses(order.id, before)).toEqual(['assigned', 'picked_up', 'delivered']);
@@ -107,15 +122,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
   });
 
   it('sends what is left of a history that lost its older part (Redis lost its data), and says to refetch', async () => {
-    const here = somewhere();
-    const customer = await world.actor('customer', ['customer']);
-    const courier = await world.courierAt(offset(here, 200));
-    const app = new ResumingApp(stack.baseUrl, customer.token);
-    await app.connect();
-    const order = await world.place(customer, { pickup: here, dropoff: offset(here, 900) });
-    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
-    await eventually(() => expect(app.statuses(order.id)).toContain('offered'));
-    app.socket!.disconnect();
+    const { customer, courier, app, order, offer } = await awayOnceOffered({ watchOrder: false });
 
     // Away: the order is accepted, the customer's histories go (as with Redis' data), then it is picked up.
     expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
@@ -133,11 +140,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'picked_up');
 
-    const before = app.received.length;
-    await app.connect({ ...app.offsets });
-    await eventually(() => expect(app.received.slice(before).map((r) => r.event)).toContain('recovery'));
-    const after = app.received.slice(before);
-    const recoveryAt = after.findIndex((r) => r.event === 'recovery');
+    const { from: before, after, recoveryAt } = await app.resume();
     expect(after[recoveryAt]?.payload).toEqual({ recovered: false });
     // The push made after the loss still comes, before `recovery`; the app refetches for the one lost (assigned).
     expect(app.statuses(order.id, before)).toEqual(['picked_up']);

@@ -193,6 +193,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       const log = stack.gateway.output.join('');
       expect(log).not.toContain(customer.token);
       expect(log).not.toContain(refused);
+      expect(log).toContain('[redacted]');
     });
   });
 

@@ -63,8 +63,9 @@ export class OrdersService {
   async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
     this.requireServiceArea(place);
     const id = newId();
-    const binding = { orderId: id, fingerprint: fingerprint(place) };
-    if (idempotencyKey) {
+    // Only a request with a key is fingerprinted: the hash is the place path's cost, not every order's.
+    const binding = idempotencyKey ? { orderId: id, fingerprint: fingerprint(place) } : null;
+    if (idempotencyKey && binding) {
       const bound = await this.store.bindIdempotencyKey(customer.sub, idempotencyKey, binding, IDEMPOTENCY_TTL_S);
       if (bound.orderId !== id) {
         if (bound.fingerprint !== binding.fingerprint) {
@@ -80,7 +81,7 @@ export class OrdersService {
     } catch (err) {
       // Sent but unconfirmed: it may still land (and then be dispatched), so a retry with the same key must find it.
       const inDoubt = err instanceof PublishTimeout && err.sent;
-      if (idempotencyKey && !inDoubt) {
+      if (idempotencyKey && binding && !inDoubt) {
         await this.store.unbindIdempotencyKey(customer.sub, idempotencyKey, binding).catch(() => undefined);
       }
       this.logger.error({ err, orderId: id, inDoubt }, 'order.created was not accepted by the bus');

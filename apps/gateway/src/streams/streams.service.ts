@@ -110,9 +110,11 @@ export class StreamsService {
   async setParticipant(host: Principal, streamId: string, userId: string, body: SetParticipant): Promise<StreamView> {
     const checked = checkInputUrl(body.inputUrl, this.policy);
     if (!checked.ok) throw invalidUrl('body.inputUrl', checked.reason);
-    if (checked.value.kind === 'network')
+    let inputUrl = body.inputUrl;
+    if (checked.value.kind === 'network') {
       await this.requirePublic(checked.value.url, this.policy.inputHosts, 'body.inputUrl');
-    const inputUrl = checked.value.kind === 'network' ? checked.value.url : body.inputUrl;
+      inputUrl = checked.value.url;
+    }
     return this.change(host, streamId, ({ spec }) =>
       setParticipant(spec, userId, { ...body, inputUrl }, this.config.mix.maxInputs, new Date()),
     );
