@@ -9,7 +9,7 @@
  * and memory of every process (gateway, functions, Kafka, Redis, k6, ffmpeg), and
  * what the stack's CPU costs per accepted order (per position for the location
  * storm): CPU seconds over the run divided by what was done. `--repeat` runs the
- * `--spike` multiplier that many times and reports the spread.
+ * `--spike` multiplier that many times and reports the spread (0: no lunch spike at all).
  * `--search` then tries other spike multipliers, up from `--spike` while they hold
  * or down from it until one does, and reports the highest one that holds with zero
  * lost orders and dispatch p99 ≤ 250 ms.
@@ -268,17 +268,19 @@ async function main(): Promise<void> {
     (r.lunch?.lost ?? 1) === 0 && (r.metrics.dispatch_latency?.['p(99)'] ?? Infinity) <= SEARCH_DISPATCH_P99_MS;
   const base = Number(values.spike);
   const others = values.search.split(',').filter(Boolean).map(Number);
-  const main = await measured(`lunch-spike ${base}x`, 'lunch-spike', lunchEnv(base), true);
-  runs.push(main);
-  // The same multiplier again: one run on a shared machine is not a figure.
-  for (let i = 2; i <= Number(values.repeat); i++) {
-    runs.push(await measured(`lunch-spike ${base}x #${i}`, 'lunch-spike', lunchEnv(base), true));
+  // --repeat 0: no lunch spike at all (e.g. to measure the location storm alone).
+  const repeat = Number(values.repeat);
+  for (let i = 1; i <= repeat; i++) {
+    runs.push(await measured(`lunch-spike ${base}x${i > 1 ? ` #${i}` : ''}`, 'lunch-spike', lunchEnv(base), true));
   }
-  let highest: { spike: number; run: Run } | null = holds(main) ? { spike: base, run: main } : null;
+  const main = runs[0];
+  let highest: { spike: number; run: Run } | null = main && holds(main) ? { spike: base, run: main } : null;
   // Up from the base while each holds; or, when the base does not, down until one does.
-  const next = highest
-    ? others.filter((x) => x > base).sort((a, b) => a - b)
-    : others.filter((x) => x < base).sort((a, b) => b - a);
+  const next = !main
+    ? []
+    : highest
+      ? others.filter((x) => x > base).sort((a, b) => a - b)
+      : others.filter((x) => x < base).sort((a, b) => b - a);
   for (const spike of next) {
     const run = await measured(`lunch-spike ${spike}x`, 'lunch-spike', lunchEnv(spike), true);
     runs.push(run);
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
     );
 
   const svg = seriesChartSvg(
-    main.lunch?.series ?? [],
+    main?.lunch?.series ?? [],
     `lunch-spike ${values.spike}x: orders/s accepted and latency over time`,
   );
   writeFileSync(join(out, 'lunch-spike.svg'), svg);
