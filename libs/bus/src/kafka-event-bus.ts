@@ -48,6 +48,13 @@ export interface KafkaBusOptions {
    * within about three seconds). The broker's group.min.session.timeout.ms must allow it.
    */
   sessionTimeoutMs?: number;
+  /**
+   * Under load, produce requests start at most this often (Kafka's linger.ms): what
+   * is published in between goes out together. A publish after a quiet spell goes
+   * at once, so it costs latency only when requests would otherwise be back to back
+   * (each request is a syscall and a broker round of its own; 0: back to back).
+   */
+  lingerMs?: number;
   logger: Logger;
 }
 
@@ -71,8 +78,9 @@ const PRODUCE_RETRY = { initialRetryTime: 100, retries: 3, maxRetryTime: 400 };
 /**
  * The event bus on Apache Kafka (kafkajs). The producer is idempotent (acks=all,
  * one request in flight, so retries cannot reorder or duplicate); publishes that
- * arrive while a request is in flight are sent together in the next one, which
- * batches under load without adding latency when idle.
+ * arrive while a request is in flight, or within the linger after the last one
+ * started, are sent together in the next one, which batches under load without
+ * adding latency when idle.
  */
 export class KafkaEventBus extends EventBus {
   private readonly kafka: Kafka;
@@ -80,6 +88,9 @@ export class KafkaEventBus extends EventBus {
   private admin: Promise<Admin> | undefined;
   private readonly queue: Pending[] = [];
   private flushing = false;
+  /** When the last produce request started (performance.now()). */
+  private lastRequestAt = -Infinity;
+  private lingerTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
 
@@ -152,8 +163,27 @@ export class KafkaEventBus extends EventBus {
         };
       }
       this.queue.push(pending);
-      void this.flush();
+      this.scheduleFlush();
     });
+  }
+
+  /** Flushes now after a quiet spell, else once the linger since the last request is over. */
+  private scheduleFlush(): void {
+    if (this.flushing || this.lingerTimer) return;
+    const wait = this.lingerLeft();
+    if (wait <= 0) {
+      void this.flush();
+      return;
+    }
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      void this.flush();
+    }, wait);
+  }
+
+  private lingerLeft(): number {
+    if (this.queue.length >= MAX_BATCH) return 0;
+    return this.lastRequestAt + (this.options.lingerMs ?? 0) - performance.now();
   }
 
   /** Puts a message on its topic's dead-letter topic; retries until Kafka has it, so nothing is dropped. */
@@ -228,7 +258,8 @@ export class KafkaEventBus extends EventBus {
   ): Promise<LogPositions> {
     const name = this.name(topic);
     const admin = await this.connectAdmin();
-    const ends = await admin.fetchTopicOffsets(name);
+    // A partition whose leader is moving (or, on a new topic, still being settled) answers again shortly.
+    const ends = await whileTransient(() => admin.fetchTopicOffsets(name));
     const end = new Map(ends.map((e) => [e.partition, Number(e.high)]));
     const start = new Map(
       ends.map((e) => {
@@ -322,6 +353,10 @@ export class KafkaEventBus extends EventBus {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
+        const wait = this.lingerLeft();
+        if (wait > 0) await delay(wait);
+        if (this.queue.length === 0) break;
+        this.lastRequestAt = performance.now();
         const batch = this.queue.splice(0, MAX_BATCH);
         for (const p of batch) p.sent = true;
         try {
@@ -518,6 +553,12 @@ export class KafkaEventBus extends EventBus {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.close()));
+    // What is lingering goes out before the producer leaves.
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      void this.flush();
+    }
     while (this.flushing) await delay(10);
     const producer = await this.producer?.catch(() => undefined);
     const admin = await this.admin?.catch(() => undefined);
@@ -526,6 +567,18 @@ export class KafkaEventBus extends EventBus {
 }
 
 const uptimeMs = (): number => Math.round(process.uptime() * 1000);
+
+/** Runs `work` again while Kafka calls its error retriable (a leader moving), for a few seconds at most. */
+async function whileTransient<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= 15 || !(err as { retriable?: boolean }).retriable) throw err;
+      await delay(200);
+    }
+  }
+}
 
 function describeError(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

@@ -36,6 +36,7 @@ const Env = z
     KAFKA_CLIENT_ID: z.string().min(1).default('dispatch-mesh'),
     KAFKA_TOPIC_PREFIX: z.string().default(''),
     KAFKA_FETCH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(5),
+    KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default('mesh:'),
     JWT_ISSUER: z.string().min(1).default('dispatch-mesh'),
@@ -175,6 +176,8 @@ export class AppConfig {
     clientId: string;
     topicPrefix: string;
     minFetchIntervalMs: number;
+    /** Under load, produce requests start at most this often (Kafka's linger.ms). */
+    lingerMs: number;
     /** A consumer silent this long is dropped from its group and its partitions go to the others. */
     sessionTimeoutMs: number;
   };
@@ -250,6 +253,7 @@ export class AppConfig {
       clientId: env.KAFKA_CLIENT_ID,
       topicPrefix: env.KAFKA_TOPIC_PREFIX,
       minFetchIntervalMs: env.KAFKA_FETCH_INTERVAL_MS,
+      lingerMs: env.KAFKA_LINGER_MS,
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
