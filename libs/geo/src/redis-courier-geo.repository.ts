@@ -1,5 +1,6 @@
 import { CourierStatus, DEFAULT_VEHICLE, Vehicle, type CourierView, type NearbyCourier } from '@mesh/contracts';
 import type { RedisConnection } from '@mesh/redis';
+import DataLoader from 'dataloader';
 import {
   CourierGeoRepository,
   offlineCourier,
@@ -21,17 +22,36 @@ const keys = courierKeys;
 
 /* Both scripts keep the hash and the two indexes consistent in one atomic step. */
 
-// KEYS: courier hash, online index, available index. ARGV: id, lng, lat, atMs, at, heading, speedMps, accuracyM
-const RECORD_LOCATION = `
-local prev = tonumber(redis.call('HGET', KEYS[1], 'atMs'))
-if prev and tonumber(ARGV[4]) < prev then return false end
-redis.call('HSET', KEYS[1], 'lng', ARGV[2], 'lat', ARGV[3], 'atMs', ARGV[4], 'at', ARGV[5],
-  'heading', ARGV[6], 'speedMps', ARGV[7], 'accuracyM', ARGV[8])
-local status = redis.call('HGET', KEYS[1], 'status')
-if status and status ~= 'offline' then redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1]) end
-if status == 'available' then redis.call('GEOADD', KEYS[3], ARGV[2], ARGV[3], ARGV[1]) end
-return redis.call('HGET', KEYS[1], 'activeOrderId') or ''
+/*
+ * Fixes of many couriers in one call (a busy location function records a whole
+ * Kafka batch at once), each in its turn: a fix older than the one stored is
+ * skipped (0), else stored and indexed when the courier is online, answering its
+ * active order id ('' for none).
+ * KEYS: online index, available index, then one courier hash per fix.
+ * ARGV: per fix, FIELDS values: id, lng, lat, atMs, at, heading, speedMps, accuracyM
+ */
+const FIELDS = 8;
+const RECORD_LOCATIONS = `
+local answers = {}
+for i = 3, #KEYS do
+  local courier = KEYS[i]
+  local a = (i - 3) * ${FIELDS}
+  local prev = tonumber(redis.call('HGET', courier, 'atMs'))
+  if prev and tonumber(ARGV[a + 4]) < prev then
+    answers[#answers + 1] = 0
+  else
+    redis.call('HSET', courier, 'lng', ARGV[a + 2], 'lat', ARGV[a + 3], 'atMs', ARGV[a + 4], 'at', ARGV[a + 5],
+      'heading', ARGV[a + 6], 'speedMps', ARGV[a + 7], 'accuracyM', ARGV[a + 8])
+    local status = redis.call('HGET', courier, 'status')
+    if status and status ~= 'offline' then redis.call('GEOADD', KEYS[1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 1]) end
+    if status == 'available' then redis.call('GEOADD', KEYS[2], ARGV[a + 2], ARGV[a + 3], ARGV[a + 1]) end
+    answers[#answers + 1] = redis.call('HGET', courier, 'activeOrderId') or ''
+  end
+end
+return answers
 `;
+/** Fixes recorded in one script call at most; more wait for the next. */
+const MAX_FIXES_PER_CALL = 500;
 
 // KEYS: courier hash, online index, available index. ARGV: id, '1' | '0', vehicle
 const SET_AVAILABILITY = `
@@ -63,7 +83,7 @@ const VIEW_FIELDS = ['status', 'lat', 'lng', 'at', 'activeOrderId'] as const;
 export class RedisCourierGeoRepository extends CourierGeoRepository {
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client.defineCommand('meshRecordLocation', { numberOfKeys: 3, lua: RECORD_LOCATION });
+    redis.client.defineCommand('meshRecordLocations', { lua: RECORD_LOCATIONS });
     redis.client.defineCommand('meshSetAvailability', { numberOfKeys: 3, lua: SET_AVAILABILITY });
   }
 
@@ -71,22 +91,33 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     return this.redis.client as unknown as ScriptCommands;
   }
 
-  async recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null> {
-    const activeOrderId = await this.commands.meshRecordLocation(
-      keys.courier(courierId),
-      keys.online,
-      keys.available,
-      courierId,
-      fix.lng,
-      fix.lat,
-      Date.parse(fix.at),
-      fix.at,
-      fix.heading ?? '',
-      fix.speedMps ?? '',
-      fix.accuracyM ?? '',
-    );
-    return activeOrderId === null ? null : { activeOrderId: activeOrderId || null };
+  /** Fixes recorded in the same tick share one script call. */
+  recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null> {
+    return this.fixes.load({ courierId, fix });
   }
+
+  private readonly fixes = new DataLoader<{ courierId: string; fix: CourierFix }, RecordedFix | null>(
+    async (batch) => {
+      const answers = await this.commands.meshRecordLocations(
+        2 + batch.length,
+        keys.online,
+        keys.available,
+        ...batch.map(({ courierId }) => keys.courier(courierId)),
+        ...batch.flatMap(({ courierId, fix }) => [
+          courierId,
+          fix.lng,
+          fix.lat,
+          Date.parse(fix.at),
+          fix.at,
+          fix.heading ?? '',
+          fix.speedMps ?? '',
+          fix.accuracyM ?? '',
+        ]),
+      );
+      return answers.map((answer) => (answer === 0 ? null : { activeOrderId: answer || null }));
+    },
+    { cache: false, maxBatchSize: MAX_FIXES_PER_CALL },
+  );
 
   async setAvailability(
     courierId: string,
@@ -174,8 +205,8 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
 }
 
 interface ScriptCommands {
-  /** The courier's active order id ('' for none), or null when the fix was older than the stored one. */
-  meshRecordLocation(...args: (string | number)[]): Promise<string | null>;
+  /** Per fix, the courier's active order id ('' for none), or 0 when the fix was older than the stored one. */
+  meshRecordLocations(...args: (string | number)[]): Promise<(string | 0)[]>;
   meshSetAvailability(...args: string[]): Promise<[string, string]>;
 }
 

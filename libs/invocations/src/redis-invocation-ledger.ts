@@ -1,4 +1,5 @@
 import type { RedisConnection } from '@mesh/redis';
+import DataLoader from 'dataloader';
 import {
   InvocationLedger,
   MAX_RECORDS,
@@ -12,11 +13,27 @@ const keys = {
   records: 'fn:invocations',
 };
 
-// KEYS: claim key. ARGV: lease ms
+/*
+ * Each call works on many events: a busy function host claims, completes and
+ * records the events of a whole Kafka batch at once, so the ledger costs one
+ * command per batch rather than three per event. (On a Redis Cluster the keys of
+ * one call must share a slot: the cluster issue's work.)
+ */
+// KEYS: claim keys. ARGV: lease ms, one per key. Answers 'run', 'done' or 'busy' per key.
 const CLAIM = `
-if redis.call('SET', KEYS[1], 'run', 'NX', 'PX', ARGV[1]) then return 'run' end
-if redis.call('GET', KEYS[1]) == 'done' then return 'done' end
-return 'busy'
+local answers = {}
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], 'run', 'NX', 'PX', ARGV[i]) then answers[i] = 'run'
+  elseif redis.call('GET', KEYS[i]) == 'done' then answers[i] = 'done'
+  else answers[i] = 'busy' end
+end
+return answers
+`;
+
+// KEYS: claim keys. ARGV: keep ms, one per key.
+const COMPLETE = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], 'done', 'PX', ARGV[i]) end
+return #KEYS
 `;
 
 // KEYS: claim key
@@ -25,38 +42,69 @@ if redis.call('GET', KEYS[1]) == 'run' then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
+// KEYS: records stream. ARGV: records kept (about), then one record (JSON) per entry.
+const RECORD = `
+for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[i]) end
+return #ARGV - 1
+`;
+
 /** Most records read to answer a filtered query; the stream is also trimmed by age. */
 const MAX_SCAN = 5_000;
+/** Events in one ledger command at most. */
+const MAX_PER_CALL = 500;
 
-/** Claims as Redis keys with a lease; records in one Redis stream capped at MAX_RECORDS. */
+type Entry = { key: string; ms: number };
+
+/**
+ * Claims as Redis keys with a lease; records in one Redis stream capped at MAX_RECORDS.
+ * Claims, completions and records made in the same tick share one command each.
+ */
 export class RedisInvocationLedger extends InvocationLedger {
+  private readonly claims: DataLoader<Entry, Claim>;
+  private readonly completions: DataLoader<Entry, void>;
+  private readonly records: DataLoader<InvocationRecord, void>;
+
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client.defineCommand('meshClaim', { numberOfKeys: 1, lua: CLAIM });
+    redis.client.defineCommand('meshClaims', { lua: CLAIM });
+    redis.client.defineCommand('meshCompletions', { lua: COMPLETE });
     redis.client.defineCommand('meshRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.client.defineCommand('meshRecords', { numberOfKeys: 1, lua: RECORD });
+    const options = { cache: false, maxBatchSize: MAX_PER_CALL } as const;
+    this.claims = new DataLoader((batch) => this.commands.meshClaims(batch.length, ...keysThenMs(batch)), options);
+    this.completions = new DataLoader(async (batch) => {
+      await this.commands.meshCompletions(batch.length, ...keysThenMs(batch));
+      return batch.map(() => undefined);
+    }, options);
+    this.records = new DataLoader(async (batch) => {
+      await this.commands.meshRecords(keys.records, MAX_RECORDS, ...batch.map((r) => JSON.stringify(r)));
+      return batch.map(() => undefined);
+    }, options);
   }
 
   private get commands(): {
-    meshClaim(key: string, leaseMs: number): Promise<Claim>;
+    meshClaims(...args: (string | number)[]): Promise<Claim[]>;
+    meshCompletions(...args: (string | number)[]): Promise<number>;
     meshRelease(key: string): Promise<number>;
+    meshRecords(...args: (string | number)[]): Promise<number>;
   } {
     return this.redis.client as never;
   }
 
   claim(fn: string, eventId: string, leaseMs: number): Promise<Claim> {
-    return this.commands.meshClaim(keys.claim(fn, eventId), leaseMs);
+    return this.claims.load({ key: keys.claim(fn, eventId), ms: leaseMs });
   }
 
-  async complete(fn: string, eventId: string, keepMs: number): Promise<void> {
-    await this.redis.client.set(keys.claim(fn, eventId), 'done', 'PX', keepMs);
+  complete(fn: string, eventId: string, keepMs: number): Promise<void> {
+    return this.completions.load({ key: keys.claim(fn, eventId), ms: keepMs });
   }
 
   async release(fn: string, eventId: string): Promise<void> {
     await this.commands.meshRelease(keys.claim(fn, eventId));
   }
 
-  async record(record: InvocationRecord): Promise<void> {
-    await this.redis.client.xadd(keys.records, 'MAXLEN', '~', MAX_RECORDS, '*', 'r', JSON.stringify(record));
+  record(record: InvocationRecord): Promise<void> {
+    return this.records.load(record);
   }
 
   async recent({ function: fn, outcome, limit }: RecordFilter): Promise<InvocationRecord[]> {
@@ -76,4 +124,9 @@ export class RedisInvocationLedger extends InvocationLedger {
     }
     return found;
   }
+}
+
+/** KEYS then ARGV of a batch: every key, then every key's milliseconds. */
+function keysThenMs(batch: readonly Entry[]): (string | number)[] {
+  return [...batch.map((e) => e.key), ...batch.map((e) => e.ms)];
 }

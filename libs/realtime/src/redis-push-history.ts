@@ -1,5 +1,6 @@
 import type { ServerEventName } from '@mesh/contracts';
 import type { RedisConnection } from '@mesh/redis';
+import DataLoader from 'dataloader';
 import { PushHistory, type HistoryLimits, type PushRecord, type RoomHistorySince } from './push-history.port';
 
 const keys = {
@@ -10,8 +11,8 @@ const keys = {
 };
 
 /*
- * One push into the history of each of its rooms, atomically with taking its
- * offset, so every room's entries are in offset order whoever appends. Each
+ * Pushes into the history of each of their rooms, each atomically with taking
+ * its offset, so every room's entries are in offset order whoever appends. Each
  * entry names the offset of the one before it in its room (`v`), so a reader
  * can tell when entries after an offset were trimmed away. The sequence starts
  * from the clock (microseconds), so after Redis lost its data every new offset
@@ -19,23 +20,40 @@ const keys = {
  * The payload is kept once per push (not once per room), expiring with the window,
  * under a key the script names itself: right on one Redis; a Redis Cluster needs
  * every key a script touches declared and in one slot (the cluster issue's work).
- * KEYS: sequence, room streams… ARGV: id, event, payload JSON, rooms JSON, max per room, window ms, payload key prefix
+ * One call appends every push made in the same tick (a busy function's batch), in turn.
+ * KEYS: sequence, then the room streams of each push in turn.
+ * ARGV: max per room, window ms, payload key prefix, then per push: its number of rooms, id, event, payload JSON, rooms JSON.
+ * Answers the offset of each push.
  */
 const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local t = redis.call('TIME')
   redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
 end
-local offset = string.format('%d', redis.call('INCR', KEYS[1]))
-redis.call('SET', ARGV[7] .. offset, ARGV[3], 'PX', ARGV[6])
-for i = 2, #KEYS do
-  local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)[1]
-  local prev = last and string.match(last[1], '^(%d+)') or string.format('%d', tonumber(offset) - 1)
-  redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[5], offset .. '-0', 'id', ARGV[1], 'e', ARGV[2], 'r', ARGV[4], 'v', prev)
-  redis.call('PEXPIRE', KEYS[i], ARGV[6])
+local offsets = {}
+local k = 2
+for a = 4, #ARGV, 5 do
+  local rooms = tonumber(ARGV[a])
+  local offset = string.format('%d', redis.call('INCR', KEYS[1]))
+  redis.call('SET', ARGV[3] .. offset, ARGV[a + 3], 'PX', ARGV[2])
+  for i = k, k + rooms - 1 do
+    local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)[1]
+    local prev = last and string.match(last[1], '^(%d+)') or string.format('%d', tonumber(offset) - 1)
+    redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[1], offset .. '-0', 'id', ARGV[a + 1], 'e', ARGV[a + 2], 'r', ARGV[a + 4], 'v', prev)
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  end
+  offsets[#offsets + 1] = offset
+  k = k + rooms
 end
-return offset
+return offsets
 `;
+/** Pushes appended in one call at most. */
+const MAX_PUSHES_PER_CALL = 200;
+
+interface Append {
+  rooms: readonly string[];
+  push: { id: string; event: ServerEventName; payload: unknown };
+}
 
 /*
  * KEYS: sequence, room stream. ARGV: offset, count, payload key prefix.
@@ -90,24 +108,30 @@ export class RedisPushHistory extends PushHistory {
     return this.redis.client as unknown as ScriptCommands;
   }
 
-  async append(
-    rooms: readonly string[],
-    push: { id: string; event: ServerEventName; payload: unknown },
-  ): Promise<string> {
-    const offset = await this.commands.meshHistoryAppend(
-      1 + rooms.length,
-      keys.sequence,
-      ...rooms.map(keys.room),
-      push.id,
-      push.event,
-      JSON.stringify(push.payload),
-      JSON.stringify(rooms),
-      String(this.limits.maxPerRoom),
-      String(this.limits.windowMs),
-      this.payloadPrefix,
-    );
-    return offset;
+  /** Pushes appended in the same tick share one script call. */
+  append(rooms: readonly string[], push: { id: string; event: ServerEventName; payload: unknown }): Promise<string> {
+    return this.appends.load({ rooms, push });
   }
+
+  private readonly appends = new DataLoader<Append, string>(
+    (batch) =>
+      this.commands.meshHistoryAppend(
+        1 + batch.reduce((n, a) => n + a.rooms.length, 0),
+        keys.sequence,
+        ...batch.flatMap((a) => a.rooms.map(keys.room)),
+        String(this.limits.maxPerRoom),
+        String(this.limits.windowMs),
+        this.payloadPrefix,
+        ...batch.flatMap(({ rooms, push }) => [
+          String(rooms.length),
+          push.id,
+          push.event,
+          JSON.stringify(push.payload),
+          JSON.stringify(rooms),
+        ]),
+      ),
+    { cache: false, maxBatchSize: MAX_PUSHES_PER_CALL },
+  );
 
   async position(): Promise<string> {
     return (await this.redis.client.get(keys.sequence)) ?? '0';
@@ -138,7 +162,7 @@ export class RedisPushHistory extends PushHistory {
 }
 
 interface ScriptCommands {
-  meshHistoryAppend(numberOfKeys: number, ...args: string[]): Promise<string>;
+  meshHistoryAppend(numberOfKeys: number, ...args: string[]): Promise<string[]>;
   meshHistorySince(
     sequence: string,
     room: string,

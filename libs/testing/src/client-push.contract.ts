@@ -114,6 +114,32 @@ export function clientPushContract(adapter: string, create: () => Promise<PushUn
       expect(await under.history.since(personal, m2.offset)).toEqual({ records: [], complete: true });
     });
 
+    it('keeps pushes made at once in call order, each in all its rooms, and delivers them in that order', async () => {
+      await listening();
+      const updates: [{ offerId: string }, PushMeta][] = [];
+      client.on('offer.revoked', (p, meta) => updates.push([p, meta]));
+      const other = uniqueName('other');
+      const revoked = (n: number) => ({ offerId: `f-${n}`, orderId: 'o-1', reason: 'expired' as const });
+      // Alternately to the personal room alone and to it with another, all in the same tick.
+      await Promise.all(
+        Array.from({ length: 12 }, (_, n) =>
+          under.push.emit(n % 2 ? [other, personal] : personal, 'offer.revoked', revoked(n)),
+        ),
+      );
+      await eventually(() => expect(updates).toHaveLength(12));
+      expect(updates.map(([p]) => p.offerId)).toEqual(Array.from({ length: 12 }, (_, n) => `f-${n}`));
+      const offsets = updates.map(([, meta]) => Number(meta.offset));
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+      expect(new Set(offsets).size).toBe(12);
+      const before = String(offsets[0]! - 1);
+      expect((await under.history.since(personal, before))?.records.map((r) => r.id)).toEqual(
+        updates.map(([, meta]) => meta.id).slice(-10),
+      );
+      expect((await under.history.since(other, before))?.records.map((r) => r.payload)).toEqual(
+        Array.from({ length: 6 }, (_, i) => revoked(2 * i + 1)),
+      );
+    });
+
     it('says when it no longer holds all that followed an offset, and sends what it has; nothing for one never given out', async () => {
       expect(await under.history.since(uniqueName('never'), '0')).toBeNull();
       const offsets: string[] = [];

@@ -74,6 +74,23 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       expect((await under.repo.get(id)).location).toEqual({ lat: newer.lat, lng: newer.lng, at: newer.at });
     });
 
+    it('records fixes of many couriers sent at once, each on its own, an older one among them ignored', async () => {
+      const ids = Array.from({ length: 30 }, () => uniqueName('courier'));
+      await Promise.all(ids.slice(0, 20).map((id) => under.repo.setAvailability(id, true)));
+      const fixes = ids.map((id, i) => ({ id, fix: { ...offset(i * 10, 0), at: at(5) } }));
+      const answers = await Promise.all([
+        ...fixes.map(({ id, fix }) => under.repo.recordLocation(id, fix)),
+        // The same courier again, with a fix older than the one sent just before it.
+        under.repo.recordLocation(ids[0]!, { ...offset(900, 0), at: at(60) }),
+      ]);
+      expect(answers).toEqual([...ids.map(() => ({ activeOrderId: null })), null]);
+      expect((await under.repo.get(ids[0]!)).location).toMatchObject({ lat: fixes[0]!.fix.lat });
+      // Only the available ones (the first 20) are offered to dispatch; the rest are stored, not indexed.
+      const free = await under.repo.nearestAvailable({ ...centre, radiusM: 1_000, limit: 50 });
+      expect(free.map((c) => c.id).sort()).toEqual(ids.slice(0, 20).sort());
+      expect((await under.repo.get(ids[25]!)).location).toMatchObject({ lng: fixes[25]!.fix.lng });
+    });
+
     it('indexes a courier who goes available with a known position, and drops one who goes offline', async () => {
       const id = uniqueName('courier');
       await under.repo.recordLocation(id, { ...offset(30, 0), at: at() });

@@ -26,6 +26,34 @@ export function invocationLedgerContract(adapter: string, create: () => Promise<
       await expect(under.ledger.claim(uniqueName('fn'), id, 60_000)).resolves.toBe('run');
     });
 
+    it('answers each of many events claimed, completed and recorded at once on its own, in order', async () => {
+      const fn = uniqueName('fn');
+      const ids = Array.from({ length: 40 }, () => uniqueName('event'));
+      // The first event is asked for twice in the same breath: one worker runs it, the other is told it is busy.
+      const claims = await Promise.all([...ids, ids[0]!].map((id) => under.ledger.claim(fn, id, 60_000)));
+      expect(claims).toEqual([...ids.map(() => 'run'), 'busy']);
+      await Promise.all(ids.slice(0, 30).map((id) => under.ledger.complete(fn, id, 60_000)));
+      const again = await Promise.all(ids.map((id) => under.ledger.claim(fn, id, 60_000)));
+      expect(again).toEqual([...ids.slice(0, 30).map(() => 'done'), ...ids.slice(30).map(() => 'busy')]);
+      await Promise.all(
+        ids.map((eventId, i) =>
+          under.ledger.record({
+            function: fn,
+            eventId,
+            eventType: 'order.created',
+            attempt: 1,
+            startedAt: new Date(Date.now() + i).toISOString(),
+            durationMs: i,
+            outcome: 'ok',
+            error: null,
+          }),
+        ),
+      );
+      expect((await under.ledger.recent({ function: fn, limit: 100 })).map((r) => r.eventId)).toEqual(
+        [...ids].reverse(),
+      );
+    });
+
     it('frees a claim on failure, and one whose lease ran out (its worker died)', async () => {
       const fn = uniqueName('fn');
       const failed = uniqueName('event');
