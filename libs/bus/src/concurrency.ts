@@ -39,3 +39,44 @@ export class InFlight {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 }
+
+/**
+ * Sends items in batches, one batch at a time: what is added while a batch is
+ * being sent goes together in the next. An item after a quiet spell goes at once,
+ * so batching costs no latency when idle and grows with the load (as Kafka's
+ * producer does with requests, here with whole events).
+ */
+export class Coalescer<T> {
+  private queue: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private sending = false;
+
+  constructor(
+    private readonly send: (items: T[]) => Promise<void>,
+    private readonly maxItems: number,
+  ) {}
+
+  /** Resolves once the batch holding the item was sent; rejects with its error. */
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxItems);
+        try {
+          await this.send(batch.map((entry) => entry.item));
+          for (const entry of batch) entry.resolve();
+        } catch (err) {
+          for (const entry of batch) entry.reject(err);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}

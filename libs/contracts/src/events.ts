@@ -45,16 +45,24 @@ const OrderChanged = z.strictObject({
 /** A stream-mix request: the whole desired composition of a stream at its new revision. */
 const StreamChanged = z.strictObject({ stream: StreamSpec });
 
+/** A courier's fix as events carry it: the report, with who sent it and when. */
+const CourierFix = LocationReport.extend({
+  courierId: z.string().min(1),
+  at: z.iso.datetime({ offset: true }),
+});
+
+/** Fixes in one `courier.locations.reported` at most. */
+export const MAX_FIXES_PER_EVENT = 500;
+
 /**
  * The data of every event on the mesh, by CloudEvents `type`. One schema per
  * type: the producer builds it, the consuming function validates it.
  */
 export const EVENT_DATA = {
   // The courier's own report, with who sent it and when (the gateway fills `at` when the app did not).
-  'courier.location.reported': LocationReport.extend({
-    courierId: z.string().min(1),
-    at: z.iso.datetime({ offset: true }),
-  }),
+  'courier.location.reported': CourierFix,
+  // Fixes of many couriers, as a gateway gathers them under load (one event, not one per fix).
+  'courier.locations.reported': z.strictObject({ fixes: z.array(CourierFix).min(1).max(MAX_FIXES_PER_EVENT) }),
   'courier.availability.changed': z.strictObject({
     courierId: z.string().min(1),
     available: z.boolean(),
@@ -90,6 +98,7 @@ export type OrderChangeType = {
 /** Which topic carries which event types; one entity's events share a topic so they stay ordered. */
 export const TOPIC_OF_EVENT: Readonly<Record<EventType, TopicKey>> = {
   'courier.location.reported': 'couriers',
+  'courier.locations.reported': 'couriers',
   'courier.availability.changed': 'couriers',
   'order.created': 'orders',
   'order.offered': 'orders',

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { rooms } from '@mesh/contracts';
+import { rooms, type EventData } from '@mesh/contracts';
 import { CourierGeoRepository } from '@mesh/geo';
 import { ClientPush } from '@mesh/realtime';
 import type { MeshFunction } from '../host/mesh-function';
 
-type LocationEvents = 'courier.location.reported' | 'courier.availability.changed';
+type LocationEvents = 'courier.location.reported' | 'courier.locations.reported' | 'courier.availability.changed';
 
 /** Forget throttle entries of couriers not heard from for this long. */
 const THROTTLE_MEMORY_MS = 10 * 60_000;
@@ -22,7 +22,11 @@ const ORDER_PUSH_INTERVAL_MS = 500;
 export class LocationFunction implements MeshFunction<LocationEvents> {
   readonly name = 'location';
   readonly topic = 'couriers';
-  readonly accepts = ['courier.location.reported', 'courier.availability.changed'] as const;
+  readonly accepts = [
+    'courier.location.reported',
+    'courier.locations.reported',
+    'courier.availability.changed',
+  ] as const;
   // A fix is stored only if newer than the stored one, and availability is a set, not a toggle.
   readonly idempotency = 'natural';
   readonly records = 'failures';
@@ -37,12 +41,12 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
 
   async handle(event: MeshEvent<LocationEvents>): Promise<void> {
     switch (event.type) {
-      case 'courier.location.reported': {
-        const { courierId, ...fix } = (event as MeshEvent<'courier.location.reported'>).data;
-        const recorded = await this.couriers.recordLocation(courierId, fix);
-        if (recorded) this.pushPosition(courierId, recorded.activeOrderId, fix);
+      case 'courier.location.reported':
+        return this.record((event as MeshEvent<'courier.location.reported'>).data);
+      case 'courier.locations.reported':
+        // Recorded together: the repository sends the fixes asked for in one tick in one call.
+        await Promise.all((event as MeshEvent<'courier.locations.reported'>).data.fixes.map((fix) => this.record(fix)));
         return;
-      }
       case 'courier.availability.changed': {
         const { courierId, available, vehicle } = (event as MeshEvent<'courier.availability.changed'>).data;
         // 'engaged' means an offer or order arrived after the gateway's check; the courier stays on.
@@ -50,6 +54,11 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
         return;
       }
     }
+  }
+
+  private async record({ courierId, ...fix }: EventData<'courier.location.reported'>): Promise<void> {
+    const recorded = await this.couriers.recordLocation(courierId, fix);
+    if (recorded) this.pushPosition(courierId, recorded.activeOrderId, fix);
   }
 
   private pushPosition(

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { EventBus, newEvent, type MeshEvent } from '@mesh/bus';
+import { Coalescer, EventBus, newEvent, type MeshEvent } from '@mesh/bus';
 import {
+  MAX_FIXES_PER_EVENT,
   TOPIC_OF_EVENT,
   type CourierView,
+  type EventData,
   type LocationReport,
   type NearbyCouriers,
   type CourierList,
@@ -18,8 +20,18 @@ import { Metrics } from '@mesh/telemetry';
 const MAX_CLOCK_SKEW_MS = 60_000;
 const SOURCE = '/gateway/couriers';
 
+type Fix = EventData<'courier.location.reported'>;
+
 @Injectable()
 export class CouriersService {
+  /**
+   * Fixes go to Kafka together: those that arrive while one event is being
+   * published make the next (2,000 couriers cost tens of events a second, not
+   * thousands). A fix's order with its courier's other fixes does not depend on
+   * it: the location function keeps the newest by `at`.
+   */
+  private readonly fixes = new Coalescer<Fix>((fixes) => this.publishFixes(fixes), MAX_FIXES_PER_EVENT);
+
   constructor(
     private readonly bus: EventBus,
     private readonly couriers: CourierGeoRepository,
@@ -34,16 +46,18 @@ export class CouriersService {
       throw problems.invalid('The fix is dated in the future.', [{ path: 'body.at', message: 'later than now' }]);
     }
     const { at: _given, ...fix } = report;
-    const event = newEvent(
-      'courier.location.reported',
-      { courierId: courier.sub, ...fix, at: at.toISOString() },
-      {
-        source: SOURCE,
-        key: courier.sub,
-        subject: courier.sub,
-      },
+    await this.fixes.add({ courierId: courier.sub, ...fix, at: at.toISOString() });
+  }
+
+  private publishFixes(fixes: Fix[]): Promise<void> {
+    const [first] = fixes as [Fix];
+    // Keyed by a courier of the batch, so batches spread over the partitions (and the function's replicas).
+    const options = { source: SOURCE, key: first.courierId };
+    return this.publish(
+      fixes.length === 1
+        ? newEvent('courier.location.reported', first, { ...options, subject: first.courierId })
+        : newEvent('courier.locations.reported', { fixes }, options),
     );
-    await this.publish(event);
   }
 
   /**
@@ -82,7 +96,9 @@ export class CouriersService {
     return { items: await this.couriers.nearby(query) };
   }
 
-  private async publish(event: MeshEvent<'courier.location.reported' | 'courier.availability.changed'>): Promise<void> {
+  private async publish(
+    event: MeshEvent<'courier.location.reported' | 'courier.locations.reported' | 'courier.availability.changed'>,
+  ): Promise<void> {
     const topic = TOPIC_OF_EVENT[event.type];
     try {
       await this.bus.publish(topic, event);
