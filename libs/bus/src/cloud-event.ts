@@ -9,7 +9,8 @@ export interface CloudEvent<T = unknown> {
   readonly id: string;
   readonly source: string;
   readonly type: string;
-  readonly time: string;
+  /** Optional in CloudEvents 1.0; the mesh's own events always carry it. */
+  readonly time?: string;
   readonly subject?: string;
   readonly datacontenttype: 'application/json';
   /** CloudEvents partitioning extension: one entity's events share a key and stay ordered. */

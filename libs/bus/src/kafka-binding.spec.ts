@@ -1,3 +1,4 @@
+import { CloudEvent as SdkEvent, Kafka as SdkKafka } from 'cloudevents';
 import { newEvent } from './cloud-event';
 import { fromKafkaMessage, MalformedEventError, toKafkaMessage } from './kafka-binding';
 
@@ -36,5 +37,45 @@ describe('CloudEvents Kafka binding (binary mode)', () => {
       Object.entries(toKafkaMessage(event).headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))]),
     );
     expect(() => fromKafkaMessage({ key: null, value: Buffer.from('{oops'), headers })).toThrow(MalformedEventError);
+  });
+});
+
+describe('CloudEvents Kafka binding: events of other producers', () => {
+  /** A message as the official CloudEvents SDK's Kafka binding makes it, as a producer would send it. */
+  function fromOfficialSdk(drop: string[] = []) {
+    const event = new SdkEvent({
+      type: 'courier.availability.changed',
+      source: '/outside/fleet-app',
+      data: { courierId: 'c-9', available: true },
+    });
+    const message = SdkKafka.binary(event);
+    const headers = Object.fromEntries(
+      Object.entries(message.headers)
+        .filter(([name, value]) => value !== undefined && !drop.includes(name))
+        .map(([name, value]) => [name, Buffer.from(String(value))]),
+    );
+    return { event, message: { key: null, value: Buffer.from(JSON.stringify(message.value)), headers } };
+  }
+
+  it('reads an event the official SDK made, and one without the attributes CloudEvents leaves optional', () => {
+    const { event, message } = fromOfficialSdk();
+    expect(fromKafkaMessage(message)).toMatchObject({
+      id: event.id,
+      source: '/outside/fleet-app',
+      type: 'courier.availability.changed',
+      time: event.time,
+      data: { courierId: 'c-9', available: true },
+    });
+    const timeless = fromKafkaMessage(fromOfficialSdk(['ce_time']).message);
+    expect(timeless).not.toHaveProperty('time');
+    expect(timeless.data).toEqual({ courierId: 'c-9', available: true });
+  });
+
+  it('still refuses one without a required attribute, or with a time that is not one', () => {
+    expect(() => fromKafkaMessage(fromOfficialSdk(['ce_source']).message)).toThrow(MalformedEventError);
+    const { message } = fromOfficialSdk();
+    expect(() =>
+      fromKafkaMessage({ ...message, headers: { ...message.headers, ce_time: Buffer.from('yesterday') } }),
+    ).toThrow(MalformedEventError);
   });
 });

@@ -1,8 +1,12 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { CloudEvent } from './cloud-event';
 
-/** CloudEvents Kafka protocol binding, binary content mode (CloudEvents spec, kafka-protocol-binding.md). */
-const REQUIRED = ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time'] as const;
+/**
+ * CloudEvents Kafka protocol binding, binary content mode (CloudEvents spec, kafka-protocol-binding.md).
+ * The attributes CloudEvents 1.0 requires; `time`, `subject` and the rest are optional there, so an
+ * outside producer's event without them is still an event.
+ */
+const REQUIRED = ['ce_specversion', 'ce_id', 'ce_source', 'ce_type'] as const;
 
 export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
@@ -14,10 +18,10 @@ export function toKafkaMessage(event: CloudEvent): Message {
     ce_id: event.id,
     ce_source: event.source,
     ce_type: event.type,
-    ce_time: event.time,
     ce_partitionkey: event.partitionkey,
     'content-type': event.datacontenttype,
   };
+  if (event.time !== undefined) headers.ce_time = event.time;
   if (event.subject !== undefined) headers.ce_subject = event.subject;
   return { key: event.partitionkey, value: JSON.stringify(event.data), headers };
 }
@@ -50,12 +54,14 @@ export function fromKafkaMessage(message: Pick<KafkaMessage, 'key' | 'value' | '
     throw new MalformedEventError('value is not JSON');
   }
   const subject = header('ce_subject');
+  const time = header('ce_time');
+  if (time !== undefined && Number.isNaN(Date.parse(time))) throw new MalformedEventError('ce_time is not a time');
   return {
     specversion: '1.0',
     id: header('ce_id') as string,
     source: header('ce_source') as string,
     type: header('ce_type') as string,
-    time: header('ce_time') as string,
+    ...(time !== undefined ? { time } : {}),
     ...(subject !== undefined ? { subject } : {}),
     datacontenttype: 'application/json',
     partitionkey: header('ce_partitionkey') ?? message.key?.toString('utf8') ?? '',

@@ -164,7 +164,10 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
         'first event handled',
       );
     }
-    this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
+    // An outside producer's event may carry no time; its age is then unknown, not zero.
+    if (event.time !== undefined) {
+      this.metrics.eventAge.observe({ function: fn.name }, (Date.now() - Date.parse(event.time)) / 1000);
+    }
     await this.done(fn, event, delivery, startedAt, delivery.attempt > 1 ? 'retried' : 'ok', null);
   }
 
