@@ -69,7 +69,7 @@ export class Metrics {
   });
   readonly consumerLag = new Gauge({
     name: 'mesh_consumer_lag',
-    help: 'Messages behind the partition high watermark, by consumer group and topic, as of the last batch',
+    help: "Messages behind the topic end, by consumer group and topic, from the group's committed positions (read every 5 s by each worker hosting the group)",
     labelNames: ['group', 'topic'] as const,
     registers: [this.registry],
   });

@@ -21,6 +21,7 @@ import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
 import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
+import { RepeatingTask } from './repeating-task';
 import { STANDBY, isActivation, type WorkerMessage } from './standby';
 
 /**
@@ -29,6 +30,8 @@ import { STANDBY, isActivation, type WorkerMessage } from './standby';
  */
 const CLAIM_LEASE_MS = 15_000;
 const CLAIM_POLL_MS = 200;
+/** How often a worker reads its functions' consumer lag into `mesh_consumer_lag` (what KEDA scales by). */
+export const LAG_REPORT_INTERVAL_MS = 5_000;
 
 /**
  * The one runtime every function gets. Each function consumes its topic through
@@ -41,6 +44,7 @@ const CLAIM_POLL_MS = 200;
 @Injectable()
 export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
+  private lagReport: RepeatingTask | undefined;
   private firstEventHandled = false;
   /** When a standby worker was told what to run (performance.now()); null for a worker started for its functions. */
   private activatedAt: number | null = null;
@@ -115,10 +119,30 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.info({ function: fn.name, topic: fn.topic }, 'function subscribed');
       await fn.onHosted?.().catch((err: unknown) => this.logger.error({ err, function: fn.name }, 'resuming failed'));
     }
+    this.lagReport = new RepeatingTask(
+      () => this.reportLag(functions),
+      LAG_REPORT_INTERVAL_MS,
+      (err) => this.logger.warn({ err }, 'consumer lag not read'),
+    );
+    this.lagReport.start(0);
+  }
+
+  /**
+   * Each hosted function's lag as its group has committed it (the figure KEDA and the
+   * local scaler read), so Prometheus sees what scaling sees. Every replica reports the
+   * same group's figure; a query takes the max by group.
+   */
+  private async reportLag(functions: readonly MeshFunction[]): Promise<boolean> {
+    for (const fn of functions) {
+      const group = functionGroup(fn.name);
+      this.metrics.consumerLag.set({ group, topic: fn.topic }, await this.bus.consumerLag(group, fn.topic));
+    }
+    return false;
   }
 
   /** Stops fetching, lets in-flight events finish and commits, before the adapters close. */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.lagReport?.stop();
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
   }
 
