@@ -1,5 +1,6 @@
 import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
 import { SignJWT } from 'jose';
+import { request } from 'node:http';
 import { io } from 'socket.io-client';
 
 /** Bad input gets the API.md status with a problem+json body, and nothing reaches Kafka or Redis. */
@@ -141,6 +142,42 @@ describe('bad input (real stack)', () => {
       404,
     );
     expectProblem(await send('/v1/nothing-here', { method: 'GET', token: courier }), 404);
+  });
+
+  it('answers a method a route does not serve with 405 and the methods it does (TRACE included), an unknown path still 404', async () => {
+    /** Over node:http: fetch itself refuses to send TRACE. */
+    const raw = (method: string, path: string) =>
+      new Promise<{ status: number; allow: string | undefined; type: string; body: Record<string, unknown> }>(
+        (resolve, reject) => {
+          const req = request(`${stack.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${courier}` } });
+          req.once('error', reject);
+          req.once('response', (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.once('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                allow: res.headers.allow,
+                type: res.headers['content-type'] ?? '',
+                body: JSON.parse(text) as Record<string, unknown>,
+              }),
+            );
+          });
+          req.end();
+        },
+      );
+    const trace = await raw('TRACE', '/v1/orders');
+    expect(trace).toMatchObject({
+      status: 405,
+      allow: 'GET, HEAD, POST',
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(trace.body).toMatchObject({ type: '/problems/method-not-allowed', status: 405 });
+    const patch = await raw('PATCH', `/v1/orders/${uniqueName('order')}`);
+    expect(patch.status).toBe(405);
+    expect(patch.allow?.split(', ')).toContain('GET');
+    expect(await raw('DELETE', '/v1/nothing-here')).toMatchObject({ status: 404, allow: undefined });
   });
 
   it('refuses a socket handshake without a valid token, and socket events from the wrong role or with bad payloads', async () => {

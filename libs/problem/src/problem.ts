@@ -6,6 +6,7 @@ export enum ProblemCode {
   Unauthorized = 'unauthorized',
   Forbidden = 'forbidden',
   NotFound = 'not-found',
+  MethodNotAllowed = 'method-not-allowed',
   Conflict = 'conflict',
   PayloadTooLarge = 'payload-too-large',
   UnsupportedMediaType = 'unsupported-media-type',
@@ -20,6 +21,7 @@ const STATUS: Readonly<Record<ProblemCode, { status: number; title: string }>> =
   [ProblemCode.Unauthorized]: { status: 401, title: 'Unauthorized' },
   [ProblemCode.Forbidden]: { status: 403, title: 'Forbidden' },
   [ProblemCode.NotFound]: { status: 404, title: 'Not found' },
+  [ProblemCode.MethodNotAllowed]: { status: 405, title: 'Method not allowed' },
   [ProblemCode.Conflict]: { status: 409, title: 'Conflict' },
   [ProblemCode.PayloadTooLarge]: { status: 413, title: 'Payload too large' },
   [ProblemCode.UnsupportedMediaType]: { status: 415, title: 'Unsupported media type' },
@@ -70,6 +72,16 @@ export const problems = {
     }),
   forbidden: (detail = 'Your roles do not allow this.') => new ProblemError(ProblemCode.Forbidden, detail),
   notFound: (detail = 'Not found.') => new ProblemError(ProblemCode.NotFound, detail),
+  /** RFC 9110: a 405 says which methods the resource has. */
+  methodNotAllowed: (method: string, allow: readonly string[]) =>
+    new ProblemError(
+      ProblemCode.MethodNotAllowed,
+      `${method} is not served here; ${allow.join(', ')} are.`,
+      undefined,
+      {
+        Allow: allow.join(', '),
+      },
+    ),
   conflict: (detail: string) => new ProblemError(ProblemCode.Conflict, detail),
   unprocessable: (detail: string) => new ProblemError(ProblemCode.Unprocessable, detail),
   dependencyDown: (detail: string) => new ProblemError(ProblemCode.DependencyDown, detail),

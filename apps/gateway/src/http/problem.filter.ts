@@ -3,7 +3,8 @@ import { ProblemCode, ProblemError, problems, sendProblem } from '@mesh/problem'
 import { StateUnavailable } from '@mesh/dispatch';
 import { isRedisUnavailable } from '@mesh/redis';
 import { LOGGER, type Logger } from '@mesh/telemetry';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { allowedMethods } from './allowed-methods';
 
 const FROM_HTTP_STATUS: Readonly<Record<number, ProblemCode>> = {
   400: ProblemCode.InvalidInput,
@@ -51,8 +52,15 @@ export class ProblemFilter implements ExceptionFilter {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
     let problem = toProblemError(err);
+    // No route took the request (Nest's own 404): a path served with other methods is a 405.
+    if (err instanceof HttpException && err.getStatus() === 404) {
+      const req = http.getRequest<Request>();
+      const allow = allowedMethods(req);
+      if (allow.length > 0) problem = problems.methodNotAllowed(req.method, allow);
+    }
     if (!problem) {
       this.logger.error({ err, requestId: res.getHeader('x-request-id') }, 'unhandled error');
       problem = problems.internal();
