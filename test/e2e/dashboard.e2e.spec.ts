@@ -69,6 +69,8 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     await page.click('#dev-token');
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await expectText(page.locator('[data-function="dispatch"]'), /dispatch/);
+    // The catalog's schedule, with its time zone and its next fire.
+    await expectText(page.locator('[data-schedule="invocation-records-retention"]'), /15 3 \* \* \* UTC.*next/);
     await screenshot('signed-in');
     expect(consoleErrors).toEqual([]);
   });

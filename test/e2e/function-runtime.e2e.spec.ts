@@ -1,5 +1,5 @@
 import { KafkaEventBus, newEvent, type DeadLetter, type Subscription } from '@mesh/bus';
-import type { OrderView } from '@mesh/contracts';
+import { FUNCTION_CATALOG, type OrderView } from '@mesh/contracts';
 import { newOrder, orderChangedEvent } from '@mesh/dispatch';
 import { eventually, metricValue, silentLogger, startStack, uniqueName, type RunningStack } from '@mesh/testing';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
@@ -110,7 +110,7 @@ describe('function runtime (real Kafka and Redis)', () => {
       items: { function: string; replicas: number; deadLetteredLast5Min: number }[];
     }>('GET', '/v1/admin/functions');
     expect(functions.status).toBe(200);
-    expect(functions.body.items.map((f) => f.function)).toEqual(['location', 'dispatch', 'order-updates', 'mix']);
+    expect(functions.body.items.map((f) => f.function)).toEqual(FUNCTION_CATALOG.map((f) => f.name));
     expect(functions.body.items.find((f) => f.function === 'dispatch')).toMatchObject({ replicas: 1 });
     expect(functions.body.items.find((f) => f.function === 'dispatch')!.deadLetteredLast5Min).toBeGreaterThanOrEqual(1);
   });

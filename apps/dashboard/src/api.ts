@@ -1,4 +1,4 @@
-import type { CourierList, FunctionHealthList, OrderList, OrderView, StreamList } from '@mesh/contracts';
+import type { CourierList, FunctionHealthList, OrderList, OrderView, ScheduleList, StreamList } from '@mesh/contracts';
 
 /** The gateway's REST API as the dashboard uses it: same origin, the dispatcher's bearer token. */
 export class Api {
@@ -42,6 +42,10 @@ export class Api {
 
   functions(): Promise<FunctionHealthList> {
     return this.get('/v1/admin/functions');
+  }
+
+  schedules(): Promise<ScheduleList> {
+    return this.get('/v1/admin/schedules');
   }
 
   redispatch(orderId: string): Promise<OrderView> {

@@ -3,7 +3,7 @@ import { io, type Socket } from 'socket.io-client';
 import { Api, SignedOut, devToken } from './api';
 import { byId } from './dom';
 import { DashboardModel } from './model';
-import { renderBoard, renderFunctions, renderHeadline, renderMap, renderRooms } from './render';
+import { renderBoard, renderFunctions, renderSchedules, renderHeadline, renderMap, renderRooms } from './render';
 
 const TOKEN_KEY = 'mesh.dashboard.token';
 const FUNCTIONS_POLL_MS = 5_000;
@@ -118,7 +118,9 @@ class Dashboard {
   private async refreshFunctions(): Promise<void> {
     if (!this.socket?.connected) return;
     try {
-      this.model.functions = (await this.api.functions()).items;
+      const [functions, schedules] = await Promise.all([this.api.functions(), this.api.schedules()]);
+      this.model.functions = functions.items;
+      this.model.schedules = schedules.items;
       this.schedule();
     } catch {
       // shown as stale figures until the next poll
@@ -150,6 +152,7 @@ class Dashboard {
       renderBoard(byId('board'), this.model, now);
       renderRooms(byId('rooms'), this.model.streams.values());
       renderFunctions(byId('functions'), this.model);
+      renderSchedules(byId('schedules'), this.model);
     });
   }
 

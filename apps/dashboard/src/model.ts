@@ -3,6 +3,7 @@ import type {
   CourierStatus,
   CourierView,
   FunctionHealthList,
+  ScheduleList,
   OrderStatus,
   OrderView,
   StreamView,
@@ -27,6 +28,7 @@ export class DashboardModel {
   readonly couriers = new Map<string, CourierDot>();
   readonly streams = new Map<string, StreamView>();
   functions: FunctionHealthList['items'] = [];
+  schedules: ScheduleList['items'] = [];
 
   /** Replaces everything with a fresh snapshot (after a reconnect, what was missed is in it). */
   reset(snapshot: {

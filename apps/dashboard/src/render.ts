@@ -135,3 +135,20 @@ export function renderFunctions(host: HTMLElement, model: DashboardModel): void 
     ),
   );
 }
+
+/** The schedules: when each last fired and how that went, and when it fires next. */
+export function renderSchedules(host: HTMLElement, model: DashboardModel): void {
+  const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  host.replaceChildren(
+    ...model.schedules.map((s) =>
+      el(
+        'div',
+        { class: `fn schedule ${s.lastFire?.outcome ?? 'never'}`, 'data-schedule': s.name },
+        el('span', { class: 'name' }, s.name),
+        el('span', {}, s.cron ? `${s.cron} ${s.timeZone}` : `every ${s.intervalS} s`),
+        el('span', {}, s.lastFire ? `last ${time(s.lastFire.at)} ${s.lastFire.outcome}` : 'never fired'),
+        el('span', {}, `next ${time(s.nextFireAt)}`),
+      ),
+    ),
+  );
+}

@@ -3,6 +3,7 @@ import { FUNCTION_CATALOG } from '@mesh/contracts';
 import { LocationFunction } from './location/location.function';
 import { MixFunction } from './mix/mix.function';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
+import { HousekeepingFunction } from './housekeeping/housekeeping.function';
 
 describe('the function catalog', () => {
   it('names every function with the topic it really consumes', () => {
@@ -12,6 +13,7 @@ describe('the function catalog', () => {
       new DispatchFunction(none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
+      new HousekeepingFunction(none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

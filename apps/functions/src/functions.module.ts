@@ -10,14 +10,17 @@ import { MixJobs } from './mix/mix-jobs';
 import { MixFunction } from './mix/mix.function';
 import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
+import { HousekeepingFunction } from './housekeeping/housekeeping.function';
+import { Scheduler } from './schedules/scheduler';
 
-const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction, MixFunction];
+const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction, MixFunction, HousekeepingFunction];
 
 /**
  * The function host and what this process runs: everything by default, or the
- * functions named in FUNCTIONS, where `deadlines` names the sweeper that turns
- * dispatch deadlines into events and keeps the dispatch state whole against the
- * order log (one or more always-on processes need them).
+ * functions named in FUNCTIONS, where `deadlines` names the timers: the sweeper that
+ * turns dispatch deadlines into events and keeps the dispatch state whole against
+ * the order log, and the scheduler that fires the schedules (one or more always-on
+ * processes need them).
  * A `standby` worker has every function ready and runs the ones its scaler names later.
  */
 @Module({})
@@ -39,7 +42,7 @@ export class FunctionsModule {
         },
         { provide: STANDBY, useValue: standby },
         FunctionHost,
-        ...(!standby && (!only || only.includes(DEADLINES)) ? [DeadlineSweeper, StateRebuilder] : []),
+        ...(!standby && (!only || only.includes(DEADLINES)) ? [DeadlineSweeper, StateRebuilder, Scheduler] : []),
       ],
     };
   }

@@ -1,5 +1,6 @@
 import { createPublicKey, hkdfSync, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { SCHEDULES, ScheduleSpecs, type ScheduleSpec } from '@mesh/contracts';
 import { z } from 'zod';
 
 const csv = z.string().transform((s) =>
@@ -24,6 +25,15 @@ export type ServiceArea = z.infer<typeof AreaGeometry>;
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
+/** A variable holding JSON, parsed (then checked by the schema it is piped into). */
+const jsonText = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    return z.NEVER;
+  }
+});
 
 const Env = z
   .object({
@@ -72,18 +82,8 @@ const Env = z
     DISPATCH_MAX_RADIUS_M: z.coerce.number().positive().max(50_000).default(10_000),
     DISPATCH_RETRY_S: z.coerce.number().min(0.05).max(600).default(5),
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(2_500),
-    SERVICE_AREA: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'not JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(ServiceArea)
-      .optional(),
+    SCHEDULES: jsonText.pipe(ScheduleSpecs).optional(),
+    SERVICE_AREA: jsonText.pipe(ServiceArea).optional(),
     MIX_MAX_INPUTS: z.coerce.number().int().min(1).max(16).default(9),
     MIX_MAX_ROOMS_PER_HOST: z.coerce.number().int().min(1).max(1_000).default(2),
     MIX_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -202,6 +202,8 @@ export class AppConfig {
   /** Browser origins besides the gateway's own that may call the API and open sockets (CORS_ORIGINS). */
   readonly corsOrigins: string[];
   readonly functions: { maxAttempts: number; concurrency: number };
+  /** The schedules the scheduler fires: the catalog's, or the deployment's own (`SCHEDULES`). */
+  readonly schedules: readonly ScheduleSpec[];
   readonly dispatch: {
     offerTtlMs: number;
     maxAttempts: number;
@@ -285,6 +287,7 @@ export class AppConfig {
       staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
       serviceArea: env.SERVICE_AREA ?? null,
     };
+    this.schedules = env.SCHEDULES ?? SCHEDULES;
     this.playback = { secret: playbackSecret(env), ttlS: env.PLAYBACK_TTL_S };
     this.metricsToken = env.METRICS_TOKEN ?? null;
     const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];

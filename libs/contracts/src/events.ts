@@ -86,6 +86,12 @@ export const EVENT_DATA = {
   'stream.layout_changed': StreamChanged,
   'stream.start_requested': StreamChanged,
   'stream.stop_requested': StreamChanged,
+  /** A schedule's tick (schedules.ts): which schedule, the tick it stands for, and the schedule's payload. */
+  'schedule.fired': z.strictObject({
+    schedule: z.string().min(1),
+    tickAt: z.iso.datetime({ offset: true }),
+    payload: z.record(z.string(), z.unknown()),
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;
@@ -117,6 +123,7 @@ export const TOPIC_OF_EVENT: Readonly<Record<EventType, TopicKey>> = {
   'stream.layout_changed': 'streams',
   'stream.start_requested': 'streams',
   'stream.stop_requested': 'streams',
+  'schedule.fired': 'schedules',
 };
 
 export type StreamChangeType = {

@@ -3,14 +3,16 @@ import type { TopicKey } from './topics';
 /**
  * The functions of the mesh and their topics, known without starting them (the
  * scaler and the Kubernetes renderer read it). `deadlines` is not a consumer but
- * the always-on sweeper of dispatch deadlines; it never scales to zero, since an
- * offer must expire even while no dispatch replica runs.
+ * the always-on timers: the sweeper of dispatch deadlines and the scheduler that
+ * fires the schedules; it never scales to zero, since an offer must expire and a
+ * schedule fire even while no replica of their functions runs.
  */
 export const FUNCTION_CATALOG = [
   { name: 'location', topic: 'couriers' },
   { name: 'dispatch', topic: 'orders' },
   { name: 'order-updates', topic: 'orders' },
   { name: 'mix', topic: 'streams' },
+  { name: 'housekeeping', topic: 'schedules' },
 ] as const satisfies readonly { name: string; topic: TopicKey }[];
 
 /** Each function consumes through its own consumer group, named so (KEDA's trigger names it too). */

@@ -12,3 +12,4 @@ export * from './socket-events';
 export * from './stream.schemas';
 export * from './topics';
 export * from './vehicle';
+export * from './schedules';

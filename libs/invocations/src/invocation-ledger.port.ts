@@ -58,4 +58,6 @@ export abstract class InvocationLedger {
   abstract record(record: InvocationRecord): Promise<void>;
   /** Newest first. */
   abstract recent(filter: RecordFilter): Promise<InvocationRecord[]>;
+  /** Forgets the records made before `beforeMs`; answers how many went. */
+  abstract trimBefore(beforeMs: number): Promise<number>;
 }

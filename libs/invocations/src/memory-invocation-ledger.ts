@@ -54,4 +54,11 @@ export class MemoryInvocationLedger extends InvocationLedger {
     }
     return Promise.resolve(found);
   }
+
+  trimBefore(beforeMs: number): Promise<number> {
+    const kept = this.records.findIndex((r) => r.atMs >= beforeMs);
+    const gone = kept < 0 ? this.records.length : kept;
+    this.records.splice(0, gone);
+    return Promise.resolve(gone);
+  }
 }

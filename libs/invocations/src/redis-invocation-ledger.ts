@@ -107,6 +107,11 @@ export class RedisInvocationLedger extends InvocationLedger {
     return this.records.load(record);
   }
 
+  /** Stream ids start with the time they were added (XADD '*'), so this is XTRIM MINID. */
+  trimBefore(beforeMs: number): Promise<number> {
+    return this.redis.client.xtrim(keys.records, 'MINID', `${Math.floor(beforeMs)}-0`);
+  }
+
   async recent({ function: fn, outcome, limit }: RecordFilter): Promise<InvocationRecord[]> {
     const found: InvocationRecord[] = [];
     let end = '+';

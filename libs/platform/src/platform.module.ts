@@ -7,6 +7,7 @@ import { InvocationsModule } from '@mesh/invocations';
 import { OutboxModule } from '@mesh/outbox';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
+import { SchedulesModule } from '@mesh/schedules';
 import { StreamsModule } from '@mesh/streams';
 import { TelemetryModule, type Logger } from '@mesh/telemetry';
 
@@ -29,6 +30,7 @@ export class PlatformModule {
         OutboxModule.forRoot(config),
         DispatchModule.forRoot(config),
         InvocationsModule.forRoot(config),
+        SchedulesModule.forRoot(config),
         StreamsModule.forRoot(config),
       ],
     };

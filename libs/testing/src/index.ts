@@ -5,6 +5,7 @@ export * from './dispatch-store.contract';
 export * from './event-bus.contract';
 export * from './eventually';
 export * from './invocation-ledger.contract';
+export * from './schedule-store.contract';
 export * from './scaler';
 export * from './silent-logger';
 export * from './stack';

@@ -77,6 +77,27 @@ export function invocationLedgerContract(adapter: string, create: () => Promise<
       await expect(under.ledger.claim(fn, id, 60_000)).resolves.toBe('done');
     });
 
+    it('forgets the records made before a time, and keeps the later ones', async () => {
+      const fn = uniqueName('fn');
+      const record = (eventId: string): InvocationRecord => ({
+        function: fn,
+        eventId,
+        eventType: 'schedule.fired',
+        attempt: 1,
+        startedAt: new Date().toISOString(),
+        durationMs: 1,
+        outcome: 'ok',
+        error: null,
+      });
+      await under.ledger.record(record('old-1'));
+      await under.ledger.record(record('old-2'));
+      const cut = Date.now() + 1;
+      await eventually(() => expect(Date.now()).toBeGreaterThan(cut));
+      await under.ledger.record(record('new'));
+      expect(await under.ledger.trimBefore(cut)).toBeGreaterThanOrEqual(2);
+      expect((await under.ledger.recent({ function: fn, limit: 10 })).map((r) => r.eventId)).toEqual(['new']);
+    });
+
     it('keeps invocation records, newest first, filtered by function and outcome', async () => {
       const fn = uniqueName('fn');
       const record = (eventId: string, outcome: InvocationRecord['outcome']): InvocationRecord => ({

@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ActivationQuery, type ActivationList, type FunctionHealthList } from '@mesh/contracts';
+import { ActivationQuery, type ActivationList, type FunctionHealthList, type ScheduleList } from '@mesh/contracts';
 import { Roles } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod.pipe';
 import { AdminService } from './admin.service';
@@ -13,6 +13,11 @@ export class AdminController {
   @Get('functions')
   functions(): Promise<FunctionHealthList> {
     return this.admin.functions();
+  }
+
+  @Get('schedules')
+  schedules(): Promise<ScheduleList> {
+    return this.admin.schedules();
   }
 
   @Get('activations')

@@ -6,19 +6,57 @@ import {
   functionGroup,
   type ActivationQuery,
   type FunctionHealthList,
+  type ScheduleList,
 } from '@mesh/contracts';
+import { AppConfig } from '@mesh/config';
 import { InvocationLedger, type InvocationRecord } from '@mesh/invocations';
+import { ScheduleStore, nextTick, tickEventId } from '@mesh/schedules';
 
 const WINDOW_MS = 5 * 60_000;
 /** Most records read per function for the rates; beyond it the rate is reported as at least this. */
 const MAX_RECORDS = 5_000;
+/** Records of a schedule's function searched for its last tick's outcome. */
+const OUTCOME_SEARCH = 500;
 
 @Injectable()
 export class AdminService {
   constructor(
     private readonly bus: EventBus,
     private readonly ledger: InvocationLedger,
+    private readonly scheduleStore: ScheduleStore,
+    private readonly config: AppConfig,
   ) {}
+
+  /**
+   * The schedules, their last fire with the outcome of its invocation (`fired` while
+   * the function has not finished with it) and their next fire.
+   */
+  async schedules(): Promise<ScheduleList> {
+    const specs = this.config.schedules;
+    const states = await this.scheduleStore.states(specs.map((s) => s.name));
+    const now = Date.now();
+    const items = await Promise.all(
+      specs.map(async (spec, i) => {
+        const state = states[i] ?? null;
+        let lastFire: ScheduleList['items'][number]['lastFire'] = null;
+        if (state) {
+          const eventId = tickEventId(spec.name, state.lastTickMs);
+          const records = await this.ledger.recent({ function: spec.function, limit: OUTCOME_SEARCH });
+          const record = records.find((r) => r.eventId === eventId && r.outcome !== 'duplicate');
+          lastFire = { at: new Date(state.firedAtMs).toISOString(), outcome: record?.outcome ?? 'fired' };
+        }
+        return {
+          name: spec.name,
+          cron: spec.cron,
+          intervalS: spec.intervalS,
+          timeZone: spec.timeZone,
+          lastFire,
+          nextFireAt: new Date(nextTick(spec, Math.max(now, state?.lastTickMs ?? now))).toISOString(),
+        };
+      }),
+    );
+    return { items };
+  }
 
   async activations(query: ActivationQuery): Promise<{ items: InvocationRecord[] }> {
     return { items: await this.ledger.recent(query) };

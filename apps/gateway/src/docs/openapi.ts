@@ -1,6 +1,7 @@
 import {
   ActivationList,
   FunctionHealthList,
+  ScheduleList,
   AvailabilityChange,
   INVOCATION_OUTCOME_VALUES,
   CourierView,
@@ -314,6 +315,15 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         description:
           'Replicas are the members of the function’s consumer group, wherever they run; rates come from the invocation records of the last 5 minutes.',
         responses: { '200': ok('Functions', FunctionHealthList), ...authProblems },
+      },
+    },
+    '/v1/admin/schedules': {
+      get: {
+        tags: ['admin'],
+        summary: 'The scheduled functions (dispatchers)',
+        description:
+          'Each schedule: cron or interval, time zone, its last fire with the outcome of its invocation (`fired` until its function has finished with it), and its next fire.',
+        responses: { '200': ok('Schedules', ScheduleList), ...authProblems },
       },
     },
     '/v1/admin/activations': {

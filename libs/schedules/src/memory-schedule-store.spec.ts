@@ -1,0 +1,6 @@
+import { scheduleStoreContract } from '@mesh/testing';
+import { MemoryScheduleStore } from './memory-schedule-store';
+
+scheduleStoreContract('memory', () =>
+  Promise.resolve({ store: new MemoryScheduleStore(), dispose: () => Promise.resolve() }),
+);
