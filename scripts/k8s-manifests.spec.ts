@@ -67,10 +67,16 @@ describe('Kubernetes + KEDA manifests', () => {
                 activationLagThreshold: String(policy.activationLagThreshold),
               },
             },
+            ...policy.warm.map((w) => ({
+              type: 'cron',
+              metadata: { timezone: w.timeZone, start: w.start, end: w.end, desiredReplicas: String(w.replicas) },
+            })),
           ],
         },
       });
     }
+    // Dispatch runs warm before the weekday lunch peak, in KEDA as in the local scaler.
+    expect(SCALING_POLICY.functions.dispatch?.warm).toEqual([expect.objectContaining({ name: 'lunch', replicas: 2 })]);
   });
 
   it('are committed as rendered (run `npm run k8s:render` after changing the policy)', () => {

@@ -194,6 +194,17 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
                 allowIdleConsumers: 'false',
               },
             },
+            // Warm windows: KEDA takes the highest of its triggers, as the local scaler raises its minimum.
+            ...scaling.warm.map((w) => ({
+              type: 'cron',
+              name: w.name,
+              metadata: {
+                timezone: w.timeZone,
+                start: w.start,
+                end: w.end,
+                desiredReplicas: String(Math.min(w.replicas, scaling.maxReplicas)),
+              },
+            })),
           ],
         },
       },

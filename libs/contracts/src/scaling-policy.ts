@@ -1,5 +1,19 @@
 import { z } from 'zod';
 import policyFile from './scaling-policy.json';
+import { CronText, TimeZone } from './schedules';
+
+/**
+ * A time of day when a function runs warm whatever its lag, as KEDA's cron scaler
+ * does: from each `start` until the next `end` (cron, in `timeZone`), at least `replicas`.
+ */
+export const WarmWindow = z.strictObject({
+  name: z.string().min(1),
+  timeZone: TimeZone,
+  start: CronText,
+  end: CronText,
+  replicas: z.number().int().min(1),
+});
+export type WarmWindow = z.infer<typeof WarmWindow>;
 
 export const FunctionScaling = z
   .strictObject({
@@ -8,6 +22,7 @@ export const FunctionScaling = z
     lagThreshold: z.number().int().min(1),
     activationLagThreshold: z.number().int().min(0),
     cooldownS: z.number().min(0),
+    warm: z.array(WarmWindow).default([]),
   })
   .refine((p) => p.minReplicas <= p.maxReplicas, 'minReplicas must not exceed maxReplicas');
 export type FunctionScaling = z.infer<typeof FunctionScaling>;

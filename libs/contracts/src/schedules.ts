@@ -5,6 +5,14 @@ import { FUNCTION_CATALOG } from './function-catalog';
 
 const FUNCTION_NAMES = FUNCTION_CATALOG.map((f) => f.name) as [string, ...string[]];
 
+/** A five-field cron expression (minute hour day month weekday). */
+export const CronText = z
+  .string()
+  .max(120)
+  .refine((cron) => isCron(cron), 'not a cron expression (minute hour day month weekday)');
+/** An IANA time zone, e.g. Europe/Berlin. */
+export const TimeZone = z.string().refine((zone) => isTimeZone(zone), 'not an IANA time zone');
+
 /**
  * A schedule: a function started at fixed times by a `schedule.fired` event, as
  * a cron expression (five fields, in `timeZone`) or every `intervalS` seconds
@@ -17,12 +25,7 @@ export const ScheduleSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'not a schedule name'),
     function: z.enum(FUNCTION_NAMES),
-    cron: z
-      .string()
-      .max(120)
-      .refine((cron) => isCron(cron), 'not a cron expression (minute hour day month weekday)')
-      .nullable()
-      .default(null),
+    cron: CronText.nullable().default(null),
     intervalS: z
       .number()
       .int()
@@ -30,10 +33,7 @@ export const ScheduleSpec = z
       .max(7 * 86_400)
       .nullable()
       .default(null),
-    timeZone: z
-      .string()
-      .default('UTC')
-      .refine((zone) => isTimeZone(zone), 'not an IANA time zone'),
+    timeZone: TimeZone.default('UTC'),
     missed: z.enum(['catch-up', 'skip']).default('skip'),
     payload: z.record(z.string(), z.unknown()).default({}),
   })

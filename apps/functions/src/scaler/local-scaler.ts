@@ -1,7 +1,7 @@
 import type { EventBus } from '@mesh/bus';
 import type { Logger, Metrics } from '@mesh/telemetry';
 import { DEADLINES, FUNCTION_CATALOG, TOPICS, functionGroup, type ScalingPolicy } from '@mesh/contracts';
-import { IDLE, decideReplicas, type ScalingState } from './scaling-decision';
+import { IDLE, decideReplicas, policyAt, type ScalingState } from './scaling-decision';
 import type { StartKind, WorkerPool } from './worker-pool';
 
 export interface ScaleEvent {
@@ -77,7 +77,7 @@ export class LocalScaler {
         this.lags.set(name, lag);
         // A worker that died is gone: the decision starts from the workers really running.
         const current = { ...(this.state.get(name) ?? IDLE), replicas: this.pool.count(name) };
-        const next = decideReplicas(current, lag, now, policy, TOPICS[topic].partitions);
+        const next = decideReplicas(current, lag, now, policyAt(policy, now), TOPICS[topic].partitions);
         this.state.set(name, next);
         this.metrics.functionLag.set({ function: name }, lag);
         this.metrics.functionReplicas.set({ function: name }, next.replicas);

@@ -1,6 +1,13 @@
-import { IDLE, decideReplicas, type ScalingState } from './scaling-decision';
+import { IDLE, decideReplicas, policyAt, type ScalingState } from './scaling-decision';
 
-const policy = { minReplicas: 0, maxReplicas: 4, lagThreshold: 100, activationLagThreshold: 5, cooldownS: 30 };
+const policy = {
+  minReplicas: 0,
+  maxReplicas: 4,
+  lagThreshold: 100,
+  activationLagThreshold: 5,
+  cooldownS: 30,
+  warm: [],
+};
 
 /** Feeds lag samples (ms, lag) through the decision, answering the replicas after each. */
 function run(samples: [number, number][], partitions = 12, from: ScalingState = IDLE): number[] {
@@ -41,5 +48,26 @@ describe('scaling decisions', () => {
   it('keeps the last replica of a steady stream whose lag dips to zero between commits', () => {
     const samples: [number, number][] = Array.from({ length: 120 }, (_, i) => [i * 1_000, i % 3 === 2 ? 0 : 60]);
     expect(new Set(run(samples))).toEqual(new Set([1]));
+  });
+
+  it('runs warm through a declared window whatever the lag (weekday lunch in Berlin), and as usual outside it', () => {
+    const lunch = {
+      name: 'lunch',
+      timeZone: 'Europe/Berlin',
+      start: '30 11 * * 1-5',
+      end: '0 14 * * 1-5',
+      replicas: 2,
+    };
+    const warm = { ...policy, warm: [lunch] };
+    // Friday 4 December 2026: Berlin is UTC+1.
+    const at = (utc: string) => Date.parse(`2026-12-04T${utc}Z`);
+    expect(policyAt(warm, at('10:29:00')).minReplicas).toBe(0);
+    expect(policyAt(warm, at('10:30:00')).minReplicas).toBe(2);
+    expect(decideReplicas(IDLE, 0, at('12:00:00'), policyAt(warm, at('12:00:00')), 12).replicas).toBe(2);
+    expect(policyAt(warm, at('13:00:00')).minReplicas).toBe(0);
+    // Saturday: no lunch rush declared.
+    expect(policyAt(warm, Date.parse('2026-12-05T11:00:00Z')).minReplicas).toBe(0);
+    // Never above the maximum.
+    expect(policyAt({ ...warm, maxReplicas: 1 }, at('12:00:00')).minReplicas).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import type { FunctionScaling } from '@mesh/contracts';
+import { latestTick } from '@mesh/schedules';
 
 export interface ScalingState {
   replicas: number;
@@ -43,4 +44,19 @@ export function decideReplicas(
   const seenWholeWindow = state.recommendations.some((r) => r.atMs <= windowStart + 1);
   const floor = Math.max(...recommendations.map((r) => r.replicas));
   return { replicas: seenWholeWindow ? Math.min(state.replicas, floor) : state.replicas, recommendations };
+}
+
+/**
+ * The policy in force at `nowMs`: inside a warm window (its latest start is more recent
+ * than its latest end) at least that window's replicas, whatever the lag, as KEDA's cron
+ * trigger does beside the Kafka one.
+ */
+export function policyAt(policy: FunctionScaling, nowMs: number): FunctionScaling {
+  let minReplicas = policy.minReplicas;
+  for (const w of policy.warm) {
+    const started = latestTick({ cron: w.start, intervalS: null, timeZone: w.timeZone }, nowMs);
+    const ended = latestTick({ cron: w.end, intervalS: null, timeZone: w.timeZone }, nowMs);
+    if (started > ended) minReplicas = Math.max(minReplicas, Math.min(w.replicas, policy.maxReplicas));
+  }
+  return { ...policy, minReplicas };
 }
