@@ -25,7 +25,7 @@ const failures = new Counter('stream_failures');
 const wentLive = new Counter('streams_live');
 
 export const options = {
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
+  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
   scenarios: {
     hosts: { executor: 'per-vu-iterations', vus: ROOMS, iterations: 1, maxDuration: `${DURATION_S + 60}s` },
   },
