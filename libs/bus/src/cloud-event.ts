@@ -18,14 +18,20 @@ export interface CloudEvent<T = unknown> {
   readonly data: T;
 }
 
-export type MeshEvent<T extends EventType = EventType> = CloudEvent<EventData<T>> & { readonly type: T };
+/**
+ * A mesh event of type T, or of any of the union T: distributed over the union, so
+ * `switch (event.type)` narrows `event.data` to that type's data, with no cast.
+ */
+export type MeshEvent<T extends EventType = EventType> = T extends EventType
+  ? CloudEvent<EventData<T>> & { readonly type: T }
+  : never;
 
 export function newEvent<T extends EventType>(
   type: T,
   data: EventData<T>,
   attrs: { source: string; key: string; subject?: string; id?: string; time?: Date },
 ): MeshEvent<T> {
-  return {
+  const event: CloudEvent<EventData<T>> & { readonly type: T } = {
     specversion: '1.0',
     id: attrs.id ?? newId(),
     source: attrs.source,
@@ -36,4 +42,6 @@ export function newEvent<T extends EventType>(
     partitionkey: attrs.key,
     data,
   };
+  // MeshEvent<T> stays an unresolved conditional type for a generic T; for each T it is exactly this.
+  return event as MeshEvent<T>;
 }

@@ -61,10 +61,10 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   async handle(event: MeshEvent<DispatchEvents>): Promise<void> {
     switch (event.type) {
       case 'order.created':
-        await this.record((event as MeshEvent<'order.created'>).data.order);
+        await this.record(event.data.order);
         return this.advance(event.partitionkey);
       case 'order.deadline_reached':
-        return this.onDeadline((event as MeshEvent<'order.deadline_reached'>).data.orderId);
+        return this.onDeadline(event.data.orderId);
       case 'order.offer_declined':
       case 'order.offer_expired':
       case 'order.redispatched':

@@ -42,13 +42,13 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
   async handle(event: MeshEvent<LocationEvents>): Promise<void> {
     switch (event.type) {
       case 'courier.location.reported':
-        return this.record((event as MeshEvent<'courier.location.reported'>).data);
+        return this.record(event.data);
       case 'courier.locations.reported':
         // Recorded together: the repository sends the fixes asked for in one tick in one call.
-        await Promise.all((event as MeshEvent<'courier.locations.reported'>).data.fixes.map((fix) => this.record(fix)));
+        await Promise.all(event.data.fixes.map((fix) => this.record(fix)));
         return;
       case 'courier.availability.changed': {
-        const { courierId, available, vehicle } = (event as MeshEvent<'courier.availability.changed'>).data;
+        const { courierId, available, vehicle } = event.data;
         // 'engaged' means an offer or order arrived after the gateway's check; the courier stays on.
         await this.couriers.setAvailability(courierId, available, vehicle);
         return;
