@@ -27,6 +27,7 @@ const keys = courierKeys;
  * Kafka batch at once), each in its turn: a fix older than the one stored is
  * skipped (0), else stored and indexed when the courier is online, answering its
  * active order id ('' for none).
+ * (On a Redis Cluster one call must hold couriers of one slot: the cluster issue groups them by market.)
  * KEYS: online index, available index, then one courier hash per fix.
  * ARGV: per fix, FIELDS values: id, lng, lat, atMs, at, heading, speedMps, accuracyM
  */
