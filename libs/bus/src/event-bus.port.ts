@@ -23,6 +23,11 @@ export interface SubscriptionSpec {
   readonly handle: EventHandler;
   /** Events of different keys handled at once by this member (events of one key are always sequential). */
   readonly concurrency?: number;
+  /**
+   * The event types this subscriber takes; others on the topic are passed over
+   * unread (their data never decoded), their positions moving on as if handled.
+   */
+  readonly types?: readonly string[];
   /** A message that is not a CloudEvent; it is skipped (or dead-lettered, with `maxAttempts`) after this is called. */
   readonly onMalformed?: (reason: string, raw: { key: string | null; value: string | null }) => void;
   /**

@@ -495,6 +495,8 @@ export class KafkaEventBus extends EventBus {
     const { batch } = payload;
     const byKey = new Map<string, KafkaMessage[]>();
     for (const message of batch.messages) {
+      // Passed over unread when its type is not taken here (a message with no type is malformed: read, and refused).
+      if (spec.types && !takes(spec.types, message)) continue;
       const key = message.key?.toString('utf8') ?? '';
       const list = byKey.get(key);
       if (list) list.push(message);
@@ -567,6 +569,13 @@ export class KafkaEventBus extends EventBus {
 }
 
 const uptimeMs = (): number => Math.round(process.uptime() * 1000);
+
+/** Whether a message's CloudEvents type (header ce_type) is among `types`; true when it has none to check. */
+function takes(types: readonly string[], message: KafkaMessage): boolean {
+  const raw = message.headers?.ce_type;
+  const type = (Array.isArray(raw) ? raw[0] : raw)?.toString();
+  return type === undefined || types.includes(type);
+}
 
 /** Runs `work` again while Kafka calls its error retriable (a leader moving), for a few seconds at most. */
 async function whileTransient<T>(work: () => Promise<T>): Promise<T> {

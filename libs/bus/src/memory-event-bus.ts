@@ -100,6 +100,10 @@ export class MemoryEventBus extends EventBus {
         const event = log[offset];
         const member = group.members[partition % Math.max(1, group.members.length)];
         if (event === undefined || member === undefined) break;
+        if (member.spec.types && !member.spec.types.includes(event.type)) {
+          group.cursor[partition] = offset + 1;
+          continue;
+        }
         let failures = 0;
         for (let attempt = 1; member.active && !this.closed; attempt++) {
           try {

@@ -232,6 +232,32 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       });
     });
 
+    it('passes over, unread, the types a subscriber does not take, and moves its position past them', async () => {
+      const group = uniqueName('g');
+      const courierId = uniqueName('c');
+      const availability = (available: boolean) =>
+        newEvent('courier.availability.changed', { courierId, available }, { source: '/test', key: courierId });
+      const sent = [location(courierId, 1), availability(true), location(courierId, 2), availability(false)];
+      for (const e of sent) await under.bus.publish('couriers', e);
+      const received: CloudEvent[] = [];
+      subscriptions.push(
+        await under.bus.subscribe({
+          group,
+          topic: 'couriers',
+          types: ['courier.availability.changed'],
+          handle: (event) => Promise.resolve(void received.push(event)),
+        }),
+      );
+      await eventually(() => expect(received.filter((e) => e.partitionkey === courierId)).toHaveLength(2), {
+        timeoutMs: 20_000,
+      });
+      expect(received.every((e) => e.type === 'courier.availability.changed')).toBe(true);
+      expect(received.filter((e) => e.partitionkey === courierId).map((e) => e.id)).toEqual([sent[1]!.id, sent[3]!.id]);
+      await eventually(async () => expect(await under.bus.consumerLag(group, 'couriers')).toBe(0), {
+        timeoutMs: 20_000,
+      });
+    });
+
     it('hands a group over where a closed member stopped: its successor gets only the later events', async () => {
       const group = uniqueName('g');
       const courier = uniqueName('c');

@@ -105,6 +105,8 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
           topic: fn.topic,
           maxAttempts: this.config.functions.maxAttempts,
           concurrency: this.config.functions.concurrency,
+          // The other types on the topic (another function's) are passed over without decoding them.
+          types: fn.accepts,
           handle: (event, delivery) =>
             this.invoke(fn, event, delivery).catch((err: unknown) => {
               // Redis away is an outage, not the event's fault: it waits for Redis, never dead-lettered for it.
