@@ -1,13 +1,7 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DispatchStore, OrderEventPublisher } from '@mesh/dispatch';
 import { LOGGER, type Logger } from '@mesh/telemetry';
-import { RepeatingTask } from '../host/repeating-task';
+import { BackgroundTask, RepeatingTask } from '../host/repeating-task';
 
 const SOURCE = '/functions/deadlines';
 
@@ -29,9 +23,10 @@ const DEFAULT_TIMING: SweepTiming = { intervalMs: 100, leaseMs: 5_000, batch: 20
  * another functions process picks them up, and a lease keeps two from racing.
  */
 @Injectable()
-export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeadlineSweeper extends BackgroundTask {
   private readonly timing: SweepTiming;
-  private readonly task: RepeatingTask;
+  protected readonly task: RepeatingTask;
+  protected override readonly firstRunDelayMs: number;
 
   constructor(
     private readonly store: DispatchStore,
@@ -39,21 +34,15 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(SWEEP_TIMING) timing?: SweepTiming,
   ) {
+    super();
     this.timing = timing ?? DEFAULT_TIMING;
+    this.firstRunDelayMs = this.timing.intervalMs;
     this.task = new RepeatingTask(
       // A full batch means more may be due: go again at once.
       async () => (await this.sweep()) === this.timing.batch,
       this.timing.intervalMs,
       (err) => this.logger.warn({ err }, 'deadline sweep failed; retrying'),
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.task.start();
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.task.stop();
   }
 
   /** Publishes one event per due deadline; answers how many. */

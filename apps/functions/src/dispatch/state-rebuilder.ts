@@ -1,17 +1,11 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventBus, type LogPositions } from '@mesh/bus';
 import { functionGroup, rooms } from '@mesh/contracts';
 import { DispatchStore, OrderFold } from '@mesh/dispatch';
 import { ClientPush } from '@mesh/realtime';
 import { StreamFold, StreamStore } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { RepeatingTask } from '../host/repeating-task';
+import { BackgroundTask, RepeatingTask } from '../host/repeating-task';
 
 export const STATE_CHECK_INTERVAL_MS = Symbol('STATE_CHECK_INTERVAL_MS');
 const DEFAULT_INTERVAL_MS = 1_000;
@@ -35,9 +29,9 @@ const DISPATCH_GROUP = functionGroup('dispatch');
  * - otherwise the checkpoint moves up to what dispatch has committed.
  */
 @Injectable()
-export class StateRebuilder implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class StateRebuilder extends BackgroundTask {
   private incarnation: string | null = null;
-  private readonly task: RepeatingTask;
+  protected readonly task: RepeatingTask;
 
   constructor(
     private readonly store: DispatchStore,
@@ -48,6 +42,7 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(STATE_CHECK_INTERVAL_MS) intervalMs?: number,
   ) {
+    super();
     this.task = new RepeatingTask(
       async () => {
         await this.check();
@@ -56,14 +51,6 @@ export class StateRebuilder implements OnApplicationBootstrap, BeforeApplication
       intervalMs ?? DEFAULT_INTERVAL_MS,
       (err) => this.logger.warn({ err }, 'could not check the dispatch state; retrying'),
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.task.start(0);
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.task.stop();
   }
 
   /** One look at the store, and what it calls for. */

@@ -38,3 +38,21 @@ export class RepeatingTask {
     }, delayMs);
   }
 }
+
+/**
+ * A provider that runs one RepeatingTask for the application's life: started once
+ * the application is up (first run after `firstRunDelayMs`), stopped, with its run
+ * in progress finished, before the adapters close.
+ */
+export abstract class BackgroundTask {
+  protected abstract readonly task: RepeatingTask;
+  protected readonly firstRunDelayMs: number = 0;
+
+  onApplicationBootstrap(): void {
+    this.task.start(this.firstRunDelayMs);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.task.stop();
+  }
+}

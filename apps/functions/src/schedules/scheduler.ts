@@ -1,16 +1,10 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventBus, newEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import { TOPIC_OF_EVENT, type ScheduleSpec } from '@mesh/contracts';
 import { ScheduleStore, dueTicks, tickEventId } from '@mesh/schedules';
 import { LOGGER, type Logger } from '@mesh/telemetry';
-import { RepeatingTask } from '../host/repeating-task';
+import { BackgroundTask, RepeatingTask } from '../host/repeating-task';
 
 const SOURCE = '/functions/scheduler';
 
@@ -35,9 +29,9 @@ const DEFAULT_TIMING: SchedulerTiming = { intervalMs: 250, leaseMs: 5_000, maxCa
  * function host handles once).
  */
 @Injectable()
-export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class Scheduler extends BackgroundTask {
   private readonly timing: SchedulerTiming;
-  private readonly task: RepeatingTask;
+  protected readonly task: RepeatingTask;
 
   constructor(
     private readonly store: ScheduleStore,
@@ -46,6 +40,7 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(SCHEDULER_TIMING) timing?: SchedulerTiming,
   ) {
+    super();
     this.timing = timing ?? DEFAULT_TIMING;
     this.task = new RepeatingTask(
       async () => (await this.fireDue()) > 0,
@@ -54,12 +49,9 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
     );
   }
 
-  onApplicationBootstrap(): void {
-    if (this.config.schedules.length > 0) this.task.start(0);
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.task.stop();
+  /** A deployment without schedules runs no scheduler loop. */
+  override onApplicationBootstrap(): void {
+    if (this.config.schedules.length > 0) super.onApplicationBootstrap();
   }
 
   /** Fires what is due of every schedule; answers how many ticks this replica fired. */

@@ -35,14 +35,19 @@ export class AdminService {
     const specs = this.config.schedules;
     const states = await this.scheduleStore.states(specs.map((s) => s.name));
     const now = Date.now();
+    // One read of records per function, however many of its schedules there are.
+    const recordsOf = new Map<string, Promise<InvocationRecord[]>>();
+    const records = (fn: string) => {
+      if (!recordsOf.has(fn)) recordsOf.set(fn, this.ledger.recent({ function: fn, limit: OUTCOME_SEARCH }));
+      return recordsOf.get(fn) as Promise<InvocationRecord[]>;
+    };
     const items = await Promise.all(
       specs.map(async (spec, i) => {
         const state = states[i] ?? null;
         let lastFire: ScheduleList['items'][number]['lastFire'] = null;
         if (state) {
           const eventId = tickEventId(spec.name, state.lastTickMs);
-          const records = await this.ledger.recent({ function: spec.function, limit: OUTCOME_SEARCH });
-          const record = records.find((r) => r.eventId === eventId && r.outcome !== 'duplicate');
+          const record = (await records(spec.function)).find((r) => r.eventId === eventId && r.outcome !== 'duplicate');
           lastFire = { at: new Date(state.firedAtMs).toISOString(), outcome: record?.outcome ?? 'fired' };
         }
         return {
