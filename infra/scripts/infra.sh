@@ -2,6 +2,7 @@
 # Brings up the real dependencies on this machine, without Docker:
 #   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
 #   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
+#   - PostgreSQL from Debian's packages (the route log and its reports), migrated by node-pg-migrate
 #   - ffmpeg, chromium and openssl from Debian's packages (the mix function; the dashboard's browser tests; a test certificate)
 # Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
@@ -21,6 +22,10 @@ REDIS_DIR="$CACHE/redis"
 # Redis persists to an append-only file: `everysec` (the default) loses at most the last second of
 # writes on a machine crash and nothing on a process crash; `always` loses nothing, at a price the README gives.
 REDIS_APPENDFSYNC="${REDIS_APPENDFSYNC:-everysec}"
+PG_PORT="${PG_PORT:-5432}"
+PG_DIR="$CACHE/postgres"
+# The local database trusts loopback connections (like Redis and Kafka here); a deployment gives DATABASE_URL with credentials.
+DATABASE_URL="${DATABASE_URL:-postgres://mesh@127.0.0.1:$PG_PORT/mesh}"
 
 say() { printf '[infra] %s\n' "$*"; }
 die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
@@ -79,6 +84,62 @@ redis_down() {
 
 redis_status() {
   if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then say "redis: up on 127.0.0.1:$REDIS_PORT"; else say "redis: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+# The route log (every order event, the trails of couriers on an order) and the dispatch reports.
+pg_bin() { # the newest installed server's bin directory
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && echo "$dir"
+}
+
+pg_as_owner() { # the server refuses to run as root: as root, it runs as Debian's postgres user
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_ready() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; }
+
+postgres_up() {
+  if [ -z "$(pg_bin || true)" ]; then
+    apt_install postgresql || die "PostgreSQL not found and cannot be installed here: install Debian's postgresql (apt-get install postgresql)"
+  fi
+  local bin
+  bin="$(pg_bin)"
+  if pg_ready; then
+    say "postgres: already answering on 127.0.0.1:$PG_PORT"
+  else
+    mkdir -p "$PG_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
+    if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+      pg_as_owner "$bin/initdb" -D "$PG_DIR/data" -U mesh --auth=trust -E UTF8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 ||
+        die "postgres: initdb failed (see $PG_DIR/initdb.log)"
+    fi
+    pg_as_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=on" \
+      >/dev/null || die "postgres did not start (see $PG_DIR/postgres.log)"
+    say "postgres: started on 127.0.0.1:$PG_PORT"
+  fi
+  "$bin/psql" -q "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'mesh'" | grep -q 1 ||
+    "$bin/psql" -q "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE mesh" >/dev/null
+  DATABASE_URL="$DATABASE_URL" node "$ROOT/infra/scripts/db-migrate.mjs" >"$PG_DIR/migrate.log" 2>&1 ||
+    die "postgres: the migrations failed (see $PG_DIR/migrate.log)"
+  say "postgres: migrated ($(grep -c '^applied: ' "$PG_DIR/migrate.log" || true) new)"
+}
+
+postgres_down() {
+  local bin
+  bin="$(pg_bin || true)"
+  if [ -n "$bin" ] && [ -f "$PG_DIR/data/postmaster.pid" ]; then
+    pg_as_owner "$bin/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    say "postgres: stopped"
+  else
+    say "postgres: not started by this project (left alone)"
+  fi
+}
+
+postgres_status() {
+  if [ -n "$(pg_bin || true)" ] && pg_ready; then say "postgres: up on 127.0.0.1:$PG_PORT"; else say "postgres: down"; return 1; fi
 }
 
 # ---------------------------------------------------------------- media tools
@@ -213,16 +274,19 @@ case "${1:-}" in
     need node "Node.js 20+"
     tools_up
     redis_up
+    postgres_up
     kafka_up
     ;;
   down)
     kafka_down
+    postgres_down
     redis_down
     ;;
   status)
     rc=0
     kafka_status || rc=1
     redis_status || rc=1
+    postgres_status || rc=1
     exit $rc
     ;;
   *)

@@ -49,6 +49,14 @@ const Env = z
     KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default('mesh:'),
+    // The route log and its reports (ADAPTERS=real); credentials, if any, go in the URL and never in a log.
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://mesh@127.0.0.1:5432/mesh'),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+      .default('public'),
+    ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+    REPORT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     JWT_ISSUER: z.string().min(1).default('dispatch-mesh'),
     JWT_AUDIENCE: z.string().min(1).default('dispatch-mesh-api'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -202,6 +210,8 @@ export class AppConfig {
   /** Browser origins besides the gateway's own that may call the API and open sockets (CORS_ORIGINS). */
   readonly corsOrigins: string[];
   readonly functions: { maxAttempts: number; concurrency: number };
+  /** The route log: where (`DATABASE_URL`, `DATABASE_SCHEMA`), how long its raw rows are kept, and where the hourly report goes. */
+  readonly archive: { url: string; schema: string; retentionDays: number; reportWebhookUrl: string | null };
   /** The schedules the scheduler fires: the catalog's, or the deployment's own (`SCHEDULES`). */
   readonly schedules: readonly ScheduleSpec[];
   readonly dispatch: {
@@ -288,6 +298,12 @@ export class AppConfig {
       serviceArea: env.SERVICE_AREA ?? null,
     };
     this.schedules = env.SCHEDULES ?? SCHEDULES;
+    this.archive = {
+      url: env.DATABASE_URL,
+      schema: env.DATABASE_SCHEMA,
+      retentionDays: env.ARCHIVE_RETENTION_DAYS,
+      reportWebhookUrl: env.REPORT_WEBHOOK_URL ?? null,
+    };
     this.playback = { secret: playbackSecret(env), ttlS: env.PLAYBACK_TTL_S };
     this.metricsToken = env.METRICS_TOKEN ?? null;
     const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];

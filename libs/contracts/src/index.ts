@@ -13,3 +13,4 @@ export * from './stream.schemas';
 export * from './topics';
 export * from './vehicle';
 export * from './schedules';
+export * from './report.schemas';

@@ -14,3 +14,5 @@ export * from './outbox.contract';
 export * from './infra-processes';
 export * from './stream-store.contract';
 export * from './processes';
+export * from './route-archive.contract';
+export * from './database';

@@ -1,0 +1,13 @@
+import { dropSchema, migrateSchema, routeArchiveContract, testSchema } from '@mesh/testing';
+import { PgRouteArchive } from './pg-route-archive';
+
+const url = process.env.DATABASE_URL ?? 'postgres://mesh@127.0.0.1:5432/mesh';
+const schema = testSchema('archive');
+
+beforeAll(() => migrateSchema(url, schema));
+afterAll(() => dropSchema(url, schema));
+
+routeArchiveContract('PostgreSQL', () => {
+  const archive = new PgRouteArchive({ url, schema });
+  return Promise.resolve({ archive, dispose: () => archive.close() });
+});

@@ -1,0 +1,404 @@
+import DataLoader from 'dataloader';
+import { Pool, type PoolClient } from 'pg';
+import type { DispatchReportRow } from '@mesh/contracts';
+import { foldOrder, foldTrail, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
+import { ReportAccumulator, hourKey, reportHours } from './report-rows';
+import { RouteArchive, type ArchivedOrderEvent, type ReportQuery, type TrailPoint } from './route-archive.port';
+
+export interface PgArchiveOptions {
+  url: string;
+  /** The schema its tables are in (tests use one each). */
+  schema: string;
+  /** Connections at most. */
+  poolSize?: number;
+}
+
+/** Rows one statement writes at most (jsonb_to_recordset's input stays well under a megabyte). */
+const MAX_PER_BATCH = 500;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const msOf = (d: Date | null) => (d === null ? null : d.getTime());
+
+interface OrderRow {
+  order_id: string;
+  placed_at: Date;
+  hour: Date;
+  cell: string;
+  courier_id: string | null;
+  assigned_at: Date | null;
+  picked_up_at: Date | null;
+  delivered_at: Date | null;
+  cancelled_at: Date | null;
+  unassigned_at: Date | null;
+  route_m: number;
+  last_lat: number | null;
+  last_lng: number | null;
+  last_fix_at: Date | null;
+}
+
+function factsOf(row: OrderRow): OrderFacts {
+  return {
+    orderId: row.order_id,
+    placedAtMs: row.placed_at.getTime(),
+    hourMs: row.hour.getTime(),
+    cell: row.cell,
+    courierId: row.courier_id,
+    assignedAtMs: msOf(row.assigned_at),
+    pickedUpAtMs: msOf(row.picked_up_at),
+    deliveredAtMs: msOf(row.delivered_at),
+    cancelledAtMs: msOf(row.cancelled_at),
+    unassignedAtMs: msOf(row.unassigned_at),
+    routeM: row.route_m,
+    last:
+      row.last_fix_at === null
+        ? null
+        : { lat: row.last_lat as number, lng: row.last_lng as number, atMs: row.last_fix_at.getTime() },
+  };
+}
+
+function rowOf(f: OrderFacts) {
+  return {
+    order_id: f.orderId,
+    courier_id: f.courierId,
+    assigned_at: iso(f.assignedAtMs),
+    picked_up_at: iso(f.pickedUpAtMs),
+    delivered_at: iso(f.deliveredAtMs),
+    cancelled_at: iso(f.cancelledAtMs),
+    unassigned_at: iso(f.unassignedAtMs),
+    route_m: f.routeM,
+    last_lat: f.last?.lat ?? null,
+    last_lng: f.last?.lng ?? null,
+    last_fix_at: iso(f.last?.atMs ?? null),
+  };
+}
+
+/**
+ * The route log in PostgreSQL (infra/postgres/migrations). Events and positions
+ * recorded in the same tick share one transaction: the raw rows go in with
+ * ON CONFLICT DO NOTHING, and only the rows that were new move the per-order
+ * facts (locked while folded) and the hourly rollups the reports read, so a
+ * replay changes nothing.
+ */
+export class PgRouteArchive extends RouteArchive {
+  private readonly pool: Pool;
+  private readonly events = new DataLoader<ArchivedOrderEvent, boolean>(
+    (batch) => this.tx((c) => this.writeOrderEvents(c, batch)),
+    { cache: false, maxBatchSize: MAX_PER_BATCH },
+  );
+  private readonly fixes = new DataLoader<ArchivedFix, boolean>((batch) => this.tx((c) => this.writeFixes(c, batch)), {
+    cache: false,
+    maxBatchSize: MAX_PER_BATCH,
+  });
+
+  constructor(options: PgArchiveOptions) {
+    super();
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`not a schema name: ${options.schema}`);
+    this.pool = new Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 8,
+      options: `-c search_path=${options.schema}`,
+      application_name: 'dispatch-mesh',
+    });
+    // An idle connection that drops (the server restarted) is replaced on the next query; the error must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async recordOrderEvents(events: readonly ArchivedOrderEvent[]): Promise<number> {
+    const fresh = await Promise.all(events.map((e) => this.events.load(e)));
+    return fresh.filter(Boolean).length;
+  }
+
+  async recordPositions(fixes: readonly ArchivedFix[]): Promise<number> {
+    const kept = await Promise.all(fixes.map((f) => this.fixes.load(f)));
+    return kept.filter(Boolean).length;
+  }
+
+  async dispatchReport(query: ReportQuery): Promise<DispatchReportRow[]> {
+    const { fromHourMs, toMs } = reportHours(query.fromMs, query.toMs);
+    const key = query.groupBy === 'hour' ? 'hour' : 'cell';
+    const args = [iso(fromHourMs), iso(toMs)];
+    const [counts, latency] = await Promise.all([
+      this.pool.query<{
+        key: Date | string;
+        placed: string;
+        delivered: string;
+        cancelled: string;
+        unassigned: string;
+        route_m: number;
+      }>(
+        `SELECT ${key} AS key, sum(placed) AS placed, sum(delivered) AS delivered, sum(cancelled) AS cancelled,
+                sum(unassigned) AS unassigned, sum(route_m) AS route_m
+           FROM dispatch_stats WHERE hour >= $1 AND hour < $2 GROUP BY 1`,
+        args,
+      ),
+      this.pool.query<{ key: Date | string; metric: 0 | 1 | 2; bucket: number; n: string }>(
+        `SELECT ${key} AS key, metric, bucket, sum(n) AS n
+           FROM dispatch_latency WHERE hour >= $1 AND hour < $2 GROUP BY 1, 2, 3`,
+        args,
+      ),
+    ]);
+    const keyOf = (k: Date | string) => (k instanceof Date ? hourKey(k.getTime()) : k);
+    const report = new ReportAccumulator();
+    for (const r of counts.rows) {
+      report.addCounts(keyOf(r.key), {
+        placed: Number(r.placed),
+        delivered: Number(r.delivered),
+        cancelled: Number(r.cancelled),
+        unassigned: Number(r.unassigned),
+        routeM: Number(r.route_m),
+      });
+    }
+    for (const r of latency.rows) report.addLatency(keyOf(r.key), r.metric, r.bucket, Number(r.n));
+    return report.rowsOut();
+  }
+
+  async trail(courierId: string, fromMs: number, toMs: number): Promise<TrailPoint[]> {
+    const { rows } = await this.pool.query<{ at: Date; lat: number; lng: number; order_id: string }>(
+      `SELECT at, lat, lng, order_id FROM route_positions
+        WHERE courier_id = $1 AND at >= $2 AND at < $3 ORDER BY at`,
+      [courierId, iso(fromMs), iso(toMs)],
+    );
+    return rows.map((r) => ({ atMs: r.at.getTime(), lat: r.lat, lng: r.lng, orderId: r.order_id }));
+  }
+
+  async trimBefore(beforeMs: number): Promise<number> {
+    const before = iso(beforeMs);
+    let removed = 0;
+    for (const sql of [
+      'DELETE FROM route_order_events WHERE at < $1',
+      'DELETE FROM route_positions WHERE at < $1',
+      'DELETE FROM route_orders WHERE placed_at < $1',
+    ]) {
+      removed += (await this.pool.query(sql, [before])).rowCount ?? 0;
+    }
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1 FROM route_orders LIMIT 0');
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async writeOrderEvents(c: PoolClient, batch: readonly ArchivedOrderEvent[]): Promise<boolean[]> {
+    const inserted = await c.query<{ event_id: string }>(
+      `INSERT INTO route_order_events (event_id, order_id, type, at, status, courier_id, data)
+       SELECT x.event_id, x.order_id, x.type, x.at, x.status, x.courier_id, x.data
+         FROM jsonb_to_recordset($1::jsonb)
+           AS x(event_id text, order_id text, type text, at timestamptz, status text, courier_id text, data jsonb)
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [
+        JSON.stringify(
+          uniqueBy(batch, (e) => e.eventId).map((e) => ({
+            event_id: e.eventId,
+            order_id: e.order.id,
+            type: e.type,
+            at: e.at,
+            status: e.order.status,
+            courier_id: e.order.courierId,
+            data: e.order,
+          })),
+        ),
+      ],
+    );
+    const freshIds = new Set(inserted.rows.map((r) => r.event_id));
+    const answers = batch.map((e) => freshIds.has(e.eventId));
+    const fresh = uniqueBy(
+      batch.filter((e) => freshIds.has(e.eventId)),
+      (e) => e.eventId,
+    );
+    if (fresh.length === 0) return answers;
+
+    // An order seen for the first time gets its row here; the rows inserted say which orders are new.
+    const seeds = uniqueBy(fresh, (e) => e.order.id).map((e) => foldOrder(null, e.order).facts);
+    const created = await c.query<{ order_id: string }>(
+      `INSERT INTO route_orders (order_id, placed_at, hour, cell)
+       SELECT x.order_id, x.placed_at, x.hour, x.cell
+         FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, placed_at timestamptz, hour timestamptz, cell text)
+        ORDER BY x.order_id
+       ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+      [
+        JSON.stringify(
+          seeds.map((f) => ({ order_id: f.orderId, placed_at: iso(f.placedAtMs), hour: iso(f.hourMs), cell: f.cell })),
+        ),
+      ],
+    );
+    const isNew = new Set(created.rows.map((r) => r.order_id));
+    const facts = await this.lockOrders(
+      c,
+      seeds.map((f) => f.orderId),
+    );
+    const deltas: StatsDelta[] = [];
+    for (const event of fresh) {
+      const prev = facts.get(event.order.id) as OrderFacts;
+      const { facts: next, delta } = foldOrder(prev, event.order);
+      if (isNew.delete(next.orderId)) delta.placed = 1;
+      facts.set(next.orderId, next);
+      deltas.push(delta);
+    }
+    await this.saveOrders(c, [...facts.values()]);
+    await this.applyDeltas(c, deltas);
+    return answers;
+  }
+
+  private async writeFixes(c: PoolClient, batch: readonly ArchivedFix[]): Promise<boolean[]> {
+    // Each position goes with the order its courier was on at that time, if any; the new ones come back.
+    const kept = await c.query<{ courier_id: string; at: Date; lat: number; lng: number; order_id: string }>(
+      `INSERT INTO route_positions (courier_id, at, lat, lng, order_id)
+       SELECT x.courier_id, x.at, x.lat, x.lng, o.order_id
+         FROM jsonb_to_recordset($1::jsonb) AS x(courier_id text, at timestamptz, lat float8, lng float8)
+         JOIN LATERAL (
+           SELECT order_id FROM route_orders o
+            WHERE o.courier_id = x.courier_id AND o.assigned_at <= x.at
+              AND x.at <= coalesce(o.delivered_at, o.cancelled_at, 'infinity')
+            ORDER BY o.assigned_at DESC LIMIT 1) o ON true
+       ON CONFLICT (courier_id, at) DO NOTHING
+       RETURNING courier_id, at, lat, lng, order_id`,
+      [
+        JSON.stringify(
+          uniqueBy(batch, (f) => `${f.courierId}@${f.atMs}`).map((f) => ({
+            courier_id: f.courierId,
+            at: iso(f.atMs),
+            lat: f.lat,
+            lng: f.lng,
+          })),
+        ),
+      ],
+    );
+    const keptKeys = new Set(kept.rows.map((r) => `${r.courier_id}@${r.at.getTime()}`));
+    const answers = batch.map((f) => keptKeys.has(`${f.courierId}@${f.atMs}`));
+    if (kept.rows.length === 0) return answers;
+
+    const byOrder = new Map<string, ArchivedFix[]>();
+    for (const r of kept.rows) {
+      const fix = { courierId: r.courier_id, atMs: r.at.getTime(), lat: r.lat, lng: r.lng };
+      byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), fix]);
+    }
+    const facts = await this.lockOrders(c, [...byOrder.keys()]);
+    const deltas: StatsDelta[] = [];
+    for (const [orderId, fixes] of byOrder) {
+      const { facts: next, delta } = foldTrail(facts.get(orderId) as OrderFacts, fixes);
+      facts.set(orderId, next);
+      deltas.push(delta);
+    }
+    await this.saveOrders(c, [...facts.values()]);
+    await this.applyDeltas(c, deltas);
+    return answers;
+  }
+
+  /** The orders' facts, their rows locked until the transaction ends (in id order, so two batches never wait on each other in a circle). */
+  private async lockOrders(c: PoolClient, ids: readonly string[]): Promise<Map<string, OrderFacts>> {
+    const { rows } = await c.query<OrderRow>(
+      'SELECT * FROM route_orders WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.order_id, factsOf(r)]));
+  }
+
+  private async saveOrders(c: PoolClient, facts: readonly OrderFacts[]): Promise<void> {
+    await c.query(
+      `UPDATE route_orders o SET courier_id = x.courier_id, assigned_at = x.assigned_at, picked_up_at = x.picked_up_at,
+              delivered_at = x.delivered_at, cancelled_at = x.cancelled_at, unassigned_at = x.unassigned_at,
+              route_m = x.route_m, last_lat = x.last_lat, last_lng = x.last_lng, last_fix_at = x.last_fix_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, courier_id text, assigned_at timestamptz,
+              picked_up_at timestamptz, delivered_at timestamptz, cancelled_at timestamptz, unassigned_at timestamptz,
+              route_m float8, last_lat float8, last_lng float8, last_fix_at timestamptz)
+        WHERE o.order_id = x.order_id`,
+      [JSON.stringify(facts.map(rowOf))],
+    );
+  }
+
+  /** Adds the deltas to the rollups, summed per row first (one statement may touch a row once), in key order. */
+  private async applyDeltas(c: PoolClient, deltas: readonly StatsDelta[]): Promise<void> {
+    const counts = new Map<
+      string,
+      {
+        hour: string;
+        cell: string;
+        placed: number;
+        delivered: number;
+        cancelled: number;
+        unassigned: number;
+        route_m: number;
+      }
+    >();
+    const latency = new Map<string, { hour: string; cell: string; metric: number; bucket: number; n: number }>();
+    for (const d of deltas) {
+      const hour = iso(d.hourMs) as string;
+      const row = counts.get(`${hour} ${d.cell}`) ?? {
+        hour,
+        cell: d.cell,
+        placed: 0,
+        delivered: 0,
+        cancelled: 0,
+        unassigned: 0,
+        route_m: 0,
+      };
+      row.placed += d.placed;
+      row.delivered += d.delivered;
+      row.cancelled += d.cancelled;
+      row.unassigned += d.unassigned;
+      row.route_m += d.routeM;
+      counts.set(`${hour} ${d.cell}`, row);
+      for (const { metric, bucket } of d.latencies) {
+        const id = `${hour} ${d.cell} ${metric} ${bucket}`;
+        const l = latency.get(id) ?? { hour, cell: d.cell, metric, bucket, n: 0 };
+        l.n += 1;
+        latency.set(id, l);
+      }
+    }
+    const changed = [...counts.values()].filter(
+      (r) => r.placed + r.delivered + r.cancelled + r.unassigned > 0 || r.route_m !== 0,
+    );
+    if (changed.length > 0) {
+      await c.query(
+        `INSERT INTO dispatch_stats AS s (hour, cell, placed, delivered, cancelled, unassigned, route_m)
+         SELECT x.hour, x.cell, x.placed, x.delivered, x.cancelled, x.unassigned, x.route_m
+           FROM jsonb_to_recordset($1::jsonb) AS x(hour timestamptz, cell text, placed int, delivered int,
+                cancelled int, unassigned int, route_m float8)
+          ORDER BY x.hour, x.cell
+         ON CONFLICT (hour, cell) DO UPDATE SET placed = s.placed + excluded.placed,
+              delivered = s.delivered + excluded.delivered, cancelled = s.cancelled + excluded.cancelled,
+              unassigned = s.unassigned + excluded.unassigned, route_m = s.route_m + excluded.route_m`,
+        [JSON.stringify(changed)],
+      );
+    }
+    if (latency.size > 0) {
+      await c.query(
+        `INSERT INTO dispatch_latency AS l (hour, cell, metric, bucket, n)
+         SELECT x.hour, x.cell, x.metric, x.bucket, x.n
+           FROM jsonb_to_recordset($1::jsonb) AS x(hour timestamptz, cell text, metric smallint, bucket smallint, n int)
+          ORDER BY x.hour, x.cell, x.metric, x.bucket
+         ON CONFLICT (hour, cell, metric, bucket) DO UPDATE SET n = l.n + excluded.n`,
+        [JSON.stringify([...latency.values()])],
+      );
+    }
+  }
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

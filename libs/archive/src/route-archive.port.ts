@@ -1,0 +1,46 @@
+import type { DispatchReportRow, OrderChangeType, OrderView } from '@mesh/contracts';
+import type { ArchivedFix } from './order-facts';
+
+/** An order event as the archive keeps it. */
+export interface ArchivedOrderEvent {
+  eventId: string;
+  type: OrderChangeType;
+  /** The event's time. */
+  at: string;
+  order: OrderView;
+}
+
+export interface ReportQuery {
+  fromMs: number;
+  toMs: number;
+  groupBy: 'hour' | 'area';
+}
+
+/** One position of a trail. */
+export interface TrailPoint {
+  atMs: number;
+  lat: number;
+  lng: number;
+  orderId: string;
+}
+
+/**
+ * The route log: every order event and the positions of couriers while on an
+ * order, and the dispatch reports drawn from them. Recording is idempotent: the
+ * same events or positions recorded again (a replay from Kafka) change nothing.
+ */
+export abstract class RouteArchive {
+  /** Records order events; answers how many were new. */
+  abstract recordOrderEvents(events: readonly ArchivedOrderEvent[]): Promise<number>;
+  /** Records the positions that fall on an order of their courier (others are not kept); answers how many were kept. */
+  abstract recordPositions(fixes: readonly ArchivedFix[]): Promise<number>;
+  /** The report rows of the orders placed in [from's hour, to), by hour or pickup cell, in key order. */
+  abstract dispatchReport(query: ReportQuery): Promise<DispatchReportRow[]>;
+  /** A courier's archived positions in [from, to), oldest first. */
+  abstract trail(courierId: string, fromMs: number, toMs: number): Promise<TrailPoint[]>;
+  /** Forgets the raw log (events, positions, per-order facts) older than `beforeMs`; the reports' rollups stay. Answers the rows removed. */
+  abstract trimBefore(beforeMs: number): Promise<number>;
+  /** Whether the archive answers (the readiness probe). */
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+}
