@@ -2,6 +2,7 @@ import { FUNCTION_CATALOG, SCALING_POLICY, TOPICS } from '@mesh/contracts';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ function validate(manifest: Manifest): void {
     Service,
     Deployment,
     HorizontalPodAutoscaler,
+    Job,
     ScaledObject,
   };
   const Model = models[manifest.kind];

@@ -33,7 +33,11 @@ const securityContext = {
   capabilities: { drop: ['ALL'] },
 };
 
-/** Shared settings from the ConfigMap; secrets (JWT_SECRET or JWT_JWKS_URL/JWT_PUBLIC_KEY) from a Secret the operator creates. */
+/**
+ * Shared settings from the ConfigMap; secrets from a Secret the operator creates: JWT_SECRET (or
+ * JWT_JWKS_URL/JWT_PUBLIC_KEY), DATABASE_URL with its credentials (the route log's PostgreSQL), and
+ * REPORT_WEBHOOK_URL if the hourly report is posted somewhere.
+ */
 const envFrom = [{ configMapRef: { name: 'mesh-config' } }, { secretRef: { name: 'mesh-secrets' } }];
 
 function deployment(
@@ -108,6 +112,30 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'mesh-live', namespace: NAMESPACE },
       spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '5Gi' } } },
+    },
+    {
+      // The route log's schema, migrated once per release (node-pg-migrate under its advisory lock).
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'db-migrate', namespace: NAMESPACE, labels: labels('db-migrate') },
+      spec: {
+        backoffLimit: 6,
+        template: {
+          metadata: { labels: labels('db-migrate') },
+          spec: {
+            restartPolicy: 'OnFailure',
+            containers: [
+              {
+                name: 'db-migrate',
+                image: IMAGE,
+                command: ['node', 'infra/scripts/db-migrate.mjs'],
+                envFrom,
+                securityContext,
+              },
+            ],
+          },
+        },
+      },
     },
     deployment('gateway', {
       command: ['node', 'dist/apps/gateway/src/main.js'],

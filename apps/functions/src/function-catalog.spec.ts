@@ -4,6 +4,8 @@ import { LocationFunction } from './location/location.function';
 import { MixFunction } from './mix/mix.function';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 import { HousekeepingFunction } from './housekeeping/housekeeping.function';
+import { ArchiveFunction } from './archive/archive.function';
+import { TrailFunction } from './archive/trail.function';
 
 describe('the function catalog', () => {
   it('names every function with the topic it really consumes', () => {
@@ -13,7 +15,9 @@ describe('the function catalog', () => {
       new DispatchFunction(none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
-      new HousekeepingFunction(none, none),
+      new HousekeepingFunction(none, none, none, none),
+      new ArchiveFunction(none),
+      new TrailFunction(none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

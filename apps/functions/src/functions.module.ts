@@ -12,8 +12,18 @@ import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 import { HousekeepingFunction } from './housekeeping/housekeeping.function';
 import { Scheduler } from './schedules/scheduler';
+import { ArchiveFunction } from './archive/archive.function';
+import { TrailFunction } from './archive/trail.function';
 
-const ALL_FUNCTIONS = [LocationFunction, DispatchFunction, OrderUpdatesFunction, MixFunction, HousekeepingFunction];
+const ALL_FUNCTIONS = [
+  LocationFunction,
+  DispatchFunction,
+  OrderUpdatesFunction,
+  MixFunction,
+  HousekeepingFunction,
+  ArchiveFunction,
+  TrailFunction,
+];
 
 /**
  * The function host and what this process runs: everything by default, or the

@@ -1,4 +1,4 @@
-import type { DispatchReportRow } from '@mesh/contracts';
+import { DISPATCH_REPORT_COLUMNS, type DispatchReportRow } from '@mesh/contracts';
 import { addTo, quantileS, type Histogram } from './histogram';
 import type { LatencyMetric } from './order-facts';
 
@@ -73,3 +73,15 @@ export class ReportAccumulator {
 }
 
 export const hourKey = (hourMs: number) => new Date(hourMs).toISOString();
+
+/** A report as CSV (API.md): a header row naming the columns, then one line per row; empty cells for nulls. */
+export function dispatchReportCsv(rows: readonly DispatchReportRow[]): string {
+  const cell = (v: string | number | null) => {
+    if (v === null) return '';
+    const text = String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [DISPATCH_REPORT_COLUMNS.join(',')];
+  for (const row of rows) lines.push(DISPATCH_REPORT_COLUMNS.map((c) => cell(row[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -13,6 +13,8 @@ export const FUNCTION_CATALOG = [
   { name: 'order-updates', topic: 'orders' },
   { name: 'mix', topic: 'streams' },
   { name: 'housekeeping', topic: 'schedules' },
+  { name: 'archive', topic: 'orders' },
+  { name: 'trail', topic: 'couriers' },
 ] as const satisfies readonly { name: string; topic: TopicKey }[];
 
 /** Each function consumes through its own consumer group, named so (KEDA's trigger names it too). */

@@ -79,6 +79,25 @@ export const SCHEDULES: readonly ScheduleSpec[] = [
     missed: 'skip',
     payload: { task: 'trim-invocation-records' },
   }),
+  ScheduleSpec.parse({
+    // Each hour's dispatch report, a couple of minutes after it ends (its last deliveries archived);
+    // every hour is reported, those missed while nothing ran included.
+    name: 'dispatch-report-hourly',
+    function: 'housekeeping',
+    cron: '2 * * * *',
+    timeZone: 'UTC',
+    missed: 'catch-up',
+    payload: { task: 'dispatch-report' },
+  }),
+  ScheduleSpec.parse({
+    // The route log's raw rows are kept ARCHIVE_RETENTION_DAYS; the reports' hourly rollups stay.
+    name: 'route-log-retention',
+    function: 'housekeeping',
+    cron: '45 3 * * *',
+    timeZone: 'UTC',
+    missed: 'skip',
+    payload: { task: 'trim-route-log' },
+  }),
 ];
 
 /** `GET /v1/admin/schedules` (API.md). */

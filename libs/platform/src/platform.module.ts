@@ -1,3 +1,4 @@
+import { ArchiveModule } from '@mesh/archive';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BusModule } from '@mesh/bus';
 import { ConfigModule, type AppConfig } from '@mesh/config';
@@ -32,6 +33,7 @@ export class PlatformModule {
         InvocationsModule.forRoot(config),
         SchedulesModule.forRoot(config),
         StreamsModule.forRoot(config),
+        ArchiveModule.forRoot(config),
       ],
     };
   }
