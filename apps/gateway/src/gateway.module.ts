@@ -5,6 +5,7 @@ import type { AppConfig } from '@mesh/config';
 import { redisOrMemory } from '@mesh/redis';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
+import { ReportsService } from './admin/reports.service';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { CouriersController } from './couriers/couriers.controller';
 import { CouriersService } from './couriers/couriers.service';
@@ -46,6 +47,7 @@ export class GatewayModule {
         OrdersService,
         StreamsService,
         AdminService,
+        ReportsService,
         RealtimeGateway,
         SocketRecovery,
         redisOrMemory(config, RequestBudget, {

@@ -87,3 +87,6 @@ export const CourierTrail = z.object({
   }),
 });
 export type CourierTrail = z.infer<typeof CourierTrail>;
+
+/** A courier as the trail route names it: a user id (a token's subject). */
+export const CourierIdParam = z.string().min(1).max(200);

@@ -1,3 +1,4 @@
+import { dropSchema, migrateSchema } from './database';
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
 import type { Role } from '@mesh/contracts';
@@ -98,6 +99,10 @@ export async function waitForHttp(url: string, proc: RunningProcess, timeoutMs =
 export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningStack> {
   const [port, functionsPort] = [await freePort(), await freePort()];
   const run = uniqueName('e2e');
+  // A PostgreSQL schema of its own for the route log, migrated like the deployment's.
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://mesh@127.0.0.1:5432/mesh';
+  const schema = run.replace(/-/g, '_');
+  await migrateSchema(databaseUrl, schema);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
@@ -108,6 +113,8 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     JWT_SECRET: randomBytes(32).toString('base64url'),
     REDIS_KEY_PREFIX: `${run}:`,
     KAFKA_TOPIC_PREFIX: `${run}.`,
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: schema,
     LOG_LEVEL: 'warn',
     DEV_TOKENS: '0',
     // Every test client comes from one address (a fleet of 2,000 in the benchmarks); the security suite
@@ -157,6 +164,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
       await Promise.all([
         deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run),
         deleteKeys(String(env.REDIS_URL ?? 'redis://127.0.0.1:6379'), `${run}:`),
+        dropSchema(databaseUrl, schema),
       ]);
     },
   };

@@ -2,6 +2,8 @@ import {
   ActivationList,
   FunctionHealthList,
   ScheduleList,
+  DispatchReport,
+  CourierTrail,
   AvailabilityChange,
   INVOCATION_OUTCOME_VALUES,
   CourierView,
@@ -324,6 +326,51 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
         description:
           'Each schedule: cron or interval, time zone, its last fire with the outcome of its invocation (`fired` until its function has finished with it), and its next fire.',
         responses: { '200': ok('Schedules', ScheduleList), ...authProblems },
+      },
+    },
+    '/v1/admin/reports/dispatch': {
+      get: {
+        tags: ['admin'],
+        summary: 'Dispatch report from the route log, per hour or per area (dispatchers)',
+        description:
+          'For the orders placed from `from` (taken back to the start of its hour) until `to`, at most 31 days: placed, delivered, cancelled, unassigned (dispatch gave up at least once); seconds from placing to the first assignment (p50/p95/p99), to pick-up and to delivery (p50), read from histograms whose buckets are 10% wide (the upper bound); metres the couriers covered from assignment to delivery, per delivery. `groupBy=hour` keys rows by the hour (UTC, ISO), `area` by the H3 cell (resolution 7) of the pickup. `format=csv`: the same columns with a header row.',
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+          { name: 'groupBy', in: 'query', required: false, schema: { type: 'string', enum: ['hour', 'area'] } },
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv'] } },
+        ],
+        responses: {
+          '200': {
+            description: 'The report',
+            content: {
+              'application/json': { schema: json(DispatchReport, 'output') },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          '400': problem('Invalid query (times, span over 31 days, groupBy, format)'),
+          '503': problem('The route log is not answering'),
+          ...authProblems,
+        },
+      },
+    },
+    '/v1/admin/couriers/{id}/trail': {
+      get: {
+        tags: ['admin'],
+        summary: 'A courier’s trail while on orders (dispatchers)',
+        description:
+          'Its archived positions from `from` to `to` (at most 24 hours) as a GeoJSON feature: a LineString ([lng, lat]) with `properties.times` and `properties.orderIds` per position; one position is a Point, none a null geometry.',
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: {
+          '200': ok('The trail', CourierTrail),
+          '400': problem('Invalid query (times, span over 24 hours)'),
+          '503': problem('The route log is not answering'),
+          ...authProblems,
+        },
       },
     },
     '/v1/admin/activations': {
