@@ -17,7 +17,7 @@ describe('the function catalog', () => {
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),
       new ArchiveFunction(none),
-      new TrailFunction(none),
+      new TrailFunction(none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

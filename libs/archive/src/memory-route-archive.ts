@@ -1,7 +1,13 @@
 import type { DispatchReportRow } from '@mesh/contracts';
 import { foldOrder, foldTrail, onOrder, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
 import { ReportAccumulator, hourKey, reportHours } from './report-rows';
-import { RouteArchive, type ArchivedOrderEvent, type ReportQuery, type TrailPoint } from './route-archive.port';
+import {
+  RouteArchive,
+  type ArchivedOrderEvent,
+  type PositionsRecorded,
+  type ReportQuery,
+  type TrailPoint,
+} from './route-archive.port';
 
 interface Rollup {
   hourMs: number;
@@ -37,13 +43,15 @@ export class MemoryRouteArchive extends RouteArchive {
     return Promise.resolve(recorded);
   }
 
-  recordPositions(fixes: readonly ArchivedFix[]): Promise<number> {
+  recordPositions(fixes: readonly ArchivedFix[]): Promise<PositionsRecorded> {
     const added = new Map<string, ArchivedFix[]>();
+    const unmatched: ArchivedFix[] = [];
     for (const fix of fixes) {
       const order = [...(this.ordersOf.get(fix.courierId) ?? [])]
         .map((id) => this.orders.get(id))
         .find((o) => o !== undefined && onOrder(o, fix.courierId, fix.atMs));
       const trail = this.positions.get(fix.courierId) ?? new Map<number, TrailPoint>();
+      if (!order) unmatched.push(fix);
       if (!order || trail.has(fix.atMs)) continue;
       trail.set(fix.atMs, { atMs: fix.atMs, lat: fix.lat, lng: fix.lng, orderId: order.orderId });
       this.positions.set(fix.courierId, trail);
@@ -54,7 +62,11 @@ export class MemoryRouteArchive extends RouteArchive {
       this.orders.set(orderId, facts);
       this.apply(delta);
     }
-    return Promise.resolve([...added.values()].reduce((n, f) => n + f.length, 0));
+    return Promise.resolve({ kept: [...added.values()].reduce((n, f) => n + f.length, 0), unmatched });
+  }
+
+  knownAssigned(orderIds: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(orderIds.filter((id) => (this.orders.get(id)?.assignedAtMs ?? null) !== null)));
   }
 
   dispatchReport(query: ReportQuery): Promise<DispatchReportRow[]> {

@@ -3,7 +3,16 @@ import { Pool, type PoolClient } from 'pg';
 import type { DispatchReportRow } from '@mesh/contracts';
 import { foldOrder, foldTrail, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
 import { ReportAccumulator, hourKey, reportHours } from './report-rows';
-import { RouteArchive, type ArchivedOrderEvent, type ReportQuery, type TrailPoint } from './route-archive.port';
+import {
+  RouteArchive,
+  type ArchivedOrderEvent,
+  type PositionsRecorded,
+  type ReportQuery,
+  type TrailPoint,
+} from './route-archive.port';
+
+/** What became of one position: kept now, kept before, or on no order of its courier. */
+type FixOutcome = 'kept' | 'duplicate' | 'unmatched';
 
 export interface PgArchiveOptions {
   url: string;
@@ -85,10 +94,13 @@ export class PgRouteArchive extends RouteArchive {
     (batch) => this.tx((c) => this.writeOrderEvents(c, batch)),
     { cache: false, maxBatchSize: MAX_PER_BATCH },
   );
-  private readonly fixes = new DataLoader<ArchivedFix, boolean>((batch) => this.tx((c) => this.writeFixes(c, batch)), {
-    cache: false,
-    maxBatchSize: MAX_PER_BATCH,
-  });
+  private readonly fixes = new DataLoader<ArchivedFix, FixOutcome>(
+    (batch) => this.tx((c) => this.writeFixes(c, batch)),
+    {
+      cache: false,
+      maxBatchSize: MAX_PER_BATCH,
+    },
+  );
 
   constructor(options: PgArchiveOptions) {
     super();
@@ -108,9 +120,20 @@ export class PgRouteArchive extends RouteArchive {
     return fresh.filter(Boolean).length;
   }
 
-  async recordPositions(fixes: readonly ArchivedFix[]): Promise<number> {
-    const kept = await Promise.all(fixes.map((f) => this.fixes.load(f)));
-    return kept.filter(Boolean).length;
+  async recordPositions(fixes: readonly ArchivedFix[]): Promise<PositionsRecorded> {
+    const outcomes = await Promise.all(fixes.map((f) => this.fixes.load(f)));
+    return {
+      kept: outcomes.filter((o) => o === 'kept').length,
+      unmatched: fixes.filter((_, i) => outcomes[i] === 'unmatched'),
+    };
+  }
+
+  async knownAssigned(orderIds: readonly string[]): Promise<Set<string>> {
+    const { rows } = await this.pool.query<{ order_id: string }>(
+      'SELECT order_id FROM route_orders WHERE order_id = ANY($1::text[]) AND assigned_at IS NOT NULL',
+      [orderIds],
+    );
+    return new Set(rows.map((r) => r.order_id));
   }
 
   async dispatchReport(query: ReportQuery): Promise<DispatchReportRow[]> {
@@ -258,19 +281,32 @@ export class PgRouteArchive extends RouteArchive {
     return answers;
   }
 
-  private async writeFixes(c: PoolClient, batch: readonly ArchivedFix[]): Promise<boolean[]> {
-    // Each position goes with the order its courier was on at that time, if any; the new ones come back.
-    const kept = await c.query<{ courier_id: string; at: Date; lat: number; lng: number; order_id: string }>(
-      `INSERT INTO route_positions (courier_id, at, lat, lng, order_id)
-       SELECT x.courier_id, x.at, x.lat, x.lng, o.order_id
-         FROM jsonb_to_recordset($1::jsonb) AS x(courier_id text, at timestamptz, lat float8, lng float8)
-         JOIN LATERAL (
-           SELECT order_id FROM route_orders o
-            WHERE o.courier_id = x.courier_id AND o.assigned_at <= x.at
-              AND x.at <= coalesce(o.delivered_at, o.cancelled_at, 'infinity')
-            ORDER BY o.assigned_at DESC LIMIT 1) o ON true
-       ON CONFLICT (courier_id, at) DO NOTHING
-       RETURNING courier_id, at, lat, lng, order_id`,
+  private async writeFixes(c: PoolClient, batch: readonly ArchivedFix[]): Promise<FixOutcome[]> {
+    // Each position goes with the order its courier was on at that time, if any: the new ones come
+    // back as kept, those on no order as unmatched (one already kept comes back as neither).
+    const { rows } = await c.query<{
+      kind: 'kept' | 'unmatched';
+      courier_id: string;
+      at: Date;
+      lat: number;
+      lng: number;
+      order_id: string | null;
+    }>(
+      `WITH m AS (
+         SELECT x.courier_id, x.at, x.lat, x.lng, o.order_id
+           FROM jsonb_to_recordset($1::jsonb) AS x(courier_id text, at timestamptz, lat float8, lng float8)
+           LEFT JOIN LATERAL (
+             SELECT order_id FROM route_orders o
+              WHERE o.courier_id = x.courier_id AND o.assigned_at <= x.at
+                AND x.at <= coalesce(o.delivered_at, o.cancelled_at, 'infinity')
+              ORDER BY o.assigned_at DESC LIMIT 1) o ON true),
+       ins AS (
+         INSERT INTO route_positions (courier_id, at, lat, lng, order_id)
+         SELECT courier_id, at, lat, lng, order_id FROM m WHERE order_id IS NOT NULL
+         ON CONFLICT (courier_id, at) DO NOTHING
+         RETURNING courier_id, at, lat, lng, order_id)
+       SELECT 'kept' AS kind, * FROM ins
+       UNION ALL SELECT 'unmatched', courier_id, at, lat, lng, NULL FROM m WHERE order_id IS NULL`,
       [
         JSON.stringify(
           uniqueBy(batch, (f) => `${f.courierId}@${f.atMs}`).map((f) => ({
@@ -282,14 +318,15 @@ export class PgRouteArchive extends RouteArchive {
         ),
       ],
     );
-    const keptKeys = new Set(kept.rows.map((r) => `${r.courier_id}@${r.at.getTime()}`));
-    const answers = batch.map((f) => keptKeys.has(`${f.courierId}@${f.atMs}`));
-    if (kept.rows.length === 0) return answers;
+    const outcome = new Map(rows.map((r) => [`${r.courier_id}@${r.at.getTime()}`, r.kind]));
+    const answers = batch.map((f): FixOutcome => outcome.get(`${f.courierId}@${f.atMs}`) ?? 'duplicate');
+    const kept = rows.filter((r) => r.kind === 'kept');
+    if (kept.length === 0) return answers;
 
     const byOrder = new Map<string, ArchivedFix[]>();
-    for (const r of kept.rows) {
+    for (const r of kept) {
       const fix = { courierId: r.courier_id, atMs: r.at.getTime(), lat: r.lat, lng: r.lng };
-      byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), fix]);
+      byOrder.set(r.order_id as string, [...(byOrder.get(r.order_id as string) ?? []), fix]);
     }
     const facts = await this.lockOrders(c, [...byOrder.keys()]);
     const deltas: StatsDelta[] = [];

@@ -25,7 +25,7 @@ export class ReportAccumulator {
         cancelled: 0,
         unassigned: 0,
         routeM: 0,
-        latency: [new Map(), new Map(), new Map()],
+        latency: [new Map<number, number>(), new Map<number, number>(), new Map<number, number>()],
       };
       this.rows.set(key, row);
     }

@@ -16,6 +16,11 @@ export interface ReportQuery {
   groupBy: 'hour' | 'area';
 }
 
+export interface PositionsRecorded {
+  kept: number;
+  unmatched: ArchivedFix[];
+}
+
 /** One position of a trail. */
 export interface TrailPoint {
   atMs: number;
@@ -32,8 +37,14 @@ export interface TrailPoint {
 export abstract class RouteArchive {
   /** Records order events; answers how many were new. */
   abstract recordOrderEvents(events: readonly ArchivedOrderEvent[]): Promise<number>;
-  /** Records the positions that fall on an order of their courier (others are not kept); answers how many were kept. */
-  abstract recordPositions(fixes: readonly ArchivedFix[]): Promise<number>;
+  /**
+   * Records the positions that fall on an order of their courier as the archive
+   * knows it (from its assignment until it ended); answers how many were newly
+   * kept and those that fell on no order (a position already kept is neither).
+   */
+  abstract recordPositions(fixes: readonly ArchivedFix[]): Promise<PositionsRecorded>;
+  /** Of these orders, those the archive knows were assigned. */
+  abstract knownAssigned(orderIds: readonly string[]): Promise<Set<string>>;
   /** The report rows of the orders placed in [from's hour, to), by hour or pickup cell, in key order. */
   abstract dispatchReport(query: ReportQuery): Promise<DispatchReportRow[]>;
   /** A courier's archived positions in [from, to), oldest first. */

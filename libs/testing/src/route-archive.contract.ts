@@ -157,8 +157,9 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       const fix = (afterMs: number, lat: number) => ({ courierId, atMs: placed + afterMs, lat, lng: 13.4 });
       const before = fix(500, 52.4); // before the assignment: not on this order
       const onTheWay = [fix(2_000, 52.5), fix(3_000, 52.501), fix(4_000, 52.503)];
-      expect(await under.archive.recordPositions([before, ...onTheWay])).toBe(3);
-      expect(await under.archive.recordPositions(onTheWay)).toBe(0); // a replay keeps nothing twice
+      expect(await under.archive.recordPositions([before, ...onTheWay])).toEqual({ kept: 3, unmatched: [before] });
+      // A replay keeps nothing twice.
+      expect(await under.archive.recordPositions(onTheWay)).toEqual({ kept: 0, unmatched: [] });
       await under.archive.recordOrderEvents([
         event(
           'order.delivered',
@@ -175,7 +176,7 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       ]);
       const arrived = fix(4_500, 52.504);
       const afterwards = fix(6_000, 52.6); // after the delivery: not on this order
-      expect(await under.archive.recordPositions([afterwards, arrived])).toBe(1);
+      expect(await under.archive.recordPositions([afterwards, arrived])).toEqual({ kept: 1, unmatched: [afterwards] });
 
       const trail = await under.archive.trail(courierId, hour, hour + HOUR);
       expect(trail.map((p) => [p.atMs - placed, p.lat, p.orderId])).toEqual([
@@ -188,6 +189,16 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       const legs = [...onTheWay, arrived].slice(1).map((p, i) => haversineM([...onTheWay, arrived][i] as never, p));
       const [row] = await under.archive.dispatchReport({ fromMs: hour, toMs: hour + HOUR, groupBy: 'hour' });
       expect(row?.distanceMPerDelivery).toBe(Math.round(legs.reduce((a, b) => a + b, 0)));
+    });
+
+    it('tells which orders it knows were assigned', async () => {
+      const hour = baseHour();
+      const [placed, assigned] = [uniqueName('order'), uniqueName('order')];
+      await under.archive.recordOrderEvents([
+        event('order.created', orderAt(placed, hour + 1_000, [])),
+        event('order.assigned', orderAt(assigned, hour + 1_000, [['assigned', 1_000]])),
+      ]);
+      expect(await under.archive.knownAssigned([placed, assigned, uniqueName('never')])).toEqual(new Set([assigned]));
     });
 
     it('trims the raw log before a time and keeps the reports', async () => {

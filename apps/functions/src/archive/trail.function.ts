@@ -1,27 +1,66 @@
 import { Injectable } from '@nestjs/common';
-import type { MeshEvent } from '@mesh/bus';
-import { RouteArchive } from '@mesh/archive';
+import { DependencyUnavailable, type MeshEvent } from '@mesh/bus';
+import { RouteArchive, type ArchivedFix } from '@mesh/archive';
+import { CourierGeoRepository } from '@mesh/geo';
 import type { MeshFunction } from '../host/mesh-function';
+
+type FixEvents = 'courier.location.reported' | 'courier.locations.reported';
+
+/** How long a position may wait for the archive to learn of its courier's order (older ones are judged as they are). */
+const WAIT_FOR_ORDER_MS = 60_000;
+/** How long one invocation looks for it before handing the event back to wait (a retry at least every second). */
+const LOOK_FOR_MS = 3_000;
+const LOOK_EVERY_MS = 100;
 
 /**
  * The trails: courier positions into the archive, which keeps those taken while
  * the courier was on an order (from assignment to delivery) and adds each leg
- * to that order's distance.
+ * to that order's distance. Positions and order events travel on different
+ * topics, so a position may come before the archive knows its courier was
+ * assigned: when the live state has the courier on an order the archive has not
+ * seen assigned yet, the position waits for it rather than being lost. Which
+ * positions are kept then depends on their times alone, so a replay keeps the same.
  */
 @Injectable()
-export class TrailFunction implements MeshFunction<'courier.location.reported' | 'courier.locations.reported'> {
+export class TrailFunction implements MeshFunction<FixEvents> {
   readonly name = 'trail';
   readonly topic = 'couriers';
   readonly accepts = ['courier.location.reported', 'courier.locations.reported'] as const;
   readonly idempotency = 'natural';
   readonly records = 'failures';
 
-  constructor(private readonly archive: RouteArchive) {}
+  constructor(
+    private readonly archive: RouteArchive,
+    private readonly couriers: CourierGeoRepository,
+  ) {}
 
-  async handle(event: MeshEvent<'courier.location.reported' | 'courier.locations.reported'>): Promise<void> {
-    const fixes = event.type === 'courier.locations.reported' ? event.data.fixes : [event.data];
-    await this.archive.recordPositions(
-      fixes.map((f) => ({ courierId: f.courierId, atMs: Date.parse(f.at), lat: f.lat, lng: f.lng })),
+  async handle(event: MeshEvent<FixEvents>): Promise<void> {
+    const fixes = (event.type === 'courier.locations.reported' ? event.data.fixes : [event.data]).map(
+      (f): ArchivedFix => ({ courierId: f.courierId, atMs: Date.parse(f.at), lat: f.lat, lng: f.lng }),
     );
+    const { unmatched } = await this.archive.recordPositions(fixes);
+    const recent = unmatched.filter((f) => Date.now() - f.atMs < WAIT_FOR_ORDER_MS);
+    if (recent.length === 0) return;
+    const waiting = await this.liveOrders(recent);
+    if (waiting.size === 0) return;
+    const deadline = Date.now() + LOOK_FOR_MS;
+    for (;;) {
+      const known = await this.archive.knownAssigned([...waiting.values()]);
+      if (known.size === waiting.size) break;
+      if (Date.now() > deadline) {
+        throw new DependencyUnavailable(
+          `the archive has not seen order ${[...waiting.values()].find((id) => !known.has(id))} assigned yet`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOOK_EVERY_MS));
+    }
+    await this.archive.recordPositions(recent.filter((f) => waiting.has(f.courierId)));
+  }
+
+  /** The couriers of these positions that the live state has on an order: courier → order. */
+  private async liveOrders(fixes: readonly ArchivedFix[]): Promise<Map<string, string>> {
+    const ids = [...new Set(fixes.map((f) => f.courierId))];
+    const live = await Promise.all(ids.map((id) => this.couriers.get(id)));
+    return new Map(live.flatMap((c) => (c.activeOrderId ? [[c.id, c.activeOrderId] as const] : [])));
   }
 }
