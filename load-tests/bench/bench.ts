@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --spike 10 --repeat 3 --duration 60s --couriers 2000 --search 12,16,20 --storm 2000 --rooms 4]
+ * npm run bench [-- --spike 10 --repeat 3 --duration 60s --couriers 2000 --search 12,16,20 --storm 2000 --rooms 4 --report 7]
  *
  * Replays the k6 scenarios against the real stack (gateway and functions as their
  * own processes on the real Kafka and Redis, a fresh stack per run) and writes a
@@ -8,7 +8,9 @@
  * p50/p95/p99, dispatch p50/p95/p99, orders lost, dropped iterations, and the CPU
  * and memory of every process (gateway, functions, Kafka, Redis, k6, ffmpeg), and
  * what the stack's CPU costs per accepted order (per position for the location
- * storm): CPU seconds over the run divided by what was done. `--repeat` runs the
+ * storm): CPU seconds over the run divided by what was done; how far the route log
+ * (PostgreSQL) ran behind the order events, and (`--report N`, 0 for none) N timings of
+ * the dispatch report over a day of 10x traffic. `--repeat` runs the
  * `--spike` multiplier that many times and reports the spread (0: no lunch spike at all).
  * `--search` then tries other spike multipliers, up from `--spike` while they hold
  * or down from it until one does, and reports the highest one that holds with zero
@@ -26,6 +28,7 @@ import { startStack, type RunningStack } from '../../libs/testing/src/stack';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '../../libs/testing/src/processes';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
+import { archiveLag, reportQueryFigures, type ArchiveLag, type ReportQueryFigures } from './archive.bench';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const { values } = parseArgs({
@@ -37,13 +40,14 @@ const { values } = parseArgs({
     storm: { type: 'string', default: '2000' },
     rooms: { type: 'string', default: '4' },
     repeat: { type: 'string', default: '3' },
+    report: { type: 'string', default: '7' },
   },
 });
 /** The bar for the multiplier search (the issue's): nothing lost, dispatch p99 within this. */
 const SEARCH_DISPATCH_P99_MS = 250;
 const SETTLE_MS = 8_000;
-/** The stack's own processes: what an order costs is theirs (k6 is the load, ffmpeg the rooms). */
-const STACK = ['gateway', 'functions', 'kafka', 'redis'];
+/** The stack's own processes: what an order costs is theirs (k6 is the load, ffmpeg the rooms; PostgreSQL holds the route log). */
+const STACK = ['gateway', 'functions', 'kafka', 'redis', 'postgres'];
 
 type Trend = { med?: number; 'p(95)'?: number; 'p(99)'?: number };
 type Metrics = Record<string, Trend & { count?: number; rate?: number; thresholds?: Record<string, boolean> }>;
@@ -62,6 +66,8 @@ interface Run {
     stuck: number;
     peakOrdersPerS: number;
     series: WindowFigures[];
+    /** How far the route log ran behind the run's order events. */
+    archive: ArchiveLag;
   };
 }
 
@@ -118,6 +124,7 @@ async function measured(label: string, scenario: string, env: Record<string, str
     functions: () => (stack.functions.child.pid ? [stack.functions.child.pid] : []),
     kafka: () => findPids((argv) => argv.includes('kafka.Kafka')),
     redis: () => findPids((argv) => argv[0]?.startsWith('redis-server') ?? false),
+    postgres: () => findPids((argv) => /(^|\/)postgres( |:|$)/.test(argv[0] ?? '')),
     k6: () => findPids((argv) => argv[0]?.endsWith('/k6') ?? false),
     ffmpeg: () => findPids((argv) => argv[0]?.endsWith('ffmpeg') ?? false),
   });
@@ -145,6 +152,7 @@ async function measured(label: string, scenario: string, env: Record<string, str
         stuck,
         peakOrdersPerS: Math.max(0, ...series.map((s) => s.ordersPerS)),
         series,
+        archive: await archiveLag(String(stack.env.DATABASE_URL), String(stack.env.DATABASE_SCHEMA)),
       };
     }
     return run;
@@ -177,7 +185,7 @@ const spread = (values: number[], digits = 0) => {
   return `${median.toFixed(digits)} (${(sorted[0] as number).toFixed(digits)}–${(sorted.at(-1) as number).toFixed(digits)})`;
 };
 
-function markdown(runs: Run[], highest: { spike: number; run: Run } | null): string {
+function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day: ReportQueryFigures | null): string {
   const lunchRows = runs
     .filter((r) => r.lunch)
     .map((r) => {
@@ -209,6 +217,18 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null): str
           2,
         )} ms.`
       : '';
+  const archiveRows = runs.flatMap((r) =>
+    r.lunch
+      ? [
+          `| ${r.label} | ${r.lunch.archive.events} | ${r.lunch.archive.p50S.toFixed(2)} / ${r.lunch.archive.p99S.toFixed(2)} / ${r.lunch.archive.maxS.toFixed(2)} |`,
+        ]
+      : [],
+  );
+  const daySection = day
+    ? [
+        `Dispatch report over a day of 10x (${day.orders.toLocaleString('en')} orders over ${day.cells} H3 cells: the ${day.statsRows.toLocaleString('en')} count rows and ${day.latencyRows.toLocaleString('en')} histogram rows such a day leaves), ${day.byHourMs.length} queries each, median (min–max): per hour **${spread(day.byHourMs)} ms**, per area **${spread(day.byAreaMs)} ms**.`,
+      ]
+    : [];
   const processRows = runs.map(
     (r) =>
       `| ${r.label} | ${r.processes.map((p) => `${p.name} ${p.cpuAvgPct.toFixed(0)}% (max ${p.cpuMaxPct.toFixed(0)}%), ${p.rssMaxMb.toFixed(0)} MB`).join(' · ')} |`,
@@ -239,6 +259,14 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null): str
     '| run | per | stack | by process |',
     '| --- | --- | --- | --- |',
     ...costRows,
+    '',
+    '## Route log (archive lag: when an order event reached PostgreSQL minus when it happened, in seconds)',
+    '',
+    '| run | order events archived | lag p50 / p99 / max (s) |',
+    '| --- | --- | --- |',
+    ...archiveRows,
+    '',
+    ...daySection,
     '',
     '## location-storm and live-rooms',
     '',
@@ -319,9 +347,13 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
   }
-  const report = markdown(runs, highest);
+  const day = Number(values.report) > 0 ? await reportQueryFigures(Number(values.report)) : null;
+  const report = markdown(runs, highest, day);
   writeFileSync(join(out, 'report.md'), report);
-  writeFileSync(join(out, 'report.json'), JSON.stringify({ runs, highestSpike: highest?.spike ?? null }, null, 2));
+  writeFileSync(
+    join(out, 'report.json'),
+    JSON.stringify({ runs, highestSpike: highest?.spike ?? null, reportQuery: day }, null, 2),
+  );
   process.stdout.write(`${report}\n[bench] report in ${out}\n`);
 }
 

@@ -236,7 +236,8 @@ export class PgRouteArchive extends RouteArchive {
             at: e.at,
             status: e.order.status,
             courier_id: e.order.courierId,
-            data: e.order,
+            // The order as it became and the offer concerned; its timeline is left out, the events themselves are it.
+            data: { order: { ...e.order, timeline: undefined }, offer: e.offer ?? null },
           })),
         ),
       ],

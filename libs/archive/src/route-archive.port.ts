@@ -1,4 +1,4 @@
-import type { DispatchReportRow, OrderChangeType, OrderView } from '@mesh/contracts';
+import type { DispatchReportRow, OfferRecord, OrderChangeType, OrderView } from '@mesh/contracts';
 import type { ArchivedFix } from './order-facts';
 
 /** An order event as the archive keeps it. */
@@ -8,6 +8,8 @@ export interface ArchivedOrderEvent {
   /** The event's time. */
   at: string;
   order: OrderView;
+  /** The offer the change concerned, if any. */
+  offer?: OfferRecord | null;
 }
 
 export interface ReportQuery {

@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-
-const ROOT = join(__dirname, '../../..');
+import { REPO_ROOT } from './repo-root';
 
 /** Brings a schema of its own up to date with the project's migrations (the script `infra:up` runs). */
 export async function migrateSchema(url: string, schema: string): Promise<void> {
-  await promisify(execFile)(process.execPath, [join(ROOT, 'infra/scripts/db-migrate.mjs'), '--schema', schema], {
+  await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'infra/scripts/db-migrate.mjs'), '--schema', schema], {
     env: { ...process.env, DATABASE_URL: url },
   });
 }

@@ -7,16 +7,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { eventually, uniqueName } from './eventually';
+import { REPO_ROOT } from './repo-root';
 
-/** The repository root, from source (tests) or from dist (benchmarks). */
-const ROOT = (() => {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
+const ROOT = REPO_ROOT;
 
 export interface RunningProcess {
   readonly name: string;

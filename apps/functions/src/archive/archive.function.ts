@@ -26,7 +26,13 @@ export class ArchiveFunction implements MeshFunction<OrderChangeType> {
 
   async handle(event: MeshEvent<OrderChangeType>): Promise<void> {
     await this.archive.recordOrderEvents([
-      { eventId: event.id, type: event.type, at: event.time ?? event.data.order.updatedAt, order: event.data.order },
+      {
+        eventId: event.id,
+        type: event.type,
+        at: event.time ?? event.data.order.updatedAt,
+        order: event.data.order,
+        offer: event.data.offer,
+      },
     ]);
   }
 }
