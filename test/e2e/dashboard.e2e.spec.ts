@@ -1,8 +1,14 @@
-import type { OfferView } from '@mesh/contracts';
+import {
+  DISPATCH_REPORT_COLUMNS,
+  type CourierTrail,
+  type OfferView,
+  type OrderView,
+  type PlaceOrder,
+} from '@mesh/contracts';
 import { RedisDispatchStore } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
 import { eventually, startStack, type RunningStack } from '@mesh/testing';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
@@ -11,6 +17,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(__dirname, '..', '..', 'artifacts', 'dashboard');
 /** How soon the page must show a change made through the API (the issue's bar). */
 const SHOWN_WITHIN_MS = 2_000;
+const HOUR_MS = 3_600_000;
+/** The reports chart's "placed" bars (#3b6fd8), as pixels on its canvas. */
+const PLACED_RGB = [0x3b, 0x6f, 0xd8] as const;
 
 /**
  * The dispatcher dashboard in Debian's Chromium (headless, driven by
@@ -28,12 +37,19 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
   const consoleErrors: string[] = [];
   const pageErrors: string[] = [];
   const foreignRequests: string[] = [];
+  /** Every order this test placed, for what the reports must count. */
+  const placedOrders: OrderView[] = [];
   /** Spots far enough apart (dispatch reaches 10 km) that each scenario's couriers only see its orders. */
   const base = somewhere();
   const area = (n: number) => offset(base, n * 30_000);
 
   const card = (orderId: string) => page.locator(`#board article[data-order-id="${orderId}"]`);
   const onMap = (orderId: string) => page.locator(`#map [data-order-id="${orderId}"]`);
+  const place = async (order: PlaceOrder) => {
+    const placed = await world.place(customer, order);
+    placedOrders.push(placed);
+    return placed;
+  };
   const screenshot = (name: string) =>
     page.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
 
@@ -77,7 +93,7 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
 
   it('shows a new order on the board and the map within 2 s, then follows its courier to delivery', async () => {
     const courier = await world.courierAt(offset(area(1), 300));
-    const placed = await world.place(customer, { pickup: area(1), dropoff: offset(area(1), 1_500, 800) });
+    const placed = await place({ pickup: area(1), dropoff: offset(area(1), 1_500, 800) });
     const sentAt = Date.now();
     await card(placed.id).waitFor({ timeout: SHOWN_WITHIN_MS });
     await onMap(placed.id).waitFor({
@@ -98,7 +114,7 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
   });
 
   it('highlights an order nobody took, and its redispatch button sends it out again', async () => {
-    const lonely = await world.place(customer, { pickup: area(2), dropoff: offset(area(2), 900) });
+    const lonely = await place({ pickup: area(2), dropoff: offset(area(2), 900) });
     await statusShown(lonely.id, 'unassigned');
     await expect(
       page.locator(`#board [data-column="unassigned"] article[data-order-id="${lonely.id}"]`).count(),
@@ -116,7 +132,7 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
 
   it('reconnects by itself after the gateway restarts, and shows what changed meanwhile', async () => {
     const silent = await world.courierAt(offset(area(3), 250));
-    const order = await world.place(customer, { pickup: area(3), dropoff: offset(area(3), 1_200) });
+    const order = await place({ pickup: area(3), dropoff: offset(area(3), 1_200) });
     await silent.inbox.next('offer.created', (o: OfferView) => o.orderId === order.id);
     await statusShown(order.id, 'offered');
     const errorsBefore = consoleErrors.length;
@@ -142,10 +158,140 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 20_000 });
     await statusShown(order.id, 'unassigned');
     await screenshot('reconnected');
-    // The only errors while the gateway was away are the browser's own refused socket connections.
-    expect(consoleErrors.slice(errorsBefore).filter((text) => !/WebSocket connection to .* failed/.test(text))).toEqual(
-      [],
+    // The only errors while the gateway was away are the browser's own refused connections (the socket's, and a
+    // poll that left just as the gateway stopped listening).
+    expect(
+      consoleErrors
+        .slice(errorsBefore)
+        .filter((text) => !/WebSocket connection to .* failed|net::ERR_CONNECTION_REFUSED/.test(text)),
+    ).toEqual([]);
+  });
+
+  it('shows a courier’s trail on the map: a short note before it has one, its delivery’s route after', async () => {
+    const errorsBefore = consoleErrors.length;
+    const dispatcher = await world.actor('dispatcher', ['dispatcher']);
+    const courier = await world.courierAt(offset(area(4), 300));
+    const trailBar = page.locator('#trail-bar');
+    const trailOnMap = page.locator(`#map .trail[data-courier-id="${courier.id}"]`);
+
+    // Picked on the map before it has been on any order: a note, and no line.
+    const dot = page.locator(`#map circle.courier[data-courier-id="${courier.id}"]`);
+    await dot.waitFor({ state: 'attached', timeout: 15_000 });
+    await dot.click();
+    await expectText(
+      page.locator('#trail-bar[data-state="empty"]'),
+      /has no positions on an order in the last 24 hours/,
     );
+    await expect(trailOnMap.count()).resolves.toBe(0);
+    await screenshot('trail-empty');
+    await trailBar.locator('button[data-action="close-trail"]').click();
+    await trailBar.waitFor({ state: 'hidden' });
+
+    const order = await place({ pickup: area(4), dropoff: offset(area(4), 1_500, 800) });
+    const offer = await courier.inbox.next('offer.created', (o: OfferView) => o.orderId === order.id);
+    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    await statusShown(order.id, 'assigned');
+    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    // It rides towards the dropoff; its positions count once the route log knows it is on the order.
+    const trailPath = `/v1/admin/couriers/${encodeURIComponent(courier.id)}/trail?${new URLSearchParams({
+      from: new Date(Date.now() - HOUR_MS).toISOString(),
+      to: new Date(Date.now() + 10 * 60_000).toISOString(),
+    }).toString()}`;
+    let step = 0;
+    const kept = await eventually(
+      async () => {
+        step += 1;
+        const spot = offset(area(4), 100 * (1 + (step % 15)), 60 * (1 + (step % 15)));
+        expect((await courier.api('PUT', '/v1/couriers/me/location', spot)).status).toBe(204);
+        const trail = (await dispatcher.api<CourierTrail>('GET', trailPath)).body;
+        expect(trail.geometry?.type).toBe('LineString');
+        expect(trail.properties.times.length).toBeGreaterThanOrEqual(3);
+        return trail.properties.times.length;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    await statusShown(order.id, 'delivered');
+
+    // Picked on the board, by the courier on its delivered order: the route it rode, as a line on the map.
+    await card(order.id).locator(`button[data-action="trail"][data-courier-id="${courier.id}"]`).click();
+    const line = trailOnMap.locator('polyline');
+    await line.waitFor({ state: 'attached', timeout: 15_000 });
+    expect(((await line.getAttribute('points')) ?? '').trim().split(/\s+/).length).toBeGreaterThanOrEqual(kept);
+    await expectText(
+      page.locator('#trail-bar[data-state="shown"]'),
+      new RegExp(`Trail of courier ${courier.id}: \\d+ positions on 1 order`),
+    );
+    // Framed on the trail, so it is a line a dispatcher sees, not a dot.
+    const box = await line.boundingBox();
+    expect(Math.max(box?.width ?? 0, box?.height ?? 0)).toBeGreaterThan(50);
+    await screenshot('trail');
+    await trailBar.locator('button[data-action="close-trail"]').click();
+    await trailBar.waitFor({ state: 'hidden' });
+    await expect(page.locator('#map .trail').count()).resolves.toBe(0);
+    expect(consoleErrors.slice(errorsBefore)).toEqual([]);
+  });
+
+  it('reports the orders of each hour in a table and a chart, and downloads them as CSV', async () => {
+    const errorsBefore = consoleErrors.length;
+    const expected = new Map<string, number>();
+    for (const order of placedOrders) {
+      const hour = new Date(Math.floor(Date.parse(order.createdAt) / HOUR_MS) * HOUR_MS).toISOString();
+      expected.set(hour, (expected.get(hour) ?? 0) + 1);
+    }
+    expect(placedOrders.length).toBeGreaterThanOrEqual(4);
+    const placedIn = (hour: string) =>
+      page.locator(`#report-table table[data-group-by="hour"] tr[data-key="${hour}"] td[data-col="placed"]`);
+
+    // The route log is written behind the live events: the dispatcher flips the grouping until the counts are in.
+    await eventually(
+      async () => {
+        await showReport('hour');
+        for (const [hour, placed] of expected) await expect(placedIn(hour).textContent()).resolves.toBe(String(placed));
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await eventually(
+      async () => {
+        await showReport('area');
+        const perArea = await page
+          .locator('#report-table table[data-group-by="area"] td[data-col="placed"]')
+          .allTextContents();
+        // Each scenario's spot is its own H3 cell.
+        expect(perArea.length).toBeGreaterThanOrEqual(4);
+        expect(perArea.reduce((sum, n) => sum + Number(n), 0)).toBe(placedOrders.length);
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    await showReport('hour');
+
+    // The chart is drawn: its canvas has the placed bars on it, in their colour.
+    await eventually(
+      async () => {
+        await expect(
+          page.evaluate<number>(`(() => {
+            const canvas = document.querySelector('#report-chart');
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let n = 0;
+            for (let i = 0; i < data.length; i += 4)
+              if (data[i] === ${PLACED_RGB[0]} && data[i + 1] === ${PLACED_RGB[1]} && data[i + 2] === ${PLACED_RGB[2]}) n++;
+            return n;
+          })()`),
+        ).resolves.toBeGreaterThan(1_500);
+      },
+      { timeoutMs: 10_000 },
+    );
+    await page.locator('#reports').screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-reports.png`) });
+
+    // The CSV is fetched with the token and saved as the file the gateway named.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#report-csv')]);
+    expect(download.suggestedFilename()).toMatch(/^dispatch-hour-.+\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(csv[0]).toBe(DISPATCH_REPORT_COLUMNS.join(','));
+    for (const [hour, placed] of expected) expect(csv).toContainEqual(expect.stringMatching(`^${hour},${placed},`));
+    expect(consoleErrors.slice(errorsBefore)).toEqual([]);
   });
 
   it('fits a phone screen without sideways scrolling', async () => {
@@ -161,6 +307,16 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
   });
+
+  /** Flips the reports to `groupBy` (away and back if it is on it already, so it is read again) and waits for it. */
+  async function showReport(groupBy: 'hour' | 'area'): Promise<void> {
+    const toggle = (g: string) => page.locator(`#reports button[data-group-by="${g}"]`);
+    if ((await toggle(groupBy).getAttribute('aria-pressed')) === 'true')
+      await toggle(groupBy === 'hour' ? 'area' : 'hour').click();
+    await toggle(groupBy).click();
+    await page.locator('#report-status[data-state="loaded"]').waitFor({ timeout: 10_000 });
+    await page.locator(`#report-table :is(table[data-group-by="${groupBy}"], p.empty)`).waitFor({ timeout: 1_000 });
+  }
 
   async function statusShown(orderId: string, status: string): Promise<void> {
     await page

@@ -4,6 +4,7 @@ import {
   topicName,
   type CourierTrail,
   type DispatchReport,
+  type ProblemDetails,
   type OrderList,
   type OrderView,
 } from '@mesh/contracts';
@@ -226,6 +227,33 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
     // Only dispatchers read trails.
     expect((await customer.api('GET', path)).status).toBe(403);
   }, 120_000);
+
+  it('refuses bad queries and other roles with problem+json', async () => {
+    const now = Date.now();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const customer = await world.actor('customer', ['customer']);
+    for (const [path, field] of [
+      [`/v1/admin/reports/dispatch?from=${at(now)}&to=${at(now - HOUR)}`, 'query.to'],
+      [`/v1/admin/reports/dispatch?from=${at(now - 32 * 24 * HOUR)}&to=${at(now)}`, 'query.to'],
+      [`/v1/admin/reports/dispatch?from=yesterday&to=${at(now)}`, 'query.from'],
+      [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&groupBy=week`, 'query.groupBy'],
+      [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&format=xml`, 'query.format'],
+      [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&limit=5`, 'query'],
+      [`/v1/admin/couriers/c1/trail?from=${at(now - 25 * HOUR)}&to=${at(now)}`, 'query.to'],
+      [`/v1/admin/couriers/${'c'.repeat(201)}/trail?from=${at(now - HOUR)}&to=${at(now)}`, 'path.id'],
+    ] as const) {
+      const res = await dispatcher.api<ProblemDetails>('GET', path);
+      expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
+        path,
+        status: 400,
+        type: expect.stringMatching(/^application\/problem\+json/),
+      });
+      expect(res.body.errors?.map((e) => e.path)).toContain(field);
+    }
+    const report = `/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}`;
+    expect((await customer.api('GET', report)).status).toBe(403);
+    expect((await fetch(`${stack.baseUrl}${report}`)).status).toBe(401);
+  });
 
   it('replaying the archive over the same Kafka offsets changes nothing', async () => {
     const count = async () =>

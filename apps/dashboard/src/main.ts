@@ -1,12 +1,35 @@
 import type { ClientToServerEvents, ServerToClientEvents } from '@mesh/contracts';
 import { io, type Socket } from 'socket.io-client';
-import { Api, SignedOut, devToken } from './api';
-import { byId } from './dom';
-import { DashboardModel } from './model';
-import { renderBoard, renderFunctions, renderSchedules, renderHeadline, renderMap, renderRooms } from './render';
+import { Api, SignedOut, devToken, type ReportQuery } from './api';
+import { ReportChart } from './chart';
+import { byId, el } from './dom';
+import {
+  DashboardModel,
+  REPORT_SPANS,
+  isReportSpan,
+  reportSeries,
+  reportSpan,
+  trailSpan,
+  trailState,
+  type ReportGroupBy,
+  type ReportSpanKey,
+} from './model';
+import {
+  renderBoard,
+  renderFunctions,
+  renderSchedules,
+  renderHeadline,
+  renderMap,
+  renderReportStatus,
+  renderReportTable,
+  renderRooms,
+  renderTrailBar,
+} from './render';
 
 const TOKEN_KEY = 'mesh.dashboard.token';
 const FUNCTIONS_POLL_MS = 5_000;
+/** Reports (and a shown trail) are read again this often; the archive writes them behind the live events. */
+const REPORTS_POLL_MS = 60_000;
 
 type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -23,6 +46,14 @@ class Dashboard {
   private timers: number[] = [];
   /** The newest history offset seen per room, to resume from. */
   private readonly offsets: Record<string, string> = {};
+  /** Ends the listeners this dashboard added to the page, at sign-out. */
+  private readonly listening = new AbortController();
+  private readonly chart = new ReportChart(byId<HTMLCanvasElement>('report-chart'));
+  private reportSpanKey: ReportSpanKey = REPORT_SPANS[0].key;
+  private reportGroupBy: ReportGroupBy = 'hour';
+  /** Only the newest report request may draw (an older answer can arrive after it). */
+  private reportRequest = 0;
+  private reportLoadedAtMs: number | null = null;
 
   constructor(private readonly token: string) {
     this.api = new Api(token);
@@ -77,11 +108,146 @@ class Dashboard {
       );
     });
     byId('signout').addEventListener('click', () => this.signOut());
+    this.listenForTrails();
+    this.listenForReports();
     this.timers.push(
       window.setInterval(() => this.schedule(), 1_000),
       window.setInterval(() => void this.refreshFunctions(), FUNCTIONS_POLL_MS),
+      window.setInterval(() => {
+        // Like the functions' figures: polled only while the gateway is there to answer.
+        if (!this.socket?.connected) return;
+        void this.refreshReports();
+        if (this.model.trail && !this.model.trail.loading) void this.showTrail(this.model.trail.courierId, true);
+      }, REPORTS_POLL_MS),
     );
     window.addEventListener('resize', () => this.schedule());
+    void this.refreshReports();
+  }
+
+  /** A courier picked on the board or the map shows its last 24 hours on the map until closed. */
+  private listenForTrails(): void {
+    const { signal } = this.listening;
+    byId('board').addEventListener(
+      'click',
+      (event) => {
+        const button = (event.target as Element).closest<HTMLElement>('button[data-action="trail"]');
+        if (button?.dataset.courierId) void this.showTrail(button.dataset.courierId);
+      },
+      { signal },
+    );
+    byId('map').addEventListener(
+      'click',
+      (event) => {
+        const dot = (event.target as Element).closest<SVGElement>('circle.courier[data-courier-id]');
+        if (dot?.dataset.courierId) void this.showTrail(dot.dataset.courierId);
+      },
+      { signal },
+    );
+    byId('trail-bar').addEventListener(
+      'click',
+      (event) => {
+        if (!(event.target as Element).closest('button[data-action="close-trail"]')) return;
+        this.model.trail = null;
+        this.schedule();
+      },
+      { signal },
+    );
+  }
+
+  private async showTrail(courierId: string, quiet = false): Promise<void> {
+    if (!quiet) {
+      this.model.trail = { courierId, loading: true, positions: [], orderIds: [], from: null, to: null, error: null };
+      this.schedule();
+    }
+    try {
+      const trail = await this.api.trail(courierId, trailSpan(Date.now()));
+      if (this.model.trail?.courierId !== courierId) return; // closed, or another courier picked meanwhile
+      this.model.trail = trailState(trail);
+    } catch (err) {
+      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (this.model.trail?.courierId !== courierId) return;
+      if (!quiet) this.model.trail = { ...this.model.trail, loading: false, error: (err as Error).message };
+    }
+    this.schedule();
+  }
+
+  private listenForReports(): void {
+    const { signal } = this.listening;
+    const span = byId<HTMLSelectElement>('report-span');
+    span.replaceChildren(...REPORT_SPANS.map((s) => el('option', { value: s.key }, s.title)));
+    span.value = this.reportSpanKey;
+    span.addEventListener(
+      'change',
+      () => {
+        if (!isReportSpan(span.value)) return;
+        this.reportSpanKey = span.value;
+        void this.refreshReports();
+      },
+      { signal },
+    );
+    const toggles = [...document.querySelectorAll<HTMLButtonElement>('#reports button[data-group-by]')];
+    const pressed = () => {
+      for (const b of toggles) b.setAttribute('aria-pressed', String(b.dataset.groupBy === this.reportGroupBy));
+    };
+    pressed();
+    for (const button of toggles) {
+      button.addEventListener(
+        'click',
+        () => {
+          const groupBy = button.dataset.groupBy === 'area' ? 'area' : 'hour';
+          if (groupBy === this.reportGroupBy) return;
+          this.reportGroupBy = groupBy;
+          pressed();
+          void this.refreshReports();
+        },
+        { signal },
+      );
+    }
+    const csv = byId<HTMLButtonElement>('report-csv');
+    csv.addEventListener('click', () => void this.downloadCsv(csv), { signal });
+  }
+
+  private reportQuery(): ReportQuery {
+    return { ...reportSpan(this.reportSpanKey, Date.now()), groupBy: this.reportGroupBy };
+  }
+
+  private async refreshReports(): Promise<void> {
+    const request = ++this.reportRequest;
+    const query = this.reportQuery();
+    const status = byId('report-status');
+    renderReportStatus(status, { loading: true, loadedAtMs: this.reportLoadedAtMs, error: null });
+    try {
+      const report = await this.api.dispatchReport(query);
+      if (request !== this.reportRequest || this.listening.signal.aborted) return;
+      this.reportLoadedAtMs = Date.now();
+      renderReportTable(byId('report-table'), report.items, query.groupBy);
+      this.chart.show(reportSeries(report.items, query.groupBy, query));
+      renderReportStatus(status, { loading: false, loadedAtMs: this.reportLoadedAtMs, error: null });
+    } catch (err) {
+      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (request !== this.reportRequest) return;
+      // The last table and chart stay up, marked as not updated.
+      renderReportStatus(status, { loading: false, loadedAtMs: this.reportLoadedAtMs, error: (err as Error).message });
+    }
+  }
+
+  /** The CSV needs the token, so it is fetched here and saved from a Blob URL rather than linked to. */
+  private async downloadCsv(button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    try {
+      const { blob, filename } = await this.api.dispatchReportCsv(this.reportQuery());
+      const url = URL.createObjectURL(blob);
+      const link = el('a', { href: url, download: filename, hidden: '' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      this.notice(`The CSV download failed: ${(err as Error).message}`);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   private async catchUp(): Promise<void> {
@@ -149,6 +315,7 @@ class Dashboard {
       const now = Date.now();
       renderHeadline(byId('headline'), this.model, now);
       renderMap(byId<SVGSVGElement>('map'), this.model);
+      renderTrailBar(byId('trail-bar'), this.model);
       renderBoard(byId('board'), this.model, now);
       renderRooms(byId('rooms'), this.model.streams.values());
       renderFunctions(byId('functions'), this.model);
@@ -159,6 +326,9 @@ class Dashboard {
   private signOut(message = ''): void {
     this.socket?.disconnect();
     for (const timer of this.timers) window.clearInterval(timer);
+    this.timers = [];
+    this.listening.abort();
+    this.chart.destroy();
     sessionStorage.removeItem(TOKEN_KEY);
     byId('app').hidden = true;
     byId('signin').hidden = false;

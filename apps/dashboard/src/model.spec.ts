@@ -1,6 +1,20 @@
-import type { OrderView } from '@mesh/contracts';
-import { DashboardModel, age, boardColumns, headline } from './model';
-import { fitProjection, formatDistance, gridStep } from './projection';
+import type { CourierTrail, DispatchReportRow, OrderView } from '@mesh/contracts';
+import {
+  DashboardModel,
+  age,
+  attachmentName,
+  boardColumns,
+  formatMetres,
+  formatSeconds,
+  headline,
+  reportKeyLabel,
+  reportRows,
+  reportSeries,
+  reportSpan,
+  trailSpan,
+  trailState,
+} from './model';
+import { fitProjection, formatDistance, gridStep, svgPoints } from './projection';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
@@ -113,5 +127,146 @@ describe('the map projection', () => {
     expect(gridStep(700)).toBe(100);
     expect(formatDistance(2_000)).toBe('2 km');
     expect(formatDistance(500)).toBe('500 m');
+  });
+});
+
+function row(key: string, placed: number, extra: Partial<DispatchReportRow> = {}): DispatchReportRow {
+  return {
+    key,
+    placed,
+    delivered: 0,
+    cancelled: 0,
+    unassigned: 0,
+    dispatchP50S: null,
+    dispatchP95S: null,
+    dispatchP99S: null,
+    toPickupP50S: null,
+    toDeliveryP50S: null,
+    distanceMPerDelivery: null,
+    ...extra,
+  };
+}
+
+describe('the reports panel', () => {
+  it('asks for spans the API takes: ending now, at most 31 days, today from local midnight', () => {
+    const now = T0 + 1_234;
+    const day = reportSpan('last24h', now);
+    expect(day).toEqual({ from: iso(1_234 - 86_400_000), to: iso(1_234) });
+    expect(Date.parse(reportSpan('last7d', now).to) - Date.parse(reportSpan('last7d', now).from)).toBe(7 * 86_400_000);
+    const today = new Date(reportSpan('today', now).from);
+    expect([today.getHours(), today.getMinutes(), today.getSeconds()]).toEqual([0, 0, 0]);
+    expect(Date.parse(reportSpan('today', now).to)).toBe(now);
+    // At the very start of the day `to` still comes after `from`.
+    const midnight = new Date(now);
+    midnight.setHours(0, 0, 0, 0);
+    const first = reportSpan('today', midnight.getTime());
+    expect(Date.parse(first.to)).toBeGreaterThan(Date.parse(first.from));
+    expect(trailSpan(now)).toEqual({ from: iso(1_234 - 86_400_000), to: iso(1_234) });
+  });
+
+  it('turns hourly rows into series with every hour of the span, empty hours as zero', () => {
+    const rows = [
+      row(iso(2 * 3_600_000), 3, { delivered: 2, dispatchP95S: 4.4 }),
+      row(iso(0), 5, { delivered: 5, dispatchP95S: 1.2 }),
+    ];
+    const series = reportSeries(rows, 'hour', { from: iso(600_000), to: iso(2 * 3_600_000 + 60_000) });
+    expect(series.keys).toEqual([iso(0), iso(3_600_000), iso(2 * 3_600_000)]);
+    expect(series.placed).toEqual([5, 0, 3]);
+    expect(series.delivered).toEqual([5, 0, 2]);
+    expect(series.dispatchP95S).toEqual([1.2, null, 4.4]);
+    expect(series.labels).toEqual(series.keys.map((k) => reportKeyLabel(k, 'hour')));
+  });
+
+  it('puts the busiest areas first, and labels them by their cell', () => {
+    const rows = [row('872830828ffffff', 1), row('87283082effffff', 7), row('872830820ffffff', 1)];
+    expect(reportRows(rows, 'area').map((r) => r.key)).toEqual([
+      '87283082effffff',
+      '872830820ffffff',
+      '872830828ffffff',
+    ]);
+    const series = reportSeries(rows, 'area');
+    expect(series.labels).toEqual(['87283082effffff', '872830820ffffff', '872830828ffffff']);
+    expect(series.placed).toEqual([7, 1, 1]);
+  });
+
+  it('writes hours in local time, with the date when the span crosses days', () => {
+    const at = new Date(2026, 10, 22, 14, 0, 0);
+    expect(reportKeyLabel(at.toISOString(), 'hour')).toBe('14:00');
+    expect(reportKeyLabel(at.toISOString(), 'hour', true)).toBe('11-22 14:00');
+    expect(reportKeyLabel('not a time', 'hour')).toBe('not a time');
+  });
+
+  it('formats latencies and distances, with a dash for none', () => {
+    expect(formatSeconds(null)).toBe('—');
+    expect(formatSeconds(0.84)).toBe('0.8 s');
+    expect(formatSeconds(42.4)).toBe('42 s');
+    expect(formatSeconds(210)).toBe('3.5 min');
+    expect(formatMetres(null)).toBe('—');
+    expect(formatMetres(849.6)).toBe('850 m');
+    expect(formatMetres(2_440)).toBe('2.4 km');
+  });
+
+  it('saves the CSV under the name the gateway gave it, never a path', () => {
+    expect(attachmentName('attachment; filename="dispatch-hour-2026-11-22T12.csv"', 'x.csv')).toBe(
+      'dispatch-hour-2026-11-22T12.csv',
+    );
+    expect(attachmentName("attachment; filename*=UTF-8''a%2Fb.csv", 'x.csv')).toBe('a_b.csv');
+    expect(attachmentName(null, 'x.csv')).toBe('x.csv');
+  });
+});
+
+describe('a courier trail', () => {
+  const feature = (geometry: CourierTrail['geometry'], times: string[], orderIds: string[]): CourierTrail => ({
+    type: 'Feature',
+    geometry,
+    properties: { courierId: 'k', from: iso(0), to: iso(86_400_000), times, orderIds },
+  });
+
+  it('reads a GeoJSON line ([lng, lat]) as positions the map draws, oldest first', () => {
+    const trail = trailState(
+      feature(
+        {
+          type: 'LineString',
+          coordinates: [
+            [13.4, 52.5],
+            [13.41, 52.51],
+            [13.42, 52.52],
+          ],
+        },
+        [iso(1), iso(2), iso(3)],
+        ['A', 'A', 'B'],
+      ),
+    );
+    expect(trail).toMatchObject({ courierId: 'k', loading: false, from: iso(1), to: iso(3), orderIds: ['A', 'B'] });
+    expect(trail.positions).toEqual([
+      { lat: 52.5, lng: 13.4 },
+      { lat: 52.51, lng: 13.41 },
+      { lat: 52.52, lng: 13.42 },
+    ]);
+  });
+
+  it('takes one position as a point and none as an empty trail', () => {
+    expect(trailState(feature({ type: 'Point', coordinates: [13.4, 52.5] }, [iso(1)], ['A'])).positions).toEqual([
+      { lat: 52.5, lng: 13.4 },
+    ]);
+    expect(trailState(feature(null, [], []))).toMatchObject({ positions: [], from: null, to: null });
+  });
+
+  it('draws the trail as polyline points through the same projection as the couriers', () => {
+    const positions = [
+      { lat: 52.5, lng: 13.4 },
+      { lat: 52.51, lng: 13.42 },
+    ];
+    const p = fitProjection(positions, 600, 400);
+    const points = svgPoints(positions, p).split(' ');
+    expect(points).toHaveLength(2);
+    const [x0, y0] = points[0]!.split(',').map(Number);
+    const [x1, y1] = points[1]!.split(',').map(Number);
+    expect(x0).toBeCloseTo(p.x(13.4), 1);
+    expect(y0).toBeCloseTo(p.y(52.5), 1);
+    // East is right, north is up.
+    expect(x1).toBeGreaterThan(x0!);
+    expect(y1).toBeLessThan(y0!);
+    expect(svgPoints([], p)).toBe('');
   });
 });

@@ -1,7 +1,9 @@
 import type {
   CourierLocationPush,
   CourierStatus,
+  CourierTrail,
   CourierView,
+  DispatchReportRow,
   FunctionHealthList,
   ScheduleList,
   OrderStatus,
@@ -29,6 +31,8 @@ export class DashboardModel {
   readonly streams = new Map<string, StreamView>();
   functions: FunctionHealthList['items'] = [];
   schedules: ScheduleList['items'] = [];
+  /** The courier whose trail the map shows, if the dispatcher picked one. */
+  trail: TrailState | null = null;
 
   /** Replaces everything with a fresh snapshot (after a reconnect, what was missed is in it). */
   reset(snapshot: {
@@ -164,4 +168,169 @@ export function age(fromIso: string, nowMs: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min`;
   return `${Math.floor(s / 3600)} h`;
+}
+
+/** The spans the reports panel offers; the first is the default. */
+export const REPORT_SPANS = [
+  { key: 'last24h', title: 'Last 24 hours' },
+  { key: 'today', title: 'Today' },
+  { key: 'last7d', title: 'Last 7 days' },
+] as const;
+export type ReportSpanKey = (typeof REPORT_SPANS)[number]['key'];
+export type ReportGroupBy = 'hour' | 'area';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** The `from`/`to` of a report span ending now; "today" starts at the dispatcher's local midnight. */
+export function reportSpan(span: ReportSpanKey, nowMs: number): { from: string; to: string } {
+  let fromMs: number;
+  if (span === 'today') {
+    const midnight = new Date(nowMs);
+    midnight.setHours(0, 0, 0, 0);
+    fromMs = midnight.getTime();
+  } else fromMs = nowMs - (span === 'last7d' ? 7 : 1) * DAY_MS;
+  // The API wants `to` after `from`, even in the first second of the day.
+  return { from: new Date(fromMs).toISOString(), to: new Date(Math.max(nowMs, fromMs + 1_000)).toISOString() };
+}
+
+/** The trail the map shows: the last 24 hours (the most one request returns) up to now. */
+export function trailSpan(nowMs: number): { from: string; to: string } {
+  return { from: new Date(nowMs - DAY_MS).toISOString(), to: new Date(nowMs).toISOString() };
+}
+
+export const isReportSpan = (value: string): value is ReportSpanKey => REPORT_SPANS.some((s) => s.key === value);
+
+/** What the chart draws: one label per key, counts as bars, dispatch p95 (seconds) as a line. */
+export interface ReportSeries {
+  keys: string[];
+  labels: string[];
+  placed: number[];
+  delivered: number[];
+  dispatchP95S: (number | null)[];
+}
+
+/**
+ * The chart's series. By hour, every hour of the span is there (an hour with no
+ * orders is a zero, not a gap that joins its neighbours); by area, the busiest
+ * cells first.
+ */
+export function reportSeries(
+  rows: readonly DispatchReportRow[],
+  groupBy: ReportGroupBy,
+  span?: { from: string; to: string },
+): ReportSeries {
+  const ordered = groupBy === 'hour' ? everyHour(rows, span) : reportRows(rows, groupBy);
+  const multiDay = groupBy === 'hour' && spansDays(ordered.map((r) => r.key));
+  return {
+    keys: ordered.map((r) => r.key),
+    labels: ordered.map((r) => reportKeyLabel(r.key, groupBy, multiDay)),
+    placed: ordered.map((r) => r.placed),
+    delivered: ordered.map((r) => r.delivered),
+    dispatchP95S: ordered.map((r) => r.dispatchP95S),
+  };
+}
+
+/** The table's rows: hours in time order, areas busiest first. */
+export function reportRows(rows: readonly DispatchReportRow[], groupBy: ReportGroupBy): DispatchReportRow[] {
+  return [...rows].sort((a, b) =>
+    groupBy === 'area' && a.placed !== b.placed ? b.placed - a.placed : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
+}
+
+function everyHour(rows: readonly DispatchReportRow[], span?: { from: string; to: string }): DispatchReportRow[] {
+  const byHour = new Map(rows.map((r) => [Date.parse(r.key), r]));
+  const known = [...byHour.keys()].filter((ms) => !Number.isNaN(ms));
+  const fromMs = span ? Math.floor(Date.parse(span.from) / HOUR_MS) * HOUR_MS : Math.min(...known);
+  const toMs = span ? Date.parse(span.to) : Math.max(...known) + 1;
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) return reportRows(rows, 'hour');
+  const out: DispatchReportRow[] = [];
+  for (let hour = fromMs; hour < toMs; hour += HOUR_MS) out.push(byHour.get(hour) ?? emptyRow(hour));
+  // Rows the server has outside the span (it should have none) are not dropped silently.
+  for (const row of rows) if (!out.includes(row)) out.push(row);
+  return reportRows(out, 'hour');
+}
+
+const emptyRow = (hourMs: number): DispatchReportRow => ({
+  key: new Date(hourMs).toISOString(),
+  placed: 0,
+  delivered: 0,
+  cancelled: 0,
+  unassigned: 0,
+  dispatchP50S: null,
+  dispatchP95S: null,
+  dispatchP99S: null,
+  toPickupP50S: null,
+  toDeliveryP50S: null,
+  distanceMPerDelivery: null,
+});
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Whether hours (ISO keys) fall on more than one of the dispatcher's days, so their labels need the date. */
+export function spansDays(keys: readonly string[]): boolean {
+  const days = new Set(keys.map((k) => new Date(k).toDateString()));
+  return days.size > 1;
+}
+
+/** An hour in the dispatcher's time ("14:00", or "12-05 14:00" when the span crosses days); an area as its H3 cell. */
+export function reportKeyLabel(key: string, groupBy: ReportGroupBy, withDate = false): string {
+  if (groupBy === 'area') return key;
+  const at = new Date(key);
+  if (Number.isNaN(at.getTime())) return key;
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  return withDate ? `${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}` : time;
+}
+
+/** "0.8 s", "42 s", "3.5 min"; a dash when there is nothing to measure. */
+export function formatSeconds(s: number | null): string {
+  if (s === null) return '—';
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  return `${(s / 60).toFixed(1)} min`;
+}
+
+/** "850 m", "2.4 km"; a dash when nothing was delivered. */
+export function formatMetres(m: number | null): string {
+  if (m === null) return '—';
+  return m < 1_000 ? `${Math.round(m)} m` : `${(m / 1_000).toFixed(1)} km`;
+}
+
+/** The file name a download asked for (Content-Disposition), or `fallback`. */
+export function attachmentName(disposition: string | null, fallback: string): string {
+  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? '');
+  let name = match?.[1] ?? '';
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // kept as it came
+  }
+  name = name.replace(/[\\/]/g, '_').trim();
+  return name || fallback;
+}
+
+/** The trail the map shows: loading, or its positions ([lat, lng] order of the map, oldest first). */
+export interface TrailState {
+  courierId: string;
+  loading: boolean;
+  positions: { lat: number; lng: number }[];
+  orderIds: string[];
+  from: string | null;
+  to: string | null;
+  error: string | null;
+}
+
+/** A GeoJSON trail as the map draws it: a line, one point, or nothing. */
+export function trailState(trail: CourierTrail): TrailState {
+  const g = trail.geometry;
+  const coordinates = g === null ? [] : g.type === 'Point' ? [g.coordinates] : g.coordinates;
+  return {
+    courierId: trail.properties.courierId,
+    loading: false,
+    positions: coordinates.map(([lng, lat]) => ({ lat, lng })),
+    orderIds: [...new Set(trail.properties.orderIds)],
+    from: trail.properties.times[0] ?? null,
+    to: trail.properties.times.at(-1) ?? null,
+    error: null,
+  };
 }

@@ -46,3 +46,9 @@ export function gridStep(widthM: number, lines = 8): number {
 export function formatDistance(metres: number): string {
   return metres >= 1_000 ? `${metres / 1_000} km` : `${metres} m`;
 }
+
+/** A polyline's `points` for positions on the map ("x,y x,y …", to a tenth of a pixel). */
+export function svgPoints(positions: readonly { lat: number; lng: number }[], p: Projection): string {
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return positions.map((pos) => `${r(p.x(pos.lng))},${r(p.y(pos.lat))}`).join(' ');
+}

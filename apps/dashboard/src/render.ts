@@ -1,17 +1,38 @@
-import type { StreamView } from '@mesh/contracts';
+import type { DispatchReportRow, StreamView } from '@mesh/contracts';
 import { el, svg } from './dom';
-import { BOARD_COLUMNS, age, boardColumns, headline, type DashboardModel } from './model';
-import { fitProjection, formatDistance, gridStep } from './projection';
+import {
+  BOARD_COLUMNS,
+  age,
+  boardColumns,
+  formatMetres,
+  formatSeconds,
+  headline,
+  reportKeyLabel,
+  reportRows,
+  spansDays,
+  type DashboardModel,
+  type ReportGroupBy,
+} from './model';
+import { fitProjection, formatDistance, gridStep, svgPoints } from './projection';
 
 const OPEN = new Set(['pending', 'dispatching', 'offered', 'assigned', 'picked_up', 'unassigned']);
 
-/** The fleet map: a metric grid with a scale bar (no tiles), couriers by status, open orders as pickup → dropoff. */
+/**
+ * The fleet map: a metric grid with a scale bar (no tiles), couriers by status,
+ * open orders as pickup → dropoff. With a courier's trail shown, the map frames
+ * that trail (and where the courier is now) instead of the whole fleet.
+ */
 export function renderMap(host: SVGSVGElement, model: DashboardModel): void {
   const width = host.clientWidth || 640;
   const height = host.clientHeight || 420;
   host.setAttribute('viewBox', `0 0 ${width} ${height}`);
   const open = [...model.orders.values()].filter((o) => OPEN.has(o.status));
-  const points = [...model.couriers.values(), ...open.flatMap((o) => [o.pickup, o.dropoff])];
+  const trail = model.trail && !model.trail.loading ? model.trail : null;
+  const trailed = trail?.positions ?? [];
+  const followed = trail ? model.couriers.get(trail.courierId) : undefined;
+  const points = trailed.length
+    ? [...trailed, ...(followed ? [followed] : [])]
+    : [...model.couriers.values(), ...open.flatMap((o) => [o.pickup, o.dropoff])];
   const p = fitProjection(points, width, height);
   const step = gridStep(p.widthM);
   const nodes: SVGElement[] = [];
@@ -39,12 +60,24 @@ export function renderMap(host: SVGSVGElement, model: DashboardModel): void {
     g.append(svg('title', {}, `order ${order.id} · ${order.status}`));
     nodes.push(g);
   }
+  if (trail && trailed.length) {
+    const first = trailed[0]!;
+    const last = trailed.at(-1)!;
+    const g = svg('g', { class: 'trail', 'data-courier-id': trail.courierId });
+    if (trailed.length > 1) g.append(svg('polyline', { points: svgPoints(trailed, p) }));
+    g.append(
+      svg('circle', { class: 'trail-start', cx: p.x(first.lng), cy: p.y(first.lat), r: 3 }),
+      svg('circle', { class: 'trail-end', cx: p.x(last.lng), cy: p.y(last.lat), r: 5 }),
+      svg('title', {}, `trail of courier ${trail.courierId} · ${trailed.length} positions`),
+    );
+    nodes.push(g);
+  }
   for (const courier of model.couriers.values()) {
     const dot = svg('circle', {
       cx: p.x(courier.lng),
       cy: p.y(courier.lat),
       r: 4,
-      class: `courier ${courier.status}`,
+      class: `courier ${courier.status}${courier.id === model.trail?.courierId ? ' selected' : ''}`,
       'data-courier-id': courier.id,
     });
     dot.append(svg('title', {}, `courier ${courier.id} · ${courier.status}`));
@@ -77,7 +110,22 @@ export function renderBoard(host: HTMLElement, model: DashboardModel, nowMs: num
               'div',
               { class: 'card-meta' },
               `${age(order.createdAt, nowMs)} old · ${order.attempts} attempt${order.attempts === 1 ? '' : 's'}`,
-              order.courierId ? ` · ${order.courierId}` : '',
+              ...(order.courierId
+                ? [
+                    ' · ',
+                    el(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'courier-link',
+                        'data-action': 'trail',
+                        'data-courier-id': order.courierId,
+                        title: 'Show this courier’s trail on the map',
+                      },
+                      order.courierId,
+                    ),
+                  ]
+                : []),
             ),
             ...(order.status === 'unassigned'
               ? [el('button', { type: 'button', 'data-action': 'redispatch', 'data-order-id': order.id }, 'Redispatch')]
@@ -87,6 +135,114 @@ export function renderBoard(host: HTMLElement, model: DashboardModel, nowMs: num
       );
     }),
   );
+}
+
+/** What the map's trail shows, or why it shows none; its close button ends it. */
+export function renderTrailBar(host: HTMLElement, model: DashboardModel): void {
+  const trail = model.trail;
+  host.hidden = trail === null;
+  if (!trail) {
+    host.replaceChildren();
+    delete host.dataset.state;
+    return;
+  }
+  const who = el('code', {}, trail.courierId);
+  const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const n = trail.positions.length;
+  const orders = trail.orderIds.length;
+  const [state, ...text]: [string, ...(Node | string)[]] = trail.loading
+    ? ['loading', 'Loading the trail of courier ', who, '…']
+    : trail.error !== null
+      ? ['failed', 'The trail of courier ', who, ` could not be loaded: ${trail.error}`]
+      : n === 0
+        ? ['empty', 'Courier ', who, ' has no positions on an order in the last 24 hours.']
+        : [
+            'shown',
+            'Trail of courier ',
+            who,
+            `: ${n} position${n === 1 ? '' : 's'} on ${orders} order${orders === 1 ? '' : 's'}`,
+            trail.from && trail.to ? `, ${time(trail.from)}–${time(trail.to)}.` : '.',
+          ];
+  host.dataset.state = state;
+  host.replaceChildren(
+    el('span', {}, ...text),
+    el('button', { type: 'button', 'data-action': 'close-trail', 'aria-label': 'Close the trail' }, 'Close'),
+  );
+}
+
+const REPORT_COLUMNS: readonly {
+  key: keyof DispatchReportRow;
+  title: string;
+  format: (row: DispatchReportRow) => string;
+}[] = [
+  { key: 'placed', title: 'Placed', format: (r) => String(r.placed) },
+  { key: 'delivered', title: 'Delivered', format: (r) => String(r.delivered) },
+  { key: 'cancelled', title: 'Cancelled', format: (r) => String(r.cancelled) },
+  { key: 'unassigned', title: 'Unassigned', format: (r) => String(r.unassigned) },
+  { key: 'dispatchP50S', title: 'Dispatch p50', format: (r) => formatSeconds(r.dispatchP50S) },
+  { key: 'dispatchP95S', title: 'Dispatch p95', format: (r) => formatSeconds(r.dispatchP95S) },
+  { key: 'dispatchP99S', title: 'Dispatch p99', format: (r) => formatSeconds(r.dispatchP99S) },
+  { key: 'toPickupP50S', title: 'To pick-up p50', format: (r) => formatSeconds(r.toPickupP50S) },
+  { key: 'toDeliveryP50S', title: 'To delivery p50', format: (r) => formatSeconds(r.toDeliveryP50S) },
+  { key: 'distanceMPerDelivery', title: 'Distance / delivery', format: (r) => formatMetres(r.distanceMPerDelivery) },
+];
+
+/** Every row of a dispatch report: hours in the dispatcher's time (the UTC key in `datetime`), or H3 cells. */
+export function renderReportTable(host: HTMLElement, rows: readonly DispatchReportRow[], groupBy: ReportGroupBy): void {
+  if (rows.length === 0) {
+    host.replaceChildren(el('p', { class: 'empty' }, 'No orders were placed in this span.'));
+    return;
+  }
+  const ordered = reportRows(rows, groupBy);
+  const withDate = groupBy === 'hour' && spansDays(ordered.map((r) => r.key));
+  const keyCell = (row: DispatchReportRow) =>
+    groupBy === 'hour'
+      ? el('time', { datetime: row.key }, reportKeyLabel(row.key, groupBy, withDate))
+      : el('code', {}, row.key);
+  host.replaceChildren(
+    el(
+      'table',
+      { class: 'report', 'data-group-by': groupBy },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', { scope: 'col' }, groupBy === 'hour' ? 'Hour' : 'Area (H3)'),
+          ...REPORT_COLUMNS.map((c) => el('th', { scope: 'col' }, c.title)),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        ...ordered.map((row) =>
+          el(
+            'tr',
+            { 'data-key': row.key },
+            el('th', { scope: 'row' }, keyCell(row)),
+            ...REPORT_COLUMNS.map((c) => el('td', { 'data-col': c.key }, c.format(row))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** When the report was last read, or why it could not be. */
+export function renderReportStatus(
+  host: HTMLElement,
+  status: { loading: boolean; loadedAtMs: number | null; error: string | null },
+): void {
+  host.dataset.state = status.error !== null ? 'failed' : status.loading ? 'loading' : 'loaded';
+  host.textContent =
+    status.error !== null
+      ? `Not updated: ${status.error}`
+      : status.loading
+        ? 'updating…'
+        : status.loadedAtMs !== null
+          ? `updated ${new Date(status.loadedAtMs).toLocaleTimeString()}`
+          : '';
 }
 
 export function renderHeadline(host: HTMLElement, model: DashboardModel, nowMs: number): void {
