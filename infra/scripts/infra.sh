@@ -106,10 +106,10 @@ postgres_up() {
   fi
   local bin
   bin="$(pg_bin)"
+  mkdir -p "$PG_DIR"
   if pg_ready; then
     say "postgres: already answering on 127.0.0.1:$PG_PORT"
   else
-    mkdir -p "$PG_DIR"
     [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
     if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
       pg_as_owner "$bin/initdb" -D "$PG_DIR/data" -U mesh --auth=trust -E UTF8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 ||
