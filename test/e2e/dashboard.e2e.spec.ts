@@ -222,9 +222,11 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
       page.locator('#trail-bar[data-state="shown"]'),
       new RegExp(`Trail of courier ${courier.id}: \\d+ positions on 1 order`),
     );
-    // Framed on the trail, so it is a line a dispatcher sees, not a dot.
-    const box = await line.boundingBox();
-    expect(Math.max(box?.width ?? 0, box?.height ?? 0)).toBeGreaterThan(50);
+    // Framed on the trail (on the map's next frame), so it is a line a dispatcher sees, not a dot.
+    await eventually(async () => {
+      const box = await line.boundingBox();
+      expect(Math.max(box?.width ?? 0, box?.height ?? 0)).toBeGreaterThan(50);
+    });
     await screenshot('trail');
     await trailBar.locator('button[data-action="close-trail"]').click();
     await trailBar.waitFor({ state: 'hidden' });

@@ -238,7 +238,7 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
       [`/v1/admin/reports/dispatch?from=yesterday&to=${at(now)}`, 'query.from'],
       [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&groupBy=week`, 'query.groupBy'],
       [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&format=xml`, 'query.format'],
-      [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&limit=5`, 'query'],
+      [`/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}&limit=5`, 'query.limit'],
       [`/v1/admin/couriers/c1/trail?from=${at(now - 25 * HOUR)}&to=${at(now)}`, 'query.to'],
       [`/v1/admin/couriers/${'c'.repeat(201)}/trail?from=${at(now - HOUR)}&to=${at(now)}`, 'path.id'],
     ] as const) {

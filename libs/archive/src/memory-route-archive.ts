@@ -1,5 +1,13 @@
 import type { DispatchReportRow } from '@mesh/contracts';
-import { foldOrder, foldTrail, onOrder, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
+import {
+  endOf,
+  foldOrder,
+  onOrder,
+  withRoute,
+  type ArchivedFix,
+  type OrderFacts,
+  type StatsDelta,
+} from './order-facts';
 import { ReportAccumulator, hourKey, reportHours } from './report-rows';
 import {
   RouteArchive,
@@ -33,12 +41,21 @@ export class MemoryRouteArchive extends RouteArchive {
       if (this.events.has(event.eventId)) continue;
       this.events.set(event.eventId, { atMs: Date.parse(event.at), orderId: event.order.id });
       recorded += 1;
-      const { facts, delta } = foldOrder(this.orders.get(event.order.id) ?? null, event.order);
+      const prev = this.orders.get(event.order.id) ?? null;
+      const { facts, delta } = foldOrder(prev, event.order);
       this.orders.set(facts.orderId, facts);
       if (facts.courierId !== null) {
         this.ordersOf.set(facts.courierId, (this.ordersOf.get(facts.courierId) ?? new Set()).add(facts.orderId));
       }
       this.apply(delta);
+      const end = endOf(facts);
+      if (end !== null && (prev === null || endOf(prev) === null)) {
+        // Positions kept while the archive did not know the order had ended, from after its end, are not on it.
+        for (const trail of this.positions.values()) {
+          for (const [at, p] of trail) if (p.orderId === facts.orderId && at > end) trail.delete(at);
+        }
+        this.reroute(facts.orderId);
+      }
     }
     return Promise.resolve(recorded);
   }
@@ -57,11 +74,7 @@ export class MemoryRouteArchive extends RouteArchive {
       this.positions.set(fix.courierId, trail);
       added.set(order.orderId, [...(added.get(order.orderId) ?? []), fix]);
     }
-    for (const [orderId, orderFixes] of added) {
-      const { facts, delta } = foldTrail(this.orders.get(orderId) as OrderFacts, orderFixes);
-      this.orders.set(orderId, facts);
-      this.apply(delta);
-    }
+    for (const orderId of added.keys()) this.reroute(orderId);
     return Promise.resolve({ kept: [...added.values()].reduce((n, f) => n + f.length, 0), unmatched });
   }
 
@@ -110,6 +123,18 @@ export class MemoryRouteArchive extends RouteArchive {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** A delivered order's route from its trail as it now stands. */
+  private reroute(orderId: string): void {
+    const facts = this.orders.get(orderId) as OrderFacts;
+    if (facts.deliveredAtMs === null || facts.courierId === null) return;
+    const trail = [...(this.positions.get(facts.courierId)?.values() ?? [])]
+      .filter((p) => p.orderId === orderId)
+      .sort((a, b) => a.atMs - b.atMs);
+    const routed = withRoute(facts, trail);
+    this.orders.set(orderId, routed.facts);
+    this.apply(routed.delta);
   }
 
   private apply(delta: StatsDelta): void {

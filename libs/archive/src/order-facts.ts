@@ -18,9 +18,8 @@ export interface OrderFacts {
   deliveredAtMs: number | null;
   cancelledAtMs: number | null;
   unassignedAtMs: number | null;
-  /** Metres its courier covered from assignment, and the last position counted. */
+  /** Metres its courier covered from assignment to delivery (its trail's length, once delivered). */
   routeM: number;
-  last: { lat: number; lng: number; atMs: number } | null;
 }
 
 /** The latency histograms a report keeps: seconds from placing to assignment, to pick-up, to delivery. */
@@ -86,7 +85,6 @@ export function foldOrder(prev: OrderFacts | null, view: OrderView): { facts: Or
     cancelledAtMs: null,
     unassignedAtMs: null,
     routeM: 0,
-    last: null,
   };
   const facts: OrderFacts = {
     ...base,
@@ -109,7 +107,6 @@ export function foldOrder(prev: OrderFacts | null, view: OrderView): { facts: Or
   }
   if (became(base.deliveredAtMs, facts.deliveredAtMs)) {
     delta.delivered = 1;
-    delta.routeM = facts.routeM;
     delta.latencies.push({ metric: 2, bucket: bucketOf(since(facts.deliveredAtMs as number)) });
   }
   if (became(base.cancelledAtMs, facts.cancelledAtMs)) delta.cancelled = 1;
@@ -128,26 +125,30 @@ export interface ArchivedFix {
 /** Whether a courier's position at `atMs` belongs to this order: from its assignment until it ended. */
 export function onOrder(facts: OrderFacts, courierId: string, atMs: number): boolean {
   if (facts.courierId !== courierId || facts.assignedAtMs === null || atMs < facts.assignedAtMs) return false;
-  const end = facts.deliveredAtMs ?? facts.cancelledAtMs;
+  const end = endOf(facts);
   return end === null || atMs <= end;
 }
 
+/** When the order stopped being its courier's: delivered or cancelled; null while it is open. */
+export function endOf(facts: OrderFacts): number | null {
+  return facts.deliveredAtMs ?? facts.cancelledAtMs;
+}
+
 /**
- * Adds newly archived positions of an order's courier to its trail's length
- * (each leg from the last position counted; a position older than that one,
- * arriving late, is kept in the trail but adds no distance). A delivered
- * order's rollup gets the added metres too.
+ * A delivered order's route from its trail (the positions kept for it, oldest
+ * first), and what that changes in its rollup; an open or cancelled order's
+ * route counts nowhere yet. Computed from all of the trail each time, so
+ * positions arriving late or out of order give the same length.
  */
-export function foldTrail(facts: OrderFacts, fixes: readonly ArchivedFix[]): { facts: OrderFacts; delta: StatsDelta } {
-  let { routeM, last } = facts;
-  for (const fix of [...fixes].sort((a, b) => a.atMs - b.atMs)) {
-    if (last !== null && fix.atMs <= last.atMs) continue;
-    if (last !== null) routeM += haversineM(last, fix);
-    last = { lat: fix.lat, lng: fix.lng, atMs: fix.atMs };
-  }
+export function withRoute(
+  facts: OrderFacts,
+  trail: readonly { lat: number; lng: number }[],
+): { facts: OrderFacts; delta: StatsDelta } {
+  const routeM = trail.slice(1).reduce((sum, point, i) => sum + haversineM(trail[i] as typeof point, point), 0);
   const delta = emptyDelta(facts);
-  if (facts.deliveredAtMs !== null) delta.routeM = routeM - facts.routeM;
-  return { facts: { ...facts, routeM, last }, delta };
+  if (facts.deliveredAtMs === null) return { facts, delta };
+  delta.routeM = routeM - facts.routeM;
+  return { facts: { ...facts, routeM }, delta };
 }
 
 /** Great-circle distance in metres. */

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { Pool, type PoolClient } from 'pg';
 import type { DispatchReportRow } from '@mesh/contracts';
-import { foldOrder, foldTrail, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
+import { endOf, foldOrder, withRoute, type ArchivedFix, type OrderFacts, type StatsDelta } from './order-facts';
 import { ReportAccumulator, hourKey, reportHours } from './report-rows';
 import {
   RouteArchive,
@@ -40,9 +40,6 @@ interface OrderRow {
   cancelled_at: Date | null;
   unassigned_at: Date | null;
   route_m: number;
-  last_lat: number | null;
-  last_lng: number | null;
-  last_fix_at: Date | null;
 }
 
 function factsOf(row: OrderRow): OrderFacts {
@@ -58,10 +55,6 @@ function factsOf(row: OrderRow): OrderFacts {
     cancelledAtMs: msOf(row.cancelled_at),
     unassignedAtMs: msOf(row.unassigned_at),
     routeM: row.route_m,
-    last:
-      row.last_fix_at === null
-        ? null
-        : { lat: row.last_lat as number, lng: row.last_lng as number, atMs: row.last_fix_at.getTime() },
   };
 }
 
@@ -75,9 +68,6 @@ function rowOf(f: OrderFacts) {
     cancelled_at: iso(f.cancelledAtMs),
     unassigned_at: iso(f.unassignedAtMs),
     route_m: f.routeM,
-    last_lat: f.last?.lat ?? null,
-    last_lng: f.last?.lng ?? null,
-    last_fix_at: iso(f.last?.atMs ?? null),
   };
 }
 
@@ -270,12 +260,23 @@ export class PgRouteArchive extends RouteArchive {
       seeds.map((f) => f.orderId),
     );
     const deltas: StatsDelta[] = [];
+    const openBefore = new Set([...facts.values()].filter((f) => endOf(f) === null).map((f) => f.orderId));
     for (const event of fresh) {
       const prev = facts.get(event.order.id) as OrderFacts;
       const { facts: next, delta } = foldOrder(prev, event.order);
       if (isNew.delete(next.orderId)) delta.placed = 1;
       facts.set(next.orderId, next);
       deltas.push(delta);
+    }
+    const ended = [...facts.values()].filter((f) => openBefore.has(f.orderId) && endOf(f) !== null);
+    if (ended.length > 0) {
+      // Positions kept while the archive did not know the order had ended, from after its end, are not on it.
+      await c.query(
+        `DELETE FROM route_positions p USING jsonb_to_recordset($1::jsonb) AS x(order_id text, end_at timestamptz)
+          WHERE p.order_id = x.order_id AND p.at > x.end_at`,
+        [JSON.stringify(ended.map((f) => ({ order_id: f.orderId, end_at: iso(endOf(f)) })))],
+      );
+      deltas.push(...(await this.reroute(c, ended, facts)));
     }
     await this.saveOrders(c, [...facts.values()]);
     await this.applyDeltas(c, deltas);
@@ -324,21 +325,39 @@ export class PgRouteArchive extends RouteArchive {
     const kept = rows.filter((r) => r.kind === 'kept');
     if (kept.length === 0) return answers;
 
-    const byOrder = new Map<string, ArchivedFix[]>();
-    for (const r of kept) {
-      const fix = { courierId: r.courier_id, atMs: r.at.getTime(), lat: r.lat, lng: r.lng };
-      byOrder.set(r.order_id as string, [...(byOrder.get(r.order_id as string) ?? []), fix]);
-    }
-    const facts = await this.lockOrders(c, [...byOrder.keys()]);
-    const deltas: StatsDelta[] = [];
-    for (const [orderId, fixes] of byOrder) {
-      const { facts: next, delta } = foldTrail(facts.get(orderId) as OrderFacts, fixes);
-      facts.set(orderId, next);
-      deltas.push(delta);
-    }
+    // A delivered order's route is its trail's length: positions arriving after the delivery was archived change it.
+    const { rows: delivered } = await c.query<OrderRow>(
+      `SELECT * FROM route_orders WHERE order_id = ANY($1::text[]) AND delivered_at IS NOT NULL
+        ORDER BY order_id FOR UPDATE`,
+      [[...new Set(kept.map((r) => r.order_id as string))]],
+    );
+    if (delivered.length === 0) return answers;
+    const facts = new Map(delivered.map((r) => [r.order_id, factsOf(r)]));
+    const deltas = await this.reroute(c, [...facts.values()], facts);
     await this.saveOrders(c, [...facts.values()]);
     await this.applyDeltas(c, deltas);
     return answers;
+  }
+
+  /** Delivered orders' routes from their trails as they now stand (into `facts`), and what that changes in the rollups. */
+  private async reroute(
+    c: PoolClient,
+    orders: readonly OrderFacts[],
+    facts: Map<string, OrderFacts>,
+  ): Promise<StatsDelta[]> {
+    const ids = orders.filter((f) => f.deliveredAtMs !== null).map((f) => f.orderId);
+    if (ids.length === 0) return [];
+    const { rows } = await c.query<{ order_id: string; lat: number; lng: number }>(
+      'SELECT order_id, lat, lng FROM route_positions WHERE order_id = ANY($1::text[]) ORDER BY order_id, at',
+      [ids],
+    );
+    const trails = new Map<string, { lat: number; lng: number }[]>();
+    for (const r of rows) trails.set(r.order_id, [...(trails.get(r.order_id) ?? []), { lat: r.lat, lng: r.lng }]);
+    return ids.map((id) => {
+      const routed = withRoute(facts.get(id) as OrderFacts, trails.get(id) ?? []);
+      facts.set(id, routed.facts);
+      return routed.delta;
+    });
   }
 
   /** The orders' facts, their rows locked until the transaction ends (in id order, so two batches never wait on each other in a circle). */
@@ -354,10 +373,10 @@ export class PgRouteArchive extends RouteArchive {
     await c.query(
       `UPDATE route_orders o SET courier_id = x.courier_id, assigned_at = x.assigned_at, picked_up_at = x.picked_up_at,
               delivered_at = x.delivered_at, cancelled_at = x.cancelled_at, unassigned_at = x.unassigned_at,
-              route_m = x.route_m, last_lat = x.last_lat, last_lng = x.last_lng, last_fix_at = x.last_fix_at
+              route_m = x.route_m
          FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, courier_id text, assigned_at timestamptz,
               picked_up_at timestamptz, delivered_at timestamptz, cancelled_at timestamptz, unassigned_at timestamptz,
-              route_m float8, last_lat float8, last_lng float8, last_fix_at timestamptz)
+              route_m float8)
         WHERE o.order_id = x.order_id`,
       [JSON.stringify(facts.map(rowOf))],
     );

@@ -191,6 +191,43 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       expect(row?.distanceMPerDelivery).toBe(Math.round(legs.reduce((a, b) => a + b, 0)));
     });
 
+    it('drops positions from after the order ended that came before the end did, and measures the route whatever the order positions came in', async () => {
+      const hour = baseHour();
+      const id = uniqueName('order');
+      const courierId = uniqueName('courier');
+      const placed = hour + 1_000;
+      await under.archive.recordOrderEvents([
+        event('order.assigned', orderAt(id, placed, [['assigned', 1_000]], { courierId })),
+      ]);
+      const fix = (afterMs: number, lat: number) => ({ courierId, atMs: placed + afterMs, lat, lng: 13.4 });
+      const route = [fix(2_000, 52.5), fix(3_000, 52.502), fix(4_000, 52.501)];
+      // Newest first, and one from after the delivery, before the archive knows of the delivery.
+      const late = fix(9_000, 52.7);
+      expect((await under.archive.recordPositions([route[2]!, late])).kept).toBe(2);
+      await under.archive.recordOrderEvents([
+        event(
+          'order.delivered',
+          orderAt(
+            id,
+            placed,
+            [
+              ['assigned', 1_000],
+              ['delivered', 5_000],
+            ],
+            { courierId },
+          ),
+        ),
+      ]);
+      expect((await under.archive.recordPositions([route[1]!, route[0]!])).kept).toBe(2);
+
+      const trail = await under.archive.trail(courierId, hour, hour + HOUR);
+      expect(trail.map((p) => p.atMs - placed)).toEqual([2_000, 3_000, 4_000]);
+      const [row] = await under.archive.dispatchReport({ fromMs: hour, toMs: hour + HOUR, groupBy: 'hour' });
+      expect(row?.distanceMPerDelivery).toBe(
+        Math.round(haversineM(route[0]!, route[1]!) + haversineM(route[1]!, route[2]!)),
+      );
+    });
+
     it('tells which orders it knows were assigned', async () => {
       const hour = baseHour();
       const [placed, assigned] = [uniqueName('order'), uniqueName('order')];
