@@ -4,6 +4,7 @@ import {
   age,
   attachmentName,
   boardColumns,
+  emptyReportRow,
   formatMetres,
   formatSeconds,
   headline,
@@ -131,20 +132,7 @@ describe('the map projection', () => {
 });
 
 function row(key: string, placed: number, extra: Partial<DispatchReportRow> = {}): DispatchReportRow {
-  return {
-    key,
-    placed,
-    delivered: 0,
-    cancelled: 0,
-    unassigned: 0,
-    dispatchP50S: null,
-    dispatchP95S: null,
-    dispatchP99S: null,
-    toPickupP50S: null,
-    toDeliveryP50S: null,
-    distanceMPerDelivery: null,
-    ...extra,
-  };
+  return { ...emptyReportRow(key), placed, ...extra };
 }
 
 describe('the reports panel', () => {

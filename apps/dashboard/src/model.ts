@@ -245,14 +245,16 @@ function everyHour(rows: readonly DispatchReportRow[], span?: { from: string; to
   const toMs = span ? Date.parse(span.to) : Math.max(...known) + 1;
   if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) return reportRows(rows, 'hour');
   const out: DispatchReportRow[] = [];
-  for (let hour = fromMs; hour < toMs; hour += HOUR_MS) out.push(byHour.get(hour) ?? emptyRow(hour));
+  for (let hour = fromMs; hour < toMs; hour += HOUR_MS)
+    out.push(byHour.get(hour) ?? emptyReportRow(new Date(hour).toISOString()));
   // Rows the server has outside the span (it should have none) are not dropped silently.
   for (const row of rows) if (!out.includes(row)) out.push(row);
   return reportRows(out, 'hour');
 }
 
-const emptyRow = (hourMs: number): DispatchReportRow => ({
-  key: new Date(hourMs).toISOString(),
+/** A report row with nothing in it (an hour without orders). */
+export const emptyReportRow = (key: string): DispatchReportRow => ({
+  key,
   placed: 0,
   delivered: 0,
   cancelled: 0,

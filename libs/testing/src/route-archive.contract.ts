@@ -52,6 +52,21 @@ const event = (type: OrderChangeType, order: OrderView) => ({
   order,
 });
 
+/** An order assigned 1 s after it was placed and delivered 5 s after, by `courierId`. */
+const deliveredAt5s = (id: string, placed: number, courierId: string) =>
+  event(
+    'order.delivered',
+    orderAt(
+      id,
+      placed,
+      [
+        ['assigned', 1_000],
+        ['delivered', 5_000],
+      ],
+      { courierId },
+    ),
+  );
+
 /** The behaviour every RouteArchive adapter must have. Run against each adapter. */
 export function routeArchiveContract(adapter: string, create: () => Promise<RouteArchiveUnderTest>): void {
   describe(`RouteArchive contract: ${adapter}`, () => {
@@ -160,20 +175,7 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       expect(await under.archive.recordPositions([before, ...onTheWay])).toEqual({ kept: 3, unmatched: [before] });
       // A replay keeps nothing twice.
       expect(await under.archive.recordPositions(onTheWay)).toEqual({ kept: 0, unmatched: [] });
-      await under.archive.recordOrderEvents([
-        event(
-          'order.delivered',
-          orderAt(
-            id,
-            placed,
-            [
-              ['assigned', 1_000],
-              ['delivered', 5_000],
-            ],
-            { courierId },
-          ),
-        ),
-      ]);
+      await under.archive.recordOrderEvents([deliveredAt5s(id, placed, courierId)]);
       const arrived = fix(4_500, 52.504);
       const afterwards = fix(6_000, 52.6); // after the delivery: not on this order
       expect(await under.archive.recordPositions([afterwards, arrived])).toEqual({ kept: 1, unmatched: [afterwards] });
@@ -204,20 +206,7 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       // Newest first, and one from after the delivery, before the archive knows of the delivery.
       const late = fix(9_000, 52.7);
       expect((await under.archive.recordPositions([route[2]!, late])).kept).toBe(2);
-      await under.archive.recordOrderEvents([
-        event(
-          'order.delivered',
-          orderAt(
-            id,
-            placed,
-            [
-              ['assigned', 1_000],
-              ['delivered', 5_000],
-            ],
-            { courierId },
-          ),
-        ),
-      ]);
+      await under.archive.recordOrderEvents([deliveredAt5s(id, placed, courierId)]);
       expect((await under.archive.recordPositions([route[1]!, route[0]!])).kept).toBe(2);
 
       const trail = await under.archive.trail(courierId, hour, hour + HOUR);
