@@ -3,6 +3,7 @@
 #   - Apache Kafka in KRaft mode, from the official jars resolved by Maven (infra/kafka/pom.xml)
 #   - Redis, reusing one on 127.0.0.1:6379 or starting Debian's redis-server
 #   - PostgreSQL from Debian's packages (the route log and its reports), migrated by node-pg-migrate
+#   - SeaweedFS (its S3 gateway: the object store for uploads), built from the Go module proxy into .tools/bin
 #   - ffmpeg, chromium and openssl from Debian's packages (the mix function; the dashboard's browser tests; a test certificate)
 # Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
@@ -22,6 +23,14 @@ REDIS_DIR="$CACHE/redis"
 # Redis persists to an append-only file: `everysec` (the default) loses at most the last second of
 # writes on a machine crash and nothing on a process crash; `always` loses nothing, at a price the README gives.
 REDIS_APPENDFSYNC="${REDIS_APPENDFSYNC:-everysec}"
+WEED_MODULE="github.com/seaweedfs/seaweedfs"
+WEED_VERSION="v0.0.0-20261109003541-7506e5f91cd6"
+WEED_BIN="$ROOT/.tools/bin/weed"
+WEED_DIR="$CACHE/seaweedfs"
+S3_PORT="${S3_PORT:-8333}"
+# Loopback-only development credentials of the local store; a deployment gives its own (OBJECT_STORE_* in the Secret).
+OBJECT_STORE_ACCESS_KEY="${OBJECT_STORE_ACCESS_KEY:-mesh-local}"
+OBJECT_STORE_SECRET_KEY="${OBJECT_STORE_SECRET_KEY:-mesh-local-secret-not-for-production}"
 PG_PORT="${PG_PORT:-5432}"
 PG_DIR="$CACHE/postgres"
 # The local database trusts loopback connections (like Redis and Kafka here); a deployment gives DATABASE_URL with credentials.
@@ -140,6 +149,62 @@ postgres_down() {
 
 postgres_status() {
   if [ -n "$(pg_bin || true)" ] && pg_ready; then say "postgres: up on 127.0.0.1:$PG_PORT"; else say "postgres: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- object store (SeaweedFS)
+# Built from source through the Go module proxy, like k6: `go install` refuses a module with replace
+# directives, so the pinned module is downloaded and built as its own main module.
+weed_build() {
+  if [ -x "$WEED_BIN" ] && [ -f "$WEED_BIN.version" ] && [ "$(cat "$WEED_BIN.version")" = "$WEED_VERSION" ]; then return; fi
+  need go "Go 1.26+ (SeaweedFS is built from source)"
+  say "objects: building SeaweedFS $WEED_VERSION (a few minutes, once)"
+  local dir
+  dir="$(GOFLAGS=-mod=mod go mod download -json "$WEED_MODULE@$WEED_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
+  mkdir -p "$(dirname "$WEED_BIN")" "$WEED_DIR"
+  (cd "$dir" && GOFLAGS=-mod=mod go build -o "$WEED_BIN" ./weed) >"$WEED_DIR/build.log" 2>&1 ||
+    die "objects: building SeaweedFS failed (see $WEED_DIR/build.log)"
+  echo "$WEED_VERSION" >"$WEED_BIN.version"
+}
+
+weed_pid() { [ -f "$WEED_DIR/weed.pid" ] && kill -0 "$(cat "$WEED_DIR/weed.pid")" 2>/dev/null && cat "$WEED_DIR/weed.pid"; }
+
+objects_up() {
+  weed_build
+  mkdir -p "$WEED_DIR/data"
+  if [ -n "$(weed_pid || true)" ]; then
+    say "objects: already running (pid $(weed_pid))"
+  elif port_open 127.0.0.1 "$S3_PORT"; then
+    say "objects: something already listens on 127.0.0.1:$S3_PORT, reusing it"
+  else
+    cat >"$WEED_DIR/s3.json" <<JSON
+{"identities":[{"name":"mesh","credentials":[{"accessKey":"$OBJECT_STORE_ACCESS_KEY","secretKey":"$OBJECT_STORE_SECRET_KEY"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
+JSON
+    # One process: master, volume, filer and the S3 gateway, on loopback; small volumes for a development disk.
+    setsid nohup "$WEED_BIN" server -dir="$WEED_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+      -master.port=9333 -master.volumeSizeLimitMB=256 -volume.port=8089 -volume.max=20 \
+      -filer -filer.port=8888 -s3 -s3.port="$S3_PORT" -s3.config="$WEED_DIR/s3.json" \
+      >"$WEED_DIR/weed.log" 2>&1 </dev/null &
+    echo $! >"$WEED_DIR/weed.pid"
+    say "objects: starting SeaweedFS (pid $(cat "$WEED_DIR/weed.pid"))"
+  fi
+  OBJECT_STORE_URL="http://127.0.0.1:$S3_PORT" OBJECT_STORE_ACCESS_KEY="$OBJECT_STORE_ACCESS_KEY" \
+    OBJECT_STORE_SECRET_KEY="$OBJECT_STORE_SECRET_KEY" node "$ROOT/infra/scripts/buckets.mjs" --wait 60 2>"$WEED_DIR/buckets.log" ||
+    die "objects: the S3 gateway did not answer on 127.0.0.1:$S3_PORT (see $WEED_DIR/buckets.log and weed.log)"
+}
+
+objects_down() {
+  local pid
+  pid="$(weed_pid || true)"
+  if [ -z "$pid" ]; then say "objects: not running"; rm -f "$WEED_DIR/weed.pid"; return; fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$WEED_DIR/weed.pid"
+  say "objects: stopped"
+}
+
+objects_status() {
+  if port_open 127.0.0.1 "$S3_PORT"; then say "objects: S3 up on 127.0.0.1:$S3_PORT"; else say "objects: down"; return 1; fi
 }
 
 # ---------------------------------------------------------------- media tools
@@ -275,10 +340,12 @@ case "${1:-}" in
     tools_up
     redis_up
     postgres_up
+    objects_up
     kafka_up
     ;;
   down)
     kafka_down
+    objects_down
     postgres_down
     redis_down
     ;;
@@ -287,6 +354,7 @@ case "${1:-}" in
     kafka_status || rc=1
     redis_status || rc=1
     postgres_status || rc=1
+    objects_status || rc=1
     exit $rc
     ;;
   *)

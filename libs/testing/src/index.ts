@@ -16,3 +16,4 @@ export * from './stream-store.contract';
 export * from './processes';
 export * from './route-archive.contract';
 export * from './database';
+export * from './object-store.contract';
