@@ -219,6 +219,10 @@ tools_up() {
     apt_install chromium || die "chromium not found and cannot be installed here: install Debian's chromium (apt-get install chromium)"
   fi
   say "chromium: $(chromium --version 2>/dev/null | head -n 1)"
+  # The proof photos' watermark is set in DejaVu Sans (libs/media).
+  if [ ! -d /usr/share/fonts/truetype/dejavu ]; then
+    apt_install fonts-dejavu-core || die "DejaVu fonts not found and cannot be installed here: install Debian's fonts-dejavu-core"
+  fi
   command -v setpriv >/dev/null 2>&1 || say "setpriv not found (util-linux): a killed functions process may leave ffmpeg running"
   # The security tests serve a self-signed https input, made with openssl, that ffmpeg must refuse.
   if ! command -v openssl >/dev/null 2>&1; then
