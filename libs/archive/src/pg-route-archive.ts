@@ -285,7 +285,8 @@ export class PgRouteArchive extends RouteArchive {
 
   private async writeFixes(c: PoolClient, batch: readonly ArchivedFix[]): Promise<FixOutcome[]> {
     // Each position goes with the order its courier was on at that time, if any: the new ones come
-    // back as kept, those on no order as unmatched (one already kept comes back as neither).
+    // back as kept, those on no order as unmatched (one already kept comes back as neither). The order
+    // rows matched are share-locked, so a position never slips in beside the archiving of its order's end.
     const { rows } = await c.query<{
       kind: 'kept' | 'unmatched';
       courier_id: string;
@@ -301,7 +302,10 @@ export class PgRouteArchive extends RouteArchive {
              SELECT order_id FROM route_orders o
               WHERE o.courier_id = x.courier_id AND o.assigned_at <= x.at
                 AND x.at <= coalesce(o.delivered_at, o.cancelled_at, 'infinity')
-              ORDER BY o.assigned_at DESC LIMIT 1) o ON true),
+              ORDER BY o.assigned_at DESC LIMIT 1
+                -- Held until commit: an order's end being archived meanwhile waits for this (and prunes what it
+                -- keeps), or this waits for it and sees the end.
+                FOR SHARE) o ON true),
        ins AS (
          INSERT INTO route_positions (courier_id, at, lat, lng, order_id)
          SELECT courier_id, at, lat, lng, order_id FROM m WHERE order_id IS NOT NULL

@@ -217,6 +217,30 @@ export function routeArchiveContract(adapter: string, create: () => Promise<Rout
       );
     });
 
+    it('keeps no position from after an order ended, however its end and the positions interleave', async () => {
+      const hour = baseHour();
+      const orders = Array.from({ length: 40 }, () => ({ id: uniqueName('order'), courierId: uniqueName('courier') }));
+      const placed = hour + 1_000;
+      await under.archive.recordOrderEvents(
+        orders.map((o) =>
+          event('order.assigned', orderAt(o.id, placed, [['assigned', 1_000]], { courierId: o.courierId })),
+        ),
+      );
+      const fix = (courierId: string, afterMs: number) => ({ courierId, atMs: placed + afterMs, lat: 52.5, lng: 13.4 });
+      // Each order's end and a position from before and after it, recorded at the same moment.
+      await Promise.all(
+        orders.flatMap((o) => [
+          under.archive.recordOrderEvents([deliveredAt5s(o.id, placed, o.courierId)]),
+          under.archive.recordPositions([fix(o.courierId, 4_000), fix(o.courierId, 6_000)]),
+        ]),
+      );
+      for (const o of orders) {
+        expect((await under.archive.trail(o.courierId, hour, hour + HOUR)).map((p) => p.atMs - placed)).toEqual([
+          4_000,
+        ]);
+      }
+    });
+
     it('tells which orders it knows were assigned', async () => {
       const hour = baseHour();
       const [placed, assigned] = [uniqueName('order'), uniqueName('order')];
