@@ -228,10 +228,10 @@ export class KafkaEventBus extends EventBus {
   async consumerLag(group: string, topic: TopicKey): Promise<number> {
     const admin = await this.connectAdmin();
     const name = this.name(topic);
-    const [ends, committed] = await Promise.all([
-      admin.fetchTopicOffsets(name),
-      admin.fetchOffsets({ groupId: group, topics: [name] }),
-    ]);
+    // A topic just created may not have its leaders yet: "not the leader" is retriable, and retried.
+    const [ends, committed] = await whileTransient(() =>
+      Promise.all([admin.fetchTopicOffsets(name), admin.fetchOffsets({ groupId: group, topics: [name] })]),
+    );
     const positions = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
     let lag = 0;
     for (const end of ends) {
