@@ -35,8 +35,9 @@ const securityContext = {
 
 /**
  * Shared settings from the ConfigMap; secrets from a Secret the operator creates: JWT_SECRET (or
- * JWT_JWKS_URL/JWT_PUBLIC_KEY), DATABASE_URL with its credentials (the route log's PostgreSQL), and
- * REPORT_WEBHOOK_URL if the hourly report is posted somewhere.
+ * JWT_JWKS_URL/JWT_PUBLIC_KEY), DATABASE_URL with its credentials (the route log's PostgreSQL),
+ * OBJECT_STORE_ACCESS_KEY and OBJECT_STORE_SECRET_KEY (the object store's; leave both out to use the
+ * SDK's own chain, e.g. a workload identity), and REPORT_WEBHOOK_URL if the hourly report is posted somewhere.
  */
 const envFrom = [{ configMapRef: { name: 'mesh-config' } }, { secretRef: { name: 'mesh-secrets' } }];
 
@@ -105,6 +106,10 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         REDIS_URL: 'redis://redis.dispatch-mesh.svc:6379',
         LOG_LEVEL: 'info',
         MIX_HLS_DIR: LIVE_DIR,
+        // Any S3-compatible store; the buckets must exist (infra/scripts/buckets.mjs creates them).
+        OBJECT_STORE_URL: 'http://object-store.dispatch-mesh.svc:8333',
+        OBJECT_STORE_UPLOADS_BUCKET: 'mesh-uploads',
+        OBJECT_STORE_MEDIA_BUCKET: 'mesh-media',
       },
     },
     {
@@ -191,7 +196,10 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
               liveVolume: true,
               resources: { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
             }
-          : {}),
+          : name === 'media'
+            ? // libvips decodes a photo of up to 40 megapixels at a time, several renditions at once.
+              { resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1536Mi' } } }
+            : {}),
       }),
       {
         apiVersion: 'keda.sh/v1alpha1',

@@ -6,6 +6,7 @@ import { OrderUpdatesFunction } from './order-updates/order-updates.function';
 import { HousekeepingFunction } from './housekeeping/housekeeping.function';
 import { ArchiveFunction } from './archive/archive.function';
 import { TrailFunction } from './archive/trail.function';
+import { MediaFunction } from './media/media.function';
 
 describe('the function catalog', () => {
   it('names every function with the topic it really consumes', () => {
@@ -13,11 +14,12 @@ describe('the function catalog', () => {
     const functions = [
       new LocationFunction(none, none, none),
       new DispatchFunction(none, none, none, none, none, none),
-      new OrderUpdatesFunction(none, none),
+      new OrderUpdatesFunction(none, none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),
       new ArchiveFunction(none),
       new TrailFunction(none, none),
+      new MediaFunction(none, none, none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

@@ -14,6 +14,7 @@ import { HousekeepingFunction } from './housekeeping/housekeeping.function';
 import { Scheduler } from './schedules/scheduler';
 import { ArchiveFunction } from './archive/archive.function';
 import { TrailFunction } from './archive/trail.function';
+import { MediaFunction } from './media/media.function';
 
 const ALL_FUNCTIONS = [
   LocationFunction,
@@ -23,6 +24,7 @@ const ALL_FUNCTIONS = [
   HousekeepingFunction,
   ArchiveFunction,
   TrailFunction,
+  MediaFunction,
 ];
 
 /**

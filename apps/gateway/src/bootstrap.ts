@@ -5,6 +5,7 @@ import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '@mesh/config';
 import { PlatformModule } from '@mesh/platform';
 import { RedisConnection } from '@mesh/redis';
+import { redactUrlToken } from '@mesh/media';
 import { redactPlaybackToken } from '@mesh/streams';
 import { Metrics, PinoNestLogger, type Logger } from '@mesh/telemetry';
 import type { IncomingMessage } from 'node:http';
@@ -61,8 +62,10 @@ export async function createGateway(
       genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
       // Bind only the request id per request; the request itself is written with the lines that are logged.
       quietReqLogger: true,
-      // A playback URL's token is a capability: whoever reads the logs must not be able to play with it.
-      serializers: { req: (req: { url?: string }) => ({ ...req, url: redactPlaybackToken(req.url ?? '') }) },
+      // Playback and photo URLs' tokens are capabilities: whoever reads the logs must not be able to use them.
+      serializers: {
+        req: (req: { url?: string }) => ({ ...req, url: redactUrlToken(redactPlaybackToken(req.url ?? '')) }),
+      },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
     }),

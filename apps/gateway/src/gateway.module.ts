@@ -16,6 +16,8 @@ import { OpsController } from './ops/ops.controller';
 import { OffersController } from './orders/offers.controller';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
+import { ProofController } from './orders/proof.controller';
+import { ProofService } from './orders/proof.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { ANONYMOUS_BUDGET, RequestBudget, SOCKET_EVENT_BUDGET } from './rate-limit/request-budget';
 import { RealtimeGateway } from './realtime/realtime.gateway';
@@ -36,6 +38,7 @@ export class GatewayModule {
         CouriersController,
         OrdersController,
         OffersController,
+        ProofController,
         StreamsController,
         LiveController,
         DashboardController,
@@ -45,6 +48,7 @@ export class GatewayModule {
       providers: [
         CouriersService,
         OrdersService,
+        ProofService,
         StreamsService,
         AdminService,
         ReportsService,

@@ -57,6 +57,16 @@ const Env = z
       .default('public'),
     ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
     REPORT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // Object storage for uploads (ADAPTERS=real): an S3 endpoint and its credentials, from the Secret in a deployment.
+    OBJECT_STORE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8333'),
+    OBJECT_STORE_REGION: z.string().min(1).default('us-east-1'),
+    OBJECT_STORE_ACCESS_KEY: z.string().min(1).optional(),
+    OBJECT_STORE_SECRET_KEY: z.string().min(1).optional(),
+    OBJECT_STORE_UPLOADS_BUCKET: z.string().min(3).max(63).default('mesh-uploads'),
+    OBJECT_STORE_MEDIA_BUCKET: z.string().min(3).max(63).default('mesh-media'),
+    // The embedded default keeps objects as files here.
+    OBJECTS_DIR: z.string().min(1).default('.mesh/objects'),
+    PROOF_URL_TTL_S: z.coerce.number().int().min(10).max(86_400).default(900),
     JWT_ISSUER: z.string().min(1).default('dispatch-mesh'),
     JWT_AUDIENCE: z.string().min(1).default('dispatch-mesh-api'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -148,6 +158,17 @@ const Env = z
         message: 'required in production unless JWT_SECRET is set (every process must sign playback URLs alike)',
       });
     }
+    if (
+      env.ADAPTERS === 'real' &&
+      (env.OBJECT_STORE_ACCESS_KEY === undefined) !== (env.OBJECT_STORE_SECRET_KEY === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OBJECT_STORE_SECRET_KEY'],
+        message:
+          'set both OBJECT_STORE_ACCESS_KEY and OBJECT_STORE_SECRET_KEY, or neither (the SDK then finds credentials itself)',
+      });
+    }
     if (env.DEV_TOKENS && !LOOPBACK_HOSTS.includes(env.HOST)) {
       ctx.addIssue({
         code: 'custom',
@@ -212,6 +233,21 @@ export class AppConfig {
   readonly functions: { maxAttempts: number; concurrency: number };
   /** The route log: where (`DATABASE_URL`, `DATABASE_SCHEMA`), how long its raw rows are kept, and where the hourly report goes. */
   readonly archive: { url: string; schema: string; retentionDays: number; reportWebhookUrl: string | null };
+  /**
+   * Object storage: the S3 endpoint and credentials (null: the SDK's own chain,
+   * e.g. a workload identity), the buckets of uploads and of what is made from
+   * them, and the directory the embedded default uses instead.
+   */
+  readonly objects: {
+    url: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string } | null;
+    uploadsBucket: string;
+    mediaBucket: string;
+    dir: string;
+  };
+  /** Proof-of-delivery photos: how long a signed photo URL lives. */
+  readonly proofs: { urlTtlS: number };
   /** The schedules the scheduler fires: the catalog's, or the deployment's own (`SCHEDULES`). */
   readonly schedules: readonly ScheduleSpec[];
   readonly dispatch: {
@@ -304,6 +340,18 @@ export class AppConfig {
       retentionDays: env.ARCHIVE_RETENTION_DAYS,
       reportWebhookUrl: env.REPORT_WEBHOOK_URL ?? null,
     };
+    this.objects = {
+      url: env.OBJECT_STORE_URL,
+      region: env.OBJECT_STORE_REGION,
+      credentials:
+        env.OBJECT_STORE_ACCESS_KEY !== undefined && env.OBJECT_STORE_SECRET_KEY !== undefined
+          ? { accessKeyId: env.OBJECT_STORE_ACCESS_KEY, secretAccessKey: env.OBJECT_STORE_SECRET_KEY }
+          : null,
+      uploadsBucket: env.OBJECT_STORE_UPLOADS_BUCKET,
+      mediaBucket: env.OBJECT_STORE_MEDIA_BUCKET,
+      dir: resolve(env.OBJECTS_DIR),
+    };
+    this.proofs = { urlTtlS: env.PROOF_URL_TTL_S };
     this.playback = { secret: playbackSecret(env), ttlS: env.PLAYBACK_TTL_S };
     this.metricsToken = env.METRICS_TOKEN ?? null;
     const [width, height] = env.MIX_OUTPUT_SIZE.split('x').map(Number) as [number, number];

@@ -29,6 +29,8 @@ export const OrderBookkeeping = z.strictObject({
   emptySearches: z.number().int().min(0),
   retryAtMs: z.number().nullable(),
   offerStatus: z.enum(['pending', 'accepted', 'declined', 'expired', 'revoked']).nullable(),
+  /** The upload the order's proof photo is (its object key names it); absent on events from before proofs. */
+  proofUploadId: z.string().nullable().optional(),
 });
 export type OrderBookkeeping = z.infer<typeof OrderBookkeeping>;
 
@@ -78,6 +80,9 @@ export const EVENT_DATA = {
   'order.cancelled': OrderChanged,
   'order.unassigned': OrderChanged,
   'order.redispatched': OrderChanged,
+  // A proof photo was uploaded (its processing begins), and processed (ready, or failed with a reason).
+  'order.proof_uploaded': OrderChanged,
+  'order.proof_processed': OrderChanged,
   /** An order's dispatch deadline passed (an offer's expiry, or a stalled dispatch); the dispatch function looks again. */
   'order.deadline_reached': z.strictObject({ orderId: z.string().min(1) }),
   'stream.created': StreamChanged,
@@ -86,6 +91,17 @@ export const EVENT_DATA = {
   'stream.layout_changed': StreamChanged,
   'stream.start_requested': StreamChanged,
   'stream.stop_requested': StreamChanged,
+  /**
+   * An object was stored (S3's ObjectCreated, as a CloudEvent): its bucket, key,
+   * version (ETag) and size, and the content type its bytes were found to be.
+   */
+  'object.created': z.strictObject({
+    bucket: z.string().min(1),
+    key: z.string().min(1).max(512),
+    version: z.string().min(1),
+    size: z.number().int().min(0),
+    contentType: z.string().min(1),
+  }),
   /** A schedule's tick (schedules.ts): which schedule, the tick it stands for, and the schedule's payload. */
   'schedule.fired': z.strictObject({
     schedule: z.string().min(1),
@@ -116,7 +132,10 @@ export const TOPIC_OF_EVENT: Readonly<Record<EventType, TopicKey>> = {
   'order.cancelled': 'orders',
   'order.unassigned': 'orders',
   'order.redispatched': 'orders',
+  'order.proof_uploaded': 'orders',
+  'order.proof_processed': 'orders',
   'order.deadline_reached': 'orders',
+  'object.created': 'media',
   'stream.created': 'streams',
   'stream.participant_set': 'streams',
   'stream.participant_removed': 'streams',

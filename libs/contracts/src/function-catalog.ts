@@ -15,6 +15,7 @@ export const FUNCTION_CATALOG = [
   { name: 'housekeeping', topic: 'schedules' },
   { name: 'archive', topic: 'orders' },
   { name: 'trail', topic: 'couriers' },
+  { name: 'media', topic: 'media' },
 ] as const satisfies readonly { name: string; topic: TopicKey }[];
 
 /** Each function consumes through its own consumer group, named so (KEDA's trigger names it too). */

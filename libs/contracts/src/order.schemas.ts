@@ -45,6 +45,23 @@ export type OrderEta = z.infer<typeof OrderEta>;
 export const TimelineEntry = z.object({ status: OrderStatus, at: z.string() });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
+export const PROOF_STATUSES = ['processing', 'ready', 'failed'] as const;
+export const ProofStatus = z.enum(PROOF_STATUSES);
+export type ProofStatus = z.infer<typeof ProofStatus>;
+
+/**
+ * A proof-of-delivery photo (API.md "Proof of delivery"). The URLs are signed
+ * and expire; they are filled in for whoever is shown the order, and null in
+ * the events on the log.
+ */
+export const ProofView = z.object({
+  status: ProofStatus,
+  photoUrl: z.string().nullable(),
+  thumbnailUrl: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type ProofView = z.infer<typeof ProofView>;
+
 /** The order as every order route returns it and `order.updated` pushes it. */
 export const OrderView = z.object({
   id: z.string(),
@@ -61,6 +78,8 @@ export const OrderView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   timeline: z.array(TimelineEntry),
+  // Events written before proofs existed carry none.
+  proof: ProofView.nullable().default(null),
 });
 export type OrderView = z.infer<typeof OrderView>;
 

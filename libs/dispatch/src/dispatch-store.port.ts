@@ -13,6 +13,8 @@ export interface StoredOrder extends OrderView {
   emptySearches?: number;
   /** While waiting for couriers: when the next search is due (ms since the epoch). */
   retryAtMs?: number | null;
+  /** The upload the proof photo is, while there is one (its objects are named by it). */
+  proofUploadId?: string | null;
 }
 
 export const OFFER_STATUSES = ['pending', 'accepted', 'declined', 'expired', 'revoked'] as const;
@@ -144,9 +146,10 @@ export function orderView(order: StoredOrder): OrderView {
     version: _version,
     emptySearches: _emptySearches,
     retryAtMs: _retryAtMs,
+    proofUploadId: _proofUploadId,
     ...view
   } = order;
-  return view;
+  return { ...view, proof: view.proof ?? null };
 }
 
 export function offerRecord(offer: StoredOffer): OfferRecord {

@@ -31,6 +31,33 @@ export async function commitFresh<C extends DispatchChange>(
   throw problems.conflict('The order kept changing while this was applied; try again.');
 }
 
+/** Thrown through commitFresh to leave its loop without a commit. */
+class Unchanged extends Error {
+  constructor(readonly order: StoredOrder) {
+    super('unchanged');
+  }
+}
+
+/**
+ * As commitFresh, for changes that may turn out to be needed no more: `build`
+ * answers `{ unchanged: order }` then, and that order is answered uncommitted.
+ */
+export async function commitUnlessUnchanged<C extends DispatchChange>(
+  store: DispatchStore,
+  build: () => Promise<C | { unchanged: StoredOrder }>,
+): Promise<{ order: StoredOrder; change: C | null }> {
+  try {
+    return await commitFresh(store, async () => {
+      const built = await build();
+      if ('unchanged' in built) throw new Unchanged(built.unchanged);
+      return built;
+    });
+  } catch (err) {
+    if (err instanceof Unchanged) return { order: err.order, change: null };
+    throw err;
+  }
+}
+
 /** The event of an order change, keyed by the order so its changes stay in order on Kafka. */
 export function orderChangedEvent(
   type: OrderChangeType,
@@ -45,6 +72,7 @@ export function orderChangedEvent(
     emptySearches: order.emptySearches ?? 0,
     retryAtMs: order.retryAtMs ?? null,
     offerStatus: offer?.status ?? null,
+    proofUploadId: order.proofUploadId ?? null,
   };
   return newEvent(
     type,

@@ -45,6 +45,7 @@ export function restoredOrder(data: OrderChanged, nowMs: number): RestoredOrder 
     version: book.version,
     emptySearches: book.emptySearches,
     retryAtMs: book.retryAtMs,
+    proofUploadId: book.proofUploadId ?? null,
   };
   const offer: StoredOffer | null = data.offer && book.offerStatus ? { ...data.offer, status: book.offerStatus } : null;
   const deadlineAtMs =

@@ -66,6 +66,7 @@ export function newOrder(input: {
     createdAt: at,
     updatedAt: at,
     timeline: [{ status: 'pending', at }],
+    proof: null,
     offerId: null,
     excluded: [],
     version: 0,
@@ -226,4 +227,53 @@ export function redispatch(order: StoredOrder, now: Date): DispatchChange {
 
 function releasedCourier(courier: CourierSlot): CourierSlot {
   return { ...courier, status: 'available', offerId: null, activeOrderId: null };
+}
+
+/** Statuses in which the assigned courier may send a proof-of-delivery photo (API.md "Proof of delivery"). */
+export const PROOF_ALLOWED: readonly OrderStatus[] = ['picked_up', 'delivered'];
+
+/** Throws the 409 problem unless the order is picked up or delivered. */
+export function requireProofAllowed(order: StoredOrder): void {
+  if (!PROOF_ALLOWED.includes(order.status)) {
+    throw problems.conflict(`A proof photo is taken once the order is picked up; it is ${describe(order.status)}.`);
+  }
+}
+
+/**
+ * A proof photo was stored as `uploadId` (ids sort by time): its processing
+ * begins, replacing any earlier photo. Null when the order has this upload or a
+ * newer one already (its processing may finish before the upload is recorded).
+ */
+export function submitProof(order: StoredOrder, uploadId: string, now: Date): DispatchChange | null {
+  requireProofAllowed(order);
+  if (order.proofUploadId && order.proofUploadId >= uploadId) return null;
+  const proof = { status: 'processing' as const, photoUrl: null, thumbnailUrl: null, error: null };
+  return proofChange(order, { proof, proofUploadId: uploadId }, now);
+}
+
+/**
+ * The photo `uploadId` was processed: ready, or failed with a reason. Null when
+ * it no longer matters: a newer photo replaced it, or its outcome is recorded.
+ */
+export function settleProof(
+  order: StoredOrder,
+  uploadId: string,
+  outcome: { status: 'ready' } | { status: 'failed'; error: string },
+  now: Date,
+): DispatchChange | null {
+  const current = order.proofUploadId ?? null;
+  if (current !== null && (current > uploadId || (current === uploadId && order.proof?.status !== 'processing'))) {
+    return null;
+  }
+  const error = outcome.status === 'failed' ? outcome.error : null;
+  const proof = { status: outcome.status, photoUrl: null, thumbnailUrl: null, error };
+  return proofChange(order, { proof, proofUploadId: uploadId }, now);
+}
+
+function proofChange(
+  order: StoredOrder,
+  patch: Pick<StoredOrder, 'proof' | 'proofUploadId'>,
+  now: Date,
+): DispatchChange {
+  return { order: { before: order, after: { ...order, ...patch, updatedAt: now.toISOString() } }, deadlineAtMs: null };
 }

@@ -1,1 +1,3 @@
 export * from './proof-photo';
+export * from './proof-objects';
+export * from './media.module';

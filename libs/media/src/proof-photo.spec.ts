@@ -1,53 +1,14 @@
+import { phonePhoto, pngBomb } from '@mesh/testing';
 import exifReader from 'exif-reader';
-import zlib, { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import { PROOF_MAX_PIXELS, PhotoRefused, inspectPhoto, renderProof } from './proof-photo';
-
-/** A 1200 × 800 photo as a phone takes it: turned sideways in EXIF (orientation 6), with where it was taken. */
-async function phonePhoto(): Promise<Buffer> {
-  // Left half blue, right half orange, so where each ends up and what the watermark covers are known.
-  const [width, height] = [1200, 800];
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    pixels.set(i % width < width / 2 ? [0x22, 0x55, 0xaa] : [0xee, 0x88, 0x33], i * 3);
-  }
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .withExif({
-      IFD3: {
-        GPSLatitudeRef: 'N',
-        GPSLatitude: '52/1 31/1 12/1',
-        GPSLongitudeRef: 'E',
-        GPSLongitude: '13/1 24/1 18/1',
-      },
-    })
-    .withMetadata({ orientation: 6 })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
-
-/** A real PNG decompression bomb: `width` × `height` grey pixels, all zero, deflated to almost nothing. */
-function pngBomb(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), body.length + 4);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale, deflate, no filter, no interlace
-  // Each row: filter byte 0, then `width` zero bytes.
-  const pixels = zlib.deflateSync(Buffer.alloc((width + 1) * height), { level: 9 });
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', pixels),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+import {
+  PROOF_HEAD_BYTES,
+  PROOF_MAX_PIXELS,
+  PhotoRefused,
+  inspectHead,
+  inspectPhoto,
+  renderProof,
+} from './proof-photo';
 
 const meanOf = async (image: Buffer, region: { left: number; top: number; width: number; height: number }) => {
   // stats() reads its input, so the region is cut out first.
@@ -118,5 +79,60 @@ describe('proof photos', () => {
       meanOf(photo, { left: 100, top: 700, width: 200, height: 200 }),
     ]);
     expect(Math.hypot(...plainBefore.map((v, i) => v - (plainAfter[i] as number)))).toBeLessThan(6);
+  });
+});
+
+describe('proof photos of any size', () => {
+  it.each([
+    [300, 200],
+    [64, 48],
+    [3, 2],
+    [4000, 90],
+  ])('watermarks a %i × %i picture within its bounds', async (width, height) => {
+    const picture = await sharp({ create: { width, height, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
+    const { photo, w128 } = await renderProof(picture, { orderId: '01HZX3K9V8Q2M4N6P7R8S9T0VW', at: new Date() });
+    const [full, small] = await Promise.all([sharp(photo).metadata(), sharp(w128).metadata()]);
+    expect([full.width, full.height]).toEqual([width, height]);
+    expect(Math.max(small.width ?? 0, small.height ?? 0)).toBe(Math.min(128, Math.max(width, height)));
+    // The corner is changed by the band (unless the picture is too small to hold any of it).
+    const corner = await sharp(photo)
+      .extract({ left: width - 1, top: height - 1, width: 1, height: 1 })
+      .raw()
+      .toBuffer();
+    if (width >= 64) expect(corner[1]).toBeLessThan(0xaa - 40);
+  });
+});
+
+/** Why `inspect` refused, or null when it did not. */
+function refusal(inspect: () => unknown): PhotoRefused['reason'] | null {
+  try {
+    inspect();
+    return null;
+  } catch (err) {
+    if (err instanceof PhotoRefused) return err.reason;
+    throw err;
+  }
+}
+
+describe('the head of an upload', () => {
+  it('tells the type and upright size from the first bytes alone', async () => {
+    const photo = await phonePhoto();
+    expect(inspectHead(photo.subarray(0, PROOF_HEAD_BYTES))).toEqual({ format: 'jpeg', width: 800, height: 1200 });
+    const webp = await sharp({ create: { width: 5000, height: 4000, channels: 3, background: '#123' } })
+      .webp()
+      .toBuffer();
+    expect(inspectHead(webp.subarray(0, 64))).toEqual({ format: 'webp', width: 5000, height: 4000 });
+  });
+
+  it('refuses what is not a JPEG, PNG or WebP, and a bomb, by its header', async () => {
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
+      .gif()
+      .toBuffer();
+    for (const body of [Buffer.from('%PDF-1.7\n%%EOF\n'), gif, Buffer.alloc(0)]) {
+      expect(refusal(() => inspectHead(body))).toBe('not-an-accepted-image');
+    }
+    expect(refusal(() => inspectHead(pngBomb(20_000, 20_000).subarray(0, 1024)))).toBe('too-many-pixels');
   });
 });

@@ -1,3 +1,4 @@
+import { imageSize } from 'image-size';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Readable } from 'node:stream';
 
@@ -56,6 +57,40 @@ export async function inspectPhoto(input: Buffer | Readable): Promise<PhotoFacts
   return { format, width: oriented.width, height: oriented.height };
 }
 
+/** How much of an upload's beginning is read to tell what it is before any of it is stored. */
+export const PROOF_HEAD_BYTES = 512 * 1024;
+
+const HEAD_FORMATS: Readonly<Record<string, ProofFormat>> = { jpg: 'jpeg', png: 'png', webp: 'webp' };
+
+/**
+ * What an upload is, from its first bytes (up to PROOF_HEAD_BYTES, or all of a
+ * shorter one), so that the body can be refused before it is stored and
+ * streamed on otherwise. Only the header is parsed (image-size): the type and
+ * the pixel count. The image function decodes it in full later (inspectPhoto)
+ * and marks the proof failed if the rest does not hold up.
+ */
+export function inspectHead(head: Buffer): PhotoFacts {
+  let size: ReturnType<typeof imageSize>;
+  try {
+    size = imageSize(head);
+  } catch {
+    throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
+  }
+  const format = size.type ? HEAD_FORMATS[size.type] : undefined;
+  if (!format || !size.width || !size.height) {
+    throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
+  }
+  if (size.width * size.height > PROOF_MAX_PIXELS) {
+    throw new PhotoRefused(
+      'too-many-pixels',
+      `The picture has ${size.width} × ${size.height} pixels; at most ${PROOF_MAX_PIXELS / 1_000_000} megapixels are taken.`,
+    );
+  }
+  // EXIF orientations 5–8 turn the picture a quarter.
+  const turned = (size.orientation ?? 1) >= 5;
+  return { format, width: turned ? size.height : size.width, height: turned ? size.width : size.height };
+}
+
 export interface ProofRenditions {
   /** Full size, turned upright, no metadata, watermarked with the order and the time (JPEG). */
   photo: Buffer;
@@ -89,23 +124,25 @@ export async function renderProof(input: Buffer, label: { orderId: string; at: D
   async function watermark({ width, height }: PhotoFacts): Promise<Buffer> {
     const text = `order ${label.orderId} · ${label.at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
     const px = Math.max(10, Math.round(Math.min(width, height * 2) / 45));
+    const pad = Math.min(Math.round(px / 2), Math.floor((Math.min(width, height) - 1) / 2));
+    // Given a box, libvips sizes the text to fit it: a line `px` high, or less on a narrow picture.
     const rendered = await sharp({
       text: {
         text: `<span foreground="white">${escapeMarkup(text)}</span>`,
-        font: `DejaVu Sans Bold ${px}px`,
+        font: 'DejaVu Sans Bold',
+        width: Math.max(1, width - 2 * pad),
+        height: Math.max(1, Math.min(px, height - 2 * pad)),
         rgba: true,
-        dpi: 72,
       },
     })
       .png()
       .toBuffer({ resolveWithObject: true });
-    const pad = Math.round(px / 2);
     const bandWidth = Math.min(width, rendered.info.width + 2 * pad);
     const bandHeight = Math.min(height, rendered.info.height + 2 * pad);
     return sharp({
       create: { width: bandWidth, height: bandHeight, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.6 } },
     })
-      .composite([{ input: rendered.data, left: Math.min(pad, bandWidth - 1), top: Math.min(pad, bandHeight - 1) }])
+      .composite([{ input: rendered.data, left: pad, top: pad }])
       .png()
       .toBuffer();
   }

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MeteredBody, ObjectStore, assertKey, type PutOptions, type StoredObject } from './object-store.port';
@@ -60,6 +60,26 @@ export class FsObjectStore extends ObjectStore {
     const path = this.path(bucket, key);
     await rm(path, { force: true });
     await rm(`${path}.meta.json`, { force: true });
+  }
+
+  async keys(bucket: string, prefix: string, limit = 1000): Promise<string[]> {
+    const root = join(this.root, bucket);
+    let entries: string[];
+    try {
+      entries = await readdir(root, { recursive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    // An object is a file with its description beside it; temporary parts have none yet.
+    const described = new Set(
+      entries.filter((e) => e.endsWith('.meta.json')).map((e) => e.slice(0, -'.meta.json'.length)),
+    );
+    return [...described]
+      .map((e) => e.split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix))
+      .sort()
+      .slice(0, limit);
   }
 
   async ping(): Promise<void> {

@@ -34,6 +34,8 @@ export abstract class ObjectStore {
   abstract get(bucket: string, key: string): Promise<{ object: StoredObject; body: Readable } | null>;
   abstract head(bucket: string, key: string): Promise<StoredObject | null>;
   abstract delete(bucket: string, key: string): Promise<void>;
+  /** The keys under `prefix` (a whole path: `a/b/` lists `a/b/…`), in key order, at most `limit`. */
+  abstract keys(bucket: string, prefix: string, limit?: number): Promise<string[]>;
   /** Whether the store answers and its buckets exist (the readiness probe). */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

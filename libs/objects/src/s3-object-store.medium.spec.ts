@@ -6,8 +6,10 @@ objectStoreContract('S3 (SeaweedFS)', () => {
   const store = new S3ObjectStore({
     endpoint: process.env.OBJECT_STORE_URL ?? 'http://127.0.0.1:8333',
     region: 'us-east-1',
-    accessKeyId: process.env.OBJECT_STORE_ACCESS_KEY ?? 'mesh-local',
-    secretAccessKey: process.env.OBJECT_STORE_SECRET_KEY ?? 'mesh-local-secret-not-for-production',
+    credentials: {
+      accessKeyId: process.env.OBJECT_STORE_ACCESS_KEY ?? 'mesh-local',
+      secretAccessKey: process.env.OBJECT_STORE_SECRET_KEY ?? 'mesh-local-secret-not-for-production',
+    },
     buckets: ['mesh-uploads'],
   });
   return Promise.resolve({ store, bucket: 'mesh-uploads', dispose: () => store.close() });

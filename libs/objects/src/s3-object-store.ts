@@ -3,6 +3,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NotFound,
   NoSuchKey,
   S3Client,
@@ -14,8 +15,8 @@ import { MeteredBody, ObjectStore, assertKey, type PutOptions, type StoredObject
 export interface S3ObjectStoreOptions {
   endpoint: string;
   region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /** Null: the SDK's default chain (environment, workload identity, …). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
   /** The buckets `ping` checks. */
   buckets: readonly string[];
 }
@@ -34,7 +35,7 @@ export class S3ObjectStore extends ObjectStore {
       endpoint: options.endpoint,
       region: options.region,
       forcePathStyle: true,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      ...(options.credentials ? { credentials: options.credentials } : {}),
     });
   }
 
@@ -90,6 +91,11 @@ export class S3ObjectStore extends ObjectStore {
 
   async delete(bucket: string, key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  async keys(bucket: string, prefix: string, limit = 1000): Promise<string[]> {
+    const res = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: limit }));
+    return (res.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])).sort();
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,8 @@ import { ConfigModule, type AppConfig } from '@mesh/config';
 import { DispatchModule } from '@mesh/dispatch';
 import { GeoModule } from '@mesh/geo';
 import { InvocationsModule } from '@mesh/invocations';
+import { MediaModule } from '@mesh/media';
+import { ObjectsModule } from '@mesh/objects';
 import { OutboxModule } from '@mesh/outbox';
 import { RealtimeModule } from '@mesh/realtime';
 import { RedisModule } from '@mesh/redis';
@@ -34,6 +36,8 @@ export class PlatformModule {
         SchedulesModule.forRoot(config),
         StreamsModule.forRoot(config),
         ArchiveModule.forRoot(config),
+        ObjectsModule.forRoot(config),
+        MediaModule.forRoot(config),
       ],
     };
   }

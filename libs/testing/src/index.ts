@@ -17,3 +17,4 @@ export * from './processes';
 export * from './route-archive.contract';
 export * from './database';
 export * from './object-store.contract';
+export * from './photos';

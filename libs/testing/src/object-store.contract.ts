@@ -46,6 +46,21 @@ export function objectStoreContract(adapter: string, create: () => Promise<Objec
       expect((await buffer(got!.body)).equals(bytes)).toBe(true);
     });
 
+    it('lists the keys under a prefix, and only those', async () => {
+      const base = `proofs/${uniqueName('o')}`;
+      const put = (key: string) =>
+        under.store.put(under.bucket, key, chunked(Buffer.from(key)), { contentType: 'text/plain', maxBytes: MiB });
+      await Promise.all([`${base}/u1/a.jpg`, `${base}/u1/w128.webp`, `${base}/u2`, `${base}x/u3`].map(put));
+      expect(await under.store.keys(under.bucket, `${base}/`)).toEqual([
+        `${base}/u1/a.jpg`,
+        `${base}/u1/w128.webp`,
+        `${base}/u2`,
+      ]);
+      await under.store.delete(under.bucket, `${base}/u1/a.jpg`);
+      expect(await under.store.keys(under.bucket, `${base}/`)).toEqual([`${base}/u1/w128.webp`, `${base}/u2`]);
+      expect(await under.store.keys(under.bucket, `proofs/${uniqueName('none')}/`)).toEqual([]);
+    });
+
     it('refuses a body over its limit and stores nothing, keeping what was there', async () => {
       const key = `proofs/${uniqueName('o')}/photo.jpg`;
       const first = await under.store.put(under.bucket, key, chunked(Buffer.from('first')), {

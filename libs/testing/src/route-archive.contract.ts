@@ -42,6 +42,7 @@ function orderAt(
     createdAt: new Date(placedMs).toISOString(),
     updatedAt: timeline[timeline.length - 1]?.at as string,
     timeline,
+    proof: null,
   };
 }
 

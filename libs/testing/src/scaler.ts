@@ -1,7 +1,7 @@
 import { KafkaEventBus } from '@mesh/bus';
 import { eventually, uniqueName } from './eventually';
 import { silentLogger } from './silent-logger';
-import { deleteTopics, freePort, startProcess, type RunningProcess } from './stack';
+import { LOCAL_OBJECT_STORE, deleteTopics, freePort, startProcess, type RunningProcess } from './stack';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,7 @@ export async function startScaler(policy: object, extraEnv: NodeJS.ProcessEnv = 
     KAFKA_TOPIC_PREFIX: `${run}.`,
     LOG_LEVEL: 'info',
     SCALING_POLICY_FILE: policyFile,
+    ...LOCAL_OBJECT_STORE,
     ...extraEnv,
   };
   const proc = startProcess('scaler', 'apps/functions/src/scaler/main.js', env);

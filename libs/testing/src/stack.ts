@@ -87,6 +87,12 @@ export async function waitForHttp(url: string, proc: RunningProcess, timeoutMs =
   );
 }
 
+/** The local SeaweedFS `infra:up` starts, with its development credentials (infra/scripts/infra.sh). */
+export const LOCAL_OBJECT_STORE = {
+  OBJECT_STORE_ACCESS_KEY: process.env.OBJECT_STORE_ACCESS_KEY ?? 'mesh-local',
+  OBJECT_STORE_SECRET_KEY: process.env.OBJECT_STORE_SECRET_KEY ?? 'mesh-local-secret-not-for-production',
+};
+
 /**
  * Gateway and functions as separate processes on the real Kafka and Redis,
  * with their own Kafka topics and Redis keys, so stacks never see each other.
@@ -110,6 +116,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     KAFKA_TOPIC_PREFIX: `${run}.`,
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
+    ...LOCAL_OBJECT_STORE,
     LOG_LEVEL: 'warn',
     DEV_TOKENS: '0',
     // Every test client comes from one address (a fleet of 2,000 in the benchmarks); the security suite

@@ -23,6 +23,7 @@ const order: OrderView = {
     { status: 'pending', at: new Date(placedAt).toISOString() },
     { status: 'assigned', at: new Date(placedAt + 1_000).toISOString() },
   ],
+  proof: null,
 };
 
 /** The live state as the location function keeps it: courier-1 is on order-1, courier-2 is idle. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { rooms, type OrderChangeType, type OrderView } from '@mesh/contracts';
+import { ProofLinks } from '@mesh/media';
 import { ClientPush } from '@mesh/realtime';
 import { Metrics } from '@mesh/telemetry';
 import type { MeshFunction } from '../host/mesh-function';
@@ -16,6 +17,8 @@ const ORDER_CHANGES = [
   'order.cancelled',
   'order.unassigned',
   'order.redispatched',
+  'order.proof_uploaded',
+  'order.proof_processed',
 ] as const satisfies readonly OrderChangeType[];
 
 /** Everyone an order's changes concern: its watchers, customer, merchant, courier and the dispatchers. */
@@ -41,6 +44,7 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
   constructor(
     private readonly push: ClientPush,
     private readonly metrics: Metrics,
+    private readonly proofLinks: ProofLinks,
   ) {}
 
   async handle(event: MeshEvent<(typeof ORDER_CHANGES)[number]>): Promise<void> {
@@ -85,10 +89,14 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
       case 'order.picked_up':
       case 'order.delivered':
       case 'order.redispatched':
+      case 'order.proof_uploaded':
+      case 'order.proof_processed':
         break;
     }
     const offeredTo = event.type === 'order.offered' ? offer?.courierId : undefined;
     // Awaited: a push that could not be kept in history (Redis away) fails the event, which comes again.
-    await this.push.emit(orderAudience(order, offeredTo), 'order.updated', order);
+    // Everyone in the audience may see the order, so they get its photo's signed URLs too.
+    const proof = this.proofLinks.view(order.id, event.data.dispatch?.proofUploadId, order.proof);
+    await this.push.emit(orderAudience(order, offeredTo), 'order.updated', { ...order, proof });
   }
 }

@@ -310,6 +310,66 @@ export function buildOpenApiDocument(options: { devTokens: boolean }): Schema {
       'Only from `picked_up`; the courier is available again.',
       'The order, delivered',
     ),
+    '/v1/orders/{id}/proof': {
+      put: {
+        tags: ['orders'],
+        summary: 'Send the proof-of-delivery photo (its assigned courier)',
+        description:
+          'The body is the photo itself: JPEG, PNG or WebP (told by its bytes, not the header), at most 10 MiB and 40 megapixels. Once the order is picked up or delivered; a new photo replaces the old one. Answered when stored; the image function then strips its metadata, makes a 512 px and a 128 px WebP and a watermarked full-size JPEG, and `order.updated` carries `proof.status: ready` with signed URLs (or `failed` with why).',
+        parameters: [idParam('order')],
+        requestBody: {
+          required: true,
+          content: Object.fromEntries(
+            ['image/jpeg', 'image/png', 'image/webp'].map((type) => [
+              type,
+              { schema: { type: 'string', format: 'binary' } },
+            ]),
+          ),
+        },
+        responses: {
+          '202': ok('The order, its proof `processing`', OrderView),
+          '409': problem('The order is not picked up or delivered'),
+          '413': problem('Body over 10 MiB'),
+          '415': problem('Not a JPEG, PNG or WebP image'),
+          '422': problem('A picture of more than 40 megapixels'),
+          '503': problem('Object storage or the event bus did not take the photo; nothing was kept'),
+          ...notYours,
+          ...authProblems,
+        },
+      },
+    },
+    '/v1/orders/{id}/proof/{uploadId}/{file}': {
+      get: {
+        tags: ['orders'],
+        summary: 'A proof photo, by its signed URL',
+        description:
+          'The URLs of an order view’s `proof` (`photo.jpg`, the watermarked full size; `w128.webp`, the thumbnail; `w512.webp`, for screens). No bearer token: the URL’s `token` is the credential, valid for `PROOF_URL_TTL_S` (default 15 minutes) and given only with the order, to those who may see it.',
+        security: [],
+        parameters: [
+          idParam('order'),
+          { name: 'uploadId', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', enum: ['photo.jpg', 'w512.webp', 'w128.webp'] },
+          },
+          { name: 'token', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': {
+            description: 'The picture',
+            content: {
+              'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+              'image/webp': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          '403': problem('The token is missing, forged, for another photo, or expired'),
+          '404': problem('No such photo (a replaced one is deleted)'),
+          '429': tooManyRequests,
+        },
+      },
+    },
     '/v1/admin/functions': {
       get: {
         tags: ['admin'],

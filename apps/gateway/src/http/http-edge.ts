@@ -2,6 +2,7 @@ import { newId } from '@mesh/contracts';
 import { ProblemCode, ProblemError } from '@mesh/problem';
 import type { Metrics } from '@mesh/telemetry';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { RAW_BODY_ROUTE } from '../orders/proof.controller';
 import { RequestBudget, addressKey } from '../rate-limit/request-budget';
 import { sendProblem, toProblemError } from './problem.filter';
 
@@ -20,6 +21,9 @@ export const requestId: RequestHandler = (req, res, next) => {
 /** A body on a write must be JSON (415 otherwise); 64 KiB at most (413). */
 export const jsonBody: RequestHandler[] = [
   (req, res, next) => {
+    // A proof photo is streamed to storage as it comes (ProofController; the JSON parser below passes
+    // over image types); nothing else takes a raw body.
+    if (req.method === 'PUT' && RAW_BODY_ROUTE.test(req.path)) return next();
     const hasBody = Number(req.header('content-length') ?? 0) > 0 || req.header('transfer-encoding') !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
       sendProblem(res, new ProblemError(ProblemCode.UnsupportedMediaType, 'Send the body as application/json.'));

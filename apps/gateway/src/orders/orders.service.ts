@@ -29,6 +29,7 @@ import {
   type DispatchChange,
   type StoredOrder,
 } from '@mesh/dispatch';
+import { ProofLinks } from '@mesh/media';
 import { OutboxHandoff } from '@mesh/outbox';
 import { ClientPush } from '@mesh/realtime';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
@@ -57,8 +58,15 @@ export class OrdersService {
     private readonly push: ClientPush,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly proofLinks: ProofLinks,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** The order as `who` is shown it (they may see it): its proof photo's URLs signed afresh. */
+  present(order: StoredOrder): OrderView {
+    const view = orderView(order);
+    return { ...view, proof: this.proofLinks.view(order.id, order.proofUploadId, view.proof) };
+  }
 
   async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
     this.requireServiceArea(place);
@@ -96,18 +104,18 @@ export class OrdersService {
     await this.store
       .commit(change)
       .catch((err: unknown) => this.logger.warn({ err, orderId: id }, 'order record deferred'));
-    return orderView(placed);
+    return this.present(placed);
   }
 
   async get(who: Principal, orderId: string): Promise<OrderView> {
-    return orderView(await this.visible(who, orderId));
+    return this.present(await this.visible(who, orderId));
   }
 
   async list(who: Principal, query: OrderListQuery): Promise<OrderList> {
     const owner = listingOwner(who);
     if (!owner) throw problems.forbidden('Only customers, couriers, merchants and dispatchers have orders.');
     const page = await this.store.list({ owner, limit: query.limit, ...optional(query) });
-    return { items: page.items.map(orderView), nextCursor: page.nextCursor };
+    return { items: page.items.map((order) => this.present(order)), nextCursor: page.nextCursor };
   }
 
   /** 404 unless the order exists and the caller may see it. */
@@ -192,7 +200,7 @@ export class OrdersService {
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
     await this.settled(change);
-    return orderView(order);
+    return this.present(order);
   }
 
   private async change(
@@ -206,21 +214,21 @@ export class OrdersService {
       announced(await build(await this.visible(who, orderId)), type, SOURCE),
     );
     await this.settled(change);
-    return orderView(order);
+    return this.present(order);
   }
 
   /** Answers a committed change only once its event is on Kafka (see OutboxHandoff). */
-  private async settled(change: DispatchChange): Promise<void> {
+  async settled(change: DispatchChange): Promise<void> {
     if (change.event) await this.handoff.settle('orders', change.event);
   }
 
   private async replay(customer: Principal, orderId: string): Promise<OrderView> {
     const order = await this.store.order(orderId);
-    if (order && order.customerId === customer.sub) return orderView(order);
+    if (order && order.customerId === customer.sub) return this.present(order);
     throw problems.conflict('A request with this Idempotency-Key is still being processed; retry shortly.');
   }
 
-  private requireAssignedCourier(who: Principal, order: StoredOrder): void {
+  requireAssignedCourier(who: Principal, order: StoredOrder): void {
     if (!who.roles.includes('courier') || order.courierId !== who.sub) {
       throw problems.forbidden('Only the order’s assigned courier may do this.');
     }

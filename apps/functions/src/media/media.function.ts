@@ -1,0 +1,140 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DependencyUnavailable, type MeshEvent } from '@mesh/bus';
+import { AppConfig } from '@mesh/config';
+import { DispatchStore, StateUnavailable, announced, commitUnlessUnchanged, settleProof } from '@mesh/dispatch';
+import {
+  PROOF_FILES,
+  PROOF_MAX_BYTES,
+  parseProofUploadKey,
+  proofRenditionKey,
+  renderProof,
+  type ProofRendition,
+  type ProofRenditions,
+} from '@mesh/media';
+import { ObjectStore } from '@mesh/objects';
+import { LOGGER, type Logger } from '@mesh/telemetry';
+import { Readable } from 'node:stream';
+import type { MeshFunction } from '../host/mesh-function';
+
+const SOURCE = '/functions/media';
+const RENDITION_OF: Readonly<Record<ProofRendition, keyof ProofRenditions>> = {
+  photo: 'photo',
+  medium: 'w512',
+  thumbnail: 'w128',
+};
+
+/**
+ * The image function: triggered by an upload's object-created event, it makes
+ * a proof photo's renditions (upright, no metadata, 512 and 128 px WebP, a
+ * watermarked full-size JPEG) in the media bucket, then marks the order's proof
+ * ready (or failed, with why), which pushes `order.updated` to everyone watching.
+ * Idempotent by the object's key and version (the event's id), and every step
+ * may run twice: the renditions are rewritten alike, the order settles once.
+ */
+@Injectable()
+export class MediaFunction implements MeshFunction<'object.created'> {
+  readonly name = 'media';
+  readonly topic = 'media';
+  readonly accepts = ['object.created'] as const;
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly objects: ObjectStore,
+    private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(event: MeshEvent<'object.created'>): Promise<void> {
+    const { bucket, key } = event.data;
+    const upload = bucket === this.config.objects.uploadsBucket ? parseProofUploadKey(key) : null;
+    if (!upload) {
+      this.logger.warn({ bucket, key }, 'an object-created event of no proof photo was passed over');
+      return;
+    }
+    const { orderId, uploadId } = upload;
+    const order = await this.store.order(orderId);
+    if (!order) {
+      if (!(await this.store.built())) throw new StateUnavailable();
+      return;
+    }
+    // A newer photo replaced this one, or its outcome is recorded: nothing to make.
+    if (!settleProof(order, uploadId, { status: 'ready' }, new Date())) return;
+    const original = await this.outage(() => this.objects.get(bucket, key));
+    if (!original) return; // Deleted: its upload was refused after it was stored.
+
+    const at = deliveredAt(order.timeline) ?? new Date(event.time ?? Date.now());
+    let outcome: { status: 'ready' } | { status: 'failed'; error: string };
+    try {
+      const renditions = await renderProof(await readAll(original.body, PROOF_MAX_BYTES), { orderId, at });
+      await this.outage(() =>
+        Promise.all(
+          (Object.keys(PROOF_FILES) as ProofRendition[]).map((r) =>
+            this.objects.put(
+              this.config.objects.mediaBucket,
+              proofRenditionKey(orderId, uploadId, r),
+              Readable.from([renditions[RENDITION_OF[r]]]),
+              { contentType: PROOF_FILES[r].contentType, maxBytes: PROOF_MAX_BYTES * 4 },
+            ),
+          ),
+        ),
+      );
+      outcome = { status: 'ready' };
+    } catch (err) {
+      if (err instanceof DependencyUnavailable) throw err;
+      // The bytes are not a picture that can be processed (the upload's checks read only its header).
+      this.logger.warn({ err, orderId, uploadId }, 'a proof photo could not be processed');
+      outcome = { status: 'failed', error: 'The photo could not be read as an image.' };
+    }
+    const { change } = await commitUnlessUnchanged(this.store, async () => {
+      const current = await this.store.order(orderId);
+      if (!current) throw new StateUnavailable();
+      const settled = settleProof(current, uploadId, outcome, new Date());
+      return settled ? announced(settled, 'order.proof_processed', SOURCE) : { unchanged: current };
+    });
+    if (change) await this.forgetOlder(orderId, uploadId);
+  }
+
+  /**
+   * The photos this one replaced (uploaded before it) go, in both buckets: best
+   * effort, since nothing refers to them any more; a bucket lifecycle rule takes
+   * what a crash leaves.
+   */
+  private async forgetOlder(orderId: string, uploadId: string): Promise<void> {
+    const { uploadsBucket, mediaBucket } = this.config.objects;
+    const prefix = `proofs/${orderId}/`;
+    const older = (key: string) => (key.slice(prefix.length).split('/')[0] ?? '') < uploadId;
+    try {
+      for (const bucket of [uploadsBucket, mediaBucket]) {
+        const keys = (await this.objects.keys(bucket, prefix)).filter(older);
+        await Promise.all(keys.map((key) => this.objects.delete(bucket, key)));
+      }
+    } catch (err) {
+      this.logger.warn({ err, orderId }, 'replaced proof photos were not deleted');
+    }
+  }
+
+  /** Object storage away is an outage: the event waits for it rather than being dead-lettered. */
+  private async outage<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw new DependencyUnavailable(err);
+    }
+  }
+}
+
+function deliveredAt(timeline: readonly { status: string; at: string }[]): Date | null {
+  const entry = timeline.find((t) => t.status === 'delivered');
+  return entry ? new Date(entry.at) : null;
+}
+
+async function readAll(body: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new Error(`the stored photo is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

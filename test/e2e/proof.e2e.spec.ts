@@ -1,0 +1,212 @@
+import { AppConfig } from '@mesh/config';
+import type { OrderView, ProofView } from '@mesh/contracts';
+import { ProofLinks } from '@mesh/media';
+import { S3ObjectStore } from '@mesh/objects';
+import { LOCAL_OBJECT_STORE, eventually, phonePhoto, pngBomb, startStack, type RunningStack } from '@mesh/testing';
+import exifReader from 'exif-reader';
+import sharp, { type Region } from 'sharp';
+import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Proof of delivery as the apps live it, on the real stack: the courier's photo
+ * streamed to the real object store (SeaweedFS), its object-created event on
+ * Kafka, the image function's renditions, and the customer told on their socket.
+ */
+describe('proof of delivery photos (real object store, Kafka, Redis; separate processes)', () => {
+  let stack: RunningStack;
+  let world: DispatchWorld;
+  let uploads: S3ObjectStore;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    uploads = new S3ObjectStore({
+      endpoint: 'http://127.0.0.1:8333',
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: LOCAL_OBJECT_STORE.OBJECT_STORE_ACCESS_KEY,
+        secretAccessKey: LOCAL_OBJECT_STORE.OBJECT_STORE_SECRET_KEY,
+      },
+      buckets: ['mesh-uploads', 'mesh-media'],
+    });
+  });
+  afterAll(async () => {
+    await uploads?.close();
+    await stack?.stop();
+  });
+  beforeEach(() => {
+    world = new DispatchWorld(stack);
+  });
+  afterEach(() => world.close());
+
+  /** An order taken by a courier: assigned, or further along. */
+  async function takenOrder(until: 'assigned' | 'picked_up' | 'delivered') {
+    const pickup = somewhere();
+    const customer = await world.actor('customer', ['customer']);
+    const courier = await world.courierAt(offset(pickup, 200));
+    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
+    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
+    if (until !== 'assigned') expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    if (until === 'delivered') expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    expect(await customer.socket.emitWithAck('order.subscribe', { orderId: order.id })).toMatchObject({ ok: true });
+    return { orderId: order.id, customer, courier };
+  }
+
+  async function upload(who: Actor, orderId: string, body: Buffer | ReadableStream, type = 'image/jpeg') {
+    const res = await fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${who.token}`, 'content-type': type },
+      body,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type'), body: JSON.parse(text) as OrderView };
+  }
+
+  /** What the uploads and media buckets hold for the order. */
+  const stored = async (orderId: string) => [
+    ...(await uploads.keys('mesh-uploads', `proofs/${orderId}/`)),
+    ...(await uploads.keys('mesh-media', `proofs/${orderId}/`)),
+  ];
+
+  const fetchImage = async (url: string) => {
+    const res = await fetch(`${stack.baseUrl}${url}`);
+    return { status: res.status, type: res.headers.get('content-type'), body: Buffer.from(await res.arrayBuffer()) };
+  };
+
+  it('takes a courier’s photo to a stripped thumbnail and a watermarked photo, pushed to the customer', async () => {
+    const { orderId, customer, courier } = await takenOrder('delivered');
+    const original = await phonePhoto();
+    expect(exifReader((await sharp(original).metadata()).exif as Buffer).GPSInfo).toBeDefined();
+
+    const res = await upload(courier, orderId, original);
+    expect(res.status).toBe(202);
+    expect(res.body.proof).toEqual({ status: 'processing', photoUrl: null, thumbnailUrl: null, error: null });
+
+    const pushed = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
+    const proof = pushed.proof as ProofView;
+    expect(proof.thumbnailUrl).toMatch(new RegExp(`^/v1/orders/${orderId}/proof/[0-9A-Z]{26}/w128\\.webp\\?token=`));
+
+    const thumbnail = await fetchImage(proof.thumbnailUrl!);
+    expect([thumbnail.status, thumbnail.type]).toEqual([200, 'image/webp']);
+    const small = await sharp(thumbnail.body).metadata();
+    expect(small.format).toBe('webp');
+    expect(Math.max(small.width ?? 0, small.height ?? 0)).toBeLessThanOrEqual(128);
+    expect(small.exif).toBeUndefined();
+
+    // The watermark: the full-size photo's lower right corner differs from the original's; elsewhere it does not.
+    const photo = await fetchImage(proof.photoUrl!);
+    expect([photo.status, photo.type]).toEqual([200, 'image/jpeg']);
+    expect((await sharp(photo.body).metadata()).exif).toBeUndefined();
+    const upright = await sharp(original).rotate().toBuffer();
+    const mean = async (image: Buffer, region: Region) =>
+      (await sharp(await sharp(image).extract(region).png().toBuffer()).stats()).channels
+        .slice(0, 3)
+        .map((c) => c.mean);
+    const distance = async (region: Region) => {
+      const [a, b] = await Promise.all([mean(upright, region), mean(photo.body, region)]);
+      return Math.hypot(...a.map((v, i) => v - (b[i] as number)));
+    };
+    expect(await distance({ left: 700, top: 1180, width: 90, height: 12 })).toBeGreaterThan(60);
+    expect(await distance({ left: 100, top: 700, width: 200, height: 200 })).toBeLessThan(6);
+
+    // Whoever may see the order gets the URLs too; a stranger gets neither the order nor a way to the photo.
+    const fresh = await customer.api<OrderView>('GET', `/v1/orders/${orderId}`);
+    expect(fresh.body.proof?.status).toBe('ready');
+    expect((await fetchImage(fresh.body.proof!.thumbnailUrl!)).status).toBe(200);
+    const stranger = await world.actor('stranger', ['customer', 'courier']);
+    expect((await stranger.api('GET', `/v1/orders/${orderId}`)).status).toBe(404);
+  });
+
+  it('refuses a photo URL whose token is expired, forged, or for another photo', async () => {
+    const { orderId, customer, courier } = await takenOrder('picked_up');
+    expect((await upload(courier, orderId, await phonePhoto())).status).toBe(202);
+    const ready = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
+    const url = ready.proof!.thumbnailUrl!;
+    const uploadId = url.split('/')[5] as string;
+
+    // Signed with the stack's own key, but an hour ago: expired.
+    const links = new ProofLinks(AppConfig.fromEnv(stack.env).playback.secret, 900);
+    const expired = links.view(orderId, uploadId, ready.proof, Date.now() - 3_600_000)!.thumbnailUrl!;
+    const token = url.slice(url.indexOf('token=') + 6);
+    const other = await takenOrder('picked_up');
+    const refused = [
+      expired,
+      url.replace(/token=.*/, 'token=zzzzzz.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+      url.replace(/token=.*/, ''),
+      // This photo's token on another order's path.
+      `/v1/orders/${other.orderId}/proof/${uploadId}/w128.webp?token=${token}`,
+    ];
+    for (const bad of refused) {
+      const res = await fetch(`${stack.baseUrl}${bad}`);
+      expect([bad, res.status, res.headers.get('content-type')]).toEqual([
+        bad,
+        403,
+        'application/problem+json; charset=utf-8',
+      ]);
+    }
+    expect((await fetchImage(url)).status).toBe(200);
+  });
+
+  it('refuses what is not a photo, too large, a bomb, someone else’s order, or too early, and stores nothing', async () => {
+    const { orderId, courier } = await takenOrder('assigned');
+    const photo = await phonePhoto();
+    // Before pick-up: 409.
+    const early = await upload(courier, orderId, photo);
+    expect([early.status, early.type]).toEqual([409, 'application/problem+json; charset=utf-8']);
+    expect((await courier.api('POST', `/v1/orders/${orderId}/pickup`)).status).toBe(200);
+
+    const pdf = Buffer.from(`%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n${'x'.repeat(4_000)}\n%%EOF\n`);
+    const big = Buffer.concat([photo, Buffer.alloc(12 * MiB - photo.length, 1)]);
+    // The same 12 MiB without a Content-Length: refused as it passes the limit.
+    const streamed = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < big.length; i += 256 * 1024) controller.enqueue(big.subarray(i, i + 256 * 1024));
+          controller.close();
+        },
+      });
+    const stranger = await world.courierAt(somewhere());
+    const customer = await world.actor('customer', ['customer']);
+    const cases: [string, () => ReturnType<typeof upload>, number][] = [
+      ['a PDF called a JPEG', () => upload(courier, orderId, pdf), 415],
+      ['12 MiB', () => upload(courier, orderId, big), 413],
+      ['12 MiB, streamed', () => upload(courier, orderId, streamed()), 413],
+      ['a 20,000 × 20,000 PNG bomb', () => upload(courier, orderId, pngBomb(20_000, 20_000), 'image/png'), 422],
+      ['a text body', () => upload(courier, orderId, Buffer.from('hello'), 'text/plain'), 415],
+      ['another courier’s upload', () => upload(stranger, orderId, photo), 404],
+      ['a customer’s upload', () => upload(customer, orderId, photo), 403],
+    ];
+    for (const [what, send, status] of cases) {
+      const res = await send();
+      expect([what, res.status, res.type]).toEqual([what, status, 'application/problem+json; charset=utf-8']);
+    }
+    expect(await stored(orderId)).toEqual([]);
+    const order = await courier.api<OrderView>('GET', `/v1/orders/${orderId}`);
+    expect(order.body.proof).toBeNull();
+  });
+
+  it('replaces an earlier photo with a new one, whose URLs then serve it', async () => {
+    const { orderId, customer, courier } = await takenOrder('delivered');
+    expect((await upload(courier, orderId, await phonePhoto())).status).toBe(202);
+    const first = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
+    const replaced = await upload(courier, orderId, png, 'image/png');
+    expect([replaced.status, replaced.body.proof?.status]).toEqual([202, 'processing']);
+    const second = await customer.inbox.next(
+      'order.updated',
+      (o) => o.id === orderId && o.proof?.status === 'ready' && o.proof.thumbnailUrl !== first.proof!.thumbnailUrl,
+    );
+    const thumbnail = await fetchImage(second.proof!.thumbnailUrl!);
+    expect((await sharp(thumbnail.body).metadata()).width).toBe(128);
+    // The replaced photo goes from storage.
+    await eventually(async () => expect((await fetchImage(first.proof!.thumbnailUrl!)).status).toBe(404));
+    expect(
+      (await stored(orderId)).filter((k) => k.includes(first.proof!.thumbnailUrl!.split('/')[5] as string)),
+    ).toEqual([]);
+  });
+});
