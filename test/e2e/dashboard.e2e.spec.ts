@@ -7,7 +7,7 @@ import {
 } from '@mesh/contracts';
 import { RedisDispatchStore } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
-import { eventually, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, phonePhoto, startStack, type RunningStack } from '@mesh/testing';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -231,6 +231,80 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     await trailBar.locator('button[data-action="close-trail"]').click();
     await trailBar.waitFor({ state: 'hidden' });
     await expect(page.locator('#map .trail').count()).resolves.toBe(0);
+    expect(consoleErrors.slice(errorsBefore)).toEqual([]);
+  });
+
+  it('shows a delivered order’s proof photo as a thumbnail on its card, and the full photo when it is clicked', async () => {
+    const errorsBefore = consoleErrors.length;
+    const courier = await world.courierAt(offset(area(5), 300));
+    const order = await place({ pickup: area(5), dropoff: offset(area(5), 1_000, 500) });
+    const offer = await courier.inbox.next('offer.created', (o: OfferView) => o.orderId === order.id);
+    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    await statusShown(order.id, 'delivered');
+
+    // The courier sends the photo (1200 × 800, EXIF orientation 6: 800 × 1200 upright).
+    const res = await fetch(`${stack.baseUrl}/v1/orders/${order.id}/proof`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${courier.token}`, 'content-type': 'image/jpeg' },
+      body: await phonePhoto(),
+    });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as OrderView).proof?.status).toBe('processing');
+
+    // Once processed, its card shows the thumbnail, loaded: at most 128 px, fetched without the bearer token.
+    const thumb = card(order.id).locator('button[data-action="proof"] img.proof-thumb');
+    await thumb.waitFor({ state: 'attached', timeout: 30_000 });
+    await thumb.scrollIntoViewIfNeeded();
+    expect(await thumb.getAttribute('src')).toMatch(
+      new RegExp(`^/v1/orders/${order.id}/proof/[0-9A-Z]{26}/w128\\.webp\\?token=`),
+    );
+    expect(await thumb.getAttribute('alt')).toMatch(/proof-of-delivery photo/i);
+    expect(await thumb.getAttribute('loading')).toBe('lazy');
+    // How the browser decoded an <img> (this file has no DOM types: the node is described, not named).
+    const natural = (img: ReturnType<Page['locator']>) =>
+      img.evaluate((node) => {
+        const image = node as unknown as { complete: boolean; naturalWidth: number; naturalHeight: number };
+        return { complete: image.complete, width: image.naturalWidth, height: image.naturalHeight };
+      });
+    const small = await eventually(
+      async () => {
+        const size = await natural(thumb);
+        expect(size.complete).toBe(true);
+        expect(size.width).toBeGreaterThan(0);
+        return size;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(Math.max(small.width, small.height)).toBeLessThanOrEqual(128);
+    // Portrait, as the photo stands upright.
+    expect(small.height).toBeGreaterThan(small.width);
+    await screenshot('proof-thumbnail');
+
+    // Clicked: the full photo in a dialog over the page, upright and full size; Escape closes it.
+    const dialog = page.locator('#proof-dialog');
+    const photo = dialog.locator('#proof-photo');
+    await card(order.id).locator('button[data-action="proof"]').click();
+    await page.locator('#proof-dialog[open]').waitFor({ timeout: 5_000 });
+    expect(await photo.getAttribute('src')).toMatch(
+      new RegExp(`^/v1/orders/${order.id}/proof/[0-9A-Z]{26}/photo\\.jpg\\?token=`),
+    );
+    const full = await eventually(
+      async () => {
+        const size = await natural(photo);
+        expect(size.complete).toBe(true);
+        expect(size.width).toBeGreaterThan(0);
+        return size;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(full).toEqual({ complete: true, width: 800, height: 1200 });
+    await page.locator('#proof-dialog[data-state="shown"]').waitFor({ timeout: 5_000 });
+    await screenshot('proof-photo');
+    await page.keyboard.press('Escape');
+    await page.locator('#proof-dialog:not([open])').waitFor({ state: 'attached', timeout: 5_000 });
+    await expect(photo.getAttribute('src')).resolves.toBeNull();
     expect(consoleErrors.slice(errorsBefore)).toEqual([]);
   });
 

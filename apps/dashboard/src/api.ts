@@ -54,6 +54,11 @@ export class Api {
     return all;
   }
 
+  /** One order as the dispatcher is shown it: its proof photo's URLs signed afresh. */
+  order(orderId: string): Promise<OrderView> {
+    return this.get(`/v1/orders/${encodeURIComponent(orderId)}`);
+  }
+
   couriers(): Promise<CourierList> {
     return this.get('/v1/couriers?limit=2000');
   }

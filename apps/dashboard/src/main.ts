@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, ServerToClientEvents } from '@mesh/contracts';
+import type { ClientToServerEvents, OrderView, ServerToClientEvents } from '@mesh/contracts';
 import { io, type Socket } from 'socket.io-client';
 import { Api, SignedOut, devToken, type ReportQuery } from './api';
 import { ReportChart } from './chart';
@@ -7,10 +7,12 @@ import {
   DashboardModel,
   REPORT_SPANS,
   isReportSpan,
+  proofShown,
   reportSeries,
   reportSpan,
   trailSpan,
   trailState,
+  urlFresh,
   type ReportGroupBy,
   type ReportSpanKey,
 } from './model';
@@ -54,6 +56,10 @@ class Dashboard {
   /** Only the newest report request may draw (an older answer can arrive after it). */
   private reportRequest = 0;
   private reportLoadedAtMs: number | null = null;
+  /** Orders being read again for fresh photo URLs (one request per order at a time). */
+  private readonly refreshing = new Set<string>();
+  /** The order whose proof photo the dialog shows. */
+  private proofOrderId: string | null = null;
 
   constructor(private readonly token: string) {
     this.api = new Api(token);
@@ -109,6 +115,7 @@ class Dashboard {
     });
     byId('signout').addEventListener('click', () => this.signOut());
     this.listenForTrails();
+    this.listenForProofs();
     this.listenForReports();
     this.timers.push(
       window.setInterval(() => this.schedule(), 1_000),
@@ -169,6 +176,122 @@ class Dashboard {
       if (!quiet) this.model.trail = { ...this.model.trail, loading: false, error: (err as Error).message };
     }
     this.schedule();
+  }
+
+  /**
+   * A card's thumbnail opens its proof-of-delivery photo in a modal dialog, closed
+   * by Escape, its Close button or a click beside it; focus goes back to the thumbnail.
+   */
+  private listenForProofs(): void {
+    const { signal } = this.listening;
+    const board = byId('board');
+    const dialog = byId<HTMLDialogElement>('proof-dialog');
+    const photo = byId<HTMLImageElement>('proof-photo');
+    board.addEventListener(
+      'click',
+      (event) => {
+        const button = (event.target as Element).closest<HTMLElement>('button[data-action="proof"]');
+        if (button?.dataset.orderId) void this.showProof(button.dataset.orderId);
+      },
+      { signal },
+    );
+    // A thumbnail loads lazily: one whose URL expired first asks for the order again, with fresh URLs.
+    // (An image's error does not bubble, so it is caught on the way down.)
+    board.addEventListener(
+      'error',
+      (event) => {
+        const img = event.target;
+        if (!(img instanceof HTMLImageElement) || !img.classList.contains('proof-thumb')) return;
+        const orderId = img.closest<HTMLElement>('[data-order-id]')?.dataset.orderId;
+        if (!orderId || urlFresh(img.src, Date.now())) return;
+        this.freshOrder(orderId).catch((err: unknown) => {
+          if (err instanceof SignedOut) this.signOut('The token was refused; sign in again.');
+          // otherwise the card shows the thumbnail's alt text until the next push
+        });
+      },
+      { capture: true, signal },
+    );
+    dialog.addEventListener(
+      'click',
+      (event) => {
+        const target = event.target as Element;
+        if (target.closest('button[data-action="close-proof"]')) return dialog.close();
+        if (target !== dialog) return;
+        // A click on the dialog itself is on its padding or, outside its box, on the backdrop.
+        const box = dialog.getBoundingClientRect();
+        const inside =
+          event.clientX >= box.left &&
+          event.clientX <= box.right &&
+          event.clientY >= box.top &&
+          event.clientY <= box.bottom;
+        if (!inside) dialog.close();
+      },
+      { signal },
+    );
+    dialog.addEventListener(
+      'close',
+      () => {
+        photo.removeAttribute('src');
+        const orderId = this.proofOrderId;
+        this.proofOrderId = null;
+        // The board is drawn afresh every second, so the thumbnail that opened the dialog is found again.
+        if (orderId)
+          document
+            .querySelector<HTMLElement>(`#board button[data-action="proof"][data-order-id="${CSS.escape(orderId)}"]`)
+            ?.focus();
+      },
+      { signal },
+    );
+    photo.addEventListener('load', () => this.proofState('shown', ''), { signal });
+    photo.addEventListener(
+      'error',
+      () => {
+        if (photo.hasAttribute('src')) this.proofState('failed', 'The photo could not be loaded.');
+      },
+      { signal },
+    );
+  }
+
+  /** Opens the dialog on an order's photo; a URL about to expire is signed afresh first. */
+  private async showProof(orderId: string): Promise<void> {
+    let shown = proofShown(this.model.orders.get(orderId)?.proof);
+    if (shown?.kind === 'thumbnail' && !urlFresh(shown.photoUrl, Date.now())) {
+      try {
+        shown = proofShown((await this.freshOrder(orderId))?.proof);
+      } catch (err) {
+        if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+        return this.notice(`The photo could not be opened: ${(err as Error).message}`);
+      }
+    }
+    if (shown?.kind !== 'thumbnail' || this.listening.signal.aborted) return;
+    const dialog = byId<HTMLDialogElement>('proof-dialog');
+    const photo = byId<HTMLImageElement>('proof-photo');
+    const short = orderId.slice(-8);
+    this.proofOrderId = orderId;
+    byId('proof-title').textContent = `Proof of delivery · order ${short}`;
+    photo.alt = `Proof-of-delivery photo of order ${short}, full size`;
+    this.proofState('loading', 'Loading the photo…');
+    photo.src = shown.photoUrl;
+    if (!dialog.open) dialog.showModal();
+  }
+
+  private proofState(state: 'loading' | 'shown' | 'failed', text: string): void {
+    byId('proof-dialog').dataset.state = state;
+    byId('proof-status').textContent = text;
+  }
+
+  /** Reads an order again, its photo URLs signed afresh; null when it is being read already. */
+  private async freshOrder(orderId: string): Promise<OrderView | null> {
+    if (this.refreshing.has(orderId)) return null;
+    this.refreshing.add(orderId);
+    try {
+      const order = await this.api.order(orderId);
+      this.model.order(order);
+      this.schedule();
+      return order;
+    } finally {
+      this.refreshing.delete(orderId);
+    }
   }
 
   private listenForReports(): void {
@@ -328,6 +451,8 @@ class Dashboard {
     for (const timer of this.timers) window.clearInterval(timer);
     this.timers = [];
     this.listening.abort();
+    byId<HTMLDialogElement>('proof-dialog').close();
+    byId('proof-photo').removeAttribute('src');
     this.chart.destroy();
     sessionStorage.removeItem(TOKEN_KEY);
     byId('app').hidden = true;

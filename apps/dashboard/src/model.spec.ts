@@ -1,4 +1,4 @@
-import type { CourierTrail, DispatchReportRow, OrderView } from '@mesh/contracts';
+import type { CourierTrail, DispatchReportRow, OrderView, ProofView } from '@mesh/contracts';
 import {
   DashboardModel,
   age,
@@ -8,12 +8,16 @@ import {
   formatMetres,
   formatSeconds,
   headline,
+  proofShown,
   reportKeyLabel,
   reportRows,
   reportSeries,
   reportSpan,
   trailSpan,
   trailState,
+  urlExpiresAtMs,
+  urlFresh,
+  withoutToken,
 } from './model';
 import { fitProjection, formatDistance, gridStep, svgPoints } from './projection';
 
@@ -36,6 +40,7 @@ function order(id: string, status: OrderView['status'], createdMs: number, extra
     createdAt: iso(createdMs),
     updatedAt: iso(createdMs),
     timeline: [{ status: 'pending', at: iso(createdMs) }],
+    proof: null,
     ...extra,
   };
 }
@@ -256,5 +261,60 @@ describe('a courier trail', () => {
     expect(x1).toBeGreaterThan(x0!);
     expect(y1).toBeLessThan(y0!);
     expect(svgPoints([], p)).toBe('');
+  });
+});
+
+describe('a proof-of-delivery photo on its card', () => {
+  const expS = Math.floor((T0 + 900_000) / 1000);
+  const signed = (file: string) => `/v1/orders/A/proof/U/${file}?token=${expS.toString(36)}.${'x'.repeat(43)}`;
+  const proof = (status: 'processing' | 'ready' | 'failed', extra: Partial<ProofView> = {}): ProofView => ({
+    status,
+    photoUrl: null,
+    thumbnailUrl: null,
+    error: null,
+    ...extra,
+  });
+
+  it('shows the thumbnail once ready, a label while processing or failed, and nothing without a photo', () => {
+    const ready = proof('ready', { photoUrl: signed('photo.jpg'), thumbnailUrl: signed('w128.webp') });
+    expect(proofShown(ready)).toEqual({
+      kind: 'thumbnail',
+      thumbnailUrl: signed('w128.webp'),
+      photoUrl: signed('photo.jpg'),
+    });
+    expect(proofShown(proof('processing'))).toEqual({
+      kind: 'label',
+      state: 'processing',
+      text: 'photo processing',
+      title: null,
+    });
+    expect(proofShown(proof('failed', { error: 'not a decodable image' }))).toEqual({
+      kind: 'label',
+      state: 'failed',
+      text: 'photo failed',
+      title: 'not a decodable image',
+    });
+    expect(proofShown(proof('failed'))).toMatchObject({ text: 'photo failed', title: expect.any(String) });
+    // Ready as the event log holds it (no URLs): said, not drawn.
+    expect(proofShown(proof('ready'))).toMatchObject({ kind: 'label', state: 'ready', text: 'photo ready' });
+    expect(proofShown(null)).toBeNull();
+    expect(proofShown(undefined)).toBeNull();
+  });
+
+  it('reads when a signed URL expires, to sign it afresh before it stops working', () => {
+    expect(urlExpiresAtMs(signed('photo.jpg'))).toBe(expS * 1000);
+    expect(urlExpiresAtMs(`http://localhost:3000${signed('photo.jpg')}`)).toBe(expS * 1000);
+    expect(urlExpiresAtMs('/v1/orders/A/proof/U/photo.jpg')).toBeNull();
+    expect(urlFresh(signed('photo.jpg'), T0)).toBe(true);
+    expect(urlFresh(signed('photo.jpg'), expS * 1000 - 10_000)).toBe(false);
+    expect(urlFresh(signed('photo.jpg'), expS * 1000 + 1)).toBe(false);
+    expect(urlFresh('/no/token.jpg', T0)).toBe(true);
+  });
+
+  it('knows the same picture under another token', () => {
+    const later = signed('w128.webp').replace(/token=[^&]*/, 'token=zz.yy');
+    expect(withoutToken(later)).toBe(withoutToken(signed('w128.webp')));
+    expect(withoutToken(signed('w128.webp'))).toBe('/v1/orders/A/proof/U/w128.webp');
+    expect(withoutToken(signed('photo.jpg'))).not.toBe(withoutToken(signed('w128.webp')));
   });
 });

@@ -8,6 +8,7 @@ import type {
   ScheduleList,
   OrderStatus,
   OrderView,
+  ProofView,
   StreamView,
 } from '@mesh/contracts';
 
@@ -336,3 +337,41 @@ export function trailState(trail: CourierTrail): TrailState {
     error: null,
   };
 }
+
+/** What an order's card shows of its proof-of-delivery photo: the thumbnail (opening the photo), or a label. */
+export type ProofShown =
+  | { kind: 'thumbnail'; thumbnailUrl: string; photoUrl: string }
+  | { kind: 'label'; state: ProofView['status']; text: string; title: string | null };
+
+/** The card's part of a proof photo; null when the order has none (API.md "Proof of delivery"). */
+export function proofShown(proof: ProofView | null | undefined): ProofShown | null {
+  if (!proof) return null;
+  if (proof.status === 'ready' && proof.thumbnailUrl && proof.photoUrl)
+    return { kind: 'thumbnail', thumbnailUrl: proof.thumbnailUrl, photoUrl: proof.photoUrl };
+  if (proof.status === 'failed')
+    return {
+      kind: 'label',
+      state: 'failed',
+      text: 'photo failed',
+      title: proof.error ?? 'The photo could not be processed.',
+    };
+  // Ready without its URLs is what the event log holds; whoever may see the order is given them.
+  return proof.status === 'ready'
+    ? { kind: 'label', state: 'ready', text: 'photo ready', title: null }
+    : { kind: 'label', state: 'processing', text: 'photo processing', title: null };
+}
+
+/** When a signed photo URL stops working (its `token=<expiry, base 36 seconds>.<mac>`), or null if it says not. */
+export function urlExpiresAtMs(url: string): number | null {
+  const match = /[?&]token=([0-9a-z]{1,10})\./.exec(url);
+  return match ? parseInt(match[1]!, 36) * 1_000 : null;
+}
+
+/** Whether a signed URL still works for at least `marginMs`; one without an expiry is taken as working. */
+export function urlFresh(url: string, nowMs: number, marginMs = 30_000): boolean {
+  const expiresAtMs = urlExpiresAtMs(url);
+  return expiresAtMs === null || expiresAtMs - marginMs > nowMs;
+}
+
+/** A signed URL without its token: the same picture, whichever token it was fetched with. */
+export const withoutToken = (url: string): string => url.replace(/[?#].*$/, '');

@@ -1,4 +1,4 @@
-import type { DispatchReportRow, StreamView } from '@mesh/contracts';
+import type { DispatchReportRow, OrderView, StreamView } from '@mesh/contracts';
 import { el, svg } from './dom';
 import {
   BOARD_COLUMNS,
@@ -7,9 +7,11 @@ import {
   formatMetres,
   formatSeconds,
   headline,
+  proofShown,
   reportKeyLabel,
   reportRows,
   spansDays,
+  withoutToken,
   type DashboardModel,
   type ReportGroupBy,
 } from './model';
@@ -86,9 +88,14 @@ export function renderMap(host: SVGSVGElement, model: DashboardModel): void {
   host.replaceChildren(...nodes);
 }
 
-/** The order board, by column; unassigned orders carry a redispatch button. */
+/**
+ * The order board, by column; unassigned orders carry a redispatch button, and
+ * orders with a proof-of-delivery photo its thumbnail (a button that opens it) or
+ * how it is coming along.
+ */
 export function renderBoard(host: HTMLElement, model: DashboardModel, nowMs: number): void {
   const columns = boardColumns(model.orders.values());
+  const thumbnails = shownThumbnails(host);
   host.replaceChildren(
     ...BOARD_COLUMNS.map((column) => {
       const orders = columns[column.key];
@@ -127,6 +134,7 @@ export function renderBoard(host: HTMLElement, model: DashboardModel, nowMs: num
                   ]
                 : []),
             ),
+            ...proofPart(order, thumbnails),
             ...(order.status === 'unassigned'
               ? [el('button', { type: 'button', 'data-action': 'redispatch', 'data-order-id': order.id }, 'Redispatch')]
               : []),
@@ -135,6 +143,68 @@ export function renderBoard(host: HTMLElement, model: DashboardModel, nowMs: num
       );
     }),
   );
+}
+
+/**
+ * The thumbnails on the board now, by picture (URL without its token): the board
+ * is drawn again every second, and a thumbnail moved into the new card is not
+ * fetched (or decoded) again.
+ */
+function shownThumbnails(host: HTMLElement): Map<string, HTMLImageElement> {
+  const shown = new Map<string, HTMLImageElement>();
+  for (const img of host.querySelectorAll<HTMLImageElement>('img.proof-thumb')) {
+    const src = img.getAttribute('src');
+    if (src) shown.set(withoutToken(src), img);
+  }
+  return shown;
+}
+
+/** An order's proof photo on its card: the thumbnail as a button that opens the photo, or a label. */
+function proofPart(order: OrderView, thumbnails: Map<string, HTMLImageElement>): HTMLElement[] {
+  const shown = proofShown(order.proof);
+  if (!shown) return [];
+  if (shown.kind === 'label') {
+    return [
+      el(
+        'div',
+        { class: 'card-proof', 'data-proof': shown.state, ...(shown.title !== null ? { title: shown.title } : {}) },
+        shown.text,
+      ),
+    ];
+  }
+  const known = thumbnails.get(withoutToken(shown.thumbnailUrl));
+  // A thumbnail that failed is fetched again only with another URL (a fresh token), not every second.
+  const broken = known !== undefined && known.complete && known.naturalWidth === 0;
+  const img =
+    known && (!broken || known.getAttribute('src') === shown.thumbnailUrl)
+      ? known
+      : el('img', {
+          class: 'proof-thumb',
+          src: shown.thumbnailUrl,
+          alt: `Proof-of-delivery photo of order ${order.id.slice(-8)}`,
+          loading: 'lazy',
+          decoding: 'async',
+          width: '64',
+          height: '64',
+        });
+  return [
+    el(
+      'div',
+      { class: 'card-proof', 'data-proof': 'ready' },
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'proof-open',
+          'data-action': 'proof',
+          'data-order-id': order.id,
+          title: 'Open the full photo',
+          'aria-haspopup': 'dialog',
+        },
+        img,
+      ),
+    ),
+  ];
 }
 
 /** What the map's trail shows, or why it shows none; its close button ends it. */
