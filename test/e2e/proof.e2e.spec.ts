@@ -209,4 +209,29 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
       (await stored(orderId)).filter((k) => k.includes(first.proof!.thumbnailUrl!.split('/')[5] as string)),
     ).toEqual([]);
   });
+
+  it('processes every accepted photo although the functions process is killed (SIGKILL) among them', async () => {
+    const taken = await Promise.all(Array.from({ length: 12 }, () => takenOrder('delivered')));
+    const original = await phonePhoto();
+    const dispatcher = await world.actor('dispatcher', ['dispatcher']);
+    const accepted: string[] = [];
+    const sending = (async () => {
+      for (const { orderId, courier } of taken) {
+        if ((await upload(courier, orderId, original)).status === 202) accepted.push(orderId);
+      }
+    })();
+    // Killed once the first photo is ready, while the others are being uploaded and processed.
+    await dispatcher.inbox.next('order.updated', (o) => o.proof?.status === 'ready', 30_000);
+    await stack.restartFunctions('SIGKILL');
+    await sending;
+    expect(accepted).toHaveLength(taken.length);
+    for (const orderId of accepted) {
+      const ready = await dispatcher.inbox.next(
+        'order.updated',
+        (o) => o.id === orderId && o.proof?.status === 'ready',
+        60_000,
+      );
+      expect((await fetchImage(ready.proof!.thumbnailUrl!)).status).toBe(200);
+    }
+  }, 120_000);
 });

@@ -51,6 +51,13 @@ export abstract class InvocationLedger {
    * its effect already), or `busy` (another worker holds the claim right now).
    */
   abstract claim(fn: string, eventId: string, leaseMs: number): Promise<Claim>;
+  /**
+   * The worker running the event is still at it: its claim lasts `leaseMs` from
+   * now. A claim that is no longer `run` (completed, released) is left alone.
+   * Workers renew while they run, so a lease can be short and a dead worker's
+   * events are taken over soon.
+   */
+  abstract extend(fn: string, eventId: string, leaseMs: number): Promise<void>;
   /** The event had its effect; remembered for `keepMs`. */
   abstract complete(fn: string, eventId: string, keepMs: number): Promise<void>;
   /** The attempt failed; the claim is released so a retry can run. */

@@ -21,6 +21,12 @@ export class MemoryInvocationLedger extends InvocationLedger {
     return Promise.resolve('run');
   }
 
+  extend(fn: string, eventId: string, leaseMs: number): Promise<void> {
+    const held = this.claims.get(`${fn}\u0000${eventId}`);
+    if (held?.state === 'run') held.untilMs = Date.now() + leaseMs;
+    return Promise.resolve();
+  }
+
   complete(fn: string, eventId: string, keepMs: number): Promise<void> {
     this.claims.set(`${fn}\u0000${eventId}`, { state: 'done', untilMs: Date.now() + keepMs });
     return Promise.resolve();

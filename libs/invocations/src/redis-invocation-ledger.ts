@@ -30,6 +30,14 @@ end
 return answers
 `;
 
+// KEYS: claim keys. ARGV: lease ms, one per key. Only claims still running are extended.
+const EXTEND = `
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == 'run' then redis.call('PEXPIRE', KEYS[i], ARGV[i]) end
+end
+return #KEYS
+`;
+
 // KEYS: claim keys. ARGV: keep ms, one per key.
 const COMPLETE = `
 for i = 1, #KEYS do redis.call('SET', KEYS[i], 'done', 'PX', ARGV[i]) end
@@ -61,17 +69,23 @@ type Entry = { key: string; ms: number };
  */
 export class RedisInvocationLedger extends InvocationLedger {
   private readonly claims: DataLoader<Entry, Claim>;
+  private readonly extensions: DataLoader<Entry, void>;
   private readonly completions: DataLoader<Entry, void>;
   private readonly records: DataLoader<InvocationRecord, void>;
 
   constructor(private readonly redis: RedisConnection) {
     super();
     redis.client.defineCommand('meshClaims', { lua: CLAIM });
+    redis.client.defineCommand('meshExtends', { lua: EXTEND });
     redis.client.defineCommand('meshCompletions', { lua: COMPLETE });
     redis.client.defineCommand('meshRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.client.defineCommand('meshRecords', { numberOfKeys: 1, lua: RECORD });
     const options = { cache: false, maxBatchSize: MAX_PER_CALL } as const;
     this.claims = new DataLoader((batch) => this.commands.meshClaims(batch.length, ...keysThenMs(batch)), options);
+    this.extensions = new DataLoader(async (batch) => {
+      await this.commands.meshExtends(batch.length, ...keysThenMs(batch));
+      return batch.map(() => undefined);
+    }, options);
     this.completions = new DataLoader(async (batch) => {
       await this.commands.meshCompletions(batch.length, ...keysThenMs(batch));
       return batch.map(() => undefined);
@@ -84,6 +98,7 @@ export class RedisInvocationLedger extends InvocationLedger {
 
   private get commands(): {
     meshClaims(...args: (string | number)[]): Promise<Claim[]>;
+    meshExtends(...args: (string | number)[]): Promise<number>;
     meshCompletions(...args: (string | number)[]): Promise<number>;
     meshRelease(key: string): Promise<number>;
     meshRecords(...args: (string | number)[]): Promise<number>;
@@ -93,6 +108,10 @@ export class RedisInvocationLedger extends InvocationLedger {
 
   claim(fn: string, eventId: string, leaseMs: number): Promise<Claim> {
     return this.claims.load({ key: keys.claim(fn, eventId), ms: leaseMs });
+  }
+
+  extend(fn: string, eventId: string, leaseMs: number): Promise<void> {
+    return this.extensions.load({ key: keys.claim(fn, eventId), ms: leaseMs });
   }
 
   complete(fn: string, eventId: string, keepMs: number): Promise<void> {

@@ -68,6 +68,27 @@ export function invocationLedgerContract(adapter: string, create: () => Promise<
       });
     });
 
+    it('keeps a claim its worker extends past the first lease, and lets it lapse once it stops', async () => {
+      const fn = uniqueName('fn');
+      const running = uniqueName('event');
+      await under.ledger.claim(fn, running, 1_000);
+      const startedAt = Date.now();
+      while (Date.now() - startedAt < 2_500) {
+        await under.ledger.extend(fn, running, 1_000);
+        expect(await under.ledger.claim(fn, running, 60_000)).toBe('busy');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await eventually(async () => expect(await under.ledger.claim(fn, running, 60_000)).toBe('run'), {
+        timeoutMs: 5_000,
+      });
+      // Extending what is done changes nothing.
+      const finished = uniqueName('event');
+      await under.ledger.claim(fn, finished, 60_000);
+      await under.ledger.complete(fn, finished, 60_000);
+      await under.ledger.extend(fn, finished, 60_000);
+      await expect(under.ledger.claim(fn, finished, 60_000)).resolves.toBe('done');
+    });
+
     it('does not release a completed event', async () => {
       const fn = uniqueName('fn');
       const id = uniqueName('event');

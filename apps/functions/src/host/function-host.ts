@@ -25,10 +25,12 @@ import { RepeatingTask } from './repeating-task';
 import { STANDBY, isActivation, type WorkerMessage } from './standby';
 
 /**
- * How long a worker holds an event it is handling; a killed worker's events are
- * free again after this. Far above any handler's run time, so a live one never loses its claim.
+ * How long a worker's claim on an event it is handling lasts unless renewed; a
+ * killed worker's events are free again this long after its last renewal. A live
+ * worker renews its claims every CLAIM_RENEW_MS, however long its handlers run.
  */
-const CLAIM_LEASE_MS = 15_000;
+const CLAIM_LEASE_MS = 4_000;
+const CLAIM_RENEW_MS = 1_000;
 const CLAIM_POLL_MS = 200;
 /** How often a worker reads its functions' consumer lag into `mesh_consumer_lag` (what KEDA scales by). */
 export const LAG_REPORT_INTERVAL_MS = 5_000;
@@ -45,6 +47,9 @@ export const LAG_REPORT_INTERVAL_MS = 5_000;
 export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
   private lagReport: RepeatingTask | undefined;
+  /** The events this worker has claimed and is handling, by function (their claims are renewed). */
+  private readonly claimed = new Set<string>();
+  private claimRenewal: RepeatingTask | undefined;
   private firstEventHandled = false;
   /** When a standby worker was told what to run (performance.now()); null for a worker started for its functions. */
   private activatedAt: number | null = null;
@@ -127,6 +132,22 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       (err) => this.logger.warn({ err }, 'consumer lag not read'),
     );
     this.lagReport.start(0);
+    this.claimRenewal = new RepeatingTask(
+      () => this.renewClaims(),
+      CLAIM_RENEW_MS,
+      (err) => this.logger.warn({ err }, 'claims not renewed'),
+    );
+    this.claimRenewal.start();
+  }
+
+  private async renewClaims(): Promise<boolean> {
+    await Promise.all(
+      [...this.claimed].map((entry) => {
+        const [fn, eventId] = entry.split('\u0000') as [string, string];
+        return this.ledger.extend(fn, eventId, CLAIM_LEASE_MS);
+      }),
+    );
+    return false;
   }
 
   /**
@@ -146,6 +167,8 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
   async beforeApplicationShutdown(): Promise<void> {
     await this.lagReport?.stop();
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
+    // Renewed until the events in flight have finished.
+    await this.claimRenewal?.stop();
   }
 
   private async invoke(fn: MeshFunction, event: CloudEvent, delivery: Delivery): Promise<void> {
@@ -164,6 +187,8 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       return;
     }
     const stop = this.metrics.functionDuration.startTimer({ function: fn.name });
+    const claim = `${fn.name}\u0000${event.id}`;
+    if (ledger) this.claimed.add(claim);
     try {
       await fn.handle({ ...event, data: data.data } as MeshEvent);
     } catch (err) {
@@ -176,6 +201,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
       if (!last) this.logger.warn({ function: fn.name, eventId: event.id, err }, 'function failed; retrying');
       throw err;
     } finally {
+      this.claimed.delete(claim);
       stop();
     }
     if (ledger) await this.ledger.complete(fn.name, event.id, IDEMPOTENCY_WINDOW_MS);
