@@ -44,17 +44,22 @@ export async function inspectPhoto(input: Buffer | Readable): Promise<PhotoFacts
     throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
   }
   const format = PROOF_FORMATS.find((f) => f === meta.format);
-  if (!format || !meta.width || !meta.height) {
+  // Orientations 5–8 turn the picture a quarter.
+  return accepted(format, meta.width, meta.height, (meta.orientation ?? 1) >= 5);
+}
+
+/** The facts of a picture of `format` (undefined: not one taken), refused when it has too many pixels. */
+function accepted(format: ProofFormat | undefined, width = 0, height = 0, turned: boolean): PhotoFacts {
+  if (!format || !width || !height) {
     throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
   }
-  if (meta.width * meta.height > PROOF_MAX_PIXELS) {
+  if (width * height > PROOF_MAX_PIXELS) {
     throw new PhotoRefused(
       'too-many-pixels',
-      `The picture has ${meta.width} × ${meta.height} pixels; at most ${PROOF_MAX_PIXELS / 1_000_000} megapixels are taken.`,
+      `The picture has ${width} × ${height} pixels; at most ${PROOF_MAX_PIXELS / 1_000_000} megapixels are taken.`,
     );
   }
-  const oriented = meta.autoOrient ?? { width: meta.width, height: meta.height };
-  return { format, width: oriented.width, height: oriented.height };
+  return { format, width: turned ? height : width, height: turned ? width : height };
 }
 
 /** How much of an upload's beginning is read to tell what it is before any of it is stored. */
@@ -76,19 +81,12 @@ export function inspectHead(head: Buffer): PhotoFacts {
   } catch {
     throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
   }
-  const format = size.type ? HEAD_FORMATS[size.type] : undefined;
-  if (!format || !size.width || !size.height) {
-    throw new PhotoRefused('not-an-accepted-image', 'The body is not a JPEG, PNG or WebP image.');
-  }
-  if (size.width * size.height > PROOF_MAX_PIXELS) {
-    throw new PhotoRefused(
-      'too-many-pixels',
-      `The picture has ${size.width} × ${size.height} pixels; at most ${PROOF_MAX_PIXELS / 1_000_000} megapixels are taken.`,
-    );
-  }
-  // EXIF orientations 5–8 turn the picture a quarter.
-  const turned = (size.orientation ?? 1) >= 5;
-  return { format, width: turned ? size.height : size.width, height: turned ? size.width : size.height };
+  return accepted(
+    size.type ? HEAD_FORMATS[size.type] : undefined,
+    size.width,
+    size.height,
+    (size.orientation ?? 1) >= 5,
+  );
 }
 
 export interface ProofRenditions {
