@@ -179,9 +179,10 @@ objects_up() {
     cat >"$WEED_DIR/s3.json" <<JSON
 {"identities":[{"name":"mesh","credentials":[{"accessKey":"$OBJECT_STORE_ACCESS_KEY","secretKey":"$OBJECT_STORE_SECRET_KEY"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
-    # One process: master, volume, filer and the S3 gateway, on loopback; small volumes for a development disk.
+    # One process: master, volume, filer and the S3 gateway, on loopback; small volumes for a development
+    # disk, as many as its free space holds (each bucket takes several at once as it grows).
     setsid nohup "$WEED_BIN" server -dir="$WEED_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-      -master.port=9333 -master.volumeSizeLimitMB=256 -volume.port=8089 -volume.max=20 \
+      -master.port=9333 -master.volumeSizeLimitMB=256 -volume.port=8089 -volume.max=0 \
       -filer -filer.port=8888 -s3 -s3.port="$S3_PORT" -s3.config="$WEED_DIR/s3.json" \
       >"$WEED_DIR/weed.log" 2>&1 </dev/null &
     echo $! >"$WEED_DIR/weed.pid"

@@ -95,21 +95,26 @@ export class MediaFunction implements MeshFunction<'object.created'> {
   }
 
   /**
-   * The photos this one replaced (uploaded before it) go, in both buckets: best
-   * effort, since nothing refers to them any more; a bucket lifecycle rule takes
-   * what a crash leaves.
+   * What is no longer needed goes, best effort (a bucket lifecycle rule takes what
+   * a crash leaves): the upload as sent, GPS and all, now that its renditions
+   * exist (or it proved unreadable), and every photo this one replaced (uploaded
+   * before it), in both buckets.
    */
   private async forgetOlder(orderId: string, uploadId: string): Promise<void> {
     const { uploadsBucket, mediaBucket } = this.config.objects;
     const prefix = `proofs/${orderId}/`;
-    const older = (key: string) => (key.slice(prefix.length).split('/')[0] ?? '') < uploadId;
+    const uploadOf = (key: string) => key.slice(prefix.length).split('/')[0] ?? '';
     try {
-      for (const bucket of [uploadsBucket, mediaBucket]) {
-        const keys = (await this.objects.keys(bucket, prefix)).filter(older);
-        await Promise.all(keys.map((key) => this.objects.delete(bucket, key)));
-      }
+      const [uploads, media] = await Promise.all([
+        this.objects.keys(uploadsBucket, prefix),
+        this.objects.keys(mediaBucket, prefix),
+      ]);
+      await Promise.all([
+        ...uploads.filter((key) => uploadOf(key) <= uploadId).map((key) => this.objects.delete(uploadsBucket, key)),
+        ...media.filter((key) => uploadOf(key) < uploadId).map((key) => this.objects.delete(mediaBucket, key)),
+      ]);
     } catch (err) {
-      this.logger.warn({ err, orderId }, 'replaced proof photos were not deleted');
+      this.logger.warn({ err, orderId }, 'proof photo objects no longer needed were not deleted');
     }
   }
 

@@ -23,8 +23,12 @@ import { Readable } from 'node:stream';
 import { OrdersService } from './orders.service';
 
 const SOURCE = '/gateway/orders';
-/** How long an upload waits for Kafka to take its object-created event before the courier is told to retry (503). */
-const PUBLISH_TIMEOUT_MS = 800;
+/**
+ * How long an upload waits for Kafka to take its object-created event before the
+ * courier is told to retry (503). Longer than placing an order waits: the photo is
+ * stored already, and sending it again costs the courier far more than waiting.
+ */
+const PUBLISH_TIMEOUT_MS = 5_000;
 
 /**
  * Proof-of-delivery photos (API.md "Proof of delivery"). An upload is checked
@@ -72,7 +76,8 @@ export class ProofService {
       if (err instanceof ObjectTooLarge) {
         throw new ProblemError(ProblemCode.PayloadTooLarge, `The photo is larger than ${PROOF_MAX_BYTES} bytes.`);
       }
-      if (body.destroyed) throw err;
+      // The client went away mid-upload: nobody to answer.
+      if (body.errored) throw err;
       this.logger.error({ err, orderId }, 'a proof photo could not be stored');
       throw problems.dependencyDown('The photo could not be stored; nothing was kept. Retry shortly.');
     }
