@@ -282,7 +282,12 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
           ['trail', 'couriers'],
         ] as const) {
           await eventually(
-            () => admin.resetOffsets({ groupId: functionGroup(fn), topic: topicName(topic, prefix), earliest: true }),
+            () =>
+              admin.resetOffsets({
+                groupId: `${prefix}${functionGroup(fn)}`,
+                topic: topicName(topic, prefix),
+                earliest: true,
+              }),
             {
               timeoutMs: 30_000,
               intervalMs: 500,
@@ -298,7 +303,7 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
             ['trail', 'couriers'],
           ] as const) {
             const [committed] = await admin.fetchOffsets({
-              groupId: functionGroup(fn),
+              groupId: `${prefix}${functionGroup(fn)}`,
               topics: [topicName(topic, prefix)],
             });
             const ends = await admin.fetchTopicOffsets(topicName(topic, prefix));

@@ -114,6 +114,15 @@ export class KafkaEventBus extends EventBus {
     });
   }
 
+  /**
+   * A consumer group's name on the broker: prefixed like the topics, so that
+   * stacks sharing a broker under different prefixes share no group either (a
+   * group spanning them would rebalance all of them whenever one member came or went).
+   */
+  private groupId(group: string): string {
+    return `${this.options.topicPrefix}${group}`;
+  }
+
   private name(topic: TopicKey): string {
     return topicName(topic, this.options.topicPrefix);
   }
@@ -221,7 +230,7 @@ export class KafkaEventBus extends EventBus {
 
   async groupMembers(group: string): Promise<number> {
     const admin = await this.connectAdmin();
-    const { groups } = await admin.describeGroups([group]);
+    const { groups } = await admin.describeGroups([this.groupId(group)]);
     return groups[0]?.members.length ?? 0;
   }
 
@@ -230,7 +239,10 @@ export class KafkaEventBus extends EventBus {
     const name = this.name(topic);
     // A topic just created may not have its leaders yet: "not the leader" is retriable, and retried.
     const [ends, committed] = await whileTransient(() =>
-      Promise.all([admin.fetchTopicOffsets(name), admin.fetchOffsets({ groupId: group, topics: [name] })]),
+      Promise.all([
+        admin.fetchTopicOffsets(name),
+        admin.fetchOffsets({ groupId: this.groupId(group), topics: [name] }),
+      ]),
     );
     const positions = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
     let lag = 0;
@@ -245,7 +257,7 @@ export class KafkaEventBus extends EventBus {
 
   async committedPositions(group: string, topic: TopicKey): Promise<LogPositions> {
     const admin = await this.connectAdmin();
-    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [this.name(topic)] });
+    const [committed] = await admin.fetchOffsets({ groupId: this.groupId(group), topics: [this.name(topic)] });
     return Object.fromEntries(
       (committed?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [String(p.partition), p.offset]),
     );
@@ -314,7 +326,11 @@ export class KafkaEventBus extends EventBus {
   }
 
   async subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription> {
-    const consumer = this.kafka.consumer({ groupId: spec.group, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId(spec.group),
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: deadLetterTopicName(this.name(spec.topic)), fromBeginning: true });
     await consumer.run({
@@ -417,7 +433,7 @@ export class KafkaEventBus extends EventBus {
     const log = this.options.logger.child({ component: 'consumer', group: spec.group, topic: spec.topic });
     const topic = this.name(spec.topic);
     const consumer = this.kafka.consumer({
-      groupId: spec.group,
+      groupId: this.groupId(spec.group),
       allowAutoTopicCreation: false,
       sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       rebalanceTimeout: 15_000,
