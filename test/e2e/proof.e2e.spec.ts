@@ -2,7 +2,19 @@ import { AppConfig } from '@mesh/config';
 import type { OrderView, ProofView } from '@mesh/contracts';
 import { ProofLinks } from '@mesh/media';
 import { S3ObjectStore } from '@mesh/objects';
-import { LOCAL_OBJECT_STORE, eventually, phonePhoto, pngBomb, startStack, type RunningStack } from '@mesh/testing';
+import {
+  LOCAL_OBJECT_STORE,
+  eventually,
+  freePort,
+  objectStoreServer,
+  phonePhoto,
+  pngBomb,
+  startStack,
+  type RunningStack,
+} from '@mesh/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import exifReader from 'exif-reader';
 import sharp, { type Region } from 'sharp';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
@@ -234,4 +246,84 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
       expect((await fetchImage(ready.proof!.thumbnailUrl!)).status).toBe(200);
     }
   }, 120_000);
+});
+
+/**
+ * The object store killed (SIGKILL) while photos are being processed, on a
+ * SeaweedFS of the test's own: what was accepted is processed once it is back,
+ * and uploads while it is down are refused with 503, leaving nothing.
+ */
+describe('proof photos while the object store dies (SIGKILL) and comes back', () => {
+  const credentials = {
+    accessKeyId: LOCAL_OBJECT_STORE.OBJECT_STORE_ACCESS_KEY,
+    secretAccessKey: LOCAL_OBJECT_STORE.OBJECT_STORE_SECRET_KEY,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-weed-'));
+  let weed: Awaited<ReturnType<typeof objectStoreServer>>;
+  let stack: RunningStack;
+  let world: DispatchWorld;
+
+  beforeAll(async () => {
+    const [s3, master, volume, filer, ...grpc] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    weed = objectStoreServer(
+      { s3: s3!, master: master!, volume: volume!, filer: filer!, grpc: grpc as [number, number, number, number] },
+      dir,
+      credentials,
+    );
+    await weed.start();
+    stack = await startStack({ OBJECT_STORE_URL: weed.url });
+    world = new DispatchWorld(stack);
+  }, 180_000);
+  afterAll(async () => {
+    world?.close();
+    await stack?.stop();
+    await weed?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('processes every accepted photo once the store is back, and refuses uploads while it is down', async () => {
+    const dispatcher = await world.actor('dispatcher', ['dispatcher']);
+    const taken = [];
+    for (let i = 0; i < 8; i++) {
+      const pickup = somewhere();
+      const customer = await world.actor('customer', ['customer']);
+      const courier = await world.courierAt(offset(pickup, 200));
+      const order = await world.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
+      const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+      expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
+      expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+      taken.push({ orderId: order.id, courier });
+    }
+    const photo = await phonePhoto();
+    const put = (courier: Actor, orderId: string) =>
+      fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${courier.token}`, 'content-type': 'image/jpeg' },
+        body: photo,
+      });
+    const before = taken.slice(0, 5);
+    const during = taken.slice(5);
+    for (const { orderId, courier } of before) expect((await put(courier, orderId)).status).toBe(202);
+    await weed.kill('SIGKILL');
+    for (const { orderId, courier } of during) {
+      const res = await put(courier, orderId);
+      expect([res.status, res.headers.get('content-type')]).toEqual([503, 'application/problem+json; charset=utf-8']);
+    }
+    await weed.start();
+    for (const { orderId } of before) {
+      await dispatcher.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready', 60_000);
+    }
+    const store = new S3ObjectStore({ endpoint: weed.url, region: 'us-east-1', credentials, buckets: [] });
+    try {
+      for (const { orderId, courier } of during) {
+        expect(await store.keys('mesh-uploads', `proofs/${orderId}/`)).toEqual([]);
+        expect((await courier.api<OrderView>('GET', `/v1/orders/${orderId}`)).body.proof).toBeNull();
+        // Sent again once the store is back, as the app does after a 503.
+        expect((await put(courier, orderId)).status).toBe(202);
+        await dispatcher.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready', 60_000);
+      }
+    } finally {
+      await store.close();
+    }
+  }, 180_000);
 });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { eventually } from './eventually';
 
 /** A dependency run as a child process of its own, so a fault test can SIGKILL it by pid and start it again. */
@@ -164,4 +165,84 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string): 
         { timeoutMs: 90_000, intervalMs: 250 },
       ),
   );
+}
+
+/**
+ * SeaweedFS (master, volume, filer and S3 gateway in one `weed server`), from the
+ * binary `npm run infra:up` built, on `ports` (its gRPC ports given too, as the
+ * defaults of port + 10000 may not exist), with the mesh's buckets created.
+ */
+export function objectStoreServer(
+  ports: { s3: number; master: number; volume: number; filer: number; grpc: [number, number, number, number] },
+  dir: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): InfraProcess & { url: string } {
+  const weed = join(ROOT, '.tools', 'bin', 'weed');
+  const s3Config = join(dir, 's3.json');
+  const url = `http://127.0.0.1:${ports.s3}`;
+  const server = new ChildInfra(
+    `weed:${ports.s3}`,
+    dir,
+    () =>
+      spawn(
+        weed,
+        [
+          'server',
+          `-dir=${join(dir, 'data')}`,
+          '-ip=127.0.0.1',
+          '-ip.bind=127.0.0.1',
+          `-master.port=${ports.master}`,
+          `-master.port.grpc=${ports.grpc[0]}`,
+          '-master.volumeSizeLimitMB=64',
+          `-volume.port=${ports.volume}`,
+          `-volume.port.grpc=${ports.grpc[1]}`,
+          '-volume.max=0',
+          '-filer',
+          `-filer.port=${ports.filer}`,
+          `-filer.port.grpc=${ports.grpc[2]}`,
+          '-s3',
+          `-s3.port=${ports.s3}`,
+          `-s3.port.grpc=${ports.grpc[3]}`,
+          `-s3.config=${s3Config}`,
+        ],
+        { stdio: 'ignore' },
+      ),
+    () => {
+      if (!existsSync(weed)) throw new Error(`no SeaweedFS at ${weed}: run npm run infra:up first`);
+      mkdirSync(join(dir, 'data'), { recursive: true });
+      writeFileSync(
+        s3Config,
+        JSON.stringify({
+          identities: [
+            {
+              name: 'mesh',
+              credentials: [{ accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey }],
+              actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
+            },
+          ],
+        }),
+      );
+    },
+    async () => {
+      const s3 = new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials });
+      try {
+        for (const bucket of ['mesh-uploads', 'mesh-media']) {
+          await eventually(
+            async () => {
+              try {
+                await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+              } catch (err) {
+                if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
+                await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+              }
+            },
+            { timeoutMs: 60_000, intervalMs: 250 },
+          );
+        }
+      } finally {
+        s3.destroy();
+      }
+    },
+  );
+  return Object.assign(server, { url });
 }
