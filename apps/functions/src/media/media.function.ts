@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DependencyUnavailable, type MeshEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { DispatchStore, StateUnavailable, announced, commitUnlessUnchanged, settleProof } from '@mesh/dispatch';
+import {
+  DispatchStore,
+  PROOF_ALLOWED,
+  StateUnavailable,
+  announced,
+  commitUnlessUnchanged,
+  settleProof,
+} from '@mesh/dispatch';
 import {
   PROOF_FILES,
   PROOF_MAX_BYTES,
@@ -59,6 +66,11 @@ export class MediaFunction implements MeshFunction<'object.created'> {
     }
     // A newer photo replaced this one, or its outcome is recorded: nothing to make.
     if (!settleProof(order, uploadId, { status: 'ready' }, new Date())) return;
+    if (!PROOF_ALLOWED.includes(order.status) && order.proofUploadId !== uploadId) {
+      // Its upload was refused after it was stored (the order was cancelled in between): it goes.
+      await this.outage(() => this.objects.delete(bucket, key));
+      return;
+    }
     const original = await this.outage(() => this.objects.get(bucket, key));
     if (!original) return; // Deleted: its upload was refused after it was stored.
 
