@@ -18,3 +18,4 @@ export * from './route-archive.contract';
 export * from './database';
 export * from './object-store.contract';
 export * from './photos';
+export * from './repo-root';
