@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import exifReader from 'exif-reader';
 import sharp, { type Region } from 'sharp';
-import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
+import { DispatchWorld, somewhere, type Actor } from './support/dispatch-world';
 
 const MiB = 1024 * 1024;
 
@@ -52,18 +52,13 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
   });
   afterEach(() => world.close());
 
-  /** An order taken by a courier: assigned, or further along. */
+  /** An order taken by a courier (assigned, or further along), its customer watching it. */
   async function takenOrder(until: 'assigned' | 'picked_up' | 'delivered') {
-    const pickup = somewhere();
-    const customer = await world.actor('customer', ['customer']);
-    const courier = await world.courierAt(offset(pickup, 200));
-    const order = await world.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
-    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
-    expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
-    if (until !== 'assigned') expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-    if (until === 'delivered') expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
-    expect(await customer.socket.emitWithAck('order.subscribe', { orderId: order.id })).toMatchObject({ ok: true });
-    return { orderId: order.id, customer, courier };
+    const taken = await world.takenOrder(until);
+    expect(await taken.customer.socket.emitWithAck('order.subscribe', { orderId: taken.orderId })).toMatchObject({
+      ok: true,
+    });
+    return taken;
   }
 
   async function upload(who: Actor, orderId: string, body: Buffer | ReadableStream, type = 'image/jpeg') {
@@ -284,16 +279,7 @@ describe('proof photos while the object store dies (SIGKILL) and comes back', ()
   it('processes every accepted photo once the store is back, and refuses uploads while it is down', async () => {
     const dispatcher = await world.actor('dispatcher', ['dispatcher']);
     const taken = [];
-    for (let i = 0; i < 8; i++) {
-      const pickup = somewhere();
-      const customer = await world.actor('customer', ['customer']);
-      const courier = await world.courierAt(offset(pickup, 200));
-      const order = await world.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
-      const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
-      expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
-      expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-      taken.push({ orderId: order.id, courier });
-    }
+    for (let i = 0; i < 8; i++) taken.push(await world.takenOrder('picked_up'));
     const photo = await phonePhoto();
     const put = (courier: Actor, orderId: string) =>
       fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {

@@ -40,6 +40,21 @@ export class DispatchWorld extends Actors {
     return res.body;
   }
 
+  /** A new customer's order, taken through dispatch by a new courier near it: assigned, or on to `until`. */
+  async takenOrder(
+    until: 'assigned' | 'picked_up' | 'delivered',
+  ): Promise<{ orderId: string; customer: Actor; courier: Actor }> {
+    const pickup = somewhere();
+    const customer = await this.actor('customer', ['customer']);
+    const courier = await this.courierAt(offset(pickup, 200));
+    const order = await this.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
+    const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
+    expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
+    if (until !== 'assigned') expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    if (until === 'delivered') expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    return { orderId: order.id, customer, courier };
+  }
+
   /** Waits until the order reaches `status`, as its reader sees it through the API. */
   async orderReaches(
     reader: Actor,
