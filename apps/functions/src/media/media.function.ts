@@ -71,13 +71,17 @@ export class MediaFunction implements MeshFunction<'object.created'> {
       await this.outage(() => this.objects.delete(bucket, key));
       return;
     }
-    const original = await this.outage(() => this.objects.get(bucket, key));
-    if (!original) return; // Deleted: its upload was refused after it was stored.
+    // Read whole under the outage rule: a store failing mid-read is waited for, not taken for a bad photo.
+    const bytes = await this.outage(async () => {
+      const original = await this.objects.get(bucket, key);
+      return original && original.object.size <= PROOF_MAX_BYTES ? readAll(original.body) : null;
+    });
+    if (!bytes) return; // Deleted (its upload was refused after it was stored), or not one the gateway took.
 
     const at = deliveredAt(order.timeline) ?? new Date(event.time ?? Date.now());
     let outcome: { status: 'ready' } | { status: 'failed'; error: string };
     try {
-      const renditions = await renderProof(await readAll(original.body, PROOF_MAX_BYTES), { orderId, at });
+      const renditions = await renderProof(bytes, { orderId, at });
       await this.outage(() =>
         Promise.all(
           (Object.keys(PROOF_FILES) as ProofRendition[]).map((r) =>
@@ -145,13 +149,8 @@ function deliveredAt(timeline: readonly { status: string; at: string }[]): Date 
   return entry ? new Date(entry.at) : null;
 }
 
-async function readAll(body: Readable, maxBytes: number): Promise<Buffer> {
+async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`the stored photo is larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
+  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
