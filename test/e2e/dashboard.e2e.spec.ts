@@ -304,7 +304,11 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     await screenshot('proof-photo');
     await page.keyboard.press('Escape');
     await page.locator('#proof-dialog:not([open])').waitFor({ state: 'attached', timeout: 5_000 });
-    await expect(photo.getAttribute('src')).resolves.toBeNull();
+    // The dialog's `close` event (which lets the photo go) comes a task after it closed.
+    await eventually(async () => expect(await photo.getAttribute('src')).toBeNull(), {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
     expect(consoleErrors.slice(errorsBefore)).toEqual([]);
   });
 
