@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { eventually } from './eventually';
 
 /** A dependency run as a child process of its own, so a fault test can SIGKILL it by pid and start it again. */
@@ -223,25 +222,19 @@ export function objectStoreServer(
         }),
       );
     },
+    // The buckets, as infra:up makes them: infra/scripts/buckets.mjs waits for the gateway and creates them.
     async () => {
-      const s3 = new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials });
-      try {
-        for (const bucket of ['mesh-uploads', 'mesh-media']) {
-          await eventually(
-            async () => {
-              try {
-                await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-              } catch (err) {
-                if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
-                await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-              }
-            },
-            { timeoutMs: 60_000, intervalMs: 250 },
-          );
-        }
-      } finally {
-        s3.destroy();
-      }
+      const script = join(ROOT, 'infra', 'scripts', 'buckets.mjs');
+      const env = {
+        ...process.env,
+        OBJECT_STORE_URL: url,
+        OBJECT_STORE_ACCESS_KEY: credentials.accessKeyId,
+        OBJECT_STORE_SECRET_KEY: credentials.secretAccessKey,
+      };
+      const made = await new Promise<number | null>((resolve) =>
+        spawn('node', [script, '--wait', '60'], { env, stdio: 'ignore' }).once('exit', resolve),
+      );
+      if (made !== 0) throw new Error(`the buckets of the SeaweedFS on ${url} were not made`);
     },
   );
   return Object.assign(server, { url });
