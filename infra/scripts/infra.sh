@@ -5,7 +5,10 @@
 #   - PostgreSQL from Debian's packages (the route log and its reports), migrated by node-pg-migrate
 #   - SeaweedFS (its S3 gateway: the object store for uploads), built from the Go module proxy into .tools/bin
 #   - ffmpeg, chromium and openssl from Debian's packages (the mix function; the dashboard's browser tests; a test certificate)
-# Usage: infra.sh up|down|status. Idempotent: `up` twice leaves one broker and one Redis.
+#   - with --cluster, the cluster topology besides: three KRaft brokers (replication 3), and HAProxy
+#     for the load balancer in front of several gateways (the Redis Cluster is always up: the
+#     Redis adapters' contract tests run against it)
+# Usage: infra.sh up|down|status [--cluster]. Idempotent: `up` twice leaves one broker and one Redis.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,6 +26,9 @@ REDIS_DIR="$CACHE/redis"
 # Redis persists to an append-only file: `everysec` (the default) loses at most the last second of
 # writes on a machine crash and nothing on a process crash; `always` loses nothing, at a price the README gives.
 REDIS_APPENDFSYNC="${REDIS_APPENDFSYNC:-everysec}"
+# The Redis Cluster: three masters with a replica each, on consecutive ports from REDIS_CLUSTER_PORT.
+REDIS_CLUSTER_PORT="${REDIS_CLUSTER_PORT:-7001}"
+REDIS_CLUSTER_DIR="$CACHE/redis-cluster"
 WEED_MODULE="github.com/seaweedfs/seaweedfs"
 WEED_VERSION="v0.0.0-20261109003541-7506e5f91cd6"
 WEED_BIN="$ROOT/.tools/bin/weed"
@@ -93,6 +99,70 @@ redis_down() {
 
 redis_status() {
   if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then say "redis: up on 127.0.0.1:$REDIS_PORT"; else say "redis: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- Redis Cluster
+redis_cluster_ports() { seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 5)); }
+
+redis_cluster_ok() { redis-cli -h 127.0.0.1 -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+redis_cluster_up() {
+  # Six nodes of Debian's redis-server in cluster mode, each persisting like the single Redis; a
+  # replica is promoted by the others when its master stops answering for cluster-node-timeout.
+  local port dir started=0
+  for port in $(redis_cluster_ports); do
+    dir="$REDIS_CLUSTER_DIR/$port"
+    [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ] && continue
+    mkdir -p "$dir"
+    (cd "$dir" && redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --save '' \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1500 \
+      --cluster-replica-validity-factor 0 --cluster-allow-reads-when-down no \
+      --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --aof-use-rdb-preamble yes \
+      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null)
+    started=1
+  done
+  for port in $(redis_cluster_ports); do
+    for _ in $(seq 1 100); do
+      [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ] && break
+      sleep 0.1
+    done
+  done
+  if ! redis_cluster_ok && [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -c '^cluster_slots_assigned:0')" = 1 ]; then
+    # shellcheck disable=SC2046
+    redis-cli --cluster create $(redis_cluster_ports | sed 's/^/127.0.0.1:/') --cluster-replicas 1 --cluster-yes >/dev/null \
+      || die "redis-cli --cluster create failed (see $REDIS_CLUSTER_DIR/*/redis.log)"
+  fi
+  for _ in $(seq 1 150); do
+    redis_cluster_ok && { [ "$started" = 1 ] && say "redis cluster: started on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5)) (3 masters, 3 replicas)" || say "redis cluster: already up on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"; return; }
+    sleep 0.1
+  done
+  die "the Redis Cluster on 127.0.0.1:$REDIS_CLUSTER_PORT did not reach cluster_state:ok (see $REDIS_CLUSTER_DIR/*/redis.log)"
+}
+
+redis_cluster_down() {
+  local port dir stopped=0
+  for port in $(redis_cluster_ports); do
+    dir="$REDIS_CLUSTER_DIR/$port"
+    if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+      redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$dir/redis.pid")"
+      stopped=1
+    fi
+    rm -f "$dir/redis.pid"
+  done
+  [ "$stopped" = 1 ] && say "redis cluster: stopped" || say "redis cluster: not running"
+}
+
+redis_cluster_status() {
+  if redis_cluster_ok; then say "redis cluster: up on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"; else say "redis cluster: down"; return 1; fi
+}
+
+# ---------------------------------------------------------------- HAProxy (--cluster)
+# The load balancer in front of the gateways; the stack that runs the gateways writes its
+# configuration and runs it (libs/testing/src/load-balancer.ts), as it does the gateways.
+haproxy_installed() {
+  command -v haproxy >/dev/null 2>&1 && { say "haproxy: $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') installed"; return; }
+  apt_install haproxy || die "haproxy not found and cannot be installed here: install Debian's haproxy (apt-get install haproxy)"
+  say "haproxy: installed"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -335,35 +405,142 @@ kafka_down() {
   say "kafka: stopped"
 }
 
+# ---------------------------------------------------------------- Kafka, three brokers (--cluster)
+# Three KRaft nodes, each broker and controller (a quorum of three survives losing one), with the
+# mesh's topics replicated three times and min.insync.replicas=2: with acks=all, a write the
+# producer was told succeeded is on two brokers, so killing any one broker loses nothing.
+KAFKA_CLUSTER_DIR="$CACHE/kafka-cluster"
+KAFKA_CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-9192}"
+KAFKA_CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-9292}"
+KAFKA_CLUSTER_HEAP="${KAFKA_CLUSTER_HEAP:--Xms256m -Xmx512m}"
+
+kafka_cluster_ids() { echo 1 2 3; }
+kafka_cluster_bootstrap() {
+  local id list=""
+  for id in $(kafka_cluster_ids); do list="$list${list:+,}$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))"; done
+  echo "$list"
+}
+kafka_node_pid() { [ -f "$KAFKA_CLUSTER_DIR/$1/kafka.pid" ] && kill -0 "$(cat "$KAFKA_CLUSTER_DIR/$1/kafka.pid")" 2>/dev/null && cat "$KAFKA_CLUSTER_DIR/$1/kafka.pid"; }
+
+kafka_node_config() { # kafka_node_config ID
+  local id="$1" dir="$KAFKA_CLUSTER_DIR/$1" voters="" n
+  for n in $(kafka_cluster_ids); do voters="$voters${voters:+,}$n@$KAFKA_HOST:$((KAFKA_CLUSTER_CONTROLLER_PORT + n - 1))"; done
+  mkdir -p "$dir/data" "$dir/logs"
+  sed -e "s#^node.id=.*#node.id=$id#" \
+    -e "s#^controller.quorum.voters=.*#controller.quorum.voters=$voters#" \
+    -e "s#^listeners=.*#listeners=PLAINTEXT://$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1)),CONTROLLER://$KAFKA_HOST:$((KAFKA_CLUSTER_CONTROLLER_PORT + id - 1))#" \
+    -e "s#^advertised.listeners=.*#advertised.listeners=PLAINTEXT://$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))#" \
+    -e "s#^log.dirs=.*#log.dirs=$dir/data#" \
+    -e "s#^offsets.topic.replication.factor=.*#offsets.topic.replication.factor=3#" \
+    -e "s#^transaction.state.log.replication.factor=.*#transaction.state.log.replication.factor=3#" \
+    -e "s#^transaction.state.log.min.isr=.*#transaction.state.log.min.isr=2#" \
+    "$KAFKA_DIR/server.properties" >"$dir/server.properties"
+  cat >>"$dir/server.properties" <<PROPS
+default.replication.factor=3
+min.insync.replicas=2
+# A replica that fell behind is never made leader: it would lose what the others acknowledged.
+unclean.leader.election.enable=false
+PROPS
+  sed -e "s#\\${kafka.logs.dir}#$dir/logs#" "$KAFKA_DIR/log4j.properties" >"$dir/log4j.properties"
+}
+
+kafka_cluster_up() {
+  kafka_libs
+  kafka_config # the single broker's configuration is the template
+  local id dir cluster_id=""
+  [ -f "$KAFKA_CLUSTER_DIR/cluster.id" ] && cluster_id="$(cat "$KAFKA_CLUSTER_DIR/cluster.id")"
+  if [ -z "$cluster_id" ]; then
+    mkdir -p "$KAFKA_CLUSTER_DIR"
+    cluster_id="$(KAFKA_HEAP="-Xmx128m" kafka_java kafka.tools.StorageTool random-uuid)"
+    echo "$cluster_id" >"$KAFKA_CLUSTER_DIR/cluster.id"
+  fi
+  for id in $(kafka_cluster_ids); do
+    dir="$KAFKA_CLUSTER_DIR/$id"
+    if [ -n "$(kafka_node_pid "$id" || true)" ]; then continue; fi
+    kafka_node_config "$id"
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      KAFKA_HEAP="-Xmx256m" kafka_java kafka.tools.StorageTool format -t "$cluster_id" \
+        -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 ||
+        die "kafka cluster: formatting node $id failed (see $dir/logs/format.log)"
+    fi
+    setsid nohup java $KAFKA_CLUSTER_HEAP $KAFKA_JVM \
+      -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties" \
+      -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$dir/server.properties" \
+      >"$dir/logs/stdout.log" 2>&1 </dev/null &
+    echo $! >"$dir/kafka.pid"
+    say "kafka cluster: node $id starting (pid $(cat "$dir/kafka.pid"), $KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1)))"
+  done
+  node "$ROOT/infra/scripts/kafka-topics.mjs" --bootstrap "$(kafka_cluster_bootstrap)" --replication 3 --wait 120 ||
+    die "the three-broker Kafka did not answer on $(kafka_cluster_bootstrap) (see $KAFKA_CLUSTER_DIR/*/logs/)"
+}
+
+kafka_cluster_down() {
+  local id pid stopped=0
+  for id in $(kafka_cluster_ids); do
+    pid="$(kafka_node_pid "$id" || true)"
+    [ -z "$pid" ] && continue
+    kill -TERM "$pid" 2>/dev/null || true
+    stopped=1
+  done
+  for id in $(kafka_cluster_ids); do
+    pid="$(kafka_node_pid "$id" || true)"
+    [ -z "$pid" ] && continue
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$KAFKA_CLUSTER_DIR/$id/kafka.pid"
+  done
+  [ "$stopped" = 1 ] && say "kafka cluster: stopped" || say "kafka cluster: not running"
+}
+
+kafka_cluster_status() {
+  local id rc=0
+  for id in $(kafka_cluster_ids); do
+    if port_open "$KAFKA_HOST" $((KAFKA_CLUSTER_PORT + id - 1)); then say "kafka cluster: node $id up on $KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))"; else say "kafka cluster: node $id down"; rc=1; fi
+  done
+  return $rc
+}
+
 kafka_status() {
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then say "kafka: up on $KAFKA_HOST:$KAFKA_PORT"; else say "kafka: down"; return 1; fi
 }
+
+CLUSTER=0
+[ "${2:-}" = "--cluster" ] && CLUSTER=1
 
 case "${1:-}" in
   up)
     need node "Node.js 20+"
     tools_up
     redis_up
+    redis_cluster_up
     postgres_up
     objects_up
     kafka_up
+    if [ "$CLUSTER" = 1 ]; then
+      kafka_cluster_up
+      haproxy_installed
+    fi
     ;;
   down)
+    kafka_cluster_down
     kafka_down
     objects_down
     postgres_down
+    redis_cluster_down
     redis_down
     ;;
   status)
     rc=0
     kafka_status || rc=1
+    if [ "$CLUSTER" = 1 ]; then kafka_cluster_status || rc=1; fi
     redis_status || rc=1
+    redis_cluster_status || rc=1
     postgres_status || rc=1
     objects_status || rc=1
     exit $rc
     ;;
   *)
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status [--cluster]" >&2
     exit 2
     ;;
 esac

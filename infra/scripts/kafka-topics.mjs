@@ -1,13 +1,20 @@
 // Waits until the Kafka broker really answers (metadata readable), then creates
 // the mesh's topics from libs/contracts/src/topics.json. Idempotent.
-// Usage: node infra/scripts/kafka-topics.mjs --bootstrap 127.0.0.1:9092 --wait 90
+// Usage: node infra/scripts/kafka-topics.mjs --bootstrap 127.0.0.1:9092 [--replication 3] --wait 90
+// With replication above 1 each topic also gets min.insync.replicas = replication - 1 (2 of 3):
+// a producer with acks=all is then told of a write only once two brokers hold it.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 
 const { values } = parseArgs({
-  options: { bootstrap: { type: 'string', default: '127.0.0.1:9092' }, wait: { type: 'string', default: '60' } },
+  options: {
+    bootstrap: { type: 'string', default: '127.0.0.1:9092' },
+    replication: { type: 'string', default: '1' },
+    wait: { type: 'string', default: '60' },
+  },
 });
+const replication = Number(values.replication);
 const topicsFile = new URL('../../libs/contracts/src/topics.json', import.meta.url);
 const { topics } = JSON.parse(readFileSync(topicsFile, 'utf8'));
 const deadline = Date.now() + Number(values.wait) * 1000;
@@ -38,8 +45,11 @@ async function ensureTopics() {
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
-          replicationFactor: 1,
-          ...(t.retentionMs ? { configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }] } : {}),
+          replicationFactor: replication,
+          configEntries: [
+            ...(t.retentionMs ? [{ name: 'retention.ms', value: String(t.retentionMs) }] : []),
+            ...(replication > 1 ? [{ name: 'min.insync.replicas', value: String(replication - 1) }] : []),
+          ],
         })),
       });
     }

@@ -10,6 +10,8 @@
  * (`raw-socket-io.ts`) so the generator leaves the CPU to the pipeline it measures.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_MARKET } from '@mesh/config';
+import { courierKeys } from '@mesh/geo';
 import Redis from 'ioredis';
 import { startStack } from '../../libs/testing/src/stack';
 import { ms, percentile } from './figures';
@@ -46,7 +48,8 @@ async function main(): Promise<void> {
   let sent = 0;
   let ackErrors = 0;
   let seen = 0;
-  const keyspace = `__keyspace@0__:${prefix}courier:`;
+  // Couriers' hashes are named by their market (one market here: the deployment names none).
+  const keyspace = `__keyspace@0__:${prefix}${courierKeys.courier(DEFAULT_MARKET, '')}`;
   await watcher.psubscribe(`${keyspace}*`);
   watcher.on('pmessage', (_pattern: string, channel: string, op: string) => {
     if (op !== 'hset') return;

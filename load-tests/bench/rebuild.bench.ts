@@ -1,3 +1,5 @@
+import { DEFAULT_MARKET } from '@mesh/config';
+import { Markets } from '@mesh/geo';
 /**
  * npm run bench:rebuild [-- --orders 100000]
  *
@@ -38,6 +40,7 @@ function history(i: number): CloudEvent[] {
     id: newId(),
     customerId: `c-${i % 5000}`,
     place: { pickup: centre, dropoff: centre },
+    market: DEFAULT_MARKET,
     now,
   });
   const placed = { ...created.order.after, version: 1 };
@@ -88,12 +91,12 @@ async function main(): Promise<void> {
     const produceS = (performance.now() - startedProducing) / 1000;
     process.stdout.write(`log: ${ORDERS} orders, ${produced} events, produced in ${produceS.toFixed(1)} s\n`);
 
-    const store = new RedisDispatchStore(redis);
+    const store = new RedisDispatchStore(redis, new Markets([{ name: DEFAULT_MARKET, area: null }]));
     const started = performance.now();
     const fold = new OrderFold();
     await bus.replay('orders', 'earliest', (event) => fold.add(event));
     const replayed = performance.now();
-    const restoredOrders = fold.restored(Date.now());
+    const restoredOrders = fold.restored(Date.now(), () => DEFAULT_MARKET);
     const folded = performance.now();
     const restored = await store.restore(restoredOrders);
     const done = performance.now();

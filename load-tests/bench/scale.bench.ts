@@ -14,6 +14,8 @@
  * Events are seen handled through Redis keyspace notifications on the couriers' hashes.
  */
 import { newEvent, type KafkaEventBus } from '@mesh/bus';
+import { DEFAULT_MARKET } from '@mesh/config';
+import { courierKeys } from '@mesh/geo';
 import Redis from 'ioredis';
 import { parseArgs } from 'node:util';
 import { startScaler } from '../../libs/testing/src/scaler';
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   await admin.config('SET', 'notify-keyspace-events', 'Kh');
   const watcher = new Redis(REDIS_URL);
   const handledAt: number[] = [];
-  await watcher.psubscribe(`__keyspace@0__:${prefix}courier:*`);
+  await watcher.psubscribe(`__keyspace@0__:${prefix}${courierKeys.courier(DEFAULT_MARKET, '*')}`);
   watcher.on('pmessage', (_p: string, _c: string, op: string) => {
     if (op === 'hset') handledAt.push(performance.now());
   });

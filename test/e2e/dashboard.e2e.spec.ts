@@ -7,7 +7,7 @@ import {
 } from '@mesh/contracts';
 import { RedisDispatchStore } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
-import { eventually, phonePhoto, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, oneMarket, phonePhoto, startStack, type RunningStack } from '@mesh/testing';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -146,7 +146,7 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
         await page.locator('#connection[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
         await screenshot('gateway-down');
         // While the page cannot hear anything, the unanswered offer lapses and dispatch gives the order up.
-        const store = new RedisDispatchStore(redis);
+        const store = new RedisDispatchStore(redis, oneMarket());
         await eventually(async () => expect((await store.order(order.id))?.status).toBe('unassigned'), {
           timeoutMs: 30_000,
         });

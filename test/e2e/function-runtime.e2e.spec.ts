@@ -1,4 +1,5 @@
 import { KafkaEventBus, newEvent, type DeadLetter, type Subscription } from '@mesh/bus';
+import { DEFAULT_MARKET } from '@mesh/config';
 import { FUNCTION_CATALOG, type OrderView } from '@mesh/contracts';
 import { newOrder, orderChangedEvent } from '@mesh/dispatch';
 import { eventually, metricValue, silentLogger, startStack, uniqueName, type RunningStack } from '@mesh/testing';
@@ -122,6 +123,7 @@ describe('function runtime (real Kafka and Redis)', () => {
       id: uniqueName('o').toUpperCase(),
       customerId: customer.id,
       place: { pickup, dropoff: offset(pickup, 300) },
+      market: DEFAULT_MARKET,
       now: new Date(),
     });
     const event = orderChangedEvent('order.created', { ...order.after, version: 1 }, null, '/test');

@@ -133,7 +133,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     });
     try {
       // Every room the customer heard the order through (its pushes are kept in each).
-      expect(await redis.client.del(`history:user:${customer.id}`, `history:order:${order.id}`)).toBe(2);
+      expect(await redis.client.del(`{history}:user:${customer.id}`, `{history}:order:${order.id}`)).toBe(2);
     } finally {
       await redis.close();
     }

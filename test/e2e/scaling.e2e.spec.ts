@@ -1,3 +1,5 @@
+import { DEFAULT_MARKET } from '@mesh/config';
+import { courierKeys } from '@mesh/geo';
 import { newEvent } from '@mesh/bus';
 import { eventually, startScaler, type RunningScaler } from '@mesh/testing';
 import Redis from 'ioredis';
@@ -69,7 +71,7 @@ describe('lag-based scaling of functions (real Kafka and Redis)', () => {
 
     // Exactly once in effect: every courier's stored fix is its last one, whichever replica handled what.
     const pipeline = redis.pipeline();
-    for (const id of last.keys()) pipeline.hget(`courier:${id}`, 'lat');
+    for (const id of last.keys()) pipeline.hget(courierKeys.courier(DEFAULT_MARKET, id), 'lat');
     const stored = (await pipeline.exec())!.map(([, value]) => Number(value));
     expect(stored).toEqual([...last.values()]);
     const status = await scaler.status();

@@ -13,13 +13,13 @@ describe('the function catalog', () => {
     const none = undefined as never;
     const functions = [
       new LocationFunction(none, none, none),
-      new DispatchFunction(none, none, none, none, none, none),
+      new DispatchFunction(none, none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),
       new ArchiveFunction(none),
       new TrailFunction(none, none),
-      new MediaFunction(none, none, none, none),
+      new MediaFunction(none, none, none, none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);
   });

@@ -141,10 +141,9 @@ export class KafkaEventBus extends EventBus {
     ]);
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({ ...t, replicationFactor: 1 })),
-    });
+    // Replicated as the cluster's operator set it (default.replication.factor, min.insync.replicas):
+    // three times, two in sync, on the cluster topology; once on a single broker.
+    await admin.createTopics({ waitForLeaders: true, topics: missing });
   }
 
   publish(topic: TopicKey, event: CloudEvent, options: PublishOptions = {}): Promise<void> {

@@ -21,6 +21,31 @@ const ServiceArea = z.union([
 ]);
 export type ServiceArea = z.infer<typeof AreaGeometry>;
 
+/** A market's name: in Redis keys (`{m:<name>}`), metrics and logs. */
+const MarketName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, at most 32');
+/** Markets as a GeoJSON FeatureCollection: one (Multi)Polygon feature per market, named by `properties.name`. */
+const Markets = z
+  .object({
+    type: z.literal('FeatureCollection'),
+    features: z
+      .array(
+        z.object({ type: z.literal('Feature'), properties: z.object({ name: MarketName }), geometry: AreaGeometry }),
+      )
+      .min(1)
+      .max(64),
+  })
+  .transform((collection) => collection.features.map((f) => ({ name: f.properties.name, area: f.geometry })))
+  .refine((markets) => new Set(markets.map((m) => m.name)).size === markets.length, 'market names must be unique');
+
+/** A named service area: dispatch is local to it, and its state shares one Redis Cluster hash slot. */
+export interface MarketArea {
+  name: string;
+  /** null: everywhere (the one market of a deployment that names none). */
+  area: ServiceArea | null;
+}
+/** The market of a deployment that names none (or gives one `SERVICE_AREA`). */
+export const DEFAULT_MARKET = 'default';
+
 /** Addresses only this machine reaches. */
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
@@ -48,7 +73,12 @@ const Env = z
     KAFKA_FETCH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-    REDIS_KEY_PREFIX: z.string().default('mesh:'),
+    /** Seed nodes of a Redis Cluster (host:port,…); when set, REDIS_URL is not used. */
+    REDIS_CLUSTER_NODES: csv.optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .refine((prefix) => !/[{}]/.test(prefix), 'no braces: they would change the keys’ hash slots')
+      .default('mesh:'),
     // The route log and its reports (ADAPTERS=real); credentials, if any, go in the URL and never in a log.
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://mesh@127.0.0.1:5432/mesh'),
     DATABASE_SCHEMA: z
@@ -102,6 +132,7 @@ const Env = z
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(2_500),
     SCHEDULES: jsonText.pipe(ScheduleSpecs).optional(),
     SERVICE_AREA: jsonText.pipe(ServiceArea).optional(),
+    MARKETS: jsonText.pipe(Markets).optional(),
     MIX_MAX_INPUTS: z.coerce.number().int().min(1).max(16).default(9),
     MIX_MAX_ROOMS_PER_HOST: z.coerce.number().int().min(1).max(1_000).default(2),
     MIX_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -139,6 +170,13 @@ const Env = z
         code: 'custom',
         path: ['JWT_SECRET'],
         message: 'set exactly one of JWT_SECRET (HS256), JWT_PUBLIC_KEY (RS256/ES256 PEM) or JWT_JWKS_URL',
+      });
+    }
+    if (env.MARKETS && env.SERVICE_AREA) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SERVICE_AREA'],
+        message: 'set MARKETS or SERVICE_AREA (the shorthand for one market), not both',
       });
     }
     if (env.DEV_TOKENS && env.JWT_SECRET === undefined) {
@@ -210,7 +248,7 @@ export class AppConfig {
     /** A consumer silent this long is dropped from its group and its partitions go to the others. */
     sessionTimeoutMs: number;
   };
-  readonly redis: { url: string; keyPrefix: string };
+  readonly redis: { url: string; clusterNodes?: string[]; keyPrefix: string };
   /** `maxLifetimeS`: the longest `exp - iat` accepted (a token valid for years is a leaked credential waiting). */
   readonly jwt: { issuer: string; audience: string; key: JwtKeySource; maxLifetimeS: number };
   readonly devTokens: boolean;
@@ -259,8 +297,9 @@ export class AppConfig {
     retryMs: number;
     /** A courier whose last fix is older than this is not offered orders. */
     staleAfterMs: number;
-    serviceArea: ServiceArea | null;
   };
+  /** At least one; the first is where a courier with no position yet is kept. */
+  readonly markets: readonly MarketArea[];
   /** Signed playback URLs (API.md "Playback"): the HMAC key, and a URL's default (and longest) lifetime. */
   readonly playback: { secret: Buffer; ttlS: number };
   /** The bearer token `/metrics` asks for; null: it answers anyone (keep it off the public network then). */
@@ -304,7 +343,11 @@ export class AppConfig {
       lingerMs: env.KAFKA_LINGER_MS,
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     };
-    this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
+    this.redis = {
+      url: env.REDIS_URL,
+      ...(env.REDIS_CLUSTER_NODES?.length ? { clusterNodes: env.REDIS_CLUSTER_NODES } : {}),
+      keyPrefix: env.REDIS_KEY_PREFIX,
+    };
     this.jwt = {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
@@ -331,8 +374,8 @@ export class AppConfig {
       maxRadiusM: env.DISPATCH_MAX_RADIUS_M,
       retryMs: Math.round(env.DISPATCH_RETRY_S * 1000),
       staleAfterMs: env.COURIER_STALE_AFTER_S * 1000,
-      serviceArea: env.SERVICE_AREA ?? null,
     };
+    this.markets = env.MARKETS ?? [{ name: DEFAULT_MARKET, area: env.SERVICE_AREA ?? null }];
     this.schedules = env.SCHEDULES ?? SCHEDULES;
     this.archive = {
       url: env.DATABASE_URL,

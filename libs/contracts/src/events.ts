@@ -31,6 +31,8 @@ export const OrderBookkeeping = z.strictObject({
   offerStatus: z.enum(['pending', 'accepted', 'declined', 'expired', 'revoked']).nullable(),
   /** The upload the order's proof photo is (its object key names it); absent on events from before proofs. */
   proofUploadId: z.string().nullable().optional(),
+  /** The market the order belongs to (its pickup's); absent on events from before markets. */
+  market: z.string().min(1).optional(),
 });
 export type OrderBookkeeping = z.infer<typeof OrderBookkeeping>;
 

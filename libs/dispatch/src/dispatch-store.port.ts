@@ -15,6 +15,8 @@ export interface StoredOrder extends OrderView {
   retryAtMs?: number | null;
   /** The upload the proof photo is, while there is one (its objects are named by it). */
   proofUploadId?: string | null;
+  /** The market of its pickup, for good: its state lives there and only that market's couriers are offered it. */
+  market: string;
 }
 
 export const OFFER_STATUSES = ['pending', 'accepted', 'declined', 'expired', 'revoked'] as const;
@@ -90,7 +92,8 @@ export interface OrderListFilter {
 export abstract class DispatchStore {
   abstract order(orderId: string): Promise<StoredOrder | null>;
   abstract offer(offerId: string): Promise<StoredOffer | null>;
-  abstract courier(courierId: string): Promise<CourierSlot>;
+  /** The courier as `market`'s dispatch sees it: offline unless it is in that market. */
+  abstract courier(courierId: string, market: string): Promise<CourierSlot>;
   /**
    * The order as committed (version bumped), or null when something changed since it was read.
    * Throws StateUnavailable while the state is not built.
@@ -102,16 +105,20 @@ export abstract class DispatchStore {
    * how many were written. Works whether or not the state is built.
    */
   abstract restore(orders: readonly RestoredOrder[]): Promise<number>;
-  /** The log positions the state includes, or null when the state is not built (it came back empty). */
-  abstract built(): Promise<LogPositions | null>;
-  /** Records that the state includes the log up to `positions` (and so is built). */
-  abstract markBuilt(positions: LogPositions): Promise<void>;
   /**
-   * Names this run of the store's server: it changes when the server restarts
-   * (and so may have come back with less than it had).
+   * The log positions a market's state includes, or null when it is not built (it
+   * came back empty). Each market is built on its own: on a Redis Cluster a shard
+   * that lost its data takes only its markets with it.
    */
-  abstract incarnation(): Promise<string>;
-  /** Newest first. */
+  abstract built(market: string): Promise<LogPositions | null>;
+  /** Records that the market's state includes the log up to `positions` (and so is built). */
+  abstract markBuilt(market: string, positions: LogPositions): Promise<void>;
+  /**
+   * Names this run of the server holding the market's state: it changes when that
+   * server restarts or a replica takes over (and so may have come back with less than it had).
+   */
+  abstract incarnation(market: string): Promise<string>;
+  /** Newest first, across markets. */
   abstract list(filter: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }>;
   /**
    * Binds a customer's idempotency key to an order (its id, and a fingerprint of
@@ -129,7 +136,7 @@ export abstract class DispatchStore {
    * Orders whose deadline has passed, leased for `leaseMs` (their deadline moves
    * that far ahead), so one sweeper handles each and a crashed one's are retried.
    */
-  abstract leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]>;
+  abstract leaseDueDeadlines(market: string, nowMs: number, limit: number, leaseMs: number): Promise<string[]>;
   /**
    * Moves (or, with null, drops) an order's deadline, as long as the order is
    * still at `version` (null: still absent); answers whether it did. A sweeper
@@ -147,6 +154,7 @@ export function orderView(order: StoredOrder): OrderView {
     emptySearches: _emptySearches,
     retryAtMs: _retryAtMs,
     proofUploadId: _proofUploadId,
+    market: _market,
     ...view
   } = order;
   return { ...view, proof: view.proof ?? null };
@@ -179,4 +187,13 @@ export function courierEngagement(
   }
   const courierId = offer?.courierId ?? order.courierId;
   return courierId ? { courierId, status: null, offerId: offer?.offerId ?? null, activeOrderId: null } : null;
+}
+
+/**
+ * Whether every market's state is built: until then an order or offer that is not
+ * found may only be missing (its market came back empty), so callers answer 503.
+ */
+export async function everyMarketBuilt(store: DispatchStore, markets: { names: readonly string[] }): Promise<boolean> {
+  const built = await Promise.all(markets.names.map((market) => store.built(market)));
+  return built.every((positions) => positions !== null);
 }

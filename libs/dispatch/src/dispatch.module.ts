@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import { CourierGeoRepository, MemoryCourierGeoRepository } from '@mesh/geo';
+import { CourierGeoRepository, Markets, MemoryCourierGeoRepository } from '@mesh/geo';
 import { MemoryOutbox, Outbox } from '@mesh/outbox';
 import { RedisConnection } from '@mesh/redis';
 import { DispatchStore } from './dispatch-store.port';
@@ -27,8 +27,8 @@ export class DispatchModule {
           }
         : {
             provide: DispatchStore,
-            inject: [RedisConnection],
-            useFactory: (redis: RedisConnection) => new RedisDispatchStore(redis),
+            inject: [RedisConnection, Markets],
+            useFactory: (redis: RedisConnection, markets: Markets) => new RedisDispatchStore(redis, markets),
           };
     return {
       module: DispatchModule,

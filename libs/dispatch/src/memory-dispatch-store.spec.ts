@@ -1,14 +1,17 @@
 import { MemoryCourierGeoRepository } from '@mesh/geo';
 import { MemoryOutbox } from '@mesh/outbox';
-import { dispatchStoreContract } from '@mesh/testing';
+import { outboxShards } from '@mesh/redis';
+import { dispatchStoreContract, testMarkets } from '@mesh/testing';
 import { MemoryDispatchStore } from './memory-dispatch-store';
 
 dispatchStoreContract('in-memory', () => {
-  const [couriers, outbox] = [new MemoryCourierGeoRepository(), new MemoryOutbox()];
+  const markets = testMarkets();
+  const [couriers, outbox] = [new MemoryCourierGeoRepository(markets), new MemoryOutbox(outboxShards(markets.names))];
   return Promise.resolve({
     store: new MemoryDispatchStore(couriers, outbox),
     couriers,
     outbox,
+    markets,
     dispose: () => outbox.close(),
   });
 });

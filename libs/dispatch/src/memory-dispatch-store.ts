@@ -2,6 +2,7 @@ import type { LogPositions } from '@mesh/bus';
 import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import type { MemoryCourierGeoRepository } from '@mesh/geo';
 import type { MemoryOutbox } from '@mesh/outbox';
+import { marketTag } from '@mesh/redis';
 import {
   DispatchStore,
   StateUnavailable,
@@ -25,7 +26,7 @@ export class MemoryDispatchStore extends DispatchStore {
   private readonly offers = new Map<string, StoredOffer>();
   private readonly deadlines = new Map<string, number>();
   private readonly idempotency = new Map<string, { binding: IdempotencyBinding; expiresAtMs: number }>();
-  private builtAt: LogPositions | null = null;
+  private readonly builtAt = new Map<string, LogPositions>();
 
   constructor(
     private readonly couriers: MemoryCourierGeoRepository,
@@ -44,8 +45,18 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve(found ? structuredClone(found) : null);
   }
 
-  courier(courierId: string): Promise<CourierSlot> {
+  courier(courierId: string, market: string): Promise<CourierSlot> {
     const state = this.couriers.state(courierId);
+    if (state.market !== market) {
+      return Promise.resolve({
+        id: courierId,
+        status: 'offline',
+        offerId: null,
+        activeOrderId: null,
+        location: null,
+        vehicle: state.vehicle,
+      });
+    }
     return Promise.resolve({
       id: courierId,
       status: state.status,
@@ -57,8 +68,8 @@ export class MemoryDispatchStore extends DispatchStore {
   }
 
   commit(change: DispatchChange): Promise<StoredOrder | null> {
-    if (!this.builtAt) return Promise.reject(new StateUnavailable());
     const { order, offer, courier } = change;
+    if (!this.builtAt.has(order.after.market)) return Promise.reject(new StateUnavailable());
     const current = this.orders.get(order.after.id);
     if ((current?.version ?? null) !== (order.before?.version ?? null)) return Promise.resolve(null);
     if (offer && (this.offers.get(offer.after.offerId)?.status ?? null) !== (offer.before?.status ?? null)) {
@@ -68,6 +79,7 @@ export class MemoryDispatchStore extends DispatchStore {
       const state = this.couriers.state(courier.after.id);
       const { before } = courier;
       if (
+        state.market !== order.after.market ||
         state.status !== before.status ||
         state.offerId !== before.offerId ||
         state.activeOrderId !== before.activeOrderId
@@ -83,7 +95,7 @@ export class MemoryDispatchStore extends DispatchStore {
     if (offer) this.offers.set(offer.after.offerId, structuredClone(offer.after));
     if (change.deadlineAtMs === null) this.deadlines.delete(after.id);
     else this.deadlines.set(after.id, change.deadlineAtMs);
-    if (change.event) this.outbox.appendNow(TOPIC_OF_EVENT[change.event.type], change.event);
+    if (change.event) this.outbox.appendNow(marketTag(after.market), TOPIC_OF_EVENT[change.event.type], change.event);
     return Promise.resolve(structuredClone(after));
   }
 
@@ -116,17 +128,18 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve(written);
   }
 
-  built(): Promise<LogPositions | null> {
-    return Promise.resolve(this.builtAt ? { ...this.builtAt } : null);
+  built(market: string): Promise<LogPositions | null> {
+    const positions = this.builtAt.get(market);
+    return Promise.resolve(positions ? { ...positions } : null);
   }
 
   /** In memory the state lives and dies with the process: one incarnation. */
-  incarnation(): Promise<string> {
+  incarnation(_market: string): Promise<string> {
     return Promise.resolve('memory');
   }
 
-  markBuilt(positions: LogPositions): Promise<void> {
-    this.builtAt = { ...positions };
+  markBuilt(market: string, positions: LogPositions): Promise<void> {
+    this.builtAt.set(market, { ...positions });
     return Promise.resolve();
   }
 
@@ -175,9 +188,9 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve();
   }
 
-  leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
+  leaseDueDeadlines(market: string, nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
     const due = [...this.deadlines]
-      .filter(([, at]) => at <= nowMs)
+      .filter(([id, at]) => at <= nowMs && this.orders.get(id)?.market === market)
       .sort((a, b) => a[1] - b[1])
       .slice(0, limit)
       .map(([id]) => id);

@@ -73,6 +73,7 @@ export function orderChangedEvent(
     retryAtMs: order.retryAtMs ?? null,
     offerStatus: offer?.status ?? null,
     proofUploadId: order.proofUploadId ?? null,
+    market: order.market,
   };
   return newEvent(
     type,

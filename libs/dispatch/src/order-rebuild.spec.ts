@@ -14,11 +14,15 @@ const courier: CourierSlot = {
   location: { lat: 52.52, lng: 13.4 },
   vehicle: 'bicycle',
 };
+/** Where a rebuild places an order whose events name no market (written before markets). */
+const byPickup = (order: OrderView) => (order.pickup.lng > 13 ? 'berlin' : 'elsewhere');
+
 const placed = () => ({
   ...newOrder({
     id: 'o1',
     customerId: 'c1',
     place: { pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.53, lng: 13.405 } },
+    market: 'berlin',
     now,
   }).order.after,
   version: 1,
@@ -33,8 +37,8 @@ describe('rebuilding an order from its events', () => {
     );
     const fold = new OrderFold();
     fold.add(change.event!);
-    const [restored] = fold.restored(now.getTime() + 1_000);
-    expect(restored?.order).toMatchObject({ status: 'offered', offerId: 'f1', version: 2 });
+    const [restored] = fold.restored(now.getTime() + 1_000, byPickup);
+    expect(restored?.order).toMatchObject({ status: 'offered', offerId: 'f1', version: 2, market: 'berlin' });
     expect(restored?.offer).toMatchObject({ offerId: 'f1', status: 'pending', courierId: 'k1' });
     expect(restored?.deadlineAtMs).toBe(now.getTime() + 15_000);
   });
@@ -54,15 +58,21 @@ describe('rebuilding an order from its events', () => {
     fold.add(waiting.event!);
     fold.add(created);
     fold.add(newEvent('order.deadline_reached', { orderId: 'o1' }, { source: '/t', key: 'o1' }));
-    const [restored] = fold.restored(now.getTime());
+    const [restored] = fold.restored(now.getTime(), byPickup);
     expect(restored?.order).toMatchObject({ status: 'dispatching', version: 2, emptySearches: 1 });
     expect(restored?.deadlineAtMs).toBe(now.getTime() + 5_000);
   });
 
   it('restores an event written before events carried the bookkeeping, as version 1, to be looked at at once', () => {
     const legacy = { order: { ...placed(), offerId: undefined } as unknown as OrderView, offer: null };
-    const restored = restoredOrder(legacy, now.getTime());
-    expect(restored.order).toMatchObject({ status: 'pending', version: 1, excluded: [], offerId: null });
+    const restored = restoredOrder(legacy, now.getTime(), byPickup);
+    expect(restored.order).toMatchObject({
+      status: 'pending',
+      version: 1,
+      excluded: [],
+      offerId: null,
+      market: 'berlin',
+    });
     expect(restored.deadlineAtMs).toBe(now.getTime());
   });
 });

@@ -1,5 +1,11 @@
 import type { CloudEvent } from '@mesh/bus';
-import { EVENT_DATA, type EventData, type OrderBookkeeping, type OrderChangeType } from '@mesh/contracts';
+import {
+  EVENT_DATA,
+  type EventData,
+  type OrderBookkeeping,
+  type OrderChangeType,
+  type OrderView,
+} from '@mesh/contracts';
 import type { RestoredOrder, StoredOffer, StoredOrder } from './dispatch-store.port';
 import { DISPATCHABLE } from './order-state';
 
@@ -26,8 +32,9 @@ export class OrderFold {
     return this.latest.size;
   }
 
-  restored(nowMs: number): RestoredOrder[] {
-    return [...this.latest.values()].map((data) => restoredOrder(data, nowMs));
+  /** `marketOf` places orders whose events are from before markets (by their pickup). */
+  restored(nowMs: number, marketOf: (order: OrderView) => string): RestoredOrder[] {
+    return [...this.latest.values()].map((data) => restoredOrder(data, nowMs, marketOf));
   }
 }
 
@@ -36,7 +43,11 @@ export class OrderFold {
  * dispatch must look at it again (an open offer's expiry; an order waiting for
  * dispatch at once, or when its wait ends).
  */
-export function restoredOrder(data: OrderChanged, nowMs: number): RestoredOrder {
+export function restoredOrder(
+  data: OrderChanged,
+  nowMs: number,
+  marketOf: (order: OrderView) => string,
+): RestoredOrder {
   const book = bookkeeping(data);
   const order: StoredOrder = {
     ...data.order,
@@ -46,6 +57,7 @@ export function restoredOrder(data: OrderChanged, nowMs: number): RestoredOrder 
     emptySearches: book.emptySearches,
     retryAtMs: book.retryAtMs,
     proofUploadId: book.proofUploadId ?? null,
+    market: book.market ?? marketOf(data.order),
   };
   const offer: StoredOffer | null = data.offer && book.offerStatus ? { ...data.offer, status: book.offerStatus } : null;
   const deadlineAtMs =

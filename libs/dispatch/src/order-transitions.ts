@@ -47,6 +47,8 @@ export function newOrder(input: {
   id: string;
   customerId: string;
   place: PlaceOrder;
+  /** The market of the pickup. */
+  market: string;
   now: Date;
 }): DispatchChange & { order: { before: null } } {
   const at = input.now.toISOString();
@@ -70,6 +72,7 @@ export function newOrder(input: {
     offerId: null,
     excluded: [],
     version: 0,
+    market: input.market,
   };
   return { order: { before: null, after }, deadlineAtMs: input.now.getTime() + DISPATCH_STALL_MS };
 }

@@ -12,6 +12,7 @@ function order(status: StoredOrder['status'], over: Partial<StoredOrder> = {}): 
     id: 'o1',
     customerId: 'c1',
     place: { pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.53, lng: 13.405 } },
+    market: 'berlin',
     now,
   }).order.after;
   return { ...placed, status, courierId: 'k1', version: 4, ...over };
@@ -64,7 +65,7 @@ describe('proof of delivery transitions', () => {
     if (!change) throw new Error('no change');
     const event = announced(change, 'order.proof_uploaded', '/test').event;
     if (!event) throw new Error('no event');
-    const { order: restored } = restoredOrder(event.data, now.getTime());
+    const { order: restored } = restoredOrder(event.data, now.getTime(), () => 'elsewhere');
     expect(restored.proof?.status).toBe('processing');
     expect(restored.proofUploadId).toBe(u1);
   });

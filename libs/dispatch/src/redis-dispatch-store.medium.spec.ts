@@ -1,22 +1,23 @@
 import { RedisCourierGeoRepository } from '@mesh/geo';
 import { RedisOutbox } from '@mesh/outbox';
-import { RedisConnection } from '@mesh/redis';
-import { dispatchStoreContract, uniqueName } from '@mesh/testing';
+import { outboxShards } from '@mesh/redis';
+import { REDIS_TOPOLOGIES, dispatchStoreContract, isolatedRedis, testMarkets } from '@mesh/testing';
 import { RedisDispatchStore } from './redis-dispatch-store';
 
-dispatchStoreContract('Redis', () => {
-  const redis = new RedisConnection({
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: `${uniqueName('t')}:`,
+for (const topology of REDIS_TOPOLOGIES) {
+  dispatchStoreContract(`Redis (${topology.name})`, () => {
+    const redis = isolatedRedis(topology);
+    const markets = testMarkets();
+    const outbox = new RedisOutbox(redis, outboxShards(markets.names));
+    return Promise.resolve({
+      store: new RedisDispatchStore(redis, markets),
+      couriers: new RedisCourierGeoRepository(redis, markets),
+      outbox,
+      markets,
+      dispose: async () => {
+        await outbox.close();
+        await redis.close();
+      },
+    });
   });
-  const outbox = new RedisOutbox(redis);
-  return Promise.resolve({
-    store: new RedisDispatchStore(redis),
-    couriers: new RedisCourierGeoRepository(redis),
-    outbox,
-    dispose: async () => {
-      await outbox.close();
-      await redis.close();
-    },
-  });
-});
+}

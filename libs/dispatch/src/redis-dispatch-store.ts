@@ -1,8 +1,8 @@
 import type { LogPositions } from '@mesh/bus';
 import { CourierStatus, DEFAULT_VEHICLE, Vehicle } from '@mesh/contracts';
-import { courierKeys } from '@mesh/geo';
-import { OUTBOX_KEY, outboxFields } from '@mesh/outbox';
-import type { RedisConnection } from '@mesh/redis';
+import { courierKeys, type Markets } from '@mesh/geo';
+import { outboxFields, outboxKey } from '@mesh/outbox';
+import { marketTag, type RedisConnection } from '@mesh/redis';
 import { TOPIC_OF_EVENT } from '@mesh/contracts';
 import {
   DispatchStore,
@@ -17,16 +17,26 @@ import {
   type StoredOrder,
 } from './dispatch-store.port';
 
+/**
+ * Every key of one market carries its hash tag, so a commit over an order, its
+ * offer, its courier, the market's indexes and its outbox is one script on one
+ * shard of a Redis Cluster (DESIGN.md, "Markets").
+ */
 const keys = {
-  order: (id: string) => `order:${id}`,
-  offer: (id: string) => `offer:${id}`,
-  deadlines: 'orders:deadlines',
+  order: (market: string, id: string) => `${marketTag(market)}:order:${id}`,
+  offer: (market: string, id: string) => `${marketTag(market)}:offer:${id}`,
+  deadlines: (market: string) => `${marketTag(market)}:orders:deadlines`,
   /** Order ids by owner; members share score 0 so they sort by id, and ULIDs sort by creation time. */
-  index: (owner: OrderListFilter['owner']) =>
-    owner.kind === 'all' ? 'orders:all' : `orders:${owner.kind}:${owner.id}`,
+  index: (market: string, owner: OrderListFilter['owner']) =>
+    `${marketTag(market)}:${owner.kind === 'all' ? 'orders:all' : `orders:${owner.kind}:${owner.id}`}`,
+  /** Not per market (a customer may order in several): one key on its own, in any slot. */
   idempotency: (customerId: string, key: string) => `idem:${customerId}:${key}`,
-  /** Present (with the log positions the state includes) while the state is built; gone when Redis came back empty. */
-  built: 'state:built',
+  /**
+   * Present (with the log positions the market's state includes) while it is built; gone when
+   * its shard came back empty.
+   */
+  built: (market: string) => `${marketTag(market)}:state:built`,
+  outbox: (market: string) => outboxKey(marketTag(market)),
 };
 
 /*
@@ -49,8 +59,8 @@ if redis.call('EXISTS', KEYS[7]) == 0 then return -1 end
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
 if ARGV[6] ~= '' and (redis.call('HGET', KEYS[3], 'status') or '-') ~= ARGV[6] then return 0 end
 if ARGV[9] == '1' then
-  local c = redis.call('HMGET', KEYS[4], 'status', 'offerId', 'activeOrderId')
-  if (c[1] or 'offline') ~= ARGV[10] or (c[2] or '') ~= ARGV[11] or (c[3] or '') ~= ARGV[12] then return 0 end
+  local c = redis.call('HMGET', KEYS[4], 'status', 'offerId', 'activeOrderId', 'movingTo')
+  if (c[1] or 'offline') ~= ARGV[10] or (c[2] or '') ~= ARGV[11] or (c[3] or '') ~= ARGV[12] or c[4] then return 0 end
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'v', ARGV[4])
 if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) end
@@ -123,17 +133,28 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-const COURIER_FIELDS = ['status', 'offerId', 'activeOrderId', 'lat', 'lng', 'vehicle'] as const;
+const COURIER_FIELDS = ['status', 'offerId', 'activeOrderId', 'lat', 'lng', 'vehicle', 'movingTo'] as const;
 
-/** Dispatch state in Redis: a hash per order and offer (JSON doc), deadlines and owner indexes as sorted sets. */
+/**
+ * Dispatch state in Redis: a hash per order and offer (JSON doc), deadlines and
+ * owner indexes as sorted sets, all per market. An order stays in its pickup's
+ * market for good; which market holds an order or an offer known only by id is
+ * found by looking in each, once per process (it never changes).
+ */
 export class RedisDispatchStore extends DispatchStore {
-  constructor(private readonly redis: RedisConnection) {
+  /** order or offer id → its market; immutable facts, so a plain bounded memo. */
+  private readonly placed = new Map<string, string>();
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly markets: Markets,
+  ) {
     super();
-    redis.client.defineCommand('meshDispatchCommit', { lua: COMMIT });
-    redis.client.defineCommand('meshDispatchRestore', { lua: RESTORE });
-    redis.client.defineCommand('meshLeaseDue', { numberOfKeys: 1, lua: LEASE_DUE });
-    redis.client.defineCommand('meshUnbind', { numberOfKeys: 1, lua: UNBIND });
-    redis.client.defineCommand('meshSetDeadline', { numberOfKeys: 2, lua: SET_DEADLINE });
+    redis.defineScript('meshDispatchCommit', COMMIT);
+    redis.defineScript('meshDispatchRestore', RESTORE);
+    redis.defineScript('meshLeaseDue', LEASE_DUE, 1);
+    redis.defineScript('meshUnbind', UNBIND, 1);
+    redis.defineScript('meshSetDeadline', SET_DEADLINE, 2);
   }
 
   private get commands(): ScriptCommands {
@@ -141,22 +162,31 @@ export class RedisDispatchStore extends DispatchStore {
   }
 
   async order(orderId: string): Promise<StoredOrder | null> {
-    const [doc, version] = await this.redis.client.hmget(keys.order(orderId), 'doc', 'v');
+    const market = await this.marketOf('order', orderId);
+    return market === null ? null : this.orderIn(market, orderId);
+  }
+
+  private async orderIn(market: string, orderId: string): Promise<StoredOrder | null> {
+    const [doc, version] = await this.redis.client.hmget(keys.order(market, orderId), 'doc', 'v');
     if (!doc || version === null) return null;
-    return { ...(JSON.parse(doc) as Omit<StoredOrder, 'version'>), version: Number(version) };
+    return { ...(JSON.parse(doc) as Omit<StoredOrder, 'version' | 'market'>), market, version: Number(version) };
   }
 
   async offer(offerId: string): Promise<StoredOffer | null> {
-    const [doc, status] = await this.redis.client.hmget(keys.offer(offerId), 'doc', 'status');
+    const market = await this.marketOf('offer', offerId);
+    if (market === null) return null;
+    const [doc, status] = await this.redis.client.hmget(keys.offer(market, offerId), 'doc', 'status');
     if (!doc || !status) return null;
     return { ...(JSON.parse(doc) as Omit<StoredOffer, 'status'>), status: status as StoredOffer['status'] };
   }
 
-  async courier(courierId: string): Promise<CourierSlot> {
-    const [status, offerId, activeOrderId, lat, lng, vehicle] = await this.redis.client.hmget(
-      courierKeys.courier(courierId),
+  async courier(courierId: string, market: string): Promise<CourierSlot> {
+    const [status, offerId, activeOrderId, lat, lng, vehicle, movingTo] = await this.redis.client.hmget(
+      courierKeys.courier(market, courierId),
       ...COURIER_FIELDS,
     );
+    // Not in this market (or leaving it): to this market's dispatch, it is not there.
+    if (movingTo) return { ...offlineSlot(courierId), location: null };
     return {
       id: courierId,
       status: CourierStatus.catch('offline').parse(status ?? 'offline'),
@@ -170,18 +200,18 @@ export class RedisDispatchStore extends DispatchStore {
   async commit(change: DispatchChange): Promise<StoredOrder | null> {
     const { order, offer, courier } = change;
     const after: StoredOrder = { ...order.after, version: (order.before?.version ?? 0) + 1 };
-    const { version: _version, ...doc } = after;
+    const { version: _version, market, ...doc } = after;
     const courierId = courier?.after.id ?? '';
-    const owners = ownerIndexes(order.before, after);
+    const owners = ownerIndexes(market, order.before, after);
     const committed = await this.commands.meshDispatchCommit(
       7 + owners.length,
-      keys.order(after.id),
-      keys.deadlines,
-      keys.offer(offer?.after.offerId ?? '-'),
-      courierKeys.courier(courierId || '-'),
-      courierKeys.available,
-      OUTBOX_KEY,
-      keys.built,
+      keys.order(market, after.id),
+      keys.deadlines(market),
+      keys.offer(market, offer?.after.offerId ?? '-'),
+      courierKeys.courier(market, courierId || '-'),
+      courierKeys.available(market),
+      keys.outbox(market),
+      keys.built(market),
       ...owners,
       after.id,
       order.before ? String(order.before.version) : '',
@@ -202,7 +232,10 @@ export class RedisDispatchStore extends DispatchStore {
       ...(change.event ? outboxFields(TOPIC_OF_EVENT[change.event.type], change.event) : []),
     );
     if (committed === -1) throw new StateUnavailable();
-    return committed === 1 ? after : null;
+    if (committed !== 1) return null;
+    this.remember(after.id, market);
+    if (offer) this.remember(offer.after.offerId, market);
+    return after;
   }
 
   async restore(orders: readonly RestoredOrder[]): Promise<number> {
@@ -216,17 +249,17 @@ export class RedisDispatchStore extends DispatchStore {
   }
 
   private restoreOne({ order, offer, deadlineAtMs }: RestoredOrder): Promise<number> {
-    const { version, ...doc } = order;
+    const { version, market, ...doc } = order;
     const engagement = courierEngagement(order, offer);
-    const owners = ownerIndexes(null, order);
-    if (order.courierId) owners.push(keys.index({ kind: 'courier', id: order.courierId }));
+    const owners = ownerIndexes(market, null, order);
+    if (order.courierId) owners.push(keys.index(market, { kind: 'courier', id: order.courierId }));
     return this.commands.meshDispatchRestore(
       5 + owners.length,
-      keys.order(order.id),
-      keys.deadlines,
-      offer ? keys.offer(offer.offerId) : '-',
-      courierKeys.courier(engagement?.courierId ?? '-'),
-      courierKeys.available,
+      keys.order(market, order.id),
+      keys.deadlines(market),
+      offer ? keys.offer(market, offer.offerId) : '-',
+      courierKeys.courier(market, engagement?.courierId ?? '-'),
+      courierKeys.available(market),
       ...owners,
       order.id,
       String(version),
@@ -241,31 +274,39 @@ export class RedisDispatchStore extends DispatchStore {
     );
   }
 
-  async built(): Promise<LogPositions | null> {
-    const marker = await this.redis.client.hgetall(keys.built);
+  async built(market: string): Promise<LogPositions | null> {
+    const marker = await this.redis.client.hgetall(keys.built(market));
     if (Object.keys(marker).length === 0) return null;
     const { at: _at, ...positions } = marker;
     return positions;
   }
 
-  async incarnation(): Promise<string> {
-    const info = await this.redis.client.info('server');
-    const runId = /run_id:(\w+)/.exec(info)?.[1];
-    if (!runId) throw new Error('Redis INFO names no run_id');
-    return runId;
+  incarnation(market: string): Promise<string> {
+    return this.redis.serverRunId(keys.built(market));
   }
 
-  async markBuilt(positions: LogPositions): Promise<void> {
-    await this.redis.client.hset(keys.built, { ...positions, at: new Date().toISOString() });
+  async markBuilt(market: string, positions: LogPositions): Promise<void> {
+    await this.redis.client.hset(keys.built(market), { ...positions, at: new Date().toISOString() });
   }
 
-  async list({
-    owner,
-    status,
-    limit,
-    cursor,
-  }: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }> {
-    const index = keys.index(owner);
+  /** Newest first, across markets: each market's index is read in order and the pages are merged. */
+  async list(filter: OrderListFilter): Promise<{ items: StoredOrder[]; nextCursor: string | null }> {
+    const pages = await Promise.all(this.markets.names.map((market) => this.listIn(market, filter)));
+    if (pages.length === 1) return pages[0]!;
+    const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    // A market's page that stopped early (its scan bound) caps how far the merge may go.
+    const stops = pages.flatMap((page) => (page.nextCursor === null ? [] : [page.nextCursor]));
+    const floor = stops.reduce<string | null>((max, id) => (max === null || id > max ? id : max), null);
+    const items = merged.filter((o) => floor === null || o.id >= floor).slice(0, filter.limit);
+    const more = items.length < merged.length || floor !== null;
+    return { items, nextCursor: more ? (items.at(-1)?.id ?? floor) : null };
+  }
+
+  private async listIn(
+    market: string,
+    { owner, status, limit, cursor }: OrderListFilter,
+  ): Promise<{ items: StoredOrder[]; nextCursor: string | null }> {
+    const index = keys.index(market, owner);
     const items: StoredOrder[] = [];
     // With a status filter, read ahead in chunks; stop at a bounded scan so a sparse filter cannot run away.
     const chunk = status ? Math.max(50, limit * 2) : limit + 1;
@@ -282,7 +323,7 @@ export class RedisDispatchStore extends DispatchStore {
         0,
         chunk,
       );
-      const orders = await Promise.all(ids.map((id) => this.order(id)));
+      const orders = await Promise.all(ids.map((id) => this.orderIn(market, id)));
       for (let i = 0; i < ids.length; i++) {
         const found = orders[i];
         if (found && (!status || found.status === status)) {
@@ -315,15 +356,48 @@ export class RedisDispatchStore extends DispatchStore {
     await this.commands.meshUnbind(keys.idempotency(customerId, key), bindingValue(binding));
   }
 
-  leaseDueDeadlines(nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
-    return this.commands.meshLeaseDue(keys.deadlines, nowMs, limit, nowMs + leaseMs);
+  leaseDueDeadlines(market: string, nowMs: number, limit: number, leaseMs: number): Promise<string[]> {
+    return this.commands.meshLeaseDue(keys.deadlines(market), nowMs, limit, nowMs + leaseMs);
   }
 
   async setDeadline(orderId: string, atMs: number | null, version: number | null): Promise<boolean> {
     const [expected, at] = [version === null ? '' : String(version), atMs === null ? '' : String(atMs)];
-    return (await this.commands.meshSetDeadline(keys.order(orderId), keys.deadlines, orderId, expected, at)) === 1;
+    const market = await this.marketOf('order', orderId);
+    // An order no market has: its deadline may be in any of them (it is only ever dropped then).
+    const markets = market === null ? this.markets.names : [market];
+    const set = await Promise.all(
+      markets.map((m) =>
+        this.commands.meshSetDeadline(keys.order(m, orderId), keys.deadlines(m), orderId, expected, at),
+      ),
+    );
+    return set.some((done) => done === 1);
+  }
+
+  /** The market holding an order or an offer, or null when none does. */
+  private async marketOf(kind: 'order' | 'offer', id: string): Promise<string | null> {
+    if (this.markets.names.length === 1) return this.markets.home;
+    const remembered = this.placed.get(id);
+    if (remembered !== undefined) return remembered;
+    const key = kind === 'order' ? keys.order : keys.offer;
+    const found = await Promise.all(this.markets.names.map((m) => this.redis.client.exists(key(m, id))));
+    const market = this.markets.names.find((_, i) => found[i] === 1) ?? null;
+    if (market !== null) this.remember(id, market);
+    return market;
+  }
+
+  private remember(id: string, market: string): void {
+    if (this.markets.names.length === 1) return;
+    if (this.placed.size >= MAX_PLACED) this.placed.clear();
+    this.placed.set(id, market);
   }
 }
+
+function offlineSlot(id: string): CourierSlot {
+  return { id, status: 'offline', offerId: null, activeOrderId: null, location: null, vehicle: DEFAULT_VEHICLE };
+}
+
+/** Orders and offers whose market a process remembers at most. */
+const MAX_PLACED = 500_000;
 
 /** An idempotency binding as stored: `<orderId> <fingerprint>`. */
 const bindingValue = ({ orderId, fingerprint }: IdempotencyBinding) => `${orderId} ${fingerprint}`;
@@ -338,14 +412,14 @@ const RESTORE_SLICE = 1_000;
 /** A filtered page reads at most this many ids; the cursor lets the client go on. */
 const MAX_FILTER_SCAN = 2_000;
 
-function ownerIndexes(before: StoredOrder | null, after: StoredOrder): string[] {
+function ownerIndexes(market: string, before: StoredOrder | null, after: StoredOrder): string[] {
   const indexes: string[] = [];
   if (!before) {
-    indexes.push(keys.index({ kind: 'all' }), keys.index({ kind: 'customer', id: after.customerId }));
-    if (after.merchantId) indexes.push(keys.index({ kind: 'merchant', id: after.merchantId }));
+    indexes.push(keys.index(market, { kind: 'all' }), keys.index(market, { kind: 'customer', id: after.customerId }));
+    if (after.merchantId) indexes.push(keys.index(market, { kind: 'merchant', id: after.merchantId }));
   }
   if (after.courierId && before?.courierId !== after.courierId) {
-    indexes.push(keys.index({ kind: 'courier', id: after.courierId }));
+    indexes.push(keys.index(market, { kind: 'courier', id: after.courierId }));
   }
   return indexes;
 }

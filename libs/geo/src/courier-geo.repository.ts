@@ -40,6 +40,10 @@ export type AvailabilityResult =
  * Couriers' live state and the geo index over their positions. Only online
  * couriers with a known position are in the index; couriers nobody has heard of
  * are `offline` with no location.
+ *
+ * A courier is in the market of its last position (DESIGN.md, "Markets"), and is
+ * offered only that market's orders. One that rides across a border moves with
+ * its next fix, unless it holds an offer or an order: then it stays until done.
  */
 export abstract class CourierGeoRepository {
   /** Stores a fix unless a newer one is already stored (null then); indexes the courier when online. */
@@ -52,11 +56,13 @@ export abstract class CourierGeoRepository {
   /** Couriers online with a known position, by id, up to `limit` (the dispatchers' fleet map). */
   abstract online(limit: number): Promise<CourierView[]>;
   /**
-   * Couriers free for an offer (available, with a position) within the radius,
-   * nearest first; with `fixedSinceMs`, only those whose last fix is at least that
-   * recent (a phone that stopped reporting is not offered work).
+   * Couriers of `market` free for an offer (available, with a position) within the
+   * radius, nearest first; with `fixedSinceMs`, only those whose last fix is at least
+   * that recent (a phone that stopped reporting is not offered work).
    */
-  abstract nearestAvailable(search: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]>;
+  abstract nearestAvailable(
+    search: NearbySearch & { market: string; fixedSinceMs?: number },
+  ): Promise<AvailableCourier[]>;
   abstract ping(): Promise<void>;
 }
 

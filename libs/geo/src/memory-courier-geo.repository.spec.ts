@@ -1,6 +1,7 @@
-import { courierGeoContract } from '@mesh/testing';
+import { courierGeoContract, testMarkets } from '@mesh/testing';
 import { MemoryCourierGeoRepository } from './memory-courier-geo.repository';
 
-courierGeoContract('in-memory', () =>
-  Promise.resolve({ repo: new MemoryCourierGeoRepository(), dispose: () => Promise.resolve() }),
-);
+courierGeoContract('in-memory', () => {
+  const markets = testMarkets();
+  return Promise.resolve({ repo: new MemoryCourierGeoRepository(markets), markets, dispose: () => Promise.resolve() });
+});

@@ -5,6 +5,7 @@ import {
   type NearbyCourier,
   type Vehicle,
 } from '@mesh/contracts';
+import { DEFAULT_MARKET } from '@mesh/config';
 import { distance, point } from '@turf/turf';
 import {
   CourierGeoRepository,
@@ -16,6 +17,7 @@ import {
   type NearbySearch,
   type RecordedFix,
 } from './courier-geo.repository';
+import { Markets } from './markets';
 
 /** A courier's whole state in memory; the in-memory dispatch store reads and writes its dispatch part. */
 export interface MemoryCourierState {
@@ -24,27 +26,44 @@ export interface MemoryCourierState {
   offerId: string | null;
   activeOrderId: string | null;
   vehicle: Vehicle;
+  /** The market it is in: its last position's, unless it was engaged when it crossed. */
+  market: string;
 }
 
 /** Couriers in process memory, for the embedded default and small tests. Linear nearby scan. */
 export class MemoryCourierGeoRepository extends CourierGeoRepository {
   private readonly couriers = new Map<string, MemoryCourierState>();
 
+  constructor(private readonly markets: Markets = new Markets([{ name: DEFAULT_MARKET, area: null }])) {
+    super();
+  }
+
   /** The courier's state, created offline on first use. Shared with the in-memory dispatch store. */
   state(id: string): MemoryCourierState {
     let state = this.couriers.get(id);
     if (!state) {
-      state = { status: 'offline', fix: null, offerId: null, activeOrderId: null, vehicle: DEFAULT_VEHICLE };
+      state = {
+        status: 'offline',
+        fix: null,
+        offerId: null,
+        activeOrderId: null,
+        vehicle: DEFAULT_VEHICLE,
+        market: this.markets.home,
+      };
       this.couriers.set(id, state);
     }
     return state;
   }
 
   recordLocation(courierId: string, fix: CourierFix): Promise<RecordedFix | null> {
+    const known = this.couriers.has(courierId);
     const state = this.state(courierId);
     const atMs = Date.parse(fix.at);
     if (state.fix && atMs < state.fix.atMs) return Promise.resolve(null);
     state.fix = { ...fix, atMs };
+    if (state.status !== 'offered' && state.status !== 'busy') {
+      state.market = this.markets.forCourier(fix, known ? state.market : null);
+    }
     return Promise.resolve({ activeOrderId: state.activeOrderId });
   }
 
@@ -89,18 +108,18 @@ export class MemoryCourierGeoRepository extends CourierGeoRepository {
     );
   }
 
-  nearestAvailable(search: NearbySearch & { fixedSinceMs?: number }): Promise<AvailableCourier[]> {
+  nearestAvailable(search: NearbySearch & { market: string; fixedSinceMs?: number }): Promise<AvailableCourier[]> {
     const since = search.fixedSinceMs ?? -Infinity;
+    const free = (state: MemoryCourierState) =>
+      state.status === 'available' && state.market === search.market && (state.fix?.atMs ?? -Infinity) >= since;
     return Promise.resolve(
-      this.within(search, (state) => state.status === 'available' && (state.fix?.atMs ?? -Infinity) >= since).map(
-        ({ id, state, distanceM }) => ({
-          id,
-          lat: state.fix?.lat ?? 0,
-          lng: state.fix?.lng ?? 0,
-          distanceM,
-          vehicle: state.vehicle,
-        }),
-      ),
+      this.within(search, free).map(({ id, state, distanceM }) => ({
+        id,
+        lat: state.fix?.lat ?? 0,
+        lng: state.fix?.lng ?? 0,
+        distanceM,
+        vehicle: state.vehicle,
+      })),
     );
   }
 

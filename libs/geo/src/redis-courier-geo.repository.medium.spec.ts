@@ -1,11 +1,14 @@
-import { RedisConnection } from '@mesh/redis';
-import { courierGeoContract, uniqueName } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, courierGeoContract, isolatedRedis, testMarkets } from '@mesh/testing';
 import { RedisCourierGeoRepository } from './redis-courier-geo.repository';
 
-courierGeoContract('Redis', () => {
-  const redis = new RedisConnection({
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: `${uniqueName('t')}:`,
+for (const topology of REDIS_TOPOLOGIES) {
+  courierGeoContract(`Redis (${topology.name})`, () => {
+    const redis = isolatedRedis(topology);
+    const markets = testMarkets();
+    return Promise.resolve({
+      repo: new RedisCourierGeoRepository(redis, markets),
+      markets,
+      dispose: () => redis.close(),
+    });
   });
-  return Promise.resolve({ repo: new RedisCourierGeoRepository(redis), dispose: () => redis.close() });
-});
+}

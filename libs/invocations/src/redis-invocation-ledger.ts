@@ -8,16 +8,27 @@ import {
   type RecordFilter,
 } from './invocation-ledger.port';
 
+/**
+ * A function's claims are spread over CLAIM_SLOTS hash tags by event id, so that
+ * on a Redis Cluster one busy function's claims spread over the shards while each
+ * script call still touches one slot.
+ */
+const CLAIM_SLOTS = 8;
 const keys = {
-  claim: (fn: string, eventId: string) => `fn:${fn}:event:${eventId}`,
+  claim: (fn: string, eventId: string) => `{fn:${fn}:${bucket(eventId)}}:event:${eventId}`,
   records: 'fn:invocations',
 };
 
+function bucket(eventId: string): number {
+  let hash = 0;
+  for (let i = 0; i < eventId.length; i++) hash = (hash * 31 + eventId.charCodeAt(i)) | 0;
+  return Math.abs(hash) % CLAIM_SLOTS;
+}
+
 /*
  * Each call works on many events: a busy function host claims, completes and
- * records the events of a whole Kafka batch at once, so the ledger costs one
- * command per batch rather than three per event. (On a Redis Cluster the keys of
- * one call must share a slot: the cluster issue's work.)
+ * records the events of a whole Kafka batch at once, so the ledger costs a
+ * command per batch and hash tag (pipelined together) rather than three per event.
  */
 // KEYS: claim keys. ARGV: lease ms, one per key. Answers 'run', 'done' or 'busy' per key.
 const CLAIM = `
@@ -75,19 +86,28 @@ export class RedisInvocationLedger extends InvocationLedger {
 
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client.defineCommand('meshClaims', { lua: CLAIM });
-    redis.client.defineCommand('meshExtends', { lua: EXTEND });
-    redis.client.defineCommand('meshCompletions', { lua: COMPLETE });
-    redis.client.defineCommand('meshRelease', { numberOfKeys: 1, lua: RELEASE });
-    redis.client.defineCommand('meshRecords', { numberOfKeys: 1, lua: RECORD });
+    redis.defineScript('meshClaims', CLAIM);
+    redis.defineScript('meshExtends', EXTEND);
+    redis.defineScript('meshCompletions', COMPLETE);
+    redis.defineScript('meshRelease', RELEASE, 1);
+    redis.defineScript('meshRecords', RECORD, 1);
     const options = { cache: false, maxBatchSize: MAX_PER_CALL } as const;
-    this.claims = new DataLoader((batch) => this.commands.meshClaims(batch.length, ...keysThenMs(batch)), options);
+    this.claims = new DataLoader(
+      (batch) => perSlot(batch, (slot) => this.commands.meshClaims(slot.length, ...keysThenMs(slot))),
+      options,
+    );
     this.extensions = new DataLoader(async (batch) => {
-      await this.commands.meshExtends(batch.length, ...keysThenMs(batch));
+      await perSlot(batch, async (slot) => {
+        await this.commands.meshExtends(slot.length, ...keysThenMs(slot));
+        return slot.map(() => undefined);
+      });
       return batch.map(() => undefined);
     }, options);
     this.completions = new DataLoader(async (batch) => {
-      await this.commands.meshCompletions(batch.length, ...keysThenMs(batch));
+      await perSlot(batch, async (slot) => {
+        await this.commands.meshCompletions(slot.length, ...keysThenMs(slot));
+        return slot.map(() => undefined);
+      });
       return batch.map(() => undefined);
     }, options);
     this.records = new DataLoader(async (batch) => {
@@ -148,6 +168,25 @@ export class RedisInvocationLedger extends InvocationLedger {
     }
     return found;
   }
+}
+
+/** Runs `call` once per hash tag among the batch's keys; answers in the batch's order. */
+async function perSlot<T>(batch: readonly Entry[], call: (slot: Entry[]) => Promise<T[]>): Promise<T[]> {
+  const groups = new Map<string, number[]>();
+  batch.forEach((entry, index) => {
+    const tag = entry.key.slice(0, entry.key.indexOf('}') + 1);
+    const group = groups.get(tag) ?? [];
+    group.push(index);
+    groups.set(tag, group);
+  });
+  const answers = new Array<T>(batch.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const replies = await call(indexes.map((i) => batch[i]!));
+      indexes.forEach((index, i) => (answers[index] = replies[i]!));
+    }),
+  );
+  return answers;
 }
 
 /** KEYS then ARGV of a batch: every key, then every key's milliseconds. */

@@ -1,7 +1,7 @@
-import { outboxContract } from '@mesh/testing';
+import { OUTBOX_TEST_SHARDS, outboxContract } from '@mesh/testing';
 import { MemoryOutbox } from './memory-outbox';
 
 outboxContract('in-memory', () => {
-  const outbox = new MemoryOutbox();
+  const outbox = new MemoryOutbox(OUTBOX_TEST_SHARDS);
   return Promise.resolve({ outbox, peer: outbox, dispose: () => outbox.close() });
 });

@@ -6,31 +6,42 @@ import { Outbox, type OutboxEntry } from './outbox.port';
 /** Ids that sort as strings in commit order. */
 const entryId = (sequence: number) => String(sequence).padStart(16, '0');
 
+interface Shard {
+  entries: OutboxEntry[];
+  sequence: number;
+  waiters: Array<() => void>;
+  holder: { name: string; untilMs: number } | null;
+}
+
 /**
  * The outbox in process memory, for the embedded default and small tests. The
  * in-memory stores append to it synchronously inside their commit, so change
  * and entry land on the same turn of the event loop.
  */
 export class MemoryOutbox extends Outbox {
-  private entries: OutboxEntry[] = [];
-  private sequence = 0;
-  private waiters: Array<() => void> = [];
-  private holder: { name: string; untilMs: number } | null = null;
+  private readonly byShard = new Map<string, Shard>();
   private readonly drainWaiters = new DrainWaiters();
 
-  /** Synchronous, so an in-memory store can append inside its commit. */
-  appendNow(topic: TopicKey, event: CloudEvent): void {
-    this.entries.push({ id: entryId(++this.sequence), topic, event });
-    this.wake();
+  constructor(readonly shards: readonly string[]) {
+    super();
+    for (const shard of shards) this.byShard.set(shard, { entries: [], sequence: 0, waiters: [], holder: null });
   }
 
-  append(topic: TopicKey, event: CloudEvent): Promise<void> {
-    this.appendNow(topic, event);
+  /** Synchronous, so an in-memory store can append inside its commit. */
+  appendNow(shard: string, topic: TopicKey, event: CloudEvent): void {
+    const s = this.shard(shard);
+    s.entries.push({ id: entryId(++s.sequence), topic, event });
+    wake(s);
+  }
+
+  append(shard: string, topic: TopicKey, event: CloudEvent): Promise<void> {
+    this.appendNow(shard, topic, event);
     return Promise.resolve();
   }
 
-  async read(afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]> {
-    const after = () => this.entries.filter((e) => e.id > afterId).slice(0, limit);
+  async read(shard: string, afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]> {
+    const s = this.shard(shard);
+    const after = () => s.entries.filter((e) => e.id > afterId).slice(0, limit);
     const found = after();
     if (found.length > 0 || waitMs <= 0) return found;
     await new Promise<void>((resolve) => {
@@ -39,48 +50,58 @@ export class MemoryOutbox extends Outbox {
         clearTimeout(timer);
         resolve();
       }
-      this.waiters.push(done);
+      s.waiters.push(done);
     });
     return after();
   }
 
-  remove(ids: readonly string[]): Promise<void> {
+  remove(shard: string, ids: readonly string[]): Promise<void> {
+    const s = this.shard(shard);
     const gone = new Set(ids);
-    this.entries = this.entries.filter((e) => !gone.has(e.id));
+    s.entries = s.entries.filter((e) => !gone.has(e.id));
     this.drainWaiters.check();
     return Promise.resolve();
   }
 
-  drained(timeoutMs: number): Promise<boolean> {
-    const upTo = entryId(this.sequence);
-    return this.drainWaiters.wait(() => !this.entries.some((e) => e.id <= upTo), timeoutMs);
+  drained(shard: string, timeoutMs: number): Promise<boolean> {
+    const s = this.shard(shard);
+    const upTo = entryId(s.sequence);
+    return this.drainWaiters.wait(() => !s.entries.some((e) => e.id <= upTo), timeoutMs);
   }
 
-  lease(holder: string, ttlMs: number): Promise<boolean> {
+  lease(shard: string, holder: string, ttlMs: number): Promise<boolean> {
+    const s = this.shard(shard);
     const now = Date.now();
-    if (this.holder && this.holder.name !== holder && this.holder.untilMs > now) return Promise.resolve(false);
-    this.holder = { name: holder, untilMs: now + ttlMs };
+    if (s.holder && s.holder.name !== holder && s.holder.untilMs > now) return Promise.resolve(false);
+    s.holder = { name: holder, untilMs: now + ttlMs };
     return Promise.resolve(true);
   }
 
-  release(holder: string): Promise<void> {
-    if (this.holder?.name === holder) this.holder = null;
+  release(shard: string, holder: string): Promise<void> {
+    const s = this.shard(shard);
+    if (s.holder?.name === holder) s.holder = null;
     return Promise.resolve();
   }
 
   backlog(): Promise<number> {
-    return Promise.resolve(this.entries.length);
+    return Promise.resolve([...this.byShard.values()].reduce((sum, s) => sum + s.entries.length, 0));
   }
 
   close(): Promise<void> {
-    this.wake();
+    for (const s of this.byShard.values()) wake(s);
     this.drainWaiters.abandon();
     return Promise.resolve();
   }
 
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+  private shard(shard: string): Shard {
+    const s = this.byShard.get(shard);
+    if (!s) throw new Error(`no outbox shard ${shard}`);
+    return s;
   }
+}
+
+function wake(shard: Shard): void {
+  const waiters = shard.waiters;
+  shard.waiters = [];
+  for (const done of waiters) done();
 }

@@ -38,12 +38,15 @@ export class OutboxHandoff {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Resolves once `event` (committed with its change) is on Kafka or safe in the outbox; says whether on Kafka. */
-  async settle(topic: TopicKey, event: CloudEvent): Promise<boolean> {
+  /**
+   * Resolves once `event` (committed with its change to the outbox `shard`) is on
+   * Kafka or safe in the outbox; says whether on Kafka.
+   */
+  async settle(shard: string, topic: TopicKey, event: CloudEvent): Promise<boolean> {
     const waitMs = performance.now() < this.behindUntil ? 0 : HANDOFF_WAIT_MS;
     let relayed: boolean;
     try {
-      relayed = await this.outbox.drained(waitMs);
+      relayed = await this.outbox.drained(shard, waitMs);
     } catch (err) {
       return this.publishDirectly(topic, event, err);
     }

@@ -24,10 +24,11 @@ const MAX_RETRY_MS = 1_000;
 const DEFAULT_TIMING: RelayTiming = { leaseMs: 2_000, waitMs: 300, batch: 500 };
 
 /**
- * Puts the outbox on Kafka: reads entries in commit order, publishes them (the
- * bus keeps one key's events in order), removes them once Kafka has them, and
- * retries with backoff while Kafka is away. Every process runs one; the lease
- * lets one relay at a time, and another takes over within `leaseMs` of its death.
+ * Puts the outbox on Kafka: reads each shard's entries in commit order, publishes
+ * them (the bus keeps one key's events in order), removes them once Kafka has them,
+ * and retries with backoff while Kafka is away. Every process runs one; per shard,
+ * the lease lets one relay at a time, and another takes over within `leaseMs` of
+ * its death (so the shards of one deployment may be relayed by different processes).
  * A relay that dies between publishing and removing publishes those entries
  * again: same event ids, which consumers skip (the function host's ledger).
  */
@@ -36,7 +37,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly holder = `relay-${newId()}`;
   private readonly timing: RelayTiming;
   private stopped = false;
-  private loop: Promise<void> | undefined;
+  private loops: Promise<void>[] = [];
 
   constructor(
     private readonly outbox: Outbox,
@@ -49,22 +50,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.loops = this.outbox.shards.map((shard) => this.run(shard));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.outbox.close();
-    await this.loop;
-    await this.outbox.release(this.holder).catch(() => undefined);
+    await Promise.all(this.loops);
+    await Promise.all(
+      this.outbox.shards.map((shard) => this.outbox.release(shard, this.holder).catch(() => undefined)),
+    );
   }
 
-  private async run(): Promise<void> {
+  private async run(shard: string): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       try {
-        if (await this.outbox.lease(this.holder, this.timing.leaseMs)) {
-          await this.relayWhileLeased();
+        if (await this.outbox.lease(shard, this.holder, this.timing.leaseMs)) {
+          await this.relayWhileLeased(shard);
         } else {
           await pause(this.timing.waitMs);
         }
@@ -72,23 +75,26 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       } catch (err) {
         if (this.stopped) break;
         failures++;
-        this.logger.warn({ err, failures }, 'outbox relay failed; retrying');
+        this.logger.warn({ err, failures, shard }, 'outbox relay failed; retrying');
         await pause(Math.min(MAX_RETRY_MS, redeliveryDelay(failures)));
       }
     }
   }
 
   /** Relays until the lease is due for renewal (then the caller renews it) or the relay stops. */
-  private async relayWhileLeased(): Promise<void> {
+  private async relayWhileLeased(shard: string): Promise<void> {
     const renewBy = performance.now() + this.timing.leaseMs / 3;
     let after = '';
     while (!this.stopped && performance.now() < renewBy) {
-      const entries = await this.outbox.read(after, this.timing.batch, this.timing.waitMs);
+      const entries = await this.outbox.read(shard, after, this.timing.batch, this.timing.waitMs);
       if (entries.length === 0) continue;
       // One publish per entry, made in the same tick: the Kafka bus sends them as one ordered batch.
       await Promise.all(entries.map((entry) => this.bus.publish(entry.topic, entry.event)));
       for (const entry of entries) this.metrics.eventsPublished.inc({ topic: entry.topic });
-      await this.outbox.remove(entries.map((entry) => entry.id));
+      await this.outbox.remove(
+        shard,
+        entries.map((entry) => entry.id),
+      );
       after = entries.at(-1)?.id ?? after;
     }
   }

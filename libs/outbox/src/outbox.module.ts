@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '@mesh/config';
-import { redisOrMemory } from '@mesh/redis';
+import { outboxShards, redisOrMemory } from '@mesh/redis';
 import { MemoryOutbox } from './memory-outbox';
 import { OutboxHandoff } from './outbox-handoff';
 import { OutboxRelay } from './outbox-relay';
@@ -12,9 +12,10 @@ import { RedisOutbox } from './redis-outbox';
 @Module({})
 export class OutboxModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const shards = outboxShards(config.markets.map((m) => m.name));
     const provider = redisOrMemory(config, Outbox, {
-      memory: () => new MemoryOutbox(),
-      redis: (redis) => new RedisOutbox(redis),
+      memory: () => new MemoryOutbox(shards),
+      redis: (redis) => new RedisOutbox(redis, shards),
     });
     return {
       module: OutboxModule,

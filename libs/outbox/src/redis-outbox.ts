@@ -1,15 +1,14 @@
 import type { CloudEvent } from '@mesh/bus';
 import type { TopicKey } from '@mesh/contracts';
-import type { RedisConnection } from '@mesh/redis';
-import type Redis from 'ioredis';
+import type { RedisClient, RedisConnection } from '@mesh/redis';
 import { DrainWaiters } from './drain-waiters';
 import {
-  OUTBOX_KEY,
-  OUTBOX_LEASE_KEY,
-  OUTBOX_RELAYED_CHANNEL,
   Outbox,
   OutboxLost,
   outboxFields,
+  outboxKey,
+  outboxLeaseKey,
+  outboxRelayedChannel,
   streamIdAtLeast,
   type OutboxEntry,
 } from './outbox.port';
@@ -38,46 +37,47 @@ return false
 `;
 
 /**
- * The outbox as a Redis stream: commit scripts XADD the topic and the event in
- * the same script as the change; the relay reads with XREAD (blocking on a
- * connection of its own, so a wait never holds up the shared one) and deletes
- * what Kafka has.
+ * The outbox as one Redis stream per shard: commit scripts XADD the topic and the
+ * event in the same script as the change; the relay reads with XREAD (blocking on
+ * a connection of the shard's own, so a wait never holds up the shared one or
+ * another shard) and deletes what Kafka has.
  */
 export class RedisOutbox extends Outbox {
-  private readonly blocking: Redis;
-  private readonly channel: string;
-  private subscriber: Redis | undefined;
+  private readonly blocking = new Map<string, RedisClient>();
+  private readonly channels: Map<string, string>;
+  private subscriber: RedisClient | undefined;
   private listening: Promise<unknown> | undefined;
-  /** The newest id a relay has said Kafka has (from the channel). */
-  private relayedUpTo: string | undefined;
+  /** Per shard, the newest id a relay has said Kafka has (from the shard's channel). */
+  private readonly relayedUpTo = new Map<string, string>();
   private readonly waiters = new DrainWaiters();
 
-  constructor(private readonly redis: RedisConnection) {
+  constructor(
+    private readonly redis: RedisConnection,
+    readonly shards: readonly string[],
+  ) {
     super();
-    // Same prefix as the shared connection; a blocked XREAD must not sit in front of other commands.
-    this.blocking = redis.client.duplicate({ enableAutoPipelining: false, commandTimeout: undefined });
-    this.blocking.on('error', () => undefined);
-    redis.client.defineCommand('meshOutboxLease', { numberOfKeys: 1, lua: LEASE });
-    redis.client.defineCommand('meshOutboxRelease', { numberOfKeys: 1, lua: RELEASE });
-    redis.client.defineCommand('meshOutboxNewest', { numberOfKeys: 1, lua: NEWEST });
+    redis.defineScript('meshOutboxLease', LEASE, 1);
+    redis.defineScript('meshOutboxRelease', RELEASE, 1);
+    redis.defineScript('meshOutboxNewest', NEWEST, 1);
     // Channels are not keys: the prefix is added here so that stores with different prefixes do not hear each other.
-    this.channel = `${redis.options.keyPrefix}${OUTBOX_RELAYED_CHANNEL}`;
+    this.channels = new Map(shards.map((shard) => [shard, `${redis.options.keyPrefix}${outboxRelayedChannel(shard)}`]));
   }
 
   private get commands(): ScriptCommands {
     return this.redis.client as unknown as ScriptCommands;
   }
 
-  async append(topic: TopicKey, event: CloudEvent): Promise<void> {
-    await this.redis.client.xadd(OUTBOX_KEY, '*', ...outboxFields(topic, event));
+  async append(shard: string, topic: TopicKey, event: CloudEvent): Promise<void> {
+    await this.redis.client.xadd(outboxKey(shard), '*', ...outboxFields(topic, event));
   }
 
-  async read(afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]> {
+  async read(shard: string, afterId: string, limit: number, waitMs: number): Promise<OutboxEntry[]> {
     const from = afterId || '0-0';
+    const key = outboxKey(shard);
     const reply =
       waitMs > 0
-        ? await this.blocking.xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', OUTBOX_KEY, from)
-        : await this.redis.client.xread('COUNT', limit, 'STREAMS', OUTBOX_KEY, from);
+        ? await this.blockingFor(shard).xread('COUNT', limit, 'BLOCK', waitMs, 'STREAMS', key, from)
+        : await this.redis.client.xread('COUNT', limit, 'STREAMS', key, from);
     const entries = reply?.[0]?.[1] ?? [];
     return entries.map(([id, fields]) => {
       const [topic, event] = [fields[1], fields[3]];
@@ -85,53 +85,76 @@ export class RedisOutbox extends Outbox {
     });
   }
 
-  async remove(ids: readonly string[]): Promise<void> {
+  async remove(shard: string, ids: readonly string[]): Promise<void> {
     const newest = ids.at(-1);
     if (newest === undefined) return;
-    await Promise.all([this.redis.client.xdel(OUTBOX_KEY, ...ids), this.redis.client.publish(this.channel, newest)]);
+    await Promise.all([
+      this.redis.client.xdel(outboxKey(shard), ...ids),
+      this.redis.client.publish(this.channel(shard), newest),
+    ]);
   }
 
-  async drained(timeoutMs: number): Promise<boolean> {
+  async drained(shard: string, timeoutMs: number): Promise<boolean> {
     // Listening first, then reading the newest id: no announcement after that read can be missed.
     await this.listen();
-    const newest = await this.commands.meshOutboxNewest(OUTBOX_KEY);
+    const newest = await this.commands.meshOutboxNewest(outboxKey(shard));
     // An emptied stream stays (XDEL keeps the key); a missing one went with Redis' data, unrelayed entries too.
     if (newest === 0) throw new OutboxLost();
-    return newest === null ? true : this.waiters.wait(() => this.hasRelayed(newest), timeoutMs);
+    return newest === null ? true : this.waiters.wait(() => this.hasRelayed(shard, newest), timeoutMs);
   }
 
-  async lease(holder: string, ttlMs: number): Promise<boolean> {
-    return (await this.commands.meshOutboxLease(OUTBOX_LEASE_KEY, holder, ttlMs)) === 1;
+  async lease(shard: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.commands.meshOutboxLease(outboxLeaseKey(shard), holder, ttlMs)) === 1;
   }
 
-  async release(holder: string): Promise<void> {
-    await this.commands.meshOutboxRelease(OUTBOX_LEASE_KEY, holder);
+  async release(shard: string, holder: string): Promise<void> {
+    await this.commands.meshOutboxRelease(outboxLeaseKey(shard), holder);
   }
 
-  backlog(): Promise<number> {
-    return this.redis.client.xlen(OUTBOX_KEY);
+  async backlog(): Promise<number> {
+    const lengths = await Promise.all(this.shards.map((shard) => this.redis.client.xlen(outboxKey(shard))));
+    return lengths.reduce((sum, n) => sum + n, 0);
   }
 
   close(): Promise<void> {
-    this.blocking.disconnect();
+    for (const client of this.blocking.values()) client.disconnect();
     this.subscriber?.disconnect();
     this.waiters.abandon();
     return Promise.resolve();
   }
 
-  private hasRelayed(id: string): boolean {
-    return this.relayedUpTo !== undefined && streamIdAtLeast(this.relayedUpTo, id);
+  private channel(shard: string): string {
+    const channel = this.channels.get(shard);
+    if (!channel) throw new Error(`no outbox shard ${shard}`);
+    return channel;
   }
 
-  /** Subscribes to the relay's announcements, once, on first use (only processes that wait need it). */
+  private blockingFor(shard: string): RedisClient {
+    let client = this.blocking.get(shard);
+    if (!client) {
+      client = this.redis.duplicateForBlocking();
+      this.blocking.set(shard, client);
+    }
+    return client;
+  }
+
+  private hasRelayed(shard: string, id: string): boolean {
+    const upTo = this.relayedUpTo.get(shard);
+    return upTo !== undefined && streamIdAtLeast(upTo, id);
+  }
+
+  /** Subscribes to the relays' announcements, once, on first use (only processes that wait need it). */
   private listen(): Promise<unknown> {
     if (!this.listening) {
+      const shardOf = new Map([...this.channels].map(([shard, channel]) => [channel, shard]));
       const subscriber = (this.subscriber = this.redis.duplicateForPubSub('subscriber'));
-      subscriber.on('message', (_channel: string, id: string) => {
-        if (!this.hasRelayed(id)) this.relayedUpTo = id;
+      subscriber.on('message', (channel: string, id: string) => {
+        const shard = shardOf.get(channel);
+        if (shard === undefined) return;
+        if (!this.hasRelayed(shard, id)) this.relayedUpTo.set(shard, id);
         this.waiters.check();
       });
-      this.listening = subscriber.subscribe(this.channel);
+      this.listening = subscriber.subscribe(...this.channels.values());
     }
     return this.listening;
   }

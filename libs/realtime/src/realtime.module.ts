@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Module, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import { RedisConnection } from '@mesh/redis';
-import type Redis from 'ioredis';
+import type { Publisher } from '@mesh/redis';
 import { ClientPush } from './client-push.port';
 import { InProcessClientPush } from './in-process-client-push';
 import { MemoryPushHistory } from './memory-push-history';
@@ -43,12 +43,12 @@ export class RealtimeModule implements OnApplicationShutdown {
         {
           provide: EMITTER_CLIENT,
           inject: [RedisConnection],
-          useFactory: (r: RedisConnection) => r.duplicateForPubSub('publisher'),
+          useFactory: (r: RedisConnection) => r.publisher(),
         },
         {
           provide: ClientPush,
           inject: [EMITTER_CLIENT, PushHistory],
-          useFactory: (client: Redis, history: PushHistory) =>
+          useFactory: (client: Publisher, history: PushHistory) =>
             new RedisClientPush(client, config.redis.keyPrefix, history),
         },
       ],

@@ -1,6 +1,6 @@
 import type { ServerEventName, ServerEventPayload, ServerToClientEvents } from '@mesh/contracts';
 import { Emitter } from '@socket.io/redis-emitter';
-import type Redis from 'ioredis';
+import type { Publisher } from '@mesh/redis';
 import { broadcast, ClientPush, socketIoChannel } from './client-push.port';
 import type { PushHistory } from './push-history.port';
 
@@ -9,11 +9,12 @@ export class RedisClientPush extends ClientPush {
   private readonly emitter: Emitter<ServerToClientEvents>;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: Publisher,
     redisKeyPrefix: string,
     private readonly history: PushHistory,
   ) {
     super();
+    // The emitter only ever publishes.
     this.emitter = new Emitter<ServerToClientEvents>(client, { key: socketIoChannel(redisKeyPrefix) });
   }
 

@@ -3,11 +3,16 @@ import type { RedisConnection } from '@mesh/redis';
 import DataLoader from 'dataloader';
 import { PushHistory, type HistoryLimits, type PushRecord, type RoomHistorySince } from './push-history.port';
 
+/**
+ * One hash tag for all of it: a push's offset is taken from one sequence for every
+ * room it goes to, in one script (one slot of a Redis Cluster, on one shard).
+ */
+const TAG = '{history}';
 const keys = {
-  sequence: 'history:seq',
-  room: (room: string) => `history:${room}`,
-  /** The push's event and payload, kept once whatever the number of its rooms (`history:push:<offset>`). */
-  pushPrefix: 'history:push:',
+  sequence: `${TAG}:seq`,
+  room: (room: string) => `${TAG}:${room}`,
+  /** The push's event and payload, kept once whatever the number of its rooms (`{history}:push:<offset>`). */
+  pushPrefix: `${TAG}:push:`,
 };
 
 /*
@@ -18,8 +23,8 @@ const keys = {
  * from the clock (microseconds), so after Redis lost its data every new offset
  * is above any a client kept from before.
  * The payload is kept once per push (not once per room), expiring with the window,
- * under a key the script names itself: right on one Redis; a Redis Cluster needs
- * every key a script touches declared and in one slot (the cluster issue's work).
+ * under a key the script names itself, in the same slot as the declared keys (the
+ * tag), which a Redis Cluster allows.
  * One call appends every push made in the same tick (a busy function's batch), in turn.
  * KEYS: sequence, then the room streams of each push in turn.
  * ARGV: max per room, window ms, payload key prefix, then per push: its number of rooms, id, event, payload JSON, rooms JSON.
@@ -100,8 +105,8 @@ export class RedisPushHistory extends PushHistory {
   ) {
     super();
     this.payloadPrefix = `${redis.options.keyPrefix}${keys.pushPrefix}`;
-    redis.client.defineCommand('meshHistoryAppend', { lua: APPEND });
-    redis.client.defineCommand('meshHistorySince', { numberOfKeys: 2, lua: SINCE });
+    redis.defineScript('meshHistoryAppend', APPEND);
+    redis.defineScript('meshHistorySince', SINCE, 2);
   }
 
   private get commands(): ScriptCommands {

@@ -1,44 +1,90 @@
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 
 export interface RedisOptions {
+  /** A single Redis (`redis://host:port`); not used when `clusterNodes` is given. */
   url: string;
+  /** Seed nodes (`host:port`) of a Redis Cluster; the client learns the rest of the cluster from them. */
+  clusterNodes?: readonly string[];
   /** Prepended to every key this connection touches (tests isolate with a fresh prefix). */
   keyPrefix: string;
 }
 
+/** A client of either topology: the adapters use only what both have (and keep each script's keys in one slot). */
+export type RedisClient = Redis | Cluster;
+
+/** KEYS: any key of the slot (it routes the script to the server holding it). */
+const RUN_ID = `return string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')`;
+
+/** Per command: fail fast when Redis is away (the caller answers 503) instead of queueing for many seconds. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
 /**
  * One Redis client for commands, shared by the repositories of a process.
- * Auto-pipelining turns many concurrent commands into few round trips.
+ * Auto-pipelining turns many concurrent commands into few round trips (per node, on a cluster).
+ *
+ * On a Redis Cluster every script's keys must share a hash slot: the adapters
+ * name keys with a hash tag (`{m:<market>}`, `{streams}`, …) for that.
  */
 export class RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
 
   constructor(readonly options: RedisOptions) {
-    this.client = new Redis(options.url, {
+    this.client = this.connect({
       keyPrefix: options.keyPrefix,
       enableAutoPipelining: true,
-      maxRetriesPerRequest: 2,
-      connectTimeout: 3_000,
-      // Fail fast when Redis is away (the caller answers 503) instead of queueing for many seconds.
-      commandTimeout: 2_000,
-      lazyConnect: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
     });
-    // Errors surface on the commands that fail; the client reconnects by itself.
-    this.client.on('error', () => undefined);
+  }
+
+  get isCluster(): boolean {
+    return this.client instanceof Cluster;
   }
 
   /**
    * A new connection without the key prefix, for pub/sub (Socket.IO adapter and emitter).
    * `publisher`: only publishes, so publishes made in one tick go out in one write.
+   * (On a cluster, PUBLISH reaches the subscribers of every node.)
    */
-  duplicateForPubSub(use: 'subscriber' | 'publisher' = 'subscriber'): Redis {
-    const client = new Redis(this.options.url, {
-      maxRetriesPerRequest: null,
-      connectTimeout: 3_000,
-      enableAutoPipelining: use === 'publisher',
-    });
-    client.on('error', () => undefined);
-    return client;
+  duplicateForPubSub(use: 'subscriber' | 'publisher' = 'subscriber'): RedisClient {
+    return this.connect({ enableAutoPipelining: use === 'publisher', maxRetriesPerRequest: null });
+  }
+
+  /**
+   * A publisher whose messages arrive in the order they were published: pushes
+   * to one room must. (A cluster client sends each keyless command to any node,
+   * and messages published on different nodes may overtake each other; this one
+   * publishes through one master at a time. PUBLISH reaches every node's subscribers.)
+   */
+  publisher(): Publisher {
+    const client = this.duplicateForPubSub('publisher');
+    return client instanceof Cluster ? new OneNodePublisher(client) : client;
+  }
+
+  /**
+   * Defines a Lua script as a command of the shared client. A script whose number
+   * of keys varies per call (no `numberOfKeys`) is not auto-pipelined on a cluster:
+   * ioredis would route its pipeline by the key count instead of a key.
+   */
+  defineScript(name: string, lua: string, numberOfKeys?: number): void {
+    this.client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+    if (numberOfKeys === undefined && this.client instanceof Cluster) {
+      this.client.options.autoPipeliningIgnoredCommands?.push(name);
+    }
+  }
+
+  /** A connection of its own (same key prefix) for blocking reads, which must not sit in front of other commands. */
+  duplicateForBlocking(): RedisClient {
+    return this.connect({ keyPrefix: this.options.keyPrefix, enableAutoPipelining: false });
+  }
+
+  /**
+   * Names the run of the server holding `key`'s slot: it changes when that server
+   * restarts or, on a cluster, a replica takes over (either may have less than it had).
+   */
+  async serverRunId(key: string): Promise<string> {
+    const runId = await this.client.eval(RUN_ID, 1, key);
+    if (typeof runId !== 'string' || runId === '') throw new Error('Redis INFO names no run_id');
+    return runId;
   }
 
   async ping(): Promise<void> {
@@ -49,7 +95,93 @@ export class RedisConnection {
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
   }
+
+  private connect(options: {
+    keyPrefix?: string;
+    enableAutoPipelining: boolean;
+    commandTimeout?: number;
+    maxRetriesPerRequest?: number | null;
+  }): RedisClient {
+    const node = {
+      connectTimeout: 3_000,
+      maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 2 : options.maxRetriesPerRequest,
+      commandTimeout: options.commandTimeout,
+    };
+    const seeds = this.options.clusterNodes;
+    const client: RedisClient =
+      seeds && seeds.length > 0
+        ? new Cluster(
+            seeds.map((seed) => {
+              const [host = '127.0.0.1', port = '6379'] = seed.split(':');
+              return { host, port: Number(port) };
+            }),
+            {
+              keyPrefix: options.keyPrefix,
+              enableAutoPipelining: options.enableAutoPipelining,
+              // Writes and the reads that decide them go to masters only: a replica may lag.
+              scaleReads: 'master',
+              // A failover (a replica promoted) takes the cluster's node timeout; commands retry through it.
+              retryDelayOnFailover: 200,
+              retryDelayOnClusterDown: 200,
+              redisOptions: node,
+            },
+          )
+        : new Redis(this.options.url, {
+            ...node,
+            keyPrefix: options.keyPrefix,
+            enableAutoPipelining: options.enableAutoPipelining,
+          });
+    // Errors surface on the commands that fail; the client reconnects by itself.
+    client.on('error', () => undefined);
+    return client;
+  }
 }
+
+/** What pushes are published through (the Socket.IO emitter only publishes). */
+export interface Publisher {
+  publish(channel: string, message: string): Promise<number>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/** Publishes through one master of a cluster, the same one while it answers. */
+class OneNodePublisher implements Publisher {
+  private node: Redis | undefined;
+
+  constructor(private readonly cluster: Cluster) {}
+
+  async publish(channel: string, message: string): Promise<number> {
+    if (this.cluster.status !== 'ready') await new Promise<void>((resolve) => this.cluster.once('ready', resolve));
+    const node = this.pick();
+    try {
+      return await node.publish(channel, message);
+    } catch (err) {
+      this.node = undefined;
+      throw err;
+    }
+  }
+
+  quit(): Promise<unknown> {
+    return this.cluster.quit();
+  }
+
+  disconnect(): void {
+    this.cluster.disconnect();
+  }
+
+  private pick(): Redis {
+    const masters = this.cluster.nodes('master');
+    if (!this.node || !masters.includes(this.node) || this.node.status === 'end') {
+      const byAddress = [...masters].sort((a, b) => address(a).localeCompare(address(b)));
+      const node = byAddress.find((n) => n.status === 'ready') ?? byAddress[0];
+      if (!node) throw new Error('the Redis Cluster has no master to publish through');
+      this.node = node;
+    }
+    return this.node;
+  }
+}
+
+const address = (node: Redis) => `${node.options.host ?? ''}:${node.options.port ?? 0}`;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -62,11 +194,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 /**
  * Whether an error means Redis could not be reached (as opposed to a bad command):
  * the edge answers those with 503, as API.md asks when a dependency is down.
+ * On a cluster that includes a shard without a master while its replica is promoted.
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT/.test(err.message)
+    err.name === 'ClusterAllFailedError' ||
+    /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(
+      err.message,
+    )
   );
 }

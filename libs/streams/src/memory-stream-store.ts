@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@mesh/bus';
 import type { StreamJob, StreamSpec } from '@mesh/contracts';
 import type { MemoryOutbox } from '@mesh/outbox';
+import { STREAMS_TAG } from '@mesh/redis';
 import type { StreamChange } from './stream-changes';
 import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
 
@@ -28,8 +29,13 @@ export class MemoryStreamStore extends StreamStore {
       if (live.length >= limits.total) return Promise.reject(new LiveRoomLimitReached('total', limits.total));
     }
     this.streams.set(change.after.id, { spec: structuredClone(change.after), job: stored?.job ?? null });
-    if (event) this.outbox.appendNow('streams', event);
+    if (event) this.outbox.appendNow(STREAMS_TAG, 'streams', event);
     return Promise.resolve(true);
+  }
+
+  /** In memory the rooms live and die with the process: one incarnation. */
+  incarnation(): Promise<string> {
+    return Promise.resolve('memory');
   }
 
   restore(specs: readonly StreamSpec[]): Promise<number> {

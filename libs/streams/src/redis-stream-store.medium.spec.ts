@@ -1,20 +1,19 @@
 import { RedisOutbox } from '@mesh/outbox';
-import { RedisConnection } from '@mesh/redis';
-import { streamStoreContract, uniqueName } from '@mesh/testing';
+import { STREAMS_TAG } from '@mesh/redis';
+import { REDIS_TOPOLOGIES, isolatedRedis, streamStoreContract } from '@mesh/testing';
 import { RedisStreamStore } from './redis-stream-store';
 
-streamStoreContract('Redis', () => {
-  const redis = new RedisConnection({
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: `${uniqueName('t')}:`,
+for (const topology of REDIS_TOPOLOGIES) {
+  streamStoreContract(`Redis (${topology.name})`, () => {
+    const redis = isolatedRedis(topology);
+    const outbox = new RedisOutbox(redis, [STREAMS_TAG]);
+    return Promise.resolve({
+      store: new RedisStreamStore(redis),
+      outbox,
+      dispose: async () => {
+        await outbox.close();
+        await redis.close();
+      },
+    });
   });
-  const outbox = new RedisOutbox(redis);
-  return Promise.resolve({
-    store: new RedisStreamStore(redis),
-    outbox,
-    dispose: async () => {
-      await outbox.close();
-      await redis.close();
-    },
-  });
-});
+}

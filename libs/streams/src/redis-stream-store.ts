@@ -1,17 +1,19 @@
 import type { CloudEvent } from '@mesh/bus';
 import { StreamJob, StreamSpec } from '@mesh/contracts';
-import { OUTBOX_KEY, outboxFields } from '@mesh/outbox';
-import type { RedisConnection } from '@mesh/redis';
+import { outboxFields, outboxKey } from '@mesh/outbox';
+import { STREAMS_TAG, type RedisConnection } from '@mesh/redis';
 import type { StreamChange } from './stream-changes';
 import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
 
+/** All under one hash tag, with their outbox: a room's commit checks the live limits over every room at once. */
 const keys = {
-  stream: (id: string) => `stream:${id}`,
+  stream: (id: string) => `${STREAMS_TAG}:stream:${id}`,
   /** Stream ids, all at score 0, so they sort by id: ULIDs sort by creation time. */
-  all: 'streams:all',
+  all: `${STREAMS_TAG}:streams:all`,
   /** Ids of the streams asked to be live: all of them, and each host's. */
-  live: 'streams:live',
-  hostLive: (hostId: string) => `streams:live:${hostId}`,
+  live: `${STREAMS_TAG}:streams:live`,
+  hostLive: (hostId: string) => `${STREAMS_TAG}:streams:live:${hostId}`,
+  outbox: outboxKey(STREAMS_TAG),
 };
 
 /* The live indexes follow the spec: in them while it is asked to be live. KEYS 3, 4: all live, the host's live. */
@@ -65,9 +67,9 @@ return 1
 export class RedisStreamStore extends StreamStore {
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client.defineCommand('meshStreamCommit', { numberOfKeys: 5, lua: COMMIT });
-    redis.client.defineCommand('meshStreamJob', { numberOfKeys: 1, lua: RECORD_JOB });
-    redis.client.defineCommand('meshStreamRestore', { numberOfKeys: 4, lua: RESTORE });
+    redis.defineScript('meshStreamCommit', COMMIT, 5);
+    redis.defineScript('meshStreamJob', RECORD_JOB, 1);
+    redis.defineScript('meshStreamRestore', RESTORE, 4);
   }
 
   async stream(id: string): Promise<StoredStream | null> {
@@ -82,7 +84,7 @@ export class RedisStreamStore extends StreamStore {
       keys.all,
       keys.live,
       keys.hostLive(after.hostId),
-      OUTBOX_KEY,
+      keys.outbox,
       before ? String(before.revision) : '',
       JSON.stringify(after),
       String(after.revision),
@@ -130,6 +132,10 @@ export class RedisStreamStore extends StreamStore {
     const ids = await this.redis.client.zrevrangebylex(keys.all, '+', '-', 'LIMIT', 0, limit);
     const rows = await Promise.all(ids.map((id) => this.stream(id)));
     return rows.filter((row): row is StoredStream => row !== null);
+  }
+
+  incarnation(): Promise<string> {
+    return this.redis.serverRunId(keys.all);
   }
 
   private get commands(): ScriptCommands {

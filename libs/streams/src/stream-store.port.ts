@@ -58,4 +58,10 @@ export abstract class StreamStore {
 
   /** Newest first, up to `limit` (the dispatchers' list of live rooms). */
   abstract list(limit: number): Promise<StoredStream[]>;
+
+  /**
+   * Names this run of the server holding the rooms' state: it changes when that
+   * server restarts or a replica takes over (and may have come back with less).
+   */
+  abstract incarnation(): Promise<string>;
 }

@@ -1,9 +1,11 @@
-import { CourierGeoRepository } from '@mesh/geo';
+import type { CourierGeoRepository, Markets } from '@mesh/geo';
 import { distance, point } from '@turf/turf';
 import { uniqueName } from './eventually';
 
 export interface GeoUnderTest {
   repo: CourierGeoRepository;
+  /** The markets it keeps (the test markets: west and east of the prime meridian). */
+  markets: Markets;
   dispose(): Promise<void>;
 }
 
@@ -18,9 +20,13 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
     let under: GeoUnderTest;
     // Each test works around its own random spot, so tests sharing one Redis never meet.
     let centre: { lat: number; lng: number };
+    let market: string;
     beforeEach(async () => {
       under = await create();
-      centre = { lat: -60 + Math.random() * 120, lng: -170 + Math.random() * 340 };
+      // Away from the border at the prime meridian, on either side.
+      const side = Math.random() < 0.5 ? -1 : 1;
+      centre = { lat: -60 + Math.random() * 120, lng: side * (1 + Math.random() * 170) };
+      market = under.markets.of(centre)!;
     });
     afterEach(() => under.dispose());
 
@@ -86,7 +92,7 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       expect(answers).toEqual([...ids.map(() => ({ activeOrderId: null })), null]);
       expect((await under.repo.get(ids[0]!)).location).toMatchObject({ lat: fixes[0]!.fix.lat });
       // Only the available ones (the first 20) are offered to dispatch; the rest are stored, not indexed.
-      const free = await under.repo.nearestAvailable({ ...centre, radiusM: 1_000, limit: 50 });
+      const free = await under.repo.nearestAvailable({ ...centre, market, radiusM: 1_000, limit: 50 });
       expect(free.map((c) => c.id).sort()).toEqual(ids.slice(0, 20).sort());
       expect((await under.repo.get(ids[25]!)).location).toMatchObject({ lng: fixes[25]!.fix.lng });
     });
@@ -132,7 +138,7 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       await under.repo.recordLocation(bike, { ...offset(200, 0), at: at() });
       await under.repo.recordLocation(offline, { ...offset(10, 0), at: at() });
 
-      const found = await under.repo.nearestAvailable({ ...centre, radiusM: 1_000, limit: 10 });
+      const found = await under.repo.nearestAvailable({ ...centre, market, radiusM: 1_000, limit: 10 });
 
       expect(found.map((c) => [c.id, c.vehicle])).toEqual([
         [bike, 'bicycle'],
@@ -151,10 +157,28 @@ export function courierGeoContract(adapter: string, create: () => Promise<GeoUnd
       await under.repo.setAvailability(silent, true);
       await under.repo.recordLocation(silent, { ...offset(50, 0), at: at(600) });
 
-      const search = { ...centre, radiusM: 1_000, limit: 10 };
+      const search = { ...centre, market, radiusM: 1_000, limit: 10 };
       expect((await under.repo.nearestAvailable(search)).map((c) => c.id)).toEqual([silent, fresh]);
       const recent = await under.repo.nearestAvailable({ ...search, fixedSinceMs: Date.now() - 120_000 });
       expect(recent.map((c) => c.id)).toEqual([fresh]);
+    });
+
+    it('sees couriers on both sides of a market border near a point, and lists every market’s on the fleet map', async () => {
+      const lat = -60 + Math.random() * 120;
+      const [west, east] = [uniqueName('west'), uniqueName('east')];
+      await under.repo.setAvailability(west, true);
+      await under.repo.recordLocation(west, { lat, lng: -0.003, at: at() });
+      await under.repo.setAvailability(east, true);
+      await under.repo.recordLocation(east, { lat, lng: 0.001, at: at() });
+      const near = await under.repo.nearby({ lat, lng: 0, radiusM: 1_000, limit: 10 });
+      expect(near.map((c) => c.id)).toEqual([east, west]);
+      const fleet = (await under.repo.online(1_000)).map((c) => c.id);
+      expect(fleet).toEqual(expect.arrayContaining([west, east]));
+      expect(fleet).toEqual([...fleet].sort());
+      // Dispatch sees each in its own market only.
+      const search = { lat, lng: 0, radiusM: 1_000, limit: 10 };
+      expect((await under.repo.nearestAvailable({ ...search, market: 'west' })).map((c) => c.id)).toEqual([west]);
+      expect((await under.repo.nearestAvailable({ ...search, market: 'east' })).map((c) => c.id)).toEqual([east]);
     });
 
     it('answers a ping', async () => {

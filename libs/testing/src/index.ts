@@ -19,3 +19,5 @@ export * from './database';
 export * from './object-store.contract';
 export * from './photos';
 export * from './repo-root';
+export * from './redis-topologies';
+export * from './load-balancer';

@@ -61,8 +61,11 @@ class ChildInfra implements InfraProcess {
   }
 }
 
-/** Debian's redis-server on `port`, persisting to an append-only file in `dir` as infra.sh runs it. */
-export function redisServer(port: number, dir: string): InfraProcess {
+/**
+ * Debian's redis-server on `port`, persisting to an append-only file in `dir` as infra.sh runs it;
+ * with `cluster`, as a node of a Redis Cluster (infra.sh's cluster settings).
+ */
+export function redisServer(port: number, dir: string, { cluster = false }: { cluster?: boolean } = {}): InfraProcess {
   const url = `redis://127.0.0.1:${port}`;
   return new ChildInfra(
     `redis:${port}`,
@@ -73,6 +76,12 @@ export function redisServer(port: number, dir: string): InfraProcess {
         [
           ...['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', ''],
           ...['--appendonly', 'yes', '--appendfsync', 'everysec'],
+          ...(cluster
+            ? [
+                ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
+                ...['--cluster-node-timeout', '1500', '--cluster-replica-validity-factor', '0'],
+              ]
+            : []),
         ],
         { stdio: 'ignore' },
       ),
@@ -95,11 +104,26 @@ export function redisServer(port: number, dir: string): InfraProcess {
   );
 }
 
+/** Where the nodes of a Kafka quorum listen: node ids from 1, in order. */
+export interface KafkaQuorum {
+  ports: readonly number[];
+  controllerPorts: readonly number[];
+  /** One cluster id for every node's storage. */
+  clusterId: string;
+}
+
 /**
  * A single-node Apache Kafka (KRaft) from the jars `npm run infra:up` resolved,
- * with the broker settings infra.sh gives the shared one.
+ * with the broker settings infra.sh gives the shared one; or, with `quorum`, node
+ * `port`'s place in a quorum of three with infra.sh's `--cluster` settings
+ * (replication 3, min.insync.replicas 2).
  */
-export function kafkaBroker(port: number, controllerPort: number, dir: string): InfraProcess {
+export function kafkaBroker(port: number, controllerPort: number, dir: string, quorum?: KafkaQuorum): InfraProcess {
+  const nodeId = quorum ? quorum.ports.indexOf(port) + 1 : 1;
+  const voters = quorum
+    ? quorum.controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',')
+    : `1@127.0.0.1:${controllerPort}`;
+  const replication = quorum ? quorum.ports.length : 1;
   const libs = join(process.env.MESH_INFRA_DIR ?? join(ROOT, 'infra', '.cache'), 'kafka', 'libs');
   const properties = join(dir, 'server.properties');
   const jvm = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];
@@ -117,8 +141,8 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string): 
         properties,
         [
           'process.roles=broker,controller',
-          'node.id=1',
-          `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+          `node.id=${nodeId}`,
+          `controller.quorum.voters=${voters}`,
           `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
           `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
           'controller.listener.names=CONTROLLER',
@@ -126,17 +150,24 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string): 
           `log.dirs=${join(dir, 'data')}`,
           'num.partitions=12',
           'auto.create.topics.enable=false',
-          'offsets.topic.replication.factor=1',
+          `offsets.topic.replication.factor=${replication}`,
           'offsets.topic.num.partitions=12',
-          'transaction.state.log.replication.factor=1',
-          'transaction.state.log.min.isr=1',
+          `transaction.state.log.replication.factor=${replication}`,
+          `transaction.state.log.min.isr=${Math.max(1, replication - 1)}`,
           'group.initial.rebalance.delay.ms=0',
           'group.min.session.timeout.ms=1000',
+          ...(quorum
+            ? [
+                `default.replication.factor=${replication}`,
+                `min.insync.replicas=${replication - 1}`,
+                'unclean.leader.election.enable=false',
+              ]
+            : []),
         ].join('\n'),
       );
       if (!existsSync(join(dir, 'data', 'meta.properties'))) {
         // As its own option (=): a base64url id may begin with '-', which the tool would read as a flag.
-        const clusterId = randomBytes(16).toString('base64url');
+        const clusterId = quorum?.clusterId ?? randomBytes(16).toString('base64url');
         const format = spawnSync(
           'java',
           ['-Xmx256m', ...java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties])],
@@ -238,4 +269,106 @@ export function objectStoreServer(
     },
   );
   return Object.assign(server, { url });
+}
+
+/**
+ * A Redis Cluster of its own: redis-server nodes on `ports` in cluster mode (the
+ * first half masters, a replica each for the others, as `redis-cli --cluster
+ * create` pairs them), each a child process a fault test can SIGKILL by pid.
+ */
+export class RedisClusterProcesses {
+  readonly nodes: Map<number, InfraProcess>;
+
+  constructor(
+    readonly ports: readonly number[],
+    dir: string,
+  ) {
+    this.nodes = new Map(ports.map((port) => [port, redisServer(port, join(dir, String(port)), { cluster: true })]));
+  }
+
+  get seeds(): string[] {
+    return this.ports.map((port) => `127.0.0.1:${port}`);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((node) => node.start()));
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...this.seeds, '--cluster-replicas', '1', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    await this.healthy();
+  }
+
+  /** Resolves once every slot is served (after a failover, once the replica took over). */
+  healthy(timeoutMs = 30_000): Promise<void> {
+    return eventually(
+      async () => {
+        for (const port of await this.alive()) {
+          const info = await this.ask(port, 'cluster', 'info');
+          if (!String(info).includes('cluster_state:ok')) throw new Error(`node ${port}: cluster not ok`);
+        }
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
+  /** The port of the master serving `key`'s hash slot now (give the hash tag, e.g. `{m:west}`). */
+  async masterOf(key: string): Promise<number> {
+    const [port] = await this.alive();
+    const slot = Number(await this.ask(port!, 'cluster', 'keyslot', key));
+    const ranges = (await this.ask(port!, 'cluster', 'slots')) as [number, number, [string, number, string]][];
+    const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+    if (!range) throw new Error(`no node serves slot ${slot}`);
+    return range[2][1];
+  }
+
+  node(port: number): InfraProcess {
+    const node = this.nodes.get(port);
+    if (!node) throw new Error(`no cluster node on ${port}`);
+    return node;
+  }
+
+  async kill(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((node) => node.kill()));
+  }
+
+  private async alive(): Promise<number[]> {
+    const alive = await Promise.all(
+      this.ports.map(async (port) => ((await this.ask(port, 'ping').catch(() => null)) === 'PONG' ? port : null)),
+    );
+    return alive.filter((port): port is number => port !== null);
+  }
+
+  private async ask(port: number, ...command: string[]): Promise<unknown> {
+    const redis = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      return await redis.call(command[0]!, ...command.slice(1));
+    } finally {
+      redis.disconnect();
+    }
+  }
+}
+
+/** The broker leading partition `partition` of `topic` now (its port), as the cluster's metadata says. */
+export async function kafkaLeaderOf(brokers: readonly string[], topic: string, partition = 0): Promise<number> {
+  const admin = new Kafka({ clientId: 'chaos', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const leader = meta?.partitions.find((p) => p.partitionId === partition)?.leader;
+    const { brokers: known } = await admin.describeCluster();
+    const port = known.find((b) => b.nodeId === leader)?.port;
+    if (port === undefined) throw new Error(`no leader for ${topic}[${partition}]`);
+    return port;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -4,7 +4,12 @@ import { Metrics } from '@mesh/telemetry';
 import { eventually, uniqueName } from './eventually';
 import { silentLogger } from './silent-logger';
 
+/** The shards every adapter under test is made with. */
+export const OUTBOX_TEST_SHARDS = ['{m:west}', '{m:east}'] as const;
+const [A, B] = OUTBOX_TEST_SHARDS;
+
 export interface OutboxUnderTest {
+  /** An outbox with the shards OUTBOX_TEST_SHARDS. */
   outbox: Outbox;
   /** A second handle on the same outbox, as another process has it. */
   peer: Outbox;
@@ -25,56 +30,56 @@ export function outboxContract(adapter: string, create: () => Promise<OutboxUnde
 
     it('reads entries in commit order, after the last one read, and forgets removed ones', async () => {
       const events = [deadline('a'), deadline('b'), deadline('c')];
-      for (const event of events) await under.outbox.append('orders', event);
-      const all = await under.outbox.read('', 10, 0);
+      for (const event of events) await under.outbox.append(A, 'orders', event);
+      const all = await under.outbox.read(A, '', 10, 0);
       expect(all.map((e) => e.event)).toEqual(events);
       expect(all.every((e) => e.topic === 'orders')).toBe(true);
-      const rest = await under.outbox.read(all[0]!.id, 10, 0);
+      const rest = await under.outbox.read(A, all[0]!.id, 10, 0);
       expect(rest.map((e) => e.event.id)).toEqual([events[1]!.id, events[2]!.id]);
-      await under.outbox.remove([all[0]!.id, all[1]!.id]);
-      expect((await under.outbox.read('', 10, 0)).map((e) => e.event.id)).toEqual([events[2]!.id]);
+      await under.outbox.remove(A, [all[0]!.id, all[1]!.id]);
+      expect((await under.outbox.read(A, '', 10, 0)).map((e) => e.event.id)).toEqual([events[2]!.id]);
       expect(await under.outbox.backlog()).toBe(1);
     });
 
     it('wakes a waiting read when an entry is appended, and answers empty when none comes', async () => {
-      expect(await under.outbox.read('', 10, 50)).toEqual([]);
-      const waiting = under.outbox.read('', 10, 5_000);
+      expect(await under.outbox.read(A, '', 10, 50)).toEqual([]);
+      const waiting = under.outbox.read(A, '', 10, 5_000);
       const event = deadline('late');
-      await under.peer.append('orders', event);
+      await under.peer.append(A, 'orders', event);
       expect((await waiting).map((e) => e.event)).toEqual([event]);
     });
 
     it('is drained once every entry committed before the question has been removed, by whichever process relays', async () => {
-      await under.outbox.append('orders', deadline('d0'));
-      const [relayed] = await under.outbox.read('', 10, 0);
-      await under.outbox.remove([relayed!.id]);
-      expect(await under.outbox.drained(0)).toBe(true);
-      await under.peer.append('orders', deadline('d1'));
-      await under.peer.append('orders', deadline('d2'));
-      expect(await under.outbox.drained(0)).toBe(false);
-      expect(await under.outbox.drained(100)).toBe(false);
-      const waiting = under.outbox.drained(5_000);
-      const [first, second] = await under.peer.read('', 10, 0);
-      await under.peer.remove([first!.id]);
+      await under.outbox.append(A, 'orders', deadline('d0'));
+      const [relayed] = await under.outbox.read(A, '', 10, 0);
+      await under.outbox.remove(A, [relayed!.id]);
+      expect(await under.outbox.drained(A, 0)).toBe(true);
+      await under.peer.append(A, 'orders', deadline('d1'));
+      await under.peer.append(A, 'orders', deadline('d2'));
+      expect(await under.outbox.drained(A, 0)).toBe(false);
+      expect(await under.outbox.drained(A, 100)).toBe(false);
+      const waiting = under.outbox.drained(A, 5_000);
+      const [first, second] = await under.peer.read(A, '', 10, 0);
+      await under.peer.remove(A, [first!.id]);
       // Half relayed is not drained: the answer must wait for the second entry too.
       expect(await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('waiting'), 200))])).toBe(
         'waiting',
       );
-      await under.peer.append('orders', deadline('d3'));
-      await under.peer.remove([second!.id]);
+      await under.peer.append(A, 'orders', deadline('d3'));
+      await under.peer.remove(A, [second!.id]);
       // Entries committed after the question (d3) do not hold it up.
       expect(await waiting).toBe(true);
-      expect(await under.outbox.drained(0)).toBe(false);
+      expect(await under.outbox.drained(A, 0)).toBe(false);
     });
 
     it('lets one holder at a time have the lease, renewable by it, free once released or lapsed', async () => {
       const [one, two] = [uniqueName('relay'), uniqueName('relay')];
-      expect(await under.outbox.lease(one, 300)).toBe(true);
-      expect(await under.peer.lease(two, 300)).toBe(false);
-      expect(await under.outbox.lease(one, 300)).toBe(true);
-      await under.outbox.release(one);
-      expect(await under.peer.lease(two, 150)).toBe(true);
-      await eventually(async () => expect(await under.outbox.lease(one, 1_000)).toBe(true), { timeoutMs: 2_000 });
+      expect(await under.outbox.lease(A, one, 300)).toBe(true);
+      expect(await under.peer.lease(A, two, 300)).toBe(false);
+      expect(await under.outbox.lease(A, one, 300)).toBe(true);
+      await under.outbox.release(A, one);
+      expect(await under.peer.lease(A, two, 150)).toBe(true);
+      await eventually(async () => expect(await under.outbox.lease(A, one, 1_000)).toBe(true), { timeoutMs: 2_000 });
     });
 
     it('is put on the bus by the relay, in order, once Kafka takes it, however long it refused', async () => {
@@ -92,10 +97,48 @@ export function outboxContract(adapter: string, create: () => Promise<OutboxUnde
       relay.onApplicationBootstrap();
       try {
         const events = ['x1', 'x2', 'x3', 'x4', 'x5'].map(deadline);
-        for (const event of events) await under.peer.append('orders', event);
+        for (const event of events) await under.peer.append(A, 'orders', event);
         await eventually(async () => expect(await under.outbox.backlog()).toBe(5), { timeoutMs: 2_000 });
         refusing = false;
         await eventually(() => expect(seen.map((e) => e.id)).toEqual(events.map((e) => e.id)), { timeoutMs: 10_000 });
+        await eventually(async () => expect(await under.outbox.backlog()).toBe(0), { timeoutMs: 2_000 });
+      } finally {
+        await relay.beforeApplicationShutdown();
+        await bus.close();
+      }
+    });
+
+    it('keeps its shards apart: each is read, drained and leased on its own, and the relay relays all of them', async () => {
+      const [a, b] = [deadline('in-a'), deadline('in-b')];
+      await under.outbox.append(A, 'orders', a);
+      await under.outbox.append(B, 'orders', b);
+      expect((await under.outbox.read(A, '', 10, 0)).map((e) => e.event.id)).toEqual([a.id]);
+      expect((await under.outbox.read(B, '', 10, 0)).map((e) => e.event.id)).toEqual([b.id]);
+      expect(await under.outbox.backlog()).toBe(2);
+      const [entryOfB] = await under.outbox.read(B, '', 10, 0);
+      await under.outbox.remove(B, [entryOfB!.id]);
+      // B is drained while A still waits for its relay.
+      expect(await under.outbox.drained(B, 0)).toBe(true);
+      expect(await under.outbox.drained(A, 0)).toBe(false);
+      const holder = uniqueName('relay');
+      expect(await under.outbox.lease(A, holder, 1_000)).toBe(true);
+      expect(await under.peer.lease(B, uniqueName('relay'), 1_000)).toBe(true);
+      expect(await under.peer.lease(A, uniqueName('relay'), 1_000)).toBe(false);
+      await under.outbox.release(A, holder);
+
+      const bus = new MemoryEventBus();
+      const seen: string[] = [];
+      await bus.subscribe({ group: 'g', topic: 'orders', handle: (e) => Promise.resolve(void seen.push(e.id)) });
+      const relay = new OutboxRelay(under.outbox, bus, new Metrics(), silentLogger, {
+        leaseMs: 600,
+        waitMs: 100,
+        batch: 10,
+      });
+      relay.onApplicationBootstrap();
+      try {
+        const later = deadline('later-in-b');
+        await under.peer.append(B, 'orders', later);
+        await eventually(() => expect(seen).toEqual(expect.arrayContaining([a.id, later.id])), { timeoutMs: 10_000 });
         await eventually(async () => expect(await under.outbox.backlog()).toBe(0), { timeoutMs: 2_000 });
       } finally {
         await relay.beforeApplicationShutdown();

@@ -2,13 +2,14 @@ import { dropSchema, migrateSchema } from './database';
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
 import type { Role } from '@mesh/contracts';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { eventually, uniqueName } from './eventually';
+import { startLoadBalancer } from './load-balancer';
 import { REPO_ROOT } from './repo-root';
 
 const ROOT = REPO_ROOT;
@@ -21,13 +22,21 @@ export interface RunningProcess {
 }
 
 export interface RunningStack {
+  /** Where clients go: the gateway, or on the cluster topology the load balancer in front of the gateways. */
   readonly baseUrl: string;
   readonly functionsUrl: string;
   readonly env: NodeJS.ProcessEnv;
-  /** The current gateway process (a new one after `restartGateway`). */
+  readonly topology: Topology;
+  /** The current (first) gateway process (a new one after `restartGateway`). */
   readonly gateway: RunningProcess;
-  /** The current functions process (a new one after `restartFunctions`). */
+  /** Every gateway process: one, or on the cluster topology two behind the load balancer. */
+  readonly gateways: readonly RunningProcess[];
+  /** The current (first) functions process (a new one after `restartFunctions`). */
   readonly functions: RunningProcess;
+  /** Every functions process: one, or on the cluster topology two. */
+  readonly functionsWorkers: readonly RunningProcess[];
+  /** The HAProxy in front of the gateways, on the cluster topology. */
+  readonly loadBalancer: RunningProcess | null;
   token(sub: string, roles: Role[], ttlS?: number): Promise<string>;
   /** Kills the functions process with `signal`, runs `whileDown`, then starts a fresh one on the same config. */
   restartFunctions(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
@@ -93,11 +102,49 @@ export const LOCAL_OBJECT_STORE = {
   OBJECT_STORE_SECRET_KEY: process.env.OBJECT_STORE_SECRET_KEY ?? 'mesh-local-secret-not-for-production',
 };
 
+/** Which dependencies a stack runs on: `MESH_TOPOLOGY=cluster` picks the cluster topology (`infra:up -- --cluster`). */
+export type Topology = 'single' | 'cluster';
+export const TOPOLOGY: Topology = process.env.MESH_TOPOLOGY === 'cluster' ? 'cluster' : 'single';
+
+/** The cluster topology's dependencies, as `infra:up -- --cluster` starts them. */
+export const CLUSTER_DEPENDENCIES = {
+  KAFKA_BROKERS: process.env.MESH_CLUSTER_KAFKA_BROKERS ?? '127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194',
+  REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003',
+};
+
+/** Three markets side by side (west, centre, east of ±60° longitude), so that they spread over the Redis shards. */
+export const CLUSTER_MARKETS = JSON.stringify({
+  type: 'FeatureCollection',
+  features: [
+    ['west', -180, -60],
+    ['centre', -60, 60],
+    ['east', 60, 180],
+  ].map(([name, from, to]) => ({
+    type: 'Feature',
+    properties: { name },
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [from, -85],
+          [to, -85],
+          [to, 85],
+          [from, 85],
+          [from, -85],
+        ],
+      ],
+    },
+  })),
+});
+
 /**
  * Gateway and functions as separate processes on the real Kafka and Redis,
  * with their own Kafka topics and Redis keys, so stacks never see each other.
+ * On the cluster topology (TOPOLOGY): two gateways behind HAProxy, two functions
+ * processes, on the three-broker Kafka and the Redis Cluster, with three markets.
  */
-export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningStack> {
+export async function startStack(extraEnv: NodeJS.ProcessEnv = {}, topology = TOPOLOGY): Promise<RunningStack> {
+  const cluster = topology === 'cluster';
   const [port, functionsPort] = [await freePort(), await freePort()];
   const run = uniqueName('e2e');
   // A PostgreSQL schema of its own for the route log, migrated like the deployment's.
@@ -125,16 +172,41 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     ANON_SOCKETS_PER_IP: '10000',
     // Searches that find nobody wait 0.1 s, doubling, so an unreachable order is given up in ~1.5 s.
     DISPATCH_RETRY_S: '0.1',
+    ...(cluster ? CLUSTER_DEPENDENCIES : {}),
+    ...(cluster && !extraEnv.SERVICE_AREA && !extraEnv.MARKETS ? { MARKETS: CLUSTER_MARKETS } : {}),
     ...extraEnv,
   };
-  let functions = startProcess('functions', 'apps/functions/src/main.js', env);
-  let gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
+  // Each process of a kind gets its own port; the first gateway's is the stack's when there is no load balancer.
+  const gatewayPorts = cluster ? [await freePort(), await freePort()] : [port];
+  const functionsPorts = cluster ? [functionsPort, await freePort()] : [functionsPort];
+  const startGateway = (i: number) =>
+    startProcess(`gateway-${i + 1}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
+  const startFunctions = (i: number) =>
+    startProcess(`functions-${i + 1}`, 'apps/functions/src/main.js', {
+      ...env,
+      FUNCTIONS_PORT: String(functionsPorts[i]),
+    });
+  const functionsWorkers = functionsPorts.map((_, i) => startFunctions(i));
+  const gateways = gatewayPorts.map((_, i) => startGateway(i));
+  const loadBalancer = cluster
+    ? startLoadBalancer(
+        port,
+        gatewayPorts.map((p, i) => ({ name: `gw${i + 1}`, port: p })),
+      )
+    : null;
   const baseUrl = `http://127.0.0.1:${port}`;
   const functionsUrl = `http://127.0.0.1:${functionsPort}`;
+  const gatewayUrl = (i: number) => `http://127.0.0.1:${gatewayPorts[i]}`;
+  const functionsUrlOf = (i: number) => `http://127.0.0.1:${functionsPorts[i]}`;
+  const all = () => [...gateways, ...functionsWorkers, ...(loadBalancer ? [loadBalancer] : [])];
   try {
-    await Promise.all([waitForHttp(`${baseUrl}/readyz`, gateway), waitForHttp(`${functionsUrl}/healthz`, functions)]);
+    await Promise.all([
+      ...gateways.map((g, i) => waitForHttp(`${gatewayUrl(i)}/readyz`, g)),
+      ...functionsWorkers.map((f, i) => waitForHttp(`${functionsUrlOf(i)}/healthz`, f)),
+    ]);
+    if (loadBalancer) await waitForHttp(`${baseUrl}/readyz`, loadBalancer);
   } catch (err) {
-    await Promise.all([gateway.stop('SIGKILL'), functions.stop('SIGKILL')]);
+    await Promise.all(all().map((p) => p.stop('SIGKILL')));
     throw err;
   }
   const issuer = new TokenIssuer(AppConfig.fromEnv(env));
@@ -142,34 +214,44 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Runn
     baseUrl,
     functionsUrl,
     env,
+    topology,
     get gateway() {
-      return gateway;
+      return gateways[0]!;
     },
+    gateways,
     get functions() {
-      return functions;
+      return functionsWorkers[0]!;
     },
+    functionsWorkers,
+    loadBalancer,
     token: (sub, roles, ttlS) => issuer.issue({ sub, roles, ...(ttlS !== undefined ? { ttlS } : {}) }),
     restartFunctions: async (signal = 'SIGKILL', whileDown) => {
-      await functions.stop(signal);
+      await functionsWorkers[0]!.stop(signal);
       await whileDown?.();
-      functions = startProcess('functions', 'apps/functions/src/main.js', env);
-      await waitForHttp(`${functionsUrl}/healthz`, functions);
+      functionsWorkers[0] = startFunctions(0);
+      await waitForHttp(`${functionsUrl}/healthz`, functionsWorkers[0]);
     },
     restartGateway: async (signal = 'SIGTERM', whileDown) => {
-      await gateway.stop(signal);
+      await gateways[0]!.stop(signal);
       await whileDown?.();
-      gateway = startProcess('gateway', 'apps/gateway/src/main.js', env);
-      await waitForHttp(`${baseUrl}/readyz`, gateway);
+      gateways[0] = startGateway(0);
+      await waitForHttp(`${gatewayUrl(0)}/readyz`, gateways[0]);
     },
     stop: async () => {
-      await Promise.all([gateway.stop(), functions.stop()]);
+      await Promise.all(all().map((p) => p.stop()));
       await Promise.all([
         deleteTopics(String(env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), run),
-        deleteKeys(String(env.REDIS_URL ?? 'redis://127.0.0.1:6379'), `${run}:`),
+        deleteKeys(redisOptionsOf(env), `${run}:`),
         dropSchema(databaseUrl, schema),
       ]);
     },
   };
+}
+
+/** Where a stack's Redis is: one server, or a cluster's seed nodes. */
+function redisOptionsOf(env: NodeJS.ProcessEnv): { url: string; clusterNodes?: string[] } {
+  const nodes = env.REDIS_CLUSTER_NODES?.split(',').filter(Boolean);
+  return { url: String(env.REDIS_URL ?? 'redis://127.0.0.1:6379'), ...(nodes?.length ? { clusterNodes: nodes } : {}) };
 }
 
 /** Reads one counter series from a Prometheus text page; 0 when absent. */
@@ -183,17 +265,36 @@ export function metricValue(page: string, name: string, labels: Record<string, s
   return total;
 }
 
-/** Removes a finished run’s Redis keys (those starting with `prefix`), as its topics are removed. */
-export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+/** Removes a finished run’s Redis keys (those starting with `prefix`), as its topics are removed: on every master of a cluster. */
+export async function deleteKeys(
+  where: string | { url: string; clusterNodes?: string[] },
+  prefix: string,
+): Promise<void> {
+  const { url, clusterNodes } = typeof where === 'string' ? { url: where, clusterNodes: undefined } : where;
+  const clients: Redis[] = [];
+  let cluster: Cluster | undefined;
+  if (clusterNodes?.length) {
+    cluster = new Cluster(clusterNodes.map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })));
+    await new Promise<void>((resolve, reject) => {
+      cluster!.once('ready', resolve);
+      cluster!.once('error', reject);
+    });
+    clients.push(...cluster.nodes('master'));
+  } else {
+    clients.push(new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
+  }
   try {
-    await redis.connect();
-    const stream = redis.scanStream({ match: `${prefix}*`, count: 1_000 });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.unlink(...keys);
+    for (const redis of clients) {
+      if (redis.status === 'wait') await redis.connect();
+      const stream = redis.scanStream({ match: `${prefix}*`, count: 1_000 });
+      for await (const keys of stream as AsyncIterable<string[]>) {
+        // One by one: on a cluster the keys of one scan are in many slots.
+        await Promise.all(keys.map((key) => redis.unlink(key)));
+      }
     }
   } finally {
-    redis.disconnect();
+    if (cluster) cluster.disconnect();
+    else clients.forEach((c) => c.disconnect());
   }
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@mesh/streams';
 import { newEvent } from '@mesh/bus';
 import type { Outbox } from '@mesh/outbox';
+import { STREAMS_TAG } from '@mesh/redis';
 import { uniqueName } from './eventually';
 
 export interface StreamStoreUnderTest {
@@ -45,7 +46,7 @@ export function streamStoreContract(adapter: string, create: () => Promise<Strea
       const event = request(created);
       await expect(under.store.commit(created, event)).resolves.toBe(true);
       await expect(under.store.commit(created, request(created))).resolves.toBe(false);
-      const entries = await under.outbox.read('', 100, 0);
+      const entries = await under.outbox.read(STREAMS_TAG, '', 100, 0);
       expect(entries.map((e) => ({ topic: e.topic, event: e.event }))).toEqual([{ topic: 'streams', event }]);
     });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DispatchStore, OrderEventPublisher } from '@mesh/dispatch';
+import { Markets } from '@mesh/geo';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import { BackgroundTask, RepeatingTask } from '../host/repeating-task';
 
@@ -30,6 +31,7 @@ export class DeadlineSweeper extends BackgroundTask {
 
   constructor(
     private readonly store: DispatchStore,
+    private readonly markets: Markets,
     private readonly events: OrderEventPublisher,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(SWEEP_TIMING) timing?: SweepTiming,
@@ -45,10 +47,15 @@ export class DeadlineSweeper extends BackgroundTask {
     );
   }
 
-  /** Publishes one event per due deadline; answers how many. */
+  /** Publishes one event per due deadline, in every market; answers the most one market had due. */
   async sweep(now = Date.now()): Promise<number> {
-    const due = await this.store.leaseDueDeadlines(now, this.timing.batch, this.timing.leaseMs);
-    await Promise.all(due.map((orderId) => this.events.publishDeadline(orderId, SOURCE)));
-    return due.length;
+    const due = await Promise.all(
+      this.markets.names.map(async (market) => {
+        const ids = await this.store.leaseDueDeadlines(market, now, this.timing.batch, this.timing.leaseMs);
+        await Promise.all(ids.map((orderId) => this.events.publishDeadline(orderId, SOURCE)));
+        return ids.length;
+      }),
+    );
+    return Math.max(0, ...due);
   }
 }

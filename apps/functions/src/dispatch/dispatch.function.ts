@@ -16,7 +16,7 @@ import {
   rankCandidates,
   type StoredOrder,
 } from '@mesh/dispatch';
-import { CourierGeoRepository, roundMetres } from '@mesh/geo';
+import { CourierGeoRepository, Markets, roundMetres } from '@mesh/geo';
 import { ProblemCode, ProblemError } from '@mesh/problem';
 import { ClientPush } from '@mesh/realtime';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
@@ -52,6 +52,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   constructor(
     private readonly store: DispatchStore,
     private readonly couriers: CourierGeoRepository,
+    private readonly markets: Markets,
     private readonly push: ClientPush,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
@@ -61,7 +62,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
   async handle(event: MeshEvent<DispatchEvents>): Promise<void> {
     switch (event.type) {
       case 'order.created':
-        await this.record(event.data.order);
+        await this.record(event.data.order, event.data.dispatch?.market);
         return this.advance(event.partitionkey);
       case 'order.deadline_reached':
         return this.onDeadline(event.data.orderId);
@@ -76,8 +77,14 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
    * The gateway records a placed order after Kafka has it; should that write have
    * failed, this one lands. A commit of a new order does nothing when it exists.
    */
-  private async record(order: OrderView): Promise<void> {
-    const stored: StoredOrder = { ...order, offerId: null, excluded: [], version: 0 };
+  private async record(order: OrderView, market: string | undefined): Promise<void> {
+    const stored: StoredOrder = {
+      ...order,
+      offerId: null,
+      excluded: [],
+      version: 0,
+      market: market ?? this.markets.of(order.pickup) ?? this.markets.home,
+    };
     await this.store.commit({
       order: { before: null, after: stored },
       deadlineAtMs: Date.now() + DISPATCH_STALL_MS,
@@ -106,7 +113,8 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
         const order = await this.store.order(orderId);
         const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
         if (!order || !offer) throw new ProblemError(ProblemCode.Conflict, 'no live offer');
-        const change = answerOffer(order, offer, await this.store.courier(offer.courierId), 'expire', new Date());
+        const courier = await this.store.courier(offer.courierId, order.market);
+        const change = answerOffer(order, offer, courier, 'expire', new Date());
         return announced(change, 'order.offer_expired', SOURCE);
       });
     } catch (err) {
@@ -124,6 +132,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     for (let radiusM = radiusForAttempt(attempt, { initialRadiusM, maxRadiusM }); ; radiusM *= 2) {
       const found = await this.couriers.nearestAvailable({
         ...order.pickup,
+        market: order.market,
         radiusM: Math.min(radiusM, maxRadiusM),
         limit: CANDIDATES_PER_SEARCH + excluded.size,
         fixedSinceMs: Date.now() - staleAfterMs,
@@ -162,7 +171,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
         return;
       }
       for (const candidate of ranked) {
-        const courier = await this.store.courier(candidate.id);
+        const courier = await this.store.courier(candidate.id, order.market);
         if (courier.status !== 'available' || !courier.location) continue;
         const offer = makeOffer(order, courier, {
           offerId: newId(),

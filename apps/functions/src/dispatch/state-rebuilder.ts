@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventBus, type LogPositions } from '@mesh/bus';
 import { functionGroup, rooms } from '@mesh/contracts';
 import { DispatchStore, OrderFold } from '@mesh/dispatch';
+import { Markets } from '@mesh/geo';
 import { ClientPush } from '@mesh/realtime';
 import { StreamFold, StreamStore } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
@@ -14,28 +15,34 @@ const DISPATCH_GROUP = functionGroup('dispatch');
 
 /**
  * Keeps Redis' dispatch state whole against the order log on Kafka (DESIGN.md,
- * "Kafka is the record"). Once a second it looks at the store:
+ * "Kafka is the record"). Once a second it looks at each market's state (on a
+ * Redis Cluster, markets live on different shards and are lost and found apart):
  *
- * - no state at all (Redis came back empty): the whole `orders` log is folded
- *   to each order's latest event and restored (and the `streams` log to each live
- *   room's latest spec), then the state is marked built
- *   and every courier is asked to re-announce (`courier.resync`). Until then no
- *   change commits anywhere (the store refuses), so nothing is decided on state
- *   that is missing.
- * - the server restarted (a new incarnation; it may have come back with less
- *   than it had, e.g. the last second of an `everysec` append-only file): the
- *   log from the last checkpoint on is replayed; only versions newer than the
- *   store's are written, so nothing happens when nothing was lost.
+ * - no state at all (its shard came back empty): the whole `orders` log is folded
+ *   to each order's latest event and the market's orders restored, then the market
+ *   is marked built and every courier is asked to re-announce (`courier.resync`).
+ *   Until then no change commits in that market (the store refuses), so nothing is
+ *   decided on state that is missing.
+ * - its server restarted or a replica took over (a new incarnation; it may have come
+ *   back with less than it had: the last second of an `everysec` append-only file,
+ *   or writes the replica had not received): the log from the market's last
+ *   checkpoint on is replayed; only versions newer than the store's are written, so
+ *   nothing happens when nothing was lost.
  * - otherwise the checkpoint moves up to what dispatch has committed.
+ *
+ * Markets that need the log share one replay. The live rooms are restored the same
+ * way when the server holding them is new (their requests carry the whole spec).
  */
 @Injectable()
 export class StateRebuilder extends BackgroundTask {
-  private incarnation: string | null = null;
+  private readonly incarnations = new Map<string, string>();
+  private streamsIncarnation: string | null = null;
   protected readonly task: RepeatingTask;
 
   constructor(
     private readonly store: DispatchStore,
     private readonly streams: StreamStore,
+    private readonly markets: Markets,
     private readonly bus: EventBus,
     private readonly push: ClientPush,
     private readonly metrics: Metrics,
@@ -53,49 +60,77 @@ export class StateRebuilder extends BackgroundTask {
     );
   }
 
-  /** One look at the store, and what it calls for. */
-  async check(): Promise<'rebuilt' | 'replayed' | 'checkpointed'> {
-    const incarnation = await this.store.incarnation();
-    const built = await this.store.built();
-    if (!built) {
-      await this.rebuild('earliest');
-      this.incarnation = incarnation;
-      return 'rebuilt';
+  /** One look at every market, and what each calls for. */
+  async check(): Promise<Record<string, 'rebuilt' | 'replayed' | 'checkpointed'>> {
+    const looks = await Promise.all(
+      this.markets.names.map(async (market) => ({
+        market,
+        incarnation: await this.store.incarnation(market),
+        built: await this.store.built(market),
+      })),
+    );
+    const outcome: Record<string, 'rebuilt' | 'replayed' | 'checkpointed'> = {};
+    const empty = looks.filter((look) => look.built === null);
+    // Also on this process' first look: it cannot know what the server went through before.
+    const renewed = looks.filter(
+      (look) => look.built !== null && look.incarnation !== this.incarnations.get(look.market),
+    );
+    if (empty.length > 0 || renewed.length > 0) {
+      const from = empty.length > 0 ? 'earliest' : earliest(renewed.map((look) => look.built as LogPositions));
+      const restored = await this.rebuild(from, empty, renewed);
+      for (const look of empty) outcome[look.market] = 'rebuilt';
+      for (const look of renewed) outcome[look.market] = 'replayed';
+      if (empty.length === 0 && restored > 0) {
+        this.logger.warn(
+          { restored, markets: renewed.map((l) => l.market) },
+          'the store had lost changes; restored them from the log',
+        );
+      }
     }
-    if (incarnation !== this.incarnation) {
-      // Also on this process' first look: it cannot know what the server went through before.
-      const restored = await this.rebuild(built);
-      this.incarnation = incarnation;
-      if (restored > 0) this.logger.warn({ restored }, 'the store had lost changes; restored them from the log');
-      return 'replayed';
+    const settled = looks.filter((look) => !(look.market in outcome));
+    if (settled.length > 0) {
+      const committed = await this.bus.committedPositions(DISPATCH_GROUP, 'orders');
+      for (const look of settled) {
+        await this.store.markBuilt(look.market, furthest(look.built as LogPositions, committed));
+        outcome[look.market] = 'checkpointed';
+      }
     }
-    const committed = await this.bus.committedPositions(DISPATCH_GROUP, 'orders');
-    await this.store.markBuilt(furthest(built, committed));
-    return 'checkpointed';
+    for (const look of looks) this.incarnations.set(look.market, look.incarnation);
+    await this.checkStreams();
+    return outcome;
   }
 
-  /** Restores every order the log from `from` holds newer than the store; answers how many. */
-  private async rebuild(from: LogPositions | 'earliest'): Promise<number> {
+  /**
+   * Restores the orders of these markets that the log from `from` holds newer than
+   * the store, and marks the markets built; answers how many were written.
+   */
+  private async rebuild(
+    from: LogPositions | 'earliest',
+    empty: readonly Look[],
+    renewed: readonly Look[],
+  ): Promise<number> {
     const started = performance.now();
     const fold = new OrderFold();
     const reached = await this.bus.replay('orders', from, (event) => fold.add(event));
-    const restored = await this.store.restore(fold.restored(Date.now()));
-    // Live rooms come back with the orders (their requests carry the whole spec); rooms change seldom, so a
-    // tail replay leaves them be.
-    const liveRooms = from === 'earliest' ? await this.restoreStreams() : 0;
-    await this.store.markBuilt(from === 'earliest' ? reached : furthest(from, reached));
+    const wanted = new Set([...empty, ...renewed].map((look) => look.market));
+    const orders = fold
+      .restored(Date.now(), (order) => this.markets.of(order.pickup) ?? this.markets.home)
+      .filter((restored) => wanted.has(restored.order.market));
+    const restored = await this.store.restore(orders);
+    for (const look of empty) await this.store.markBuilt(look.market, reached);
+    for (const look of renewed) await this.store.markBuilt(look.market, furthest(look.built as LogPositions, reached));
     const seconds = (performance.now() - started) / 1000;
-    if (from === 'earliest' || restored > 0) {
+    if (empty.length > 0 || restored > 0) {
       // Availability and positions are the couriers' own; only their apps can tell them again. (On a
       // first start nobody is online yet and nothing is lost: then the log is empty and it costs nothing.)
       await this.push.emit(rooms.couriers, 'courier.resync', {});
-      this.metrics.stateRebuilds.inc({ kind: from === 'earliest' ? 'full' : 'tail' });
+      this.metrics.stateRebuilds.inc({ kind: empty.length > 0 ? 'full' : 'tail' });
       const figures = {
-        orders: fold.size,
+        markets: [...wanted],
+        orders: orders.length,
         restored,
-        rooms: liveRooms,
         seconds: Math.round(seconds * 1000) / 1000,
-        full: from === 'earliest',
+        full: empty.length > 0,
       };
       if (fold.size === 0) this.logger.info(figures, 'dispatch state initialised (the order log is empty)');
       else this.logger.warn(figures, 'dispatch state rebuilt from the order log; couriers asked to re-announce');
@@ -103,11 +138,34 @@ export class StateRebuilder extends BackgroundTask {
     return restored;
   }
 
-  private async restoreStreams(): Promise<number> {
+  /** The live rooms, from the `streams` log, whenever the server holding them is one this process has not seen. */
+  private async checkStreams(): Promise<void> {
+    const incarnation = await this.streams.incarnation();
+    if (incarnation === this.streamsIncarnation) return;
     const fold = new StreamFold();
     await this.bus.replay('streams', 'earliest', (event) => fold.add(event));
-    return this.streams.restore(fold.specs());
+    const restored = await this.streams.restore(fold.specs());
+    if (restored > 0) this.logger.warn({ rooms: restored }, 'live rooms restored from the stream log');
+    this.streamsIncarnation = incarnation;
   }
+}
+
+interface Look {
+  market: string;
+  incarnation: string;
+  built: LogPositions | null;
+}
+
+/** Per partition, the earlier of several positions (a partition one of them lacks is read from its start). */
+function earliest(all: readonly LogPositions[]): LogPositions {
+  const partitions = new Set(all.flatMap((positions) => Object.keys(positions)));
+  const out: LogPositions = {};
+  for (const partition of partitions) {
+    const offsets = all.map((positions) => positions[partition]);
+    if (offsets.some((offset) => offset === undefined)) continue;
+    out[partition] = String(Math.min(...offsets.map(Number)));
+  }
+  return out;
 }
 
 /** Per partition, the further of two positions. */

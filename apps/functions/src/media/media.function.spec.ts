@@ -1,11 +1,12 @@
 import { newEvent } from '@mesh/bus';
-import { AppConfig } from '@mesh/config';
+import { AppConfig, DEFAULT_MARKET } from '@mesh/config';
 import { MemoryDispatchStore, newOrder, type StoredOrder } from '@mesh/dispatch';
 import { MemoryCourierGeoRepository } from '@mesh/geo';
 import { proofRenditionKey, proofUploadKey } from '@mesh/media';
 import { FsObjectStore } from '@mesh/objects';
 import { MemoryOutbox } from '@mesh/outbox';
-import { phonePhoto, silentLogger } from '@mesh/testing';
+import { outboxShards } from '@mesh/redis';
+import { oneMarket, phonePhoto, silentLogger } from '@mesh/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,12 +27,13 @@ describe('the media function', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mesh-media-'));
-    outbox = new MemoryOutbox();
-    store = new MemoryDispatchStore(new MemoryCourierGeoRepository(), outbox);
-    await store.markBuilt({});
+    const markets = oneMarket();
+    outbox = new MemoryOutbox(outboxShards(markets.names));
+    store = new MemoryDispatchStore(new MemoryCourierGeoRepository(markets), outbox);
+    await store.markBuilt(markets.home, {});
     objects = new FsObjectStore(dir);
     const config = AppConfig.fromEnv({ ADAPTERS: 'memory', JWT_SECRET: 'x'.repeat(32) });
-    media = new MediaFunction(store, objects, config, silentLogger);
+    media = new MediaFunction(store, markets, objects, config, silentLogger);
   });
   afterEach(async () => {
     await outbox.close();
@@ -43,6 +45,7 @@ describe('the media function', () => {
       id: ORDER,
       customerId: 'c1',
       place: { pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.53, lng: 13.405 } },
+      market: DEFAULT_MARKET,
       now: new Date(),
     }).order.after;
     const proof = proofUploadId

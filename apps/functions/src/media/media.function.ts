@@ -8,7 +8,9 @@ import {
   announced,
   commitUnlessUnchanged,
   settleProof,
+  everyMarketBuilt,
 } from '@mesh/dispatch';
+import { Markets } from '@mesh/geo';
 import {
   PROOF_FILES,
   PROOF_MAX_BYTES,
@@ -46,6 +48,7 @@ export class MediaFunction implements MeshFunction<'object.created'> {
 
   constructor(
     private readonly store: DispatchStore,
+    private readonly markets: Markets,
     private readonly objects: ObjectStore,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -61,7 +64,7 @@ export class MediaFunction implements MeshFunction<'object.created'> {
     const { orderId, uploadId } = upload;
     const order = await this.store.order(orderId);
     if (!order) {
-      if (!(await this.store.built())) throw new StateUnavailable();
+      if (!(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
       return;
     }
     // A newer photo replaced this one, or its outcome is recorded: nothing to make.

@@ -2,8 +2,8 @@ import { Controller, Get, Header, Headers, HttpCode, Inject, Res } from '@nestjs
 import { requireMetricsToken } from '@mesh/auth';
 import { EventBus } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { DispatchStore } from '@mesh/dispatch';
-import { CourierGeoRepository } from '@mesh/geo';
+import { DispatchStore, everyMarketBuilt } from '@mesh/dispatch';
+import { CourierGeoRepository, Markets } from '@mesh/geo';
 import { PROBLEM_CONTENT_TYPE } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import type { Response } from 'express';
@@ -19,6 +19,7 @@ export class OpsController {
     @Inject(EventBus) private readonly bus: EventBus,
     private readonly couriers: CourierGeoRepository,
     private readonly store: DispatchStore,
+    private readonly markets: Markets,
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -37,7 +38,8 @@ export class OpsController {
     const state =
       redis.status === 'up'
         ? await check(async () => {
-            if (!(await this.store.built())) throw new Error('being rebuilt from the event log');
+            if (!(await everyMarketBuilt(this.store, this.markets)))
+              throw new Error('being rebuilt from the event log');
           })
         : undefined;
     const found = { kafka, redis, ...(state ? { state } : {}) };

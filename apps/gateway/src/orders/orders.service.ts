@@ -22,6 +22,7 @@ import {
   cancel,
   commitFresh,
   deliver,
+  everyMarketBuilt,
   newOrder,
   orderView,
   pickUp,
@@ -30,11 +31,12 @@ import {
   type StoredOrder,
 } from '@mesh/dispatch';
 import { ProofLinks } from '@mesh/media';
+import { Markets } from '@mesh/geo';
 import { OutboxHandoff } from '@mesh/outbox';
+import { marketTag } from '@mesh/redis';
 import { ClientPush } from '@mesh/realtime';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { booleanPointInPolygon, point } from '@turf/turf';
 import { createHash } from 'node:crypto';
 import { listingOwner, maySeeOrder } from './order-access';
 
@@ -59,6 +61,7 @@ export class OrdersService {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly proofLinks: ProofLinks,
+    private readonly markets: Markets,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -69,7 +72,7 @@ export class OrdersService {
   }
 
   async place(customer: Principal, place: PlaceOrder, idempotencyKey?: string): Promise<OrderView> {
-    this.requireServiceArea(place);
+    const market = this.marketOf(place);
     const id = newId();
     // Only a request with a key is fingerprinted: the hash is the place path's cost, not every order's.
     const binding = idempotencyKey ? { orderId: id, fingerprint: fingerprint(place) } : null;
@@ -82,7 +85,7 @@ export class OrdersService {
         return this.replay(customer, bound.orderId);
       }
     }
-    const change = newOrder({ id, customerId: customer.sub, place, now: new Date() });
+    const change = newOrder({ id, customerId: customer.sub, place, market, now: new Date() });
     const placed = { ...change.order.after, version: 1 };
     try {
       await this.events.publish('order.created', placed, null, SOURCE, { timeoutMs: PLACE_TIMEOUT_MS });
@@ -126,7 +129,7 @@ export class OrdersService {
       order?.offerId && who.roles.includes('courier') && order.courierId !== who.sub
         ? await this.store.offer(order.offerId)
         : null;
-    if (!order && !(await this.store.built())) throw new StateUnavailable();
+    if (!order && !(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
     if (!order || !maySeeOrder(who, order, offer)) throw problems.notFound(`There is no order ${orderId}.`);
     return order;
   }
@@ -143,7 +146,7 @@ export class OrdersService {
       }
       const offer = order.offerId ? await this.store.offer(order.offerId) : null;
       const courierId = offer?.status === 'pending' ? offer.courierId : order.courierId;
-      const courier = courierId ? await this.store.courier(courierId) : null;
+      const courier = courierId ? await this.store.courier(courierId, order.market) : null;
       return cancel(order, { offer, courier }, new Date());
     });
   }
@@ -169,7 +172,7 @@ export class OrdersService {
   deliver(who: Principal, orderId: string): Promise<OrderView> {
     return this.change(who, orderId, 'order.delivered', async (order) => {
       this.requireAssignedCourier(who, order);
-      return deliver(order, await this.store.courier(who.sub), new Date());
+      return deliver(order, await this.store.courier(who.sub, order.market), new Date());
     });
   }
 
@@ -179,8 +182,10 @@ export class OrdersService {
    * missed and left to expire.
    */
   async openOffer(courierId: string): Promise<OfferView | null> {
-    const courier = await this.store.courier(courierId);
-    if (courier.status !== 'offered' || !courier.offerId) return null;
+    // An offer is made in the courier's market; which one that is, the slots tell.
+    const slots = await Promise.all(this.markets.names.map((market) => this.store.courier(courierId, market)));
+    const courier = slots.find((slot) => slot.status === 'offered');
+    if (!courier?.offerId) return null;
     const offer = await this.store.offer(courier.offerId);
     if (!offer || offer.status !== 'pending' || offer.courierId !== courierId) return null;
     if (Date.parse(offer.expiresAt) <= Date.now()) return null;
@@ -192,11 +197,12 @@ export class OrdersService {
   async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
     const { order, change } = await commitFresh(this.store, async () => {
       const offer = await this.store.offer(offerId);
-      if (!offer && !(await this.store.built())) throw new StateUnavailable();
+      if (!offer && !(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
       if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
       const order = await this.store.order(offer.orderId);
       if (!order) throw problems.notFound(`There is no offer ${offerId}.`);
-      const change = answerOffer(order, offer, await this.store.courier(who.sub), answer, new Date());
+      const courier = await this.store.courier(who.sub, order.market);
+      const change = answerOffer(order, offer, courier, answer, new Date());
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
     await this.settled(change);
@@ -219,7 +225,7 @@ export class OrdersService {
 
   /** Answers a committed change only once its event is on Kafka (see OutboxHandoff). */
   async settled(change: DispatchChange): Promise<void> {
-    if (change.event) await this.handoff.settle('orders', change.event);
+    if (change.event) await this.handoff.settle(marketTag(change.order.after.market), 'orders', change.event);
   }
 
   private async replay(customer: Principal, orderId: string): Promise<OrderView> {
@@ -234,19 +240,16 @@ export class OrdersService {
     }
   }
 
-  private requireServiceArea(place: PlaceOrder): void {
-    const area = this.config.dispatch.serviceArea;
-    if (!area) return;
-    const outside = (['pickup', 'dropoff'] as const).filter(
-      (end) => !booleanPointInPolygon(point([place[end].lng, place[end].lat]), area),
+  /** The market of the pickup; both ends must lie in a market (the service area is all of them). */
+  private marketOf(place: PlaceOrder): string {
+    const [pickup, dropoff] = [this.markets.of(place.pickup), this.markets.of(place.dropoff)];
+    if (pickup !== null && dropoff !== null) return pickup;
+    const outside = (['pickup', 'dropoff'] as const).filter((end) => (end === 'pickup' ? pickup : dropoff) === null);
+    throw new ProblemError(
+      ProblemCode.Unprocessable,
+      'The order is outside the service area.',
+      outside.map((end) => ({ path: `body.${end}`, message: 'outside the service area' })),
     );
-    if (outside.length > 0) {
-      throw new ProblemError(
-        ProblemCode.Unprocessable,
-        'The order is outside the service area.',
-        outside.map((end) => ({ path: `body.${end}`, message: 'outside the service area' })),
-      );
-    }
   }
 }
 

@@ -1,15 +1,17 @@
 import { ProblemError } from '@mesh/problem';
 import { RedisConnection } from '@mesh/redis';
-import { uniqueName } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis, uniqueName } from '@mesh/testing';
 import { requestBudgetContract } from './request-budget.contract';
 import { RequestBudget } from './request-budget';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-requestBudgetContract('Redis', (limit) => {
-  const redis = new RedisConnection({ url, keyPrefix: `${uniqueName('t')}:` });
-  return Promise.resolve({ budget: RequestBudget.onRedis(redis, limit), dispose: () => redis.close() });
-});
+for (const topology of REDIS_TOPOLOGIES) {
+  requestBudgetContract(`Redis (${topology.name})`, (limit) => {
+    const redis = isolatedRedis(topology);
+    return Promise.resolve({ budget: RequestBudget.onRedis(redis, limit), dispose: () => redis.close() });
+  });
+}
 
 describe('RequestBudget on Redis', () => {
   const connections: RedisConnection[] = [];

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { socketIoChannel } from '@mesh/realtime';
 import { createAdapter } from '@socket.io/redis-adapter';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@mesh/redis';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 
@@ -27,7 +27,7 @@ export class MeshIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly policy: HandshakePolicy,
-    private readonly redis?: { pub: Redis; sub: Redis; keyPrefix: string },
+    private readonly redis?: { pub: RedisClient; sub: RedisClient; keyPrefix: string },
   ) {
     super(app);
   }

@@ -13,6 +13,7 @@ import {
   type StreamView,
 } from '@mesh/contracts';
 import { OutboxHandoff } from '@mesh/outbox';
+import { STREAMS_TAG } from '@mesh/redis';
 import { ClientPush } from '@mesh/realtime';
 import { problems } from '@mesh/problem';
 import {
@@ -77,7 +78,7 @@ export class StreamsService {
     if (!(await this.store.commit(change, request))) {
       throw problems.conflict('The stream could not be created; retry.');
     }
-    await this.handoff.settle('streams', request);
+    await this.handoff.settle(STREAMS_TAG, 'streams', request);
     return streamView(change.after, null, true, this.playback);
   }
 
@@ -183,7 +184,7 @@ export class StreamsService {
       // The change and its stream-mix request commit together; the outbox relay puts the request on Kafka.
       const request = mixRequest(change);
       if (await this.committed(change, request)) {
-        await this.handoff.settle('streams', request);
+        await this.handoff.settle(STREAMS_TAG, 'streams', request);
         return streamView(change.after, stored.job, true, this.playback);
       }
     }

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunningProcess } from './stack';
+
+export interface Backend {
+  name: string;
+  port: number;
+}
+
+/**
+ * The HAProxy configuration in front of the gateways, as a deployment would have
+ * it (the Kubernetes Service does the same job there):
+ * - health-checked every half second on `/healthz` (alive, not "ready": a gateway
+ *   that cannot reach Kafka answers 503 problem+json itself, better than HAProxy's page);
+ * - a connection refused by a dead gateway is retried on another (`redispatch`);
+ *   a request a gateway died answering is retried elsewhere only when it is safe
+ *   (GET, HEAD): a POST may have been taken, and its Idempotency-Key is the client's to use;
+ * - Socket.IO: WebSocket tunnels kept open, and a cookie pins a browser's long-polling
+ *   session (before its upgrade) to the gateway that holds it.
+ */
+export function haproxyConfig(port: number, backends: readonly Backend[]): string {
+  return [
+    'global',
+    '  maxconn 50000',
+    'defaults',
+    '  mode http',
+    '  timeout connect 1s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  timeout tunnel 1h',
+    '  timeout http-keep-alive 10s',
+    '  option redispatch',
+    '  retries 3',
+    '  retry-on conn-failure empty-response',
+    'frontend mesh',
+    `  bind 127.0.0.1:${port}`,
+    '  http-request disable-l7-retry if !METH_GET !METH_HEAD',
+    '  default_backend gateways',
+    'backend gateways',
+    '  balance roundrobin',
+    '  option httpchk GET /healthz',
+    '  http-check expect status 200',
+    '  cookie mesh-gw insert indirect nocache httponly',
+    ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check inter 500 fall 2 rise 2 cookie ${b.name}`),
+    '',
+  ].join('\n');
+}
+
+/** Runs Debian's HAProxy (`infra:up -- --cluster` installs it) in the foreground on `port`. */
+export function startLoadBalancer(port: number, backends: readonly Backend[]): RunningProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-haproxy-'));
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, haproxyConfig(port, backends));
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 200) output.shift();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', (err) => {
+      output.push(`haproxy could not start: ${err.message} (npm run infra:up -- --cluster installs it)`);
+      resolve(null);
+    });
+  });
+  void exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    name: 'haproxy',
+    child,
+    output,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
