@@ -3,6 +3,7 @@ import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ function validate(manifest: Manifest): void {
     HorizontalPodAutoscaler,
     Job,
     ScaledObject,
+    PodDisruptionBudget,
   };
   const Model = models[manifest.kind];
   if (!Model) throw new Error(`no schema for ${manifest.kind}`);

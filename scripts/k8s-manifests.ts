@@ -18,7 +18,14 @@ const NAMESPACE = 'dispatch-mesh';
 /** Where the mix writes HLS and the gateway serves it from: a ReadWriteMany volume both mount. */
 const LIVE_DIR = '/var/lib/mesh/live';
 const IMAGE = 'ghcr.io/dispatch-mesh/dispatch-mesh:0.1.0';
-const KAFKA = 'kafka.dispatch-mesh.svc:9092';
+/** The bootstrap list: three brokers (an operator's StatefulSet or Strimzi cluster), any of which answers. */
+const KAFKA = [0, 1, 2].map((i) => `kafka-${i}.kafka-headless.dispatch-mesh.svc:9092`).join(',');
+/** Seed nodes of the Redis Cluster (three masters with a replica each); the client learns the rest from them. */
+const REDIS_CLUSTER = [0, 1, 2]
+  .map((i) => `redis-cluster-${i}.redis-cluster-headless.dispatch-mesh.svc:6379`)
+  .join(',');
+/** The topics' replication on the cluster; min.insync.replicas is one less (a write acknowledged by two survives one loss). */
+const KAFKA_REPLICATION = 3;
 const labels = (component: string) => ({
   'app.kubernetes.io/name': 'dispatch-mesh',
   'app.kubernetes.io/component': component,
@@ -103,7 +110,8 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         NODE_ENV: 'production',
         ADAPTERS: 'real',
         KAFKA_BROKERS: KAFKA,
-        REDIS_URL: 'redis://redis.dispatch-mesh.svc:6379',
+        REDIS_CLUSTER_NODES: REDIS_CLUSTER,
+        // MARKETS: the deployment's service areas (a GeoJSON FeatureCollection); one market everywhere when unset.
         LOG_LEVEL: 'info',
         MIX_HLS_DIR: LIVE_DIR,
         // Any S3-compatible store; the buckets must exist (infra/scripts/buckets.mjs creates them).
@@ -142,6 +150,38 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         },
       },
     },
+    {
+      // The mesh's topics with the cluster's replication, once per release (idempotent; waits for the brokers).
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'kafka-topics', namespace: NAMESPACE, labels: labels('kafka-topics') },
+      spec: {
+        backoffLimit: 6,
+        template: {
+          metadata: { labels: labels('kafka-topics') },
+          spec: {
+            restartPolicy: 'OnFailure',
+            containers: [
+              {
+                name: 'kafka-topics',
+                image: IMAGE,
+                command: [
+                  'node',
+                  'infra/scripts/kafka-topics.mjs',
+                  '--bootstrap',
+                  KAFKA,
+                  '--replication',
+                  String(KAFKA_REPLICATION),
+                  '--wait',
+                  '300',
+                ],
+                securityContext,
+              },
+            ],
+          },
+        },
+      },
+    },
     deployment('gateway', {
       command: ['node', 'dist/apps/gateway/src/main.js'],
       port: 3000,
@@ -155,7 +195,14 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'gateway', namespace: NAMESPACE, labels: labels('gateway') },
-      spec: { selector: labels('gateway'), ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      spec: {
+        selector: labels('gateway'),
+        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+        // Socket.IO's long-polling (before a browser's upgrade to WebSocket) must stay on the gateway holding
+        // its session; WebSockets need no affinity, and broadcasts cross gateways through the Redis adapter.
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 3_600 } },
+      },
     },
     {
       apiVersion: 'autoscaling/v2',
@@ -245,6 +292,19 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
         },
       },
     );
+  }
+  // Voluntary disruptions (node drains, upgrades) take one replica of a kind at a time: the gateways
+  // keep one serving; a function's partitions move to the others within its session timeout.
+  for (const name of manifests.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name)) {
+    manifests.push({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, namespace: NAMESPACE, labels: labels(name) },
+      spec: {
+        selector: { matchLabels: labels(name) },
+        ...(name === 'gateway' ? { minAvailable: 1 } : { maxUnavailable: 1 }),
+      },
+    });
   }
   return manifests;
 }

@@ -115,7 +115,7 @@ redis_cluster_up() {
     [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ] && continue
     mkdir -p "$dir"
     (cd "$dir" && redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --save '' \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1500 \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
       --cluster-replica-validity-factor 0 --cluster-allow-reads-when-down no \
       --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --aof-use-rdb-preamble yes \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null)
@@ -440,8 +440,16 @@ default.replication.factor=3
 min.insync.replicas=2
 # A replica that fell behind is never made leader: it would lose what the others acknowledged.
 unclean.leader.election.enable=false
+# A follower that could not fetch (a partition just created, a leader just moved) tries again after
+# 100 ms, not the default second: with acks=all, every produce to that partition waits for it.
+replica.fetch.backoff.ms=100
+# A broker that stops heartbeating is declared dead by the controller after 2 s (default 9 s), and
+# its partitions get new leaders from the in-sync replicas; a controller that stops answering is
+# replaced after 1 s (default 2 s).
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=2000
+controller.quorum.fetch.timeout.ms=1000
 PROPS
-  sed -e "s#\\${kafka.logs.dir}#$dir/logs#" "$KAFKA_DIR/log4j.properties" >"$dir/log4j.properties"
 }
 
 kafka_cluster_up() {
@@ -464,7 +472,7 @@ kafka_cluster_up() {
         die "kafka cluster: formatting node $id failed (see $dir/logs/format.log)"
     fi
     setsid nohup java $KAFKA_CLUSTER_HEAP $KAFKA_JVM \
-      -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties" \
+      -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
       -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$dir/server.properties" \
       >"$dir/logs/stdout.log" 2>&1 </dev/null &
     echo $! >"$dir/kafka.pid"

@@ -7,14 +7,51 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { eventually } from '../../libs/testing/src/eventually';
-import { kafkaBroker, redisServer } from '../../libs/testing/src/infra-processes';
-import { freePort, startProcess, waitForHttp, type RunningProcess } from '../../libs/testing/src/stack';
+import {
+  RedisClusterProcesses,
+  kafkaBroker,
+  kafkaLeaderOf,
+  redisServer,
+  type InfraProcess,
+} from '../../libs/testing/src/infra-processes';
+import { startLoadBalancer } from '../../libs/testing/src/load-balancer';
+import {
+  ALL_BUT_MIX,
+  CLUSTER_MARKETS,
+  freePort,
+  startProcess,
+  waitForHttp,
+  type RunningProcess,
+  type Topology,
+} from '../../libs/testing/src/stack';
 
-/** What a fault test kills: one process at a time, SIGKILL by its pid, restarted `downS` later. */
-export const FAULTS = ['redis', 'redis-wiped', 'kafka', 'functions', 'gateway'] as const;
+/**
+ * What a fault test kills: one process at a time, SIGKILL by its pid, restarted `downS` later.
+ * On the single topology: the Redis, the broker, the functions process, a gateway. On the
+ * cluster topology: the broker leading the first `orders` partition, the Redis master
+ * holding the load's market (its replica is promoted), a gateway behind the load
+ * balancer, a functions process (another keeps working).
+ */
+export const FAULTS = [
+  'redis',
+  'redis-wiped',
+  'kafka',
+  'functions',
+  'gateway',
+  'kafka-leader',
+  'redis-master',
+] as const;
 export type Fault = (typeof FAULTS)[number];
+export const TOPOLOGY_FAULTS: Record<Topology, readonly Fault[]> = {
+  single: ['redis', 'redis-wiped', 'kafka', 'functions', 'gateway'],
+  cluster: ['kafka-leader', 'redis-master', 'gateway', 'functions'],
+};
+
+/** The market the load is placed in, on the cluster topology (CLUSTER_MARKETS: Paris is in `centre`). */
+const LOAD_MARKET = 'centre';
 
 export interface ChaosOptions {
+  topology?: Topology;
   faults: readonly Fault[];
   ordersPerS: number;
   couriers: number;
@@ -48,6 +85,12 @@ export interface FaultFigures {
   doubleAssigned: number;
   /** From the killed process being back (ready) to the next offer reaching a courier. */
   backToOfferMs: number | null;
+  /** The longest time no offer reached any courier, from the kill to `loadS` after the process was back. */
+  longestOfferGapMs: number;
+  /** Requests and socket connections of the apps that failed below HTTP (refused, reset, dropped mid-answer). */
+  connectionErrors: number;
+  /** …of which refused outright (nothing listening where the app went). */
+  connectionsRefused: number;
 }
 
 interface Tracked {
@@ -68,20 +111,32 @@ const DELIVERY_STEP_MS = 300;
  */
 export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   const { log } = options;
+  const cluster = options.topology === 'cluster';
   const dir = mkdtempSync(join(tmpdir(), 'mesh-chaos-'));
-  const [redisPort, kafkaPort, controllerPort, functionsPort, portA, portB] = (await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  )) as [number, number, number, number, number, number];
-  const redis = redisServer(redisPort, join(dir, 'redis'));
-  const kafka = kafkaBroker(kafkaPort, controllerPort, join(dir, 'kafka'));
+  const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
+  const functionsPorts = await ports(2);
+  const gatewayPorts = await ports(2);
+  // Single: one Redis and one broker. Cluster: a Redis Cluster of six nodes and a quorum of three brokers.
+  const redisPorts = await ports(cluster ? 6 : 1);
+  const [kafkaPorts, controllerPorts] = [await ports(cluster ? 3 : 1), await ports(cluster ? 3 : 1)];
+  const redisCluster = cluster ? new RedisClusterProcesses(redisPorts, join(dir, 'redis')) : null;
+  const redis = redisCluster ? null : redisServer(redisPorts[0]!, join(dir, 'redis'));
+  const quorum = cluster
+    ? { ports: kafkaPorts, controllerPorts, clusterId: randomBytes(16).toString('base64url').replace(/^-/, 'A') }
+    : undefined;
+  const brokers: InfraProcess[] = kafkaPorts.map((port, i) =>
+    kafkaBroker(port, controllerPorts[i]!, join(dir, `kafka-${i + 1}`), quorum),
+  );
+  const bootstrap = kafkaPorts.map((port) => `127.0.0.1:${port}`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
     ADAPTERS: 'real',
     HOST: '127.0.0.1',
-    FUNCTIONS_PORT: String(functionsPort),
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+    ...(redisCluster
+      ? { REDIS_CLUSTER_NODES: redisCluster.seeds.join(','), MARKETS: CLUSTER_MARKETS }
+      : { REDIS_URL: `redis://127.0.0.1:${redisPorts[0]}` }),
+    KAFKA_BROKERS: bootstrap.join(','),
     JWT_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_REQUESTS: '0',
@@ -91,29 +146,48 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     OFFER_TTL_S: '5',
     DISPATCH_RETRY_S: '1',
   };
-  const gatewayEnv = (port: number) => ({ ...env, PORT: String(port) });
-  const urls = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
-  let functions: RunningProcess | undefined;
+  const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
+  // The apps: on the single topology they know both gateways and fail over themselves; on the
+  // cluster topology they know one address, the load balancer's.
+  const lbPort = cluster ? await freePort() : null;
+  const urls = lbPort ? [`http://127.0.0.1:${lbPort}`] : gatewayUrls;
+  const functions: (RunningProcess | undefined)[] = [];
   const gateways: (RunningProcess | undefined)[] = [undefined, undefined];
-  const startFunctions = async () => {
-    functions = startProcess('functions', 'apps/functions/src/main.js', env);
-    await waitForHttp(`http://127.0.0.1:${functionsPort}/healthz`, functions);
+  let loadBalancer: RunningProcess | undefined;
+  const startFunctions = async (i: number) => {
+    const worker = startProcess(`functions-${i}`, 'apps/functions/src/main.js', {
+      ...env,
+      FUNCTIONS_PORT: String(functionsPorts[i]),
+      ...(i > 0 ? { FUNCTIONS: ALL_BUT_MIX } : {}),
+    });
+    functions[i] = worker;
+    await waitForHttp(`http://127.0.0.1:${functionsPorts[i]}/healthz`, worker);
   };
   const startGateway = async (i: number) => {
-    const gateway = startProcess(`gateway-${i}`, 'apps/gateway/src/main.js', gatewayEnv(i === 0 ? portA : portB));
+    const gateway = startProcess(`gateway-${i}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
     gateways[i] = gateway;
-    await waitForHttp(`${urls[i]}/readyz`, gateway);
+    await waitForHttp(`${gatewayUrls[i]}/readyz`, gateway);
   };
   const sockets: Socket[] = [];
   let placing: NodeJS.Timeout | undefined;
   try {
-    log(`starting Redis :${redisPort} and Kafka :${kafkaPort} in ${dir}`);
-    await Promise.all([redis.start(), kafka.start()]);
-    await startFunctions();
+    log(`starting ${cluster ? 'a Redis Cluster and three Kafka brokers' : 'Redis and Kafka'} in ${dir}`);
+    await Promise.all([redisCluster ? redisCluster.start() : redis!.start(), ...brokers.map((b) => b.start())]);
+    // One functions process on the single topology (its kill stops every function); two on the cluster one.
+    await Promise.all((cluster ? [0, 1] : [0]).map((i) => startFunctions(i)));
     await Promise.all([startGateway(0), startGateway(1)]);
+    if (lbPort) {
+      loadBalancer = startLoadBalancer(
+        lbPort,
+        gatewayPorts.map((port, i) => ({ name: `gw${i + 1}`, port })),
+      );
+      await waitForHttp(`${urls[0]}/readyz`, loadBalancer);
+    }
     const issuer = new TokenIssuer(AppConfig.fromEnv(env));
     const token = (sub: string, roles: Role[]) => issuer.issue({ sub, roles });
-    const api = new FailoverApi(urls);
+    const unreachable: number[] = [];
+    const refusedConnections: number[] = [];
+    const api = new FailoverApi(urls, unreachable, refusedConnections, log);
 
     const orders = new Map<string, Tracked>();
     const offers: number[] = [];
@@ -151,7 +225,13 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           attempt++;
           setTimeout(open, 200);
         };
-        socket.once('connect_error', retry);
+        socket.once('connect_error', (err) => {
+          unreachable.push(Date.now());
+          const detail = (err as Error & { description?: { message?: string } }).description?.message ?? '';
+          if (/ECONNREFUSED/.test(`${err.message} ${detail}`)) refusedConnections.push(Date.now());
+          log(`a socket could not connect to ${urls[attempt % urls.length]}: ${err.message} ${detail}`);
+          retry();
+        });
         socket.once('disconnect', (reason) => {
           if (reason !== 'io client disconnect') retry();
         });
@@ -253,28 +333,53 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
 
     const pause = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
     const backAt: number[] = [];
+    const killedAt: number[] = [];
+    const windowStarts: number[] = [];
     for (const [i, fault] of options.faults.entries()) {
       window = i;
+      windowStarts.push(Date.now());
       await pause(options.loadS);
-      log(`killing ${fault} (SIGKILL)`);
+      killedAt.push(Date.now());
       switch (fault) {
         case 'redis':
         case 'redis-wiped':
-          await redis.kill();
+          log(`killing redis (SIGKILL)`);
+          await redis!.kill();
           await pause(options.downS);
-          await redis.start({ wipe: fault === 'redis-wiped' });
+          await redis!.start({ wipe: fault === 'redis-wiped' });
           break;
         case 'kafka':
-          await kafka.kill();
+          log(`killing kafka (SIGKILL)`);
+          await brokers[0]!.kill();
           await pause(options.downS);
-          await kafka.start();
+          await brokers[0]!.start();
           break;
-        case 'functions':
-          await functions?.stop('SIGKILL');
+        case 'kafka-leader': {
+          const port = await kafkaLeaderOf(bootstrap, 'mesh.orders', 0);
+          const broker = brokers[kafkaPorts.indexOf(port)]!;
+          log(`killing the broker leading mesh.orders[0] (:${port}, SIGKILL)`);
+          await broker.kill();
           await pause(options.downS);
-          await startFunctions();
+          await broker.start();
+          break;
+        }
+        case 'redis-master': {
+          const port = await redisCluster!.masterOf(`{m:${LOAD_MARKET}}`);
+          log(`killing the Redis master of market ${LOAD_MARKET} (:${port}, SIGKILL); its replica takes over`);
+          await redisCluster!.node(port).kill();
+          await pause(options.downS);
+          await redisCluster!.node(port).start();
+          await redisCluster!.healthy();
+          break;
+        }
+        case 'functions':
+          log(`killing functions (SIGKILL)`);
+          await functions[0]?.stop('SIGKILL');
+          await pause(options.downS);
+          await startFunctions(0);
           break;
         case 'gateway':
+          log(`killing a gateway (SIGKILL)`);
           await gateways[1]?.stop('SIGKILL');
           await pause(options.downS);
           await startGateway(1);
@@ -284,6 +389,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       log(`${fault} is back`);
       await pause(options.loadS);
     }
+    windowStarts.push(Date.now());
     clearInterval(placing);
     placing = undefined;
     await pause(2);
@@ -329,6 +435,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       const refused = refusals.filter((r) => r.window === i);
       const back = backAt[i];
       const firstOffer = back === undefined ? undefined : offers.find((at) => at >= back);
+      const [from, to] = [killedAt[i] ?? 0, (back ?? 0) + options.loadS * 1000];
+      const around = [from, ...offers.filter((at) => at > from && at < to), to];
+      const gaps = around.slice(1).map((at, k) => at - around[k]!);
       return {
         fault,
         accepted: mine.length,
@@ -345,13 +454,18 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         finalStateUnknown: delivered.filter((o) => !o.pushedFinal && !o.refetchedFinal).length,
         doubleAssigned: mine.filter((o) => o.couriers.size > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,
+        longestOfferGapMs: Math.max(0, ...gaps),
+        connectionErrors: unreachable.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!).length,
+        connectionsRefused: refusedConnections.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!)
+          .length,
       };
     });
   } finally {
     if (placing) clearInterval(placing);
     for (const socket of sockets) socket.close();
-    await Promise.all([...gateways.map((g) => g?.stop('SIGKILL')), functions?.stop('SIGKILL')]);
-    await Promise.all([redis.kill(), kafka.kill()]);
+    const running = [...gateways, ...functions, loadBalancer].filter((p): p is RunningProcess => p !== undefined);
+    await Promise.all(running.map((p) => p.stop('SIGKILL')));
+    await Promise.all([redisCluster ? redisCluster.kill() : redis!.kill(), ...brokers.map((b) => b.kill())]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -366,7 +480,11 @@ async function deliverOffer(
   home: number,
 ): Promise<void> {
   const accepted = await api.persist(jwt, 'POST', `/v1/offers/${offer.offerId}/accept`, home);
-  if (accepted !== 200) return;
+  if (accepted !== 200) {
+    // An accept whose answer was lost (its gateway died) and was sent again: the app looks at the order.
+    const order = await api.persistRead<OrderView>(jwt, `/v1/orders/${offer.orderId}`, home);
+    if (order?.courierId !== courierId || order.status !== 'assigned') return;
+  }
   orders.get(offer.orderId)?.couriers.add(courierId);
   for (const step of ['pickup', 'deliver']) {
     await new Promise((resolve) => setTimeout(resolve, DELIVERY_STEP_MS));
@@ -388,9 +506,14 @@ async function refetchOpen(
   }
 }
 
-/** HTTP to the app's home gateway, or the other when it cannot be reached. */
+/** HTTP to the app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`). */
 class FailoverApi {
-  constructor(private readonly urls: string[]) {}
+  constructor(
+    private readonly urls: string[],
+    private readonly unreachable: number[],
+    private readonly refused: number[],
+    private readonly log: (line: string) => void,
+  ) {}
 
   async call<T = unknown>(
     jwt: string,
@@ -415,12 +538,36 @@ class FailoverApi {
           signal: AbortSignal.timeout(10_000),
         });
         const text = await res.text();
-        return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+        const json = /json/.test(res.headers.get('content-type') ?? '');
+        return { status: res.status, body: (text && json ? JSON.parse(text) : undefined) as T };
       } catch (err) {
         lastError = err;
+        this.unreachable.push(Date.now());
+        if (
+          (err instanceof Error ? (err.cause as { code?: string } | undefined)?.code : undefined) === 'ECONNREFUSED'
+        ) {
+          this.refused.push(Date.now());
+        }
+        const cause =
+          err instanceof Error
+            ? `${err.message} ${String((err.cause as Error | undefined)?.message ?? '')}`
+            : String(err);
+        this.log(`${method} ${path} could not reach ${url}: ${cause}`);
       }
     }
     throw lastError;
+  }
+
+  /** Reads while the answer is 5xx or no gateway answers; null if it never is 200. */
+  async persistRead<T>(jwt: string, path: string, home: number): Promise<T | null> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const res = await this.call<T>(jwt, 'GET', path, undefined, home).catch(() => null);
+      if (res?.status === 200) return res.body;
+      if (res && ![429, 502, 503, 504].includes(res.status)) return null;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return null;
   }
 
   /** Retries a courier's action while the answer is 503 or no gateway answers; resolves with the final status. */
@@ -431,7 +578,7 @@ class FailoverApi {
         (res) => res.status,
         () => 0,
       );
-      if ((status !== 503 && status !== 0 && status !== 429) || Date.now() > deadline) return status;
+      if (![0, 429, 502, 503, 504].includes(status) || Date.now() > deadline) return status;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
@@ -451,6 +598,8 @@ export function chaosTable(figures: FaultFigures[]): string {
     'final state unknown',
     'double assigned',
     'back → next offer',
+    'longest offer gap',
+    'connection errors (refused)',
   ];
   const rows = figures.map((f) => [
     f.fault,
@@ -464,6 +613,8 @@ export function chaosTable(figures: FaultFigures[]): string {
     String(f.finalStateUnknown),
     String(f.doubleAssigned),
     f.backToOfferMs === null ? '—' : `${(f.backToOfferMs / 1000).toFixed(2)} s`,
+    `${(f.longestOfferGapMs / 1000).toFixed(2)} s`,
+    `${f.connectionErrors} (${f.connectionsRefused})`,
   ]);
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }

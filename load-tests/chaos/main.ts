@@ -1,33 +1,41 @@
 import { parseArgs } from 'node:util';
-import { FAULTS, chaosTable, runChaos, type Fault } from './chaos-run';
+import { TOPOLOGY, type Topology } from '../../libs/testing/src/stack';
+import { FAULTS, TOPOLOGY_FAULTS, chaosTable, runChaos, type Fault } from './chaos-run';
 
 /**
- * `npm run chaos [-- --faults redis,kafka,functions,gateway,redis-wiped --rate 20 --couriers 200 --load 10]`:
- * steady orders on a stack of its own while one process at a time is SIGKILLed and
- * restarted, then every accepted order accounted for, per fault.
+ * `npm run chaos [-- --topology single|cluster --faults redis,kafka,functions,gateway,redis-wiped --rate 20
+ * --couriers 200 --load 10]`: steady orders on a stack of its own while one process at a time is
+ * SIGKILLed and restarted, then every accepted order accounted for, per fault. The cluster topology
+ * (a Redis Cluster, three brokers, two gateways behind HAProxy) kills the orders partition leader's
+ * broker, the Redis master of the load's market and a gateway, and restarts them only after `--down`
+ * seconds (8 by default): the cluster must carry on without them.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      faults: { type: 'string', default: FAULTS.join(',') },
+      topology: { type: 'string', default: TOPOLOGY },
+      faults: { type: 'string' },
       rate: { type: 'string', default: '20' },
       couriers: { type: 'string', default: '200' },
       customers: { type: 'string', default: '50' },
       load: { type: 'string', default: '10' },
-      down: { type: 'string', default: '3' },
+      down: { type: 'string' },
       drain: { type: 'string', default: '120' },
     },
   });
-  const faults = values.faults.split(',').map((f) => f.trim());
+  if (values.topology !== 'single' && values.topology !== 'cluster') throw new Error('--topology single|cluster');
+  const topology: Topology = values.topology;
+  const faults = (values.faults ?? TOPOLOGY_FAULTS[topology].join(',')).split(',').map((f) => f.trim());
   const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
   if (unknown.length > 0) throw new Error(`unknown faults ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
   const figures = await runChaos({
+    topology,
     faults: faults as Fault[],
     ordersPerS: Number(values.rate),
     couriers: Number(values.couriers),
     customers: Number(values.customers),
     loadS: Number(values.load),
-    downS: Number(values.down),
+    downS: Number(values.down ?? (topology === 'cluster' ? 8 : 3)),
     drainS: Number(values.drain),
     log: (line) => process.stdout.write(`[chaos] ${line}\n`),
   });

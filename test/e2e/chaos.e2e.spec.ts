@@ -1,29 +1,38 @@
-import { chaosTable, runChaos, type FaultFigures } from '../../load-tests/chaos/chaos-run';
+import { TOPOLOGY } from '@mesh/testing';
+import { TOPOLOGY_FAULTS, chaosTable, runChaos, type FaultFigures } from '../../load-tests/chaos/chaos-run';
 
 /**
  * The fault tier's CI profile (`npm run chaos` is the full one): steady orders on
- * a stack of its own (own Redis, own Kafka broker, one functions process, two
- * gateways) while Redis, the broker, the functions process and one gateway are
- * each SIGKILLed by pid mid-load and restarted 3 s later, and Redis once more
- * restarted with its data directory deleted (its state rebuilt from Kafka). Every
- * accepted order is followed to its end.
+ * a stack of its own while one process at a time is SIGKILLed by pid mid-load and
+ * restarted later. Every accepted order is followed to its end.
+ * - Single topology (own Redis, own Kafka broker, one functions process, two gateways
+ *   the apps fail over between): Redis, the broker, the functions process and one
+ *   gateway, each back 3 s later, and Redis once more restarted with its data
+ *   directory deleted (its state rebuilt from Kafka).
+ * - Cluster topology (MESH_TOPOLOGY=cluster: own Redis Cluster of three masters and
+ *   three replicas, three brokers, two functions processes, two gateways behind
+ *   HAProxy): the broker leading the first orders partition, the Redis master of the
+ *   load's market, a gateway and a functions process, each back only 8 s later.
  */
-describe('faults: one process killed at a time, mid-load', () => {
+const cluster = TOPOLOGY === 'cluster';
+
+describe(`faults on the ${TOPOLOGY} topology: one process killed at a time, mid-load`, () => {
   let figures: FaultFigures[];
 
   beforeAll(async () => {
     figures = await runChaos({
-      faults: ['redis', 'redis-wiped', 'kafka', 'functions', 'gateway'],
+      topology: TOPOLOGY,
+      faults: TOPOLOGY_FAULTS[TOPOLOGY],
       ordersPerS: 10,
       couriers: 60,
       customers: 20,
       loadS: 5,
-      downS: 3,
+      downS: cluster ? 8 : 3,
       drainS: 90,
       log: () => undefined,
     });
     process.stdout.write(`${chaosTable(figures)}\n`);
-  }, 600_000);
+  }, 900_000);
 
   it('loses, strands and double-assigns no accepted order, and every customer hears of the end', () => {
     for (const fault of figures) {
@@ -38,9 +47,21 @@ describe('faults: one process killed at a time, mid-load', () => {
     }
   });
 
-  it('refuses new orders with 503 while Kafka is away, and accepts again once it is back', () => {
-    const kafka = figures.find((f) => f.fault === 'kafka');
-    expect(kafka?.refused).toBeGreaterThan(0);
-    expect(kafka?.backToOfferMs).not.toBeNull();
-  });
+  // Each topology has the check its own faults call for (no test is skipped on either).
+  if (cluster) {
+    it('never refuses an app a connection, whatever node dies: the load balancer takes a dead gateway out', () => {
+      for (const fault of figures) {
+        expect({ fault: fault.fault, refused: fault.connectionsRefused }).toEqual({ fault: fault.fault, refused: 0 });
+      }
+      // Only the gateway's death drops anything below HTTP: the requests it was answering when killed.
+      const others = figures.filter((f) => f.fault !== 'gateway');
+      expect(others.map((f) => [f.fault, f.connectionErrors])).toEqual(others.map((f) => [f.fault, 0]));
+    });
+  } else {
+    it('refuses new orders with 503 while Kafka is away, and accepts again once it is back', () => {
+      const kafka = figures.find((f) => f.fault === 'kafka');
+      expect(kafka?.refused).toBeGreaterThan(0);
+      expect(kafka?.backToOfferMs).not.toBeNull();
+    });
+  }
 });

@@ -36,12 +36,19 @@ export class BusModule implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** Topics normally come from `infra:up`; creating missing ones here lets a prefixed deployment start alone. */
+  /**
+   * Topics normally come from `infra:up`; creating missing ones here lets a prefixed deployment start alone.
+   * The producer is connected before the process says it is up, so the first requests do not pay for its
+   * handshake (its producer id, the partition leaders' metadata).
+   */
   async onModuleInit(): Promise<void> {
     if (!(this.bus instanceof KafkaEventBus)) return;
-    await this.bus.ensureTopics().catch((err: unknown) => {
+    try {
+      await this.bus.ensureTopics();
+      await this.bus.warmUp();
+    } catch (err) {
       this.logger.warn({ err }, 'could not check the Kafka topics; readiness will tell when Kafka answers');
-    });
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

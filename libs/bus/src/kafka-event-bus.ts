@@ -69,6 +69,9 @@ interface Pending {
 
 /** Events per produce request at most; larger bursts go out in several requests. */
 const MAX_BATCH = 2_000;
+/** How long a starting process waits for the mesh's topics to be there, led, on every broker's metadata. */
+const ENSURE_TOPICS_MS = 30_000;
+
 /** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
 const COMMIT_INTERVAL_MS = 1_000;
 const DEFAULT_SESSION_TIMEOUT_MS = 2_500;
@@ -127,8 +130,35 @@ export class KafkaEventBus extends EventBus {
     return topicName(topic, this.options.topicPrefix);
   }
 
-  /** Creates the mesh's topics and their dead-letter topics (with this bus's prefix) where missing. */
+  /**
+   * Creates the mesh's topics and their dead-letter topics (with this bus's prefix)
+   * where missing, and resolves once every partition of them has a leader that the
+   * cluster's metadata names. Several processes starting at once on a cluster of
+   * brokers race to create them and see metadata that lags behind for a moment
+   * ("does not host this topic-partition"): that is retried, for up to 30 s.
+   */
   async ensureTopics(): Promise<void> {
+    const deadline = Date.now() + ENSURE_TOPICS_MS;
+    for (;;) {
+      try {
+        return await this.ensureTopicsOnce();
+      } catch (err) {
+        const retriable = err instanceof Error && (err as { retriable?: boolean }).retriable === true;
+        if (!retriable || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  /** Connects the producer (its id, the cluster's metadata) and loads the leaders of the mesh's topics. */
+  async warmUp(): Promise<void> {
+    const producer = await this.connectProducer();
+    const names = (Object.keys(TOPICS) as TopicKey[]).map((key) => this.name(key));
+    // An empty batch per topic sends nothing, but has the producer learn every partition's leader.
+    await producer.sendBatch({ acks: -1, topicMessages: names.map((topic) => ({ topic, messages: [] })) });
+  }
+
+  private async ensureTopicsOnce(): Promise<void> {
     const admin = await this.connectAdmin();
     const existing = new Set(await admin.listTopics());
     const wanted = (Object.keys(TOPICS) as TopicKey[]).flatMap((key) => [
@@ -140,10 +170,16 @@ export class KafkaEventBus extends EventBus {
       { topic: deadLetterTopicName(this.name(key)), numPartitions: 1 },
     ]);
     const missing = wanted.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
     // Replicated as the cluster's operator set it (default.replication.factor, min.insync.replicas):
     // three times, two in sync, on the cluster topology; once on a single broker.
-    await admin.createTopics({ waitForLeaders: true, topics: missing });
+    if (missing.length > 0) await admin.createTopics({ waitForLeaders: true, topics: missing });
+    const { topics } = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+    const leaderless = topics.filter((t) => t.partitions.some((p) => p.leader < 0));
+    if (leaderless.length > 0) {
+      throw Object.assign(new Error(`no leader yet for ${leaderless.map((t) => t.name).join(', ')}`), {
+        retriable: true,
+      });
+    }
   }
 
   publish(topic: TopicKey, event: CloudEvent, options: PublishOptions = {}): Promise<void> {

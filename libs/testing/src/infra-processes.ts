@@ -79,7 +79,7 @@ export function redisServer(port: number, dir: string, { cluster = false }: { cl
           ...(cluster
             ? [
                 ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
-                ...['--cluster-node-timeout', '1500', '--cluster-replica-validity-factor', '0'],
+                ...['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
               ]
             : []),
         ],
@@ -161,6 +161,10 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string, q
                 `default.replication.factor=${replication}`,
                 `min.insync.replicas=${replication - 1}`,
                 'unclean.leader.election.enable=false',
+                'replica.fetch.backoff.ms=100',
+                'broker.heartbeat.interval.ms=500',
+                'broker.session.timeout.ms=2000',
+                'controller.quorum.fetch.timeout.ms=1000',
               ]
             : []),
         ].join('\n'),

@@ -13,8 +13,9 @@ export interface Backend {
  * The HAProxy configuration in front of the gateways, as a deployment would have
  * it (the Kubernetes Service does the same job there):
  * - health-checked every half second on `/healthz` (alive, not "ready": a gateway
- *   that cannot reach Kafka answers 503 problem+json itself, better than HAProxy's page);
- * - a connection refused by a dead gateway is retried on another (`redispatch`);
+ *   that cannot reach Kafka answers 503 problem+json itself), and taken out at once
+ *   when a connection to it fails;
+ * - a connection refused by a dead gateway is retried on another (`redispatch` on every retry);
  *   a request a gateway died answering is retried elsewhere only when it is safe
  *   (GET, HEAD): a POST may have been taken, and its Idempotency-Key is the client's to use;
  * - Socket.IO: WebSocket tunnels kept open, and a cookie pins a browser's long-polling
@@ -23,7 +24,8 @@ export interface Backend {
 export function haproxyConfig(port: number, backends: readonly Backend[]): string {
   return [
     'global',
-    '  maxconn 50000',
+    // Two descriptors per connection (client and gateway side) must fit the process' limit (20,000 here).
+    '  maxconn 9000',
     'defaults',
     '  mode http',
     '  timeout connect 1s',
@@ -31,9 +33,15 @@ export function haproxyConfig(port: number, backends: readonly Backend[]): strin
     '  timeout server 60s',
     '  timeout tunnel 1h',
     '  timeout http-keep-alive 10s',
-    '  option redispatch',
+    '  option redispatch 1',
     '  retries 3',
     '  retry-on conn-failure empty-response',
+    // Its own errors (no gateway left, one died mid-answer) in API.md's problem+json, as the gateways' are.
+    ...[502, 503, 504].map(
+      (status) =>
+        `  http-error status ${status} content-type application/problem+json string ` +
+        `'{"type":"/problems/dependency-down","title":"Service unavailable","status":${status},"detail":"No gateway could answer; retry shortly."}'`,
+    ),
     'frontend mesh',
     `  bind 127.0.0.1:${port}`,
     '  http-request disable-l7-retry if !METH_GET !METH_HEAD',
@@ -43,7 +51,8 @@ export function haproxyConfig(port: number, backends: readonly Backend[]): strin
     '  option httpchk GET /healthz',
     '  http-check expect status 200',
     '  cookie mesh-gw insert indirect nocache httponly',
-    ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check inter 500 fall 2 rise 2 cookie ${b.name}`),
+    '  default-server check inter 500 fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down',
+    ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} cookie ${b.name}`),
     '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { dropSchema, migrateSchema } from './database';
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
-import type { Role } from '@mesh/contracts';
+import { DEADLINES, FUNCTION_CATALOG, type Role } from '@mesh/contracts';
 import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -102,6 +102,11 @@ export const LOCAL_OBJECT_STORE = {
   OBJECT_STORE_SECRET_KEY: process.env.OBJECT_STORE_SECRET_KEY ?? 'mesh-local-secret-not-for-production',
 };
 
+/** Every function and the deadline sweeper, but the mix. */
+export const ALL_BUT_MIX = [...FUNCTION_CATALOG.map((f) => f.name).filter((name) => name !== 'mix'), DEADLINES].join(
+  ',',
+);
+
 /** Which dependencies a stack runs on: `MESH_TOPOLOGY=cluster` picks the cluster topology (`infra:up -- --cluster`). */
 export type Topology = 'single' | 'cluster';
 export const TOPOLOGY: Topology = process.env.MESH_TOPOLOGY === 'cluster' ? 'cluster' : 'single';
@@ -181,10 +186,12 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}, topology = TO
   const functionsPorts = cluster ? [functionsPort, await freePort()] : [functionsPort];
   const startGateway = (i: number) =>
     startProcess(`gateway-${i + 1}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
+  // The mix runs on one replica until live rooms scale out (scaling-policy.json): the second process runs the rest.
   const startFunctions = (i: number) =>
     startProcess(`functions-${i + 1}`, 'apps/functions/src/main.js', {
       ...env,
       FUNCTIONS_PORT: String(functionsPorts[i]),
+      ...(i > 0 && !env.FUNCTIONS ? { FUNCTIONS: ALL_BUT_MIX } : {}),
     });
   const functionsWorkers = functionsPorts.map((_, i) => startFunctions(i));
   const gateways = gatewayPorts.map((_, i) => startGateway(i));
