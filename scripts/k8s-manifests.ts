@@ -98,6 +98,25 @@ function deployment(
   };
 }
 
+/** A Job run once per release, retried until it succeeds. */
+function job(name: string, command: string[]): Manifest {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: NAMESPACE, labels: labels(name) },
+    spec: {
+      backoffLimit: 6,
+      template: {
+        metadata: { labels: labels(name) },
+        spec: {
+          restartPolicy: 'OnFailure',
+          containers: [{ name, image: IMAGE, command, envFrom, securityContext }],
+        },
+      },
+    },
+  };
+}
+
 /** Every manifest of the mesh on Kubernetes with KEDA, from the same catalog and scaling policy the local scaler uses. */
 export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifest[] {
   const manifests: Manifest[] = [
@@ -126,62 +145,19 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
       metadata: { name: 'mesh-live', namespace: NAMESPACE },
       spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '5Gi' } } },
     },
-    {
-      // The route log's schema, migrated once per release (node-pg-migrate under its advisory lock).
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: { name: 'db-migrate', namespace: NAMESPACE, labels: labels('db-migrate') },
-      spec: {
-        backoffLimit: 6,
-        template: {
-          metadata: { labels: labels('db-migrate') },
-          spec: {
-            restartPolicy: 'OnFailure',
-            containers: [
-              {
-                name: 'db-migrate',
-                image: IMAGE,
-                command: ['node', 'infra/scripts/db-migrate.mjs'],
-                envFrom,
-                securityContext,
-              },
-            ],
-          },
-        },
-      },
-    },
-    {
-      // The mesh's topics with the cluster's replication, once per release (idempotent; waits for the brokers).
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: { name: 'kafka-topics', namespace: NAMESPACE, labels: labels('kafka-topics') },
-      spec: {
-        backoffLimit: 6,
-        template: {
-          metadata: { labels: labels('kafka-topics') },
-          spec: {
-            restartPolicy: 'OnFailure',
-            containers: [
-              {
-                name: 'kafka-topics',
-                image: IMAGE,
-                command: [
-                  'node',
-                  'infra/scripts/kafka-topics.mjs',
-                  '--bootstrap',
-                  KAFKA,
-                  '--replication',
-                  String(KAFKA_REPLICATION),
-                  '--wait',
-                  '300',
-                ],
-                securityContext,
-              },
-            ],
-          },
-        },
-      },
-    },
+    // The route log's schema, migrated once per release (node-pg-migrate under its advisory lock).
+    job('db-migrate', ['node', 'infra/scripts/db-migrate.mjs']),
+    // The mesh's topics with the cluster's replication, once per release (idempotent; waits for the brokers).
+    job('kafka-topics', [
+      'node',
+      'infra/scripts/kafka-topics.mjs',
+      '--bootstrap',
+      KAFKA,
+      '--replication',
+      String(KAFKA_REPLICATION),
+      '--wait',
+      '300',
+    ]),
     deployment('gateway', {
       command: ['node', 'dist/apps/gateway/src/main.js'],
       port: 3000,

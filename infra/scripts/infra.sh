@@ -359,6 +359,16 @@ kafka_java() { # kafka_java MAIN ARGS...
     -cp "$KAFKA_DIR/libs/*" "$@"
 }
 
+kafka_launch() { # kafka_launch DIR HEAP: the broker of DIR/server.properties, its pid in DIR/kafka.pid
+  # setsid: the broker outlives this script and the npm process that ran it.
+  # shellcheck disable=SC2086
+  setsid nohup java $2 $KAFKA_JVM \
+    -Dkafka.logs.dir="$1/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+    -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$1/server.properties" \
+    >"$1/logs/stdout.log" 2>&1 </dev/null &
+  echo $! >"$1/kafka.pid"
+}
+
 kafka_up() {
   # The jars also run the fault tier's own brokers (libs/testing/src/infra-processes.ts), whichever broker serves 9092.
   kafka_libs
@@ -376,12 +386,7 @@ kafka_up() {
         die "kafka: formatting storage failed (see $KAFKA_DIR/logs/format.log)"
       say "kafka: storage formatted (cluster $cluster_id)"
     fi
-    # setsid: the broker outlives this script and the npm process that ran it.
-    setsid nohup java $KAFKA_HEAP $KAFKA_JVM \
-      -Dkafka.logs.dir="$KAFKA_DIR/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
-      -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
-      >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &
-    echo $! >"$KAFKA_DIR/kafka.pid"
+    kafka_launch "$KAFKA_DIR" "$KAFKA_HEAP"
     say "kafka: starting (pid $(cat "$KAFKA_DIR/kafka.pid"))"
   fi
   # The broker "really answers" when a client can read metadata and create the topics.
@@ -471,11 +476,7 @@ kafka_cluster_up() {
         -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 ||
         die "kafka cluster: formatting node $id failed (see $dir/logs/format.log)"
     fi
-    setsid nohup java $KAFKA_CLUSTER_HEAP $KAFKA_JVM \
-      -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
-      -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$dir/server.properties" \
-      >"$dir/logs/stdout.log" 2>&1 </dev/null &
-    echo $! >"$dir/kafka.pid"
+    kafka_launch "$dir" "$KAFKA_CLUSTER_HEAP"
     say "kafka cluster: node $id starting (pid $(cat "$dir/kafka.pid"), $KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1)))"
   done
   node "$ROOT/infra/scripts/kafka-topics.mjs" --bootstrap "$(kafka_cluster_bootstrap)" --replication 3 --wait 120 ||
