@@ -36,10 +36,6 @@ export class RedisConnection {
     });
   }
 
-  get isCluster(): boolean {
-    return this.client instanceof Cluster;
-  }
-
   /**
    * A new connection without the key prefix, for pub/sub (Socket.IO adapter and emitter).
    * `publisher`: only publishes, so publishes made in one tick go out in one write.
