@@ -138,7 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       : { REDIS_URL: `redis://127.0.0.1:${redisPorts[0]}` }),
     KAFKA_BROKERS: bootstrap.join(','),
     JWT_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     RATE_LIMIT_REQUESTS: '0',
     // The whole fleet and its customers come from this one address.
     ANON_RATE_LIMIT_REQUESTS: '0',
@@ -264,7 +264,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
             socket.on('courier.resync', () => void announce());
             socket.on('offer.created', (offer: OfferView) => {
               offers.push(Date.now());
-              void deliverOffer(api, jwt, sub, offer, orders, i);
+              void deliverOffer(api, jwt, sub, offer, orders, i, log);
             });
           },
           // Not recovered (a `courier.resync` may have been missed too): the app says again where it is and
@@ -478,9 +478,10 @@ async function deliverOffer(
   offer: OfferView,
   orders: Map<string, Tracked>,
   home: number,
+  log: (line: string) => void,
 ): Promise<void> {
   const accepted = await api.persist(jwt, 'POST', `/v1/offers/${offer.offerId}/accept`, home);
-  if (accepted !== 200) {
+  if (accepted.status !== 200) {
     // An accept whose answer was lost (its gateway died) and was sent again: the app looks at the order.
     const order = await api.persistRead<OrderView>(jwt, `/v1/orders/${offer.orderId}`, home);
     if (order?.courierId !== courierId || order.status !== 'assigned') return;
@@ -488,7 +489,11 @@ async function deliverOffer(
   orders.get(offer.orderId)?.couriers.add(courierId);
   for (const step of ['pickup', 'deliver']) {
     await new Promise((resolve) => setTimeout(resolve, DELIVERY_STEP_MS));
-    await api.persist(jwt, 'POST', `/v1/orders/${offer.orderId}/${step}`, home);
+    const res = await api.persist(jwt, 'POST', `/v1/orders/${offer.orderId}/${step}`, home);
+    // A courier whose step was refused is left holding the order: what it was told is the first thing to look at.
+    if (res.status !== 200) {
+      log(`${step} of ${offer.orderId} by ${courierId} ended ${res.seen.join(' → ')}: ${JSON.stringify(res.body)}`);
+    }
   }
 }
 
@@ -570,15 +575,23 @@ class FailoverApi {
     return null;
   }
 
-  /** Retries a courier's action while the answer is 503 or no gateway answers; resolves with the final status. */
-  async persist(jwt: string, method: string, path: string, home: number, body?: unknown): Promise<number> {
+  /**
+   * Retries a courier's action while the answer is 503 or no gateway answers; resolves with the final
+   * answer and the statuses seen on the way (0: no gateway answered).
+   */
+  async persist(
+    jwt: string,
+    method: string,
+    path: string,
+    home: number,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown; seen: number[] }> {
     const deadline = Date.now() + 60_000;
+    const seen: number[] = [];
     for (;;) {
-      const status = await this.call(jwt, method, path, body, home).then(
-        (res) => res.status,
-        () => 0,
-      );
-      if (![0, 429, 502, 503, 504].includes(status) || Date.now() > deadline) return status;
+      const res = await this.call(jwt, method, path, body, home).catch(() => ({ status: 0, body: undefined }));
+      seen.push(res.status);
+      if (![0, 429, 502, 503, 504].includes(res.status) || Date.now() > deadline) return { ...res, seen };
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

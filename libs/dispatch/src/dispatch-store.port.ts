@@ -197,3 +197,20 @@ export async function everyMarketBuilt(store: DispatchStore, markets: { names: r
   const built = await Promise.all(markets.names.map((market) => store.built(market)));
   return built.every((positions) => positions !== null);
 }
+
+/**
+ * Reads an order or offer that may not exist: null when it does not, StateUnavailable
+ * while it may only be missing (a market is being rebuilt). When not found, it is read
+ * again after every market is seen built: a rebuild that finished between the first read
+ * and that look restored it, and a 404 then would tell a client its order is gone.
+ */
+export async function readBuilt<T>(
+  store: DispatchStore,
+  markets: { names: readonly string[] },
+  read: () => Promise<T | null>,
+): Promise<T | null> {
+  const found = await read();
+  if (found !== null) return found;
+  if (!(await everyMarketBuilt(store, markets))) throw new StateUnavailable();
+  return read();
+}

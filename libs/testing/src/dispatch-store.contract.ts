@@ -2,6 +2,7 @@ import { newId, type PlaceOrder } from '@mesh/contracts';
 import {
   OrderFold,
   StateUnavailable,
+  readBuilt,
   announced,
   answerOffer,
   makeOffer,
@@ -120,6 +121,29 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
         expect(await fresh.store.built(market)).toEqual({ '0': '12', '3': '40' });
         expect(await fresh.store.built(other)).toEqual({ '0': '3' });
         expect(await fresh.store.commit(change)).toMatchObject({ version: 1, market });
+      } finally {
+        await fresh.dispose();
+      }
+    });
+
+    it('reads what may be missing: unavailable while a market is unbuilt, absent once built, and found when its rebuild ends between the read and the look', async () => {
+      const fresh = await create();
+      try {
+        const change = newOrderAt('cust-1', place());
+        const read = () => fresh.store.order(change.order.after.id);
+        await expect(readBuilt(fresh.store, fresh.markets, read)).rejects.toBeInstanceOf(StateUnavailable);
+        // The rebuild restores the order and marks its market built just after the first read found nothing.
+        let reads = 0;
+        const racing = async () => {
+          const found = await read();
+          if (reads++ === 0) {
+            for (const name of fresh.markets.names) await fresh.store.markBuilt(name, {});
+            await fresh.store.commit(change);
+          }
+          return found;
+        };
+        expect(await readBuilt(fresh.store, fresh.markets, racing)).toMatchObject({ id: change.order.after.id });
+        expect(await readBuilt(fresh.store, fresh.markets, () => fresh.store.order('no-such-order'))).toBeNull();
       } finally {
         await fresh.dispose();
       }

@@ -5,6 +5,7 @@ import { DEADLINES, FUNCTION_CATALOG, type Role } from '@mesh/contracts';
 import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -58,7 +59,9 @@ export function freePort(): Promise<number> {
 
 /**
  * Starts a built app (`npm run build` first) as its own process. With MESH_PROFILE_DIR
- * set, each process writes a V8 CPU profile there when it exits (for benchmarks).
+ * set, each process writes a V8 CPU profile there when it exits (for benchmarks); with
+ * MESH_PROCESS_LOG_DIR set, each process' output is appended to `<name>.log` there (for
+ * following an order through a fault run).
  */
 export function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): RunningProcess {
   const profile = process.env.MESH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MESH_PROFILE_DIR}`] : [];
@@ -73,6 +76,11 @@ export function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  if (process.env.MESH_PROCESS_LOG_DIR) {
+    const file = createWriteStream(join(process.env.MESH_PROCESS_LOG_DIR, `${name}.log`), { flags: 'a' });
+    child.stdout?.pipe(file, { end: false });
+    child.stderr?.pipe(file, { end: false });
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     name,

@@ -8,7 +8,7 @@ import {
   announced,
   commitUnlessUnchanged,
   settleProof,
-  everyMarketBuilt,
+  readBuilt,
 } from '@mesh/dispatch';
 import { Markets } from '@mesh/geo';
 import {
@@ -62,11 +62,8 @@ export class MediaFunction implements MeshFunction<'object.created'> {
       return;
     }
     const { orderId, uploadId } = upload;
-    const order = await this.store.order(orderId);
-    if (!order) {
-      if (!(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
-      return;
-    }
+    const order = await readBuilt(this.store, this.markets, () => this.store.order(orderId));
+    if (!order) return;
     // A newer photo replaced this one, or its outcome is recorded: nothing to make.
     if (!settleProof(order, uploadId, { status: 'ready' }, new Date())) return;
     if (!PROOF_ALLOWED.includes(order.status) && order.proofUploadId !== uploadId) {

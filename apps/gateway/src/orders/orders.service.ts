@@ -16,13 +16,12 @@ import {
   CUSTOMER_CANCELLABLE,
   DispatchStore,
   OrderEventPublisher,
-  StateUnavailable,
   announced,
   answerOffer,
   cancel,
   commitFresh,
   deliver,
-  everyMarketBuilt,
+  readBuilt,
   newOrder,
   orderView,
   pickUp,
@@ -123,13 +122,12 @@ export class OrdersService {
 
   /** 404 unless the order exists and the caller may see it. */
   async visible(who: Principal, orderId: string): Promise<StoredOrder> {
-    const order = await this.store.order(orderId);
+    const order = await readBuilt(this.store, this.markets, () => this.store.order(orderId));
     // Only a courier who is not the assigned one can need the live offer to see the order.
     const offer =
       order?.offerId && who.roles.includes('courier') && order.courierId !== who.sub
         ? await this.store.offer(order.offerId)
         : null;
-    if (!order && !(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
     if (!order || !maySeeOrder(who, order, offer)) throw problems.notFound(`There is no order ${orderId}.`);
     return order;
   }
@@ -196,8 +194,7 @@ export class OrdersService {
   /** The offered courier says yes (the order is theirs) or no (dispatch moves on). */
   async answerOffer(who: Principal, offerId: string, answer: 'accept' | 'decline'): Promise<OrderView> {
     const { order, change } = await commitFresh(this.store, async () => {
-      const offer = await this.store.offer(offerId);
-      if (!offer && !(await everyMarketBuilt(this.store, this.markets))) throw new StateUnavailable();
+      const offer = await readBuilt(this.store, this.markets, () => this.store.offer(offerId));
       if (!offer || offer.courierId !== who.sub) throw problems.notFound(`There is no offer ${offerId}.`);
       const order = await this.store.order(offer.orderId);
       if (!order) throw problems.notFound(`There is no offer ${offerId}.`);
