@@ -85,7 +85,7 @@ return 1
  * the order engages (offered or busy; unless engaged elsewhere) or released
  * (when the courier still points at this order or its offer).
  *
- * KEYS: order, deadlines, offer ('-' none), courier ('-' none), available index, owner indexes…
+ * KEYS: order, deadlines, offer (its id '-' when none), courier (id '-' when none; both in the market's slot), available index, owner indexes…
  * ARGV: orderId, version, order doc, deadline ms ('' none), offer doc ('' none), offer status,
  *       courierId ('' none), engagement ('offered' | 'busy' | '' = released), offerId, activeOrderId
  */
@@ -257,7 +257,7 @@ export class RedisDispatchStore extends DispatchStore {
       5 + owners.length,
       keys.order(market, order.id),
       keys.deadlines(market),
-      offer ? keys.offer(market, offer.offerId) : '-',
+      keys.offer(market, offer?.offerId ?? '-'),
       courierKeys.courier(market, engagement?.courierId ?? '-'),
       courierKeys.available(market),
       ...owners,

@@ -183,6 +183,16 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       expect(await under.store.order(order.id)).toEqual(restored);
     });
 
+    it('restores an order with no offer and no courier (pending, as a replica promoted without it would lack it)', async () => {
+      const created = announced(newOrderAt('cust-restore', place()), 'order.created', '/test');
+      const fold = new OrderFold();
+      if (created.event) fold.add(created.event);
+      expect(await under.store.restore(fold.restored(Date.now(), () => market))).toBe(1);
+      expect(await under.store.order(created.order.after.id)).toMatchObject({ status: 'pending', version: 1, market });
+      const theirs = await under.store.list({ owner: { kind: 'customer', id: 'cust-restore' }, limit: 10 });
+      expect(theirs.items.map((o) => o.id)).toEqual([created.order.after.id]);
+    });
+
     it('stores a new order once, at version 1; the same id cannot be created twice', async () => {
       const change = newOrderAt('cust-1', place());
       const first = await under.store.commit(change);
