@@ -47,6 +47,9 @@ export const TOPOLOGY_FAULTS: Record<Topology, readonly Fault[]> = {
   cluster: ['kafka-leader', 'redis-master', 'gateway', 'functions'],
 };
 
+/** How often each courier's app reports its position. */
+const COURIER_REPORT_MS = 15_000;
+
 /** The market the load is placed in, on the cluster topology (CLUSTER_MARKETS: Paris is in `centre`). */
 const LOAD_MARKET = 'centre';
 
@@ -170,6 +173,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   };
   const sockets: Socket[] = [];
   let placing: NodeJS.Timeout | undefined;
+  const reporting: NodeJS.Timeout[] = [];
   try {
     log(`starting ${cluster ? 'a Redis Cluster and three Kafka brokers' : 'Redis and Kafka'} in ${dir}`);
     await Promise.all([redisCluster ? redisCluster.start() : redis!.start(), ...brokers.map((b) => b.start())]);
@@ -251,18 +255,30 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const sub = `courier-${i}-${randomUUID().slice(0, 8)}`;
         const jwt = await token(sub, ['courier']);
         const spot = around();
+        const answered = new Set<string>();
         // What a courier app says when it comes online, and again when the server asks (`courier.resync`).
         const announce = async () => {
           await api.persist(jwt, 'PUT', '/v1/couriers/me/location', i, spot);
           await api.persist(jwt, 'PUT', '/v1/couriers/me/availability', i, { available: true });
         };
         await announce();
+        // A working courier's app reports where it is every few seconds; dispatch passes over a courier
+        // whose last fix is older than COURIER_STALE_AFTER_S (2 min), and a run is longer than that.
+        reporting.push(
+          setInterval(
+            () => void api.call(jwt, 'PUT', '/v1/couriers/me/location', spot, i).catch(() => undefined),
+            COURIER_REPORT_MS + Math.random() * 1_000,
+          ),
+        );
         connect(
           jwt,
           i,
           (socket) => {
             socket.on('courier.resync', () => void announce());
             socket.on('offer.created', (offer: OfferView) => {
+              // An offer can come twice (pushed live, and sent again when the socket reconnects): the app acts once.
+              if (answered.has(offer.offerId)) return;
+              answered.add(offer.offerId);
               offers.push(Date.now());
               void deliverOffer(api, jwt, sub, offer, orders, i, log);
             });
@@ -462,6 +478,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     });
   } finally {
     if (placing) clearInterval(placing);
+    for (const timer of reporting) clearInterval(timer);
     for (const socket of sockets) socket.close();
     const running = [...gateways, ...functions, loadBalancer].filter((p): p is RunningProcess => p !== undefined);
     await Promise.all(running.map((p) => p.stop('SIGKILL')));
