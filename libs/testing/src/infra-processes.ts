@@ -162,8 +162,8 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string, q
                 `min.insync.replicas=${replication - 1}`,
                 'unclean.leader.election.enable=false',
                 'replica.fetch.backoff.ms=100',
-                'broker.heartbeat.interval.ms=500',
-                'broker.session.timeout.ms=2000',
+                'broker.heartbeat.interval.ms=250',
+                'broker.session.timeout.ms=1000',
                 'controller.quorum.fetch.timeout.ms=1000',
               ]
             : []),
