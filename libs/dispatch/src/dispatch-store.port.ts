@@ -111,8 +111,12 @@ export abstract class DispatchStore {
    * that lost its data takes only its markets with it.
    */
   abstract built(market: string): Promise<LogPositions | null>;
-  /** Records that the market's state includes the log up to `positions` (and so is built). */
-  abstract markBuilt(market: string, positions: LogPositions): Promise<void>;
+  /**
+   * Records that the market's state includes the log up to `positions` (and so is built), as
+   * verified on the server `incarnation` names: while another server holds the market (a restart,
+   * a promoted replica), no change commits there until it is verified again.
+   */
+  abstract markBuilt(market: string, positions: LogPositions, incarnation: string): Promise<void>;
   /**
    * Names this run of the server holding the market's state: it changes when that
    * server restarts or a replica takes over (and so may have come back with less than it had).

@@ -16,6 +16,9 @@ import {
   type StoredOrder,
 } from './dispatch-store.port';
 
+/** In memory the state lives and dies with the process: one incarnation. */
+const INCARNATION = 'memory';
+
 /**
  * Dispatch state in process memory, for the embedded default and small tests.
  * Couriers are the in-memory geo repository's, as in Redis they share one hash.
@@ -26,7 +29,7 @@ export class MemoryDispatchStore extends DispatchStore {
   private readonly offers = new Map<string, StoredOffer>();
   private readonly deadlines = new Map<string, number>();
   private readonly idempotency = new Map<string, { binding: IdempotencyBinding; expiresAtMs: number }>();
-  private readonly builtAt = new Map<string, LogPositions>();
+  private readonly builtAt = new Map<string, { positions: LogPositions; verifiedOn: string }>();
 
   constructor(
     private readonly couriers: MemoryCourierGeoRepository,
@@ -69,7 +72,7 @@ export class MemoryDispatchStore extends DispatchStore {
 
   commit(change: DispatchChange): Promise<StoredOrder | null> {
     const { order, offer, courier } = change;
-    if (!this.builtAt.has(order.after.market)) return Promise.reject(new StateUnavailable());
+    if (this.builtAt.get(order.after.market)?.verifiedOn !== INCARNATION) return Promise.reject(new StateUnavailable());
     const current = this.orders.get(order.after.id);
     if ((current?.version ?? null) !== (order.before?.version ?? null)) return Promise.resolve(null);
     if (offer && (this.offers.get(offer.after.offerId)?.status ?? null) !== (offer.before?.status ?? null)) {
@@ -129,17 +132,17 @@ export class MemoryDispatchStore extends DispatchStore {
   }
 
   built(market: string): Promise<LogPositions | null> {
-    const positions = this.builtAt.get(market);
-    return Promise.resolve(positions ? { ...positions } : null);
+    const built = this.builtAt.get(market);
+    return Promise.resolve(built ? { ...built.positions } : null);
   }
 
   /** In memory the state lives and dies with the process: one incarnation. */
   incarnation(_market: string): Promise<string> {
-    return Promise.resolve('memory');
+    return Promise.resolve(INCARNATION);
   }
 
-  markBuilt(market: string, positions: LogPositions): Promise<void> {
-    this.builtAt.set(market, { ...positions });
+  markBuilt(market: string, positions: LogPositions, incarnation: string): Promise<void> {
+    this.builtAt.set(market, { positions: { ...positions }, verifiedOn: incarnation });
     return Promise.resolve();
   }
 

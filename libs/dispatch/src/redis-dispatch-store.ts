@@ -46,7 +46,9 @@ const keys = {
  * available index, the order's owner indexes and the change's event in the
  * outbox, atomically.
  *
- * Refused (-1) while the state is not built (the marker is gone: Redis came back empty).
+ * Refused (-1) while the state is not built (the marker is gone: Redis came back empty), and
+ * while the server holding it is not the one the state was last verified on (a restart, or a
+ * replica promoted: it may lack the last writes until the rebuilder has replayed the log onto it).
  *
  * KEYS: order, deadlines, offer, courier, available index, outbox, built marker, owner indexes…
  * ARGV: orderId, expected version ('' = new), order doc, new version, deadline ms ('' = none),
@@ -55,7 +57,8 @@ const keys = {
  *       outbox fields (none, or topic, event)
  */
 const COMMIT = `
-if redis.call('EXISTS', KEYS[7]) == 0 then return -1 end
+local verified = redis.call('HGET', KEYS[7], 'run')
+if not verified or verified ~= string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') then return -1 end
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
 if ARGV[6] ~= '' and (redis.call('HGET', KEYS[3], 'status') or '-') ~= ARGV[6] then return 0 end
 if ARGV[9] == '1' then
@@ -277,7 +280,7 @@ export class RedisDispatchStore extends DispatchStore {
   async built(market: string): Promise<LogPositions | null> {
     const marker = await this.redis.client.hgetall(keys.built(market));
     if (Object.keys(marker).length === 0) return null;
-    const { at: _at, ...positions } = marker;
+    const { at: _at, run: _run, ...positions } = marker;
     return positions;
   }
 
@@ -285,8 +288,8 @@ export class RedisDispatchStore extends DispatchStore {
     return this.redis.serverRunId(keys.built(market));
   }
 
-  async markBuilt(market: string, positions: LogPositions): Promise<void> {
-    await this.redis.client.hset(keys.built(market), { ...positions, at: new Date().toISOString() });
+  async markBuilt(market: string, positions: LogPositions, incarnation: string): Promise<void> {
+    await this.redis.client.hset(keys.built(market), { ...positions, run: incarnation, at: new Date().toISOString() });
   }
 
   /** Newest first, across markets: each market's index is read in order and the pages are merged. */

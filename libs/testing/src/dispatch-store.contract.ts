@@ -35,7 +35,9 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
     let market: string;
     beforeEach(async () => {
       under = await create();
-      for (const name of under.markets.names) await under.store.markBuilt(name, {});
+      for (const name of under.markets.names) {
+        await under.store.markBuilt(name, {}, await under.store.incarnation(name));
+      }
       // Away from the border at the prime meridian, on either side.
       const side = Math.random() < 0.5 ? -1 : 1;
       centre = { lat: -60 + Math.random() * 120, lng: side * (1 + Math.random() * 170) };
@@ -104,7 +106,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       const fresh = await create();
       const other = fresh.markets.names.find((name) => name !== market)!;
       try {
-        await fresh.store.markBuilt(other, { '0': '3' });
+        await fresh.store.markBuilt(other, { '0': '3' }, await fresh.store.incarnation(other));
         const change = newOrderAt('cust-1', place());
         expect(await fresh.store.built(market)).toBeNull();
         await expect(fresh.store.commit(change)).rejects.toBeInstanceOf(StateUnavailable);
@@ -117,7 +119,7 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
             market: other,
           },
         );
-        await fresh.store.markBuilt(market, { '0': '12', '3': '40' });
+        await fresh.store.markBuilt(market, { '0': '12', '3': '40' }, await fresh.store.incarnation(market));
         expect(await fresh.store.built(market)).toEqual({ '0': '12', '3': '40' });
         expect(await fresh.store.built(other)).toEqual({ '0': '3' });
         expect(await fresh.store.commit(change)).toMatchObject({ version: 1, market });
@@ -137,7 +139,9 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
         const racing = async () => {
           const found = await read();
           if (reads++ === 0) {
-            for (const name of fresh.markets.names) await fresh.store.markBuilt(name, {});
+            for (const name of fresh.markets.names) {
+              await fresh.store.markBuilt(name, {}, await fresh.store.incarnation(name));
+            }
             await fresh.store.commit(change);
           }
           return found;
@@ -147,6 +151,14 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       } finally {
         await fresh.dispose();
       }
+    });
+
+    it('refuses every change in a market verified on another server (restarted, or a replica promoted) until verified again', async () => {
+      await under.store.markBuilt(market, { '0': '5' }, 'a-server-that-is-gone');
+      const change = newOrderAt('cust-1', place());
+      await expect(under.store.commit(change)).rejects.toBeInstanceOf(StateUnavailable);
+      await under.store.markBuilt(market, { '0': '5' }, await under.store.incarnation(market));
+      expect(await under.store.commit(change)).toMatchObject({ version: 1 });
     });
 
     it('restores orders from their latest events: offer and courier engaged, owners indexed, never over a newer version', async () => {

@@ -9,13 +9,19 @@ import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { BackgroundTask, RepeatingTask } from '../host/repeating-task';
 
 export const STATE_CHECK_INTERVAL_MS = Symbol('STATE_CHECK_INTERVAL_MS');
-const DEFAULT_INTERVAL_MS = 1_000;
+/**
+ * How often each market is looked at: a market whose server is new refuses changes until it is
+ * replayed, so this is part of how long a failover stops dispatch (two Redis reads per market).
+ */
+const DEFAULT_INTERVAL_MS = 250;
+/** The checkpoint moves up at most this often: it costs a request to Kafka. */
+const CHECKPOINT_EVERY_MS = 1_000;
 /** The group whose committed positions the state is known to include: dispatch writes what it handled before it commits. */
 const DISPATCH_GROUP = functionGroup('dispatch');
 
 /**
  * Keeps Redis' dispatch state whole against the order log on Kafka (DESIGN.md,
- * "Kafka is the record"). Once a second it looks at each market's state (on a
+ * "Kafka is the record"). Four times a second it looks at each market's state (on a
  * Redis Cluster, markets live on different shards and are lost and found apart):
  *
  * - no state at all (its shard came back empty): the whole `orders` log is folded
@@ -27,8 +33,11 @@ const DISPATCH_GROUP = functionGroup('dispatch');
  *   back with less than it had: the last second of an `everysec` append-only file,
  *   or writes the replica had not received): the log from the market's last
  *   checkpoint on is replayed; only versions newer than the store's are written, so
- *   nothing happens when nothing was lost.
- * - otherwise the checkpoint moves up to what dispatch has committed.
+ *   nothing happens when nothing was lost. The market's marker names the server it was
+ *   last verified on, and until the replay has marked it again no change commits there:
+ *   a change decided on the replica's older state could take the version number of one
+ *   the old master had, and the replay would then write nothing over it.
+ * - otherwise the checkpoint moves up to what dispatch has committed (at most once a second).
  *
  * Markets that need the log share one replay. The live rooms are restored the same
  * way when the server holding them is new (their requests carry the whole spec).
@@ -37,6 +46,7 @@ const DISPATCH_GROUP = functionGroup('dispatch');
 export class StateRebuilder extends BackgroundTask {
   private readonly incarnations = new Map<string, string>();
   private streamsIncarnation: string | null = null;
+  private checkpointedAt = -Infinity;
   protected readonly task: RepeatingTask;
 
   constructor(
@@ -62,6 +72,7 @@ export class StateRebuilder extends BackgroundTask {
 
   /** One look at every market, and what each calls for. */
   async check(): Promise<Record<string, 'rebuilt' | 'replayed' | 'checkpointed'>> {
+    const lookedFrom = performance.now();
     const looks = await Promise.all(
       this.markets.names.map(async (market) => ({
         market,
@@ -77,7 +88,7 @@ export class StateRebuilder extends BackgroundTask {
     );
     if (empty.length > 0 || renewed.length > 0) {
       const from = empty.length > 0 ? 'earliest' : earliest(renewed.map((look) => look.built as LogPositions));
-      const restored = await this.rebuild(from, empty, renewed);
+      const restored = await this.rebuild(from, empty, renewed, performance.now() - lookedFrom);
       for (const look of empty) outcome[look.market] = 'rebuilt';
       for (const look of renewed) outcome[look.market] = 'replayed';
       if (empty.length === 0 && restored > 0) {
@@ -88,10 +99,11 @@ export class StateRebuilder extends BackgroundTask {
       }
     }
     const settled = looks.filter((look) => !(look.market in outcome));
-    if (settled.length > 0) {
+    if (settled.length > 0 && performance.now() - this.checkpointedAt >= CHECKPOINT_EVERY_MS) {
+      this.checkpointedAt = performance.now();
       const committed = await this.bus.committedPositions(DISPATCH_GROUP, 'orders');
       for (const look of settled) {
-        await this.store.markBuilt(look.market, furthest(look.built as LogPositions, committed));
+        await this.store.markBuilt(look.market, furthest(look.built as LogPositions, committed), look.incarnation);
         outcome[look.market] = 'checkpointed';
       }
     }
@@ -108,17 +120,20 @@ export class StateRebuilder extends BackgroundTask {
     from: LogPositions | 'earliest',
     empty: readonly Look[],
     renewed: readonly Look[],
+    lookMs: number,
   ): Promise<number> {
     const started = performance.now();
     const fold = new OrderFold();
     const reached = await this.bus.replay('orders', from, (event) => fold.add(event));
+    const replayed = performance.now();
     const wanted = new Set([...empty, ...renewed].map((look) => look.market));
     const orders = fold
       .restored(Date.now(), (order) => this.markets.of(order.pickup) ?? this.markets.home)
       .filter((restored) => wanted.has(restored.order.market));
     const restored = await this.store.restore(orders);
-    for (const look of empty) await this.store.markBuilt(look.market, reached);
-    for (const look of renewed) await this.store.markBuilt(look.market, furthest(look.built as LogPositions, reached));
+    for (const look of empty) await this.store.markBuilt(look.market, reached, look.incarnation);
+    for (const look of renewed)
+      await this.store.markBuilt(look.market, furthest(look.built as LogPositions, reached), look.incarnation);
     const seconds = (performance.now() - started) / 1000;
     if (empty.length > 0 || restored > 0) {
       // Availability and positions are the couriers' own; only their apps can tell them again. (On a
@@ -130,6 +145,12 @@ export class StateRebuilder extends BackgroundTask {
         orders: orders.length,
         restored,
         seconds: Math.round(seconds * 1000) / 1000,
+        // Where a failover's pause went: the look that found the new server, the log, the writes.
+        ms: {
+          look: Math.round(lookMs),
+          replay: Math.round(replayed - started),
+          restore: Math.round(performance.now() - replayed),
+        },
         full: empty.length > 0,
       };
       if (fold.size === 0) this.logger.info(figures, 'dispatch state initialised (the order log is empty)');

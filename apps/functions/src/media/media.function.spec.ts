@@ -30,7 +30,7 @@ describe('the media function', () => {
     const markets = oneMarket();
     outbox = new MemoryOutbox(outboxShards(markets.names));
     store = new MemoryDispatchStore(new MemoryCourierGeoRepository(markets), outbox);
-    await store.markBuilt(markets.home, {});
+    await store.markBuilt(markets.home, {}, await store.incarnation(markets.home));
     objects = new FsObjectStore(dir);
     const config = AppConfig.fromEnv({ ADAPTERS: 'memory', JWT_SECRET: 'x'.repeat(32) });
     media = new MediaFunction(store, markets, objects, config, silentLogger);
