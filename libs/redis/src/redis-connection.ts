@@ -190,14 +190,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 /**
  * Whether an error means Redis could not be reached (as opposed to a bad command):
  * the edge answers those with 503, as API.md asks when a dependency is down.
- * On a cluster that includes a shard without a master while its replica is promoted.
+ * On a cluster that includes a shard without a master while its replica is promoted, and a
+ * redirection the client could not follow then (MOVED inside an auto-pipeline), a node still
+ * loading its data, or a write that reached a master just demoted.
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     err.name === 'ClusterAllFailedError' ||
-    /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(
+    /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|CLUSTERDOWN|TRYAGAIN|^MOVED |^ASK |^LOADING|^READONLY|^MASTERDOWN|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(
       err.message,
     )
   );
