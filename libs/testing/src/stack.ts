@@ -5,7 +5,7 @@ import { DEADLINES, FUNCTION_CATALOG, type Role } from '@mesh/contracts';
 import Redis, { Cluster } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -46,14 +46,33 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  // Below the kernel's ephemeral range: a port from it can be taken by any outgoing connection (a
+  // fleet of test sockets opens hundreds) between this look and the process binding it, or its restart.
+  const below = ephemeralRangeStart();
+  for (let tries = 0; tries < 100; tries++) {
+    const port = FREE_PORTS_FROM + Math.floor(Math.random() * (below - FREE_PORTS_FROM));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found between ${FREE_PORTS_FROM} and ${below}`);
+}
+
+const FREE_PORTS_FROM = 15_000;
+
+function ephemeralRangeStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(start) && start > FREE_PORTS_FROM + 1_000 ? start : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
