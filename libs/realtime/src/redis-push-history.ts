@@ -9,19 +9,35 @@ import { PushHistory, type HistoryLimits, type PushRecord, type RoomHistorySince
  */
 const TAG = '{history}';
 const keys = {
-  sequence: `${TAG}:seq`,
+  /** A hash: `n` the last offset given out, `run` the server's run it was given out on, `from` the first offset of that run. */
+  sequence: `${TAG}:sequence`,
   room: (room: string) => `${TAG}:${room}`,
   /** The push's event and payload, kept once whatever the number of its rooms (`{history}:push:<offset>`). */
   pushPrefix: `${TAG}:push:`,
 };
 
 /*
+ * The sequence (KEYS[1]) on a server it was not last used on (the first push ever, Redis restarted
+ * and may have lost its last second, or a replica promoted without the last writes): it jumps to
+ * the clock in microseconds, above any offset given out before (one push per microsecond is far
+ * off), and the run's first offset is kept, so resumes from an offset before it say they may have
+ * missed something (what the old server gave out after the replica's copy is gone).
+ */
+const NEW_RUN = `
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+if redis.call('HGET', KEYS[1], 'run') ~= run then
+  local t = redis.call('TIME')
+  local n = math.max(tonumber(redis.call('HGET', KEYS[1], 'n') or '0'), tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  redis.call('HSET', KEYS[1], 'n', string.format('%d', n), 'from', string.format('%d', n + 1), 'run', run)
+end
+`;
+
+/*
  * Pushes into the history of each of their rooms, each atomically with taking
  * its offset, so every room's entries are in offset order whoever appends. Each
  * entry names the offset of the one before it in its room (`v`), so a reader
  * can tell when entries after an offset were trimmed away. The sequence starts
- * from the clock (microseconds), so after Redis lost its data every new offset
- * is above any a client kept from before.
+ * each server run from the clock (NEW_RUN).
  * The payload is kept once per push (not once per room), expiring with the window,
  * under a key the script names itself, in the same slot as the declared keys (the
  * tag), which a Redis Cluster allows.
@@ -31,15 +47,12 @@ const keys = {
  * Answers the offset of each push.
  */
 const APPEND = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  local t = redis.call('TIME')
-  redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
-end
+${NEW_RUN}
 local offsets = {}
 local k = 2
 for a = 4, #ARGV, 5 do
   local rooms = tonumber(ARGV[a])
-  local offset = string.format('%d', redis.call('INCR', KEYS[1]))
+  local offset = string.format('%d', redis.call('HINCRBY', KEYS[1], 'n', 1))
   redis.call('SET', ARGV[3] .. offset, ARGV[a + 3], 'PX', ARGV[2])
   for i = k, k + rooms - 1 do
     local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)[1]
@@ -68,8 +81,13 @@ interface Append {
 const SINCE = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local after = tonumber(ARGV[1])
-if after > tonumber(redis.call('GET', KEYS[1]) or '0') then return false end
+local seq = redis.call('HMGET', KEYS[1], 'n', 'run', 'from')
+if after > tonumber(seq[1] or '0') then return false end
 local complete = 1
+-- Given out before this server's run, or nothing given out on this run yet: what followed may be gone.
+if after + 1 < tonumber(seq[3] or '0') or seq[2] ~= string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') then
+  complete = 0
+end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
 if first then
   local fields = first[2]
@@ -139,7 +157,7 @@ export class RedisPushHistory extends PushHistory {
   );
 
   async position(): Promise<string> {
-    return (await this.redis.client.get(keys.sequence)) ?? '0';
+    return (await this.redis.client.hget(keys.sequence, 'n')) ?? '0';
   }
 
   async since(room: string, offset: string): Promise<RoomHistorySince | null> {
