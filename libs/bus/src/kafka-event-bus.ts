@@ -29,6 +29,7 @@ import {
 } from './event-bus.port';
 import { fromKafkaMessage, headerStrings, MalformedEventError, toKafkaMessage } from './kafka-binding';
 import { OffsetCommitter } from './offset-committer';
+import { producerOutOfStep } from './producer-errors';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -325,6 +326,7 @@ export class KafkaEventBus extends EventBus {
     const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
     // A replay that stops getting anywhere (the broker gone, an end it cannot reach) fails rather than hangs.
     let progressAt = performance.now();
+    let done = false;
     const stall = setInterval(() => {
       if (performance.now() - progressAt > REPLAY_STALL_MS) fail(new Error(`replay of ${name} made no progress`));
     }, 1_000);
@@ -334,6 +336,8 @@ export class KafkaEventBus extends EventBus {
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
+          // Fetched after the end was reached, while the consumer is being let go: not the caller's any more.
+          if (done) return;
           progressAt = performance.now();
           const { partition } = batch;
           const [first, last] = [start.get(partition) ?? 0, end.get(partition) ?? 0];
@@ -353,9 +357,14 @@ export class KafkaEventBus extends EventBus {
       for (const [partition, offset] of start) consumer.seek({ topic: name, partition, offset: String(offset) });
       await finished;
     } finally {
+      done = true;
       clearInterval(stall);
-      await consumer.disconnect().catch(() => undefined);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
+      // Let go in the background: a replay after a failover holds a market's changes back until it returns.
+      void consumer
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => admin.deleteGroups([groupId]))
+        .catch(() => undefined);
     }
     return reached;
   }
@@ -421,11 +430,22 @@ export class KafkaEventBus extends EventBus {
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err as Error);
+          // Seen after a leader was killed mid-request: every later send failed the same way, and a
+          // gateway refused every order for the rest of the run. Callers send again (apps, the relay).
+          if (producerOutOfStep(err)) this.replaceProducer(err);
         }
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Lets the producer go: the next send connects a new one, with a new producer id and sequence numbers. */
+  private replaceProducer(err: unknown): void {
+    const old = this.producer;
+    this.producer = undefined;
+    this.options.logger.warn({ err }, 'the producer is out of step with the brokers; starting a new one');
+    void old?.then((producer) => producer.disconnect()).catch(() => undefined);
   }
 
   private connectProducer(): Promise<Producer> {
@@ -476,6 +496,10 @@ export class KafkaEventBus extends EventBus {
       // interval keeps a scale-out's join quick. An idle member's fetch wait bounds it as well.
       heartbeatInterval: 250,
       maxWaitTimeInMs: 250,
+      // A broker gone: fetching is retried while its partitions get new leaders (about a second on
+      // the cluster topology), each retry on fresh metadata (patches/kafkajs+2.2.4.patch); waits of
+      // at most half a second, so the first one after the move finds them.
+      retry: { initialRetryTime: 100, maxRetryTime: 500, retries: 8 },
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
