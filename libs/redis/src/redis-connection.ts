@@ -117,8 +117,8 @@ export class RedisConnection {
               // Writes and the reads that decide them go to masters only: a replica may lag.
               scaleReads: 'master',
               // A failover (a replica promoted) takes the cluster's node timeout; commands retry through it.
-              retryDelayOnFailover: 200,
-              retryDelayOnClusterDown: 200,
+              retryDelayOnFailover: 100,
+              retryDelayOnClusterDown: 100,
               redisOptions: node,
             },
           )

@@ -79,7 +79,7 @@ export function redisServer(port: number, dir: string, { cluster = false }: { cl
           ...(cluster
             ? [
                 ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
-                ...['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+                ...['--cluster-node-timeout', '500', '--cluster-replica-validity-factor', '0'],
               ]
             : []),
         ],
