@@ -19,6 +19,11 @@ import { Metrics } from '@mesh/telemetry';
 /** A fix dated further ahead than this is a broken device clock, not a position. */
 const MAX_CLOCK_SKEW_MS = 60_000;
 const SOURCE = '/gateway/couriers';
+/**
+ * How long a courier's update waits for Kafka before the app is told 503 and sends it again:
+ * with a broker gone, an update that waited on unbounded was given up by the app's HTTP timeout.
+ */
+const PUBLISH_TIMEOUT_MS = 2_000;
 
 type Fix = EventData<'courier.location.reported'>;
 
@@ -101,7 +106,7 @@ export class CouriersService {
   ): Promise<void> {
     const topic = TOPIC_OF_EVENT[event.type];
     try {
-      await this.bus.publish(topic, event);
+      await this.bus.publish(topic, event, { timeoutMs: PUBLISH_TIMEOUT_MS });
     } catch {
       throw problems.dependencyDown('The event bus did not accept the update; retry shortly.');
     }
