@@ -1,5 +1,6 @@
 /**
- * npm run bench [-- --spike 10 --repeat 3 --duration 60s --couriers 2000 --search 12,16,20 --storm 2000 --rooms 4 --report 7]
+ * npm run bench [-- --spike 10 --repeat 3 --duration 60s --couriers 2000 --search 12,16,20 --storm 2000 --rooms 4 --report 7
+ *                   --topologies single,cluster]
  *
  * Replays the k6 scenarios against the real stack (gateway and functions as their
  * own processes on the real Kafka and Redis, a fresh stack per run) and writes a
@@ -14,7 +15,10 @@
  * `--spike` multiplier that many times and reports the spread (0: no lunch spike at all).
  * `--search` then tries other spike multipliers, up from `--spike` while they hold
  * or down from it until one does, and reports the highest one that holds with zero
- * lost orders and dispatch p99 ≤ 250 ms.
+ * lost orders and dispatch p99 ≤ 250 ms. `--topologies` runs the `--repeat` runs of `--spike`
+ * on each topology named, side by side (the cluster one: a Redis Cluster, three brokers, two
+ * gateways behind HAProxy and two functions workers, `infra:up -- --cluster`); the search, the
+ * storm and the rooms run on the first.
  */
 import type { OrderList } from '@mesh/contracts';
 import { spawn } from 'node:child_process';
@@ -24,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { callApi } from '../../libs/testing/src/app-client';
-import { startStack, type RunningStack } from '../../libs/testing/src/stack';
+import { startStack, type RunningStack, type Topology } from '../../libs/testing/src/stack';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '../../libs/testing/src/processes';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
@@ -41,18 +45,28 @@ const { values } = parseArgs({
     rooms: { type: 'string', default: '4' },
     repeat: { type: 'string', default: '3' },
     report: { type: 'string', default: '7' },
+    topologies: { type: 'string', default: 'single,cluster' },
   },
 });
 /** The bar for the multiplier search (the issue's): nothing lost, dispatch p99 within this. */
 const SEARCH_DISPATCH_P99_MS = 250;
 const SETTLE_MS = 8_000;
 /** The stack's own processes: what an order costs is theirs (k6 is the load, ffmpeg the rooms; PostgreSQL holds the route log). */
-const STACK = ['gateway', 'functions', 'kafka', 'redis', 'postgres'];
+const STACK = ['gateway', 'functions', 'kafka', 'redis', 'postgres', 'haproxy'];
+
+const TOPOLOGIES = values.topologies.split(',').map((t) => {
+  if (t !== 'single' && t !== 'cluster') throw new Error(`--topologies: single and/or cluster, not ${t}`);
+  return t;
+});
+/** The repeated runs' label; the first topology's (used by the search and the chart) names none. */
+const baseLabel = (topology: Topology) =>
+  `lunch-spike ${values.spike}x${topology === TOPOLOGIES[0] ? '' : ` on the ${topology} topology`}`;
 
 type Trend = { med?: number; 'p(95)'?: number; 'p(99)'?: number };
 type Metrics = Record<string, Trend & { count?: number; rate?: number; thresholds?: Record<string, boolean> }>;
 
 interface Run {
+  topology: Topology;
   scenario: string;
   label: string;
   thresholdsHeld: boolean;
@@ -112,18 +126,34 @@ async function storedOrders(stack: RunningStack): Promise<{ stored: number; stuc
   return { stored, stuck };
 }
 
-async function measured(label: string, scenario: string, env: Record<string, string>, lunch: boolean): Promise<Run> {
-  const stack = await startStack({
-    LOG_LEVEL: 'error',
-    MIX_TEST_SOURCES: '1',
-    MIX_OUTPUT_SIZE: '640x360',
-    MIX_HLS_DIR: mkdtempSync(join(tmpdir(), 'bench-live-')),
-  });
+async function measured(
+  label: string,
+  scenario: string,
+  env: Record<string, string>,
+  lunch: boolean,
+  topology: Topology,
+): Promise<Run> {
+  const stack = await startStack(
+    {
+      LOG_LEVEL: 'error',
+      MIX_TEST_SOURCES: '1',
+      MIX_OUTPUT_SIZE: '640x360',
+      MIX_HLS_DIR: mkdtempSync(join(tmpdir(), 'bench-live-')),
+    },
+    topology,
+  );
+  const pids = (processes: readonly { child: { pid?: number } }[]) =>
+    processes.flatMap((p) => (p.child.pid ? [p.child.pid] : []));
+  // Both topologies' servers may be up (infra:up -- --cluster): only the run's own count.
+  const cluster = topology === 'cluster';
   const sampler = new ProcessSampler({
-    gateway: () => (stack.gateway.child.pid ? [stack.gateway.child.pid] : []),
-    functions: () => (stack.functions.child.pid ? [stack.functions.child.pid] : []),
-    kafka: () => findPids((argv) => argv.includes('kafka.Kafka')),
-    redis: () => findPids((argv) => argv[0]?.startsWith('redis-server') ?? false),
+    gateway: () => pids(stack.gateways),
+    functions: () => pids(stack.functionsWorkers),
+    haproxy: () => pids(stack.loadBalancer ? [stack.loadBalancer] : []),
+    kafka: () =>
+      findPids((argv) => argv.includes('kafka.Kafka') && argv.some((a) => a.includes('kafka-cluster')) === cluster),
+    redis: () =>
+      findPids((argv) => (argv[0]?.startsWith('redis-server') ?? false) && argv[0]!.includes('[cluster]') === cluster),
     postgres: () => findPids((argv) => /(^|\/)postgres( |:|$)/.test(argv[0] ?? '')),
     k6: () => findPids((argv) => argv[0]?.endsWith('/k6') ?? false),
     ffmpeg: () => findPids((argv) => argv[0]?.endsWith('ffmpeg') ?? false),
@@ -139,7 +169,7 @@ async function measured(label: string, scenario: string, env: Record<string, str
         .filter(([, failed]) => failed)
         .map(([rule]) => `${name} ${rule}`),
     );
-    const run: Run = { scenario, label, thresholdsHeld: code === 0, failedThresholds, metrics, processes };
+    const run: Run = { topology, scenario, label, thresholdsHeld: code === 0, failedThresholds, metrics, processes };
     if (lunch && csv) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const accepted = metrics.orders_accepted?.count ?? 0;
@@ -208,15 +238,17 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
     const parts = [...STACK, 'k6'].map((name) => `${name} ${(cost.perProcess[name] ?? 0).toFixed(2)}`);
     return [`| ${r.label} | ${cost.unit} | **${cost.stack.toFixed(2)}** | ${parts.join(' · ')} |`];
   });
-  const baseLabel = `lunch-spike ${values.spike}x`;
-  const repeated = runs.filter((r) => r.label === baseLabel || r.label.startsWith(`${baseLabel} #`));
-  const spreadLine =
-    repeated.length > 1
-      ? `Over ${repeated.length} runs of ${values.spike}x, median (min–max): dispatch p99 ${spread(repeated.map((r) => r.metrics.dispatch_latency?.['p(99)'] ?? NaN))} ms, place-order p99 ${spread(repeated.map((r) => r.metrics['http_req_duration{name:place-order}']?.['p(99)'] ?? NaN))} ms, stack CPU per order ${spread(
-          repeated.map((r) => cpuPerUnit(r)?.stack ?? NaN),
-          2,
-        )} ms.`
-      : '';
+  // The repeated runs of the base multiplier, per topology: their spread, side by side.
+  const spreadLines = TOPOLOGIES.flatMap((topology) => {
+    const repeated = runs.filter((r) => r.topology === topology && r.label.startsWith(baseLabel(topology)));
+    if (repeated.length === 0) return [];
+    return [
+      `- **${topology}**, ${repeated.length} run${repeated.length > 1 ? 's' : ''} of ${values.spike}x, median (min–max): dispatch p99 ${spread(repeated.map((r) => r.metrics.dispatch_latency?.['p(99)'] ?? NaN))} ms, place-order p99 ${spread(repeated.map((r) => r.metrics['http_req_duration{name:place-order}']?.['p(99)'] ?? NaN))} ms, stack CPU per order ${spread(
+        repeated.map((r) => cpuPerUnit(r)?.stack ?? NaN),
+        2,
+      )} ms, lost ${repeated.reduce((sum, r) => sum + (r.lunch?.lost ?? 0), 0)}.`,
+    ];
+  });
   const archiveRows = runs.flatMap((r) =>
     r.lunch
       ? [
@@ -252,7 +284,7 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
     '',
     '![orders/s and latency over time](lunch-spike.png)',
     '',
-    spreadLine,
+    ...spreadLines,
     '',
     '## What it costs (CPU milliseconds per accepted order, or per acknowledged position; the stack is gateway, functions, Kafka and Redis; CPU over the whole run, fleet coming online included)',
     '',
@@ -296,10 +328,14 @@ async function main(): Promise<void> {
     (r.lunch?.lost ?? 1) === 0 && (r.metrics.dispatch_latency?.['p(99)'] ?? Infinity) <= SEARCH_DISPATCH_P99_MS;
   const base = Number(values.spike);
   const others = values.search.split(',').filter(Boolean).map(Number);
+  const first: Topology = TOPOLOGIES[0] ?? 'single';
   // --repeat 0: no lunch spike at all (e.g. to measure the location storm alone).
   const repeat = Number(values.repeat);
-  for (let i = 1; i <= repeat; i++) {
-    runs.push(await measured(`lunch-spike ${base}x${i > 1 ? ` #${i}` : ''}`, 'lunch-spike', lunchEnv(base), true));
+  for (const topology of TOPOLOGIES) {
+    for (let i = 1; i <= repeat; i++) {
+      const label = `${baseLabel(topology)}${i > 1 ? ` #${i}` : ''}`;
+      runs.push(await measured(label, 'lunch-spike', lunchEnv(base), true, topology));
+    }
   }
   const main = runs[0];
   let highest: { spike: number; run: Run } | null = main && holds(main) ? { spike: base, run: main } : null;
@@ -310,7 +346,7 @@ async function main(): Promise<void> {
       ? others.filter((x) => x > base).sort((a, b) => a - b)
       : others.filter((x) => x < base).sort((a, b) => b - a);
   for (const spike of next) {
-    const run = await measured(`lunch-spike ${spike}x`, 'lunch-spike', lunchEnv(spike), true);
+    const run = await measured(`lunch-spike ${spike}x`, 'lunch-spike', lunchEnv(spike), true, first);
     runs.push(run);
     const held = holds(run);
     if (held && (!highest || spike > highest.spike)) highest = { spike, run };
@@ -323,11 +359,18 @@ async function main(): Promise<void> {
         'location-storm',
         { COURIERS: values.storm, DURATION: '30s' },
         false,
+        first,
       ),
     );
   if (Number(values.rooms) > 0)
     runs.push(
-      await measured(`live-rooms ${values.rooms} rooms`, 'live-rooms', { ROOMS: values.rooms, DURATION: '40s' }, false),
+      await measured(
+        `live-rooms ${values.rooms} rooms`,
+        'live-rooms',
+        { ROOMS: values.rooms, DURATION: '40s' },
+        false,
+        first,
+      ),
     );
 
   const svg = seriesChartSvg(
