@@ -118,6 +118,13 @@ export abstract class DispatchStore {
    */
   abstract markBuilt(market: string, positions: LogPositions, incarnation: string): Promise<void>;
   /**
+   * Whether the market's state is built and verified on the server holding it now: what
+   * it lacks is missing for good. False while it is not built, and after a restart or a
+   * promoted replica until the rebuilder has replayed the log onto it (changes are
+   * refused meanwhile; an order not found may only be missing).
+   */
+  abstract verified(market: string): Promise<boolean>;
+  /**
    * Names this run of the server holding the market's state: it changes when that
    * server restarts or a replica takes over (and so may have come back with less than it had).
    */
@@ -194,8 +201,8 @@ export function courierEngagement(
 }
 
 /**
- * Whether every market's state is built: until then an order or offer that is not
- * found may only be missing (its market came back empty), so callers answer 503.
+ * Whether every market's state is built: until then the dispatch state is being rebuilt
+ * from the log (what readiness reports).
  */
 export async function everyMarketBuilt(store: DispatchStore, markets: { names: readonly string[] }): Promise<boolean> {
   const built = await Promise.all(markets.names.map((market) => store.built(market)));
@@ -203,9 +210,22 @@ export async function everyMarketBuilt(store: DispatchStore, markets: { names: r
 }
 
 /**
+ * Whether every market's state is verified on the server holding it: until then an order
+ * or offer that is not found may only be missing (its market came back empty, or a replica
+ * took over without it), so callers answer 503.
+ */
+export async function everyMarketVerified(
+  store: DispatchStore,
+  markets: { names: readonly string[] },
+): Promise<boolean> {
+  const verified = await Promise.all(markets.names.map((market) => store.verified(market)));
+  return verified.every(Boolean);
+}
+
+/**
  * Reads an order or offer that may not exist: null when it does not, StateUnavailable
  * while it may only be missing (a market is being rebuilt). When not found, it is read
- * again after every market is seen built: a rebuild that finished between the first read
+ * again after every market is seen verified: a rebuild that finished between the first read
  * and that look restored it, and a 404 then would tell a client its order is gone.
  */
 export async function readBuilt<T>(
@@ -215,6 +235,6 @@ export async function readBuilt<T>(
 ): Promise<T | null> {
   const found = await read();
   if (found !== null) return found;
-  if (!(await everyMarketBuilt(store, markets))) throw new StateUnavailable();
+  if (!(await everyMarketVerified(store, markets))) throw new StateUnavailable();
   return read();
 }

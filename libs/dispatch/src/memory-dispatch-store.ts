@@ -141,6 +141,10 @@ export class MemoryDispatchStore extends DispatchStore {
     return Promise.resolve(INCARNATION);
   }
 
+  verified(market: string): Promise<boolean> {
+    return Promise.resolve(this.builtAt.get(market)?.verifiedOn === INCARNATION);
+  }
+
   markBuilt(market: string, positions: LogPositions, incarnation: string): Promise<void> {
     this.builtAt.set(market, { positions: { ...positions }, verifiedOn: incarnation });
     return Promise.resolve();

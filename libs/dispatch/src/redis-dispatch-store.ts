@@ -18,6 +18,17 @@ import {
 } from './dispatch-store.port';
 
 /**
+ * A Lua condition: the built marker `marker` names the server running the script (its
+ * run_id), i.e. the market's state was verified on this run of this server.
+ */
+function verifiedHere(marker: string): string {
+  return `((redis.call('HGET', ${marker}, 'run') or '') == string.match(redis.call('INFO', 'server'), 'run_id:(%w+)'))`;
+}
+
+/** KEYS: built marker. Answers 1 when the market is built and verified on this server, else 0. */
+const VERIFIED = `return ${verifiedHere('KEYS[1]')} and 1 or 0`;
+
+/**
  * Every key of one market carries its hash tag, so a commit over an order, its
  * offer, its courier, the market's indexes and its outbox is one script on one
  * shard of a Redis Cluster (DESIGN.md, "Markets").
@@ -57,8 +68,7 @@ const keys = {
  *       outbox fields (none, or topic, event)
  */
 const COMMIT = `
-local verified = redis.call('HGET', KEYS[7], 'run')
-if not verified or verified ~= string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') then return -1 end
+if not ${verifiedHere('KEYS[7]')} then return -1 end
 if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[2] then return 0 end
 if ARGV[6] ~= '' and (redis.call('HGET', KEYS[3], 'status') or '-') ~= ARGV[6] then return 0 end
 if ARGV[9] == '1' then
@@ -158,6 +168,7 @@ export class RedisDispatchStore extends DispatchStore {
     redis.defineScript('meshLeaseDue', LEASE_DUE, 1);
     redis.defineScript('meshUnbind', UNBIND, 1);
     redis.defineScript('meshSetDeadline', SET_DEADLINE, 2);
+    redis.defineScript('meshDispatchVerified', VERIFIED, 1);
   }
 
   private get commands(): ScriptCommands {
@@ -282,6 +293,10 @@ export class RedisDispatchStore extends DispatchStore {
     if (Object.keys(marker).length === 0) return null;
     const { at: _at, run: _run, ...positions } = marker;
     return positions;
+  }
+
+  async verified(market: string): Promise<boolean> {
+    return (await this.commands.meshDispatchVerified(keys.built(market))) === 1;
   }
 
   incarnation(market: string): Promise<string> {
@@ -432,5 +447,6 @@ interface ScriptCommands {
   meshDispatchRestore(numberOfKeys: number, ...args: string[]): Promise<number>;
   meshLeaseDue(key: string, nowMs: number, limit: number, leaseUntil: number): Promise<string[]>;
   meshSetDeadline(order: string, deadlines: string, orderId: string, version: string, atMs: string): Promise<number>;
+  meshDispatchVerified(marker: string): Promise<number>;
   meshUnbind(key: string, orderId: string): Promise<number>;
 }

@@ -157,7 +157,14 @@ export function dispatchStoreContract(adapter: string, create: () => Promise<Dis
       await under.store.markBuilt(market, { '0': '5' }, 'a-server-that-is-gone');
       const change = newOrderAt('cust-1', place());
       await expect(under.store.commit(change)).rejects.toBeInstanceOf(StateUnavailable);
+      // Built (the rebuilder replays from its positions) but not verified: an order not found may only be missing.
+      expect(await under.store.built(market)).toEqual({ '0': '5' });
+      expect(await under.store.verified(market)).toBe(false);
+      const read = () => under.store.order(change.order.after.id);
+      await expect(readBuilt(under.store, under.markets, read)).rejects.toBeInstanceOf(StateUnavailable);
       await under.store.markBuilt(market, { '0': '5' }, await under.store.incarnation(market));
+      expect(await under.store.verified(market)).toBe(true);
+      await expect(readBuilt(under.store, under.markets, read)).resolves.toBeNull();
       expect(await under.store.commit(change)).toMatchObject({ version: 1 });
     });
 
