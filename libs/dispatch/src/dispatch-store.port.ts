@@ -201,18 +201,10 @@ export function courierEngagement(
 }
 
 /**
- * Whether every market's state is built: until then the dispatch state is being rebuilt
- * from the log (what readiness reports).
- */
-export async function everyMarketBuilt(store: DispatchStore, markets: { names: readonly string[] }): Promise<boolean> {
-  const built = await Promise.all(markets.names.map((market) => store.built(market)));
-  return built.every((positions) => positions !== null);
-}
-
-/**
- * Whether every market's state is verified on the server holding it: until then an order
- * or offer that is not found may only be missing (its market came back empty, or a replica
- * took over without it), so callers answer 503.
+ * Whether every market's state is verified on the server holding it: until then it is being
+ * rebuilt from the log (what readiness reports), and an order or offer that is not found may
+ * only be missing (its market came back empty, or a replica took over without it), so callers
+ * answer 503.
  */
 export async function everyMarketVerified(
   store: DispatchStore,

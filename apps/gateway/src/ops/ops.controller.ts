@@ -2,7 +2,7 @@ import { Controller, Get, Header, Headers, HttpCode, Inject, Res } from '@nestjs
 import { requireMetricsToken } from '@mesh/auth';
 import { EventBus } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
-import { DispatchStore, everyMarketBuilt } from '@mesh/dispatch';
+import { DispatchStore, everyMarketVerified } from '@mesh/dispatch';
 import { CourierGeoRepository, Markets } from '@mesh/geo';
 import { PROBLEM_CONTENT_TYPE } from '@mesh/problem';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
@@ -34,11 +34,11 @@ export class OpsController {
   @Get('readyz')
   async ready(@Res() res: Response): Promise<void> {
     const [kafka, redis] = await Promise.all([check(() => this.bus.ping()), check(() => this.couriers.ping())]);
-    // With Redis up: is its dispatch state there, or still being rebuilt from the log after Redis came back empty?
+    // With Redis up: is its dispatch state there, or still being rebuilt from the log (Redis came back empty, restarted, or a replica took over)?
     const state =
       redis.status === 'up'
         ? await check(async () => {
-            if (!(await everyMarketBuilt(this.store, this.markets)))
+            if (!(await everyMarketVerified(this.store, this.markets)))
               throw new Error('being rebuilt from the event log');
           })
         : undefined;
