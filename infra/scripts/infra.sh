@@ -319,28 +319,17 @@ kafka_libs() {
 
 kafka_config() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
-  cat >"$KAFKA_DIR/server.properties" <<PROPS
+  {
+    cat <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 log.dirs=$KAFKA_DIR/data
-num.partitions=12
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-# Consumers use a 2.5 s session so a killed worker's partitions move on within ~3 s (the default floor is 6 s).
-group.min.session.timeout.ms=1000
-log.retention.hours=24
-log.segment.bytes=67108864
 PROPS
+    cat "$ROOT/infra/kafka/broker.properties"
+  } >"$KAFKA_DIR/server.properties"
   cat >"$KAFKA_DIR/log4j.properties" <<'PROPS'
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
@@ -412,102 +401,121 @@ kafka_down() {
 }
 
 # ---------------------------------------------------------------- Kafka, three brokers (--cluster)
-# Three KRaft nodes, each broker and controller (a quorum of three survives losing one), with the
-# mesh's topics replicated three times and min.insync.replicas=2: with acks=all, a write the
-# producer was told succeeded is on two brokers, so killing any one broker loses nothing.
+# Three brokers and, apart from them, a KRaft quorum of three controllers (infra/kafka/cluster.properties
+# says why), the mesh's topics replicated three times and min.insync.replicas=2: with acks=all, a write
+# the producer was told succeeded is on two brokers, so killing any one broker loses nothing.
 KAFKA_CLUSTER_DIR="$CACHE/kafka-cluster"
 KAFKA_CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-9192}"
 KAFKA_CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-9292}"
 KAFKA_CLUSTER_HEAP="${KAFKA_CLUSTER_HEAP:--Xms256m -Xmx512m}"
+KAFKA_CLUSTER_CONTROLLER_HEAP="${KAFKA_CLUSTER_CONTROLLER_HEAP:--Xms128m -Xmx256m}"
 
-kafka_cluster_ids() { echo 1 2 3; }
+# Controllers first: the brokers register with them. Brokers are node ids 1-3, controllers 101-103.
+kafka_cluster_nodes() { echo controller-1 controller-2 controller-3 broker-1 broker-2 broker-3; }
 kafka_cluster_bootstrap() {
-  local id list=""
-  for id in $(kafka_cluster_ids); do list="$list${list:+,}$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))"; done
+  local n list=""
+  for n in 1 2 3; do list="$list${list:+,}$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + n - 1))"; done
   echo "$list"
+}
+kafka_node_address() { # kafka_node_address NODE: where it listens
+  local n="${1##*-}"
+  case "$1" in
+    controller-*) echo "$KAFKA_HOST:$((KAFKA_CLUSTER_CONTROLLER_PORT + n - 1))" ;;
+    *) echo "$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + n - 1))" ;;
+  esac
 }
 kafka_node_pid() { [ -f "$KAFKA_CLUSTER_DIR/$1/kafka.pid" ] && kill -0 "$(cat "$KAFKA_CLUSTER_DIR/$1/kafka.pid")" 2>/dev/null && cat "$KAFKA_CLUSTER_DIR/$1/kafka.pid"; }
 
-kafka_node_config() { # kafka_node_config ID
-  local id="$1" dir="$KAFKA_CLUSTER_DIR/$1" voters="" n
-  for n in $(kafka_cluster_ids); do voters="$voters${voters:+,}$n@$KAFKA_HOST:$((KAFKA_CLUSTER_CONTROLLER_PORT + n - 1))"; done
+kafka_node_config() { # kafka_node_config NODE
+  local node="$1" dir="$KAFKA_CLUSTER_DIR/$1" n="${1##*-}" voters="" v
+  for v in 1 2 3; do voters="$voters${voters:+,}$((100 + v))@$(kafka_node_address "controller-$v")"; done
   mkdir -p "$dir/data" "$dir/logs"
-  sed -e "s#^node.id=.*#node.id=$id#" \
-    -e "s#^controller.quorum.voters=.*#controller.quorum.voters=$voters#" \
-    -e "s#^listeners=.*#listeners=PLAINTEXT://$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1)),CONTROLLER://$KAFKA_HOST:$((KAFKA_CLUSTER_CONTROLLER_PORT + id - 1))#" \
-    -e "s#^advertised.listeners=.*#advertised.listeners=PLAINTEXT://$KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))#" \
-    -e "s#^log.dirs=.*#log.dirs=$dir/data#" \
-    -e "s#^offsets.topic.replication.factor=.*#offsets.topic.replication.factor=3#" \
-    -e "s#^transaction.state.log.replication.factor=.*#transaction.state.log.replication.factor=3#" \
-    -e "s#^transaction.state.log.min.isr=.*#transaction.state.log.min.isr=2#" \
-    "$KAFKA_DIR/server.properties" >"$dir/server.properties"
-  cat >>"$dir/server.properties" <<PROPS
-default.replication.factor=3
-min.insync.replicas=2
-# A replica that fell behind is never made leader: it would lose what the others acknowledged.
-unclean.leader.election.enable=false
-# A follower that could not fetch (a partition just created, a leader just moved) tries again after
-# 100 ms, not the default second: with acks=all, every produce to that partition waits for it.
-replica.fetch.backoff.ms=100
-# A broker that stops heartbeating is declared dead by the controller after 1 s (default 9 s), and
-# its partitions get new leaders from the in-sync replicas; a controller that stops answering is
-# replaced after 1 s (default 2 s). With 2 s, consumers exhausted their retries against the dead
-# leader before it moved, restarted and rejoined their groups: the offer gap was 3.9-5.3 s; with
-# 1 s, 1.0-1.8 s.
-broker.heartbeat.interval.ms=250
-broker.session.timeout.ms=1000
-controller.quorum.fetch.timeout.ms=1000
+  {
+    case "$node" in
+      controller-*)
+        cat <<PROPS
+process.roles=controller
+node.id=$((100 + n))
+listeners=CONTROLLER://$(kafka_node_address "$node")
 PROPS
+        ;;
+      *)
+        cat <<PROPS
+process.roles=broker
+node.id=$n
+listeners=PLAINTEXT://$(kafka_node_address "$node")
+advertised.listeners=PLAINTEXT://$(kafka_node_address "$node")
+PROPS
+        ;;
+    esac
+    echo "controller.quorum.voters=$voters"
+    echo "log.dirs=$dir/data"
+    cat "$ROOT/infra/kafka/broker.properties" "$ROOT/infra/kafka/cluster.properties"
+  } >"$dir/server.properties"
 }
 
 kafka_cluster_up() {
   kafka_libs
-  kafka_config # the single broker's configuration is the template
-  local id dir cluster_id=""
+  kafka_config # writes the log4j settings every node uses
+  local node dir heap cluster_id=""
+  if [ -d "$KAFKA_CLUSTER_DIR/1" ]; then
+    # Before the controllers had nodes of their own, three nodes were both; their storage does not carry over.
+    say "kafka cluster: replacing the three combined nodes of an older checkout"
+    for node in 1 2 3; do pid="$(kafka_node_pid "$node" || true)"; [ -n "$pid" ] && kill -KILL "$pid"; done
+    rm -rf "$KAFKA_CLUSTER_DIR"
+  fi
   [ -f "$KAFKA_CLUSTER_DIR/cluster.id" ] && cluster_id="$(cat "$KAFKA_CLUSTER_DIR/cluster.id")"
   if [ -z "$cluster_id" ]; then
     mkdir -p "$KAFKA_CLUSTER_DIR"
     cluster_id="$(KAFKA_HEAP="-Xmx128m" kafka_java kafka.tools.StorageTool random-uuid)"
     echo "$cluster_id" >"$KAFKA_CLUSTER_DIR/cluster.id"
   fi
-  for id in $(kafka_cluster_ids); do
-    dir="$KAFKA_CLUSTER_DIR/$id"
-    if [ -n "$(kafka_node_pid "$id" || true)" ]; then continue; fi
-    kafka_node_config "$id"
+  for node in $(kafka_cluster_nodes); do
+    dir="$KAFKA_CLUSTER_DIR/$node"
+    if [ -n "$(kafka_node_pid "$node" || true)" ]; then continue; fi
+    kafka_node_config "$node"
     if [ ! -f "$dir/data/meta.properties" ]; then
       KAFKA_HEAP="-Xmx256m" kafka_java kafka.tools.StorageTool format -t "$cluster_id" \
         -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 ||
-        die "kafka cluster: formatting node $id failed (see $dir/logs/format.log)"
+        die "kafka cluster: formatting $node failed (see $dir/logs/format.log)"
     fi
-    kafka_launch "$dir" "$KAFKA_CLUSTER_HEAP"
-    say "kafka cluster: node $id starting (pid $(cat "$dir/kafka.pid"), $KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1)))"
+    heap="$KAFKA_CLUSTER_HEAP"
+    case "$node" in controller-*) heap="$KAFKA_CLUSTER_CONTROLLER_HEAP" ;; esac
+    kafka_launch "$dir" "$heap"
+    say "kafka cluster: $node starting (pid $(cat "$dir/kafka.pid"), $(kafka_node_address "$node"))"
   done
   node "$ROOT/infra/scripts/kafka-topics.mjs" --bootstrap "$(kafka_cluster_bootstrap)" --replication 3 --wait 120 ||
     die "the three-broker Kafka did not answer on $(kafka_cluster_bootstrap) (see $KAFKA_CLUSTER_DIR/*/logs/)"
 }
 
 kafka_cluster_down() {
-  local id pid stopped=0
-  for id in $(kafka_cluster_ids); do
-    pid="$(kafka_node_pid "$id" || true)"
-    [ -z "$pid" ] && continue
-    kill -TERM "$pid" 2>/dev/null || true
-    stopped=1
-  done
-  for id in $(kafka_cluster_ids); do
-    pid="$(kafka_node_pid "$id" || true)"
-    [ -z "$pid" ] && continue
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$KAFKA_CLUSTER_DIR/$id/kafka.pid"
+  local role node pid stopped=0
+  # Brokers first, while the controllers are there to take their shutdown; then the controllers.
+  for role in broker controller; do
+    for node in $(kafka_cluster_nodes); do
+      [ "${node%-*}" = "$role" ] || continue
+      pid="$(kafka_node_pid "$node" || true)"
+      [ -z "$pid" ] && continue
+      kill -TERM "$pid" 2>/dev/null || true
+      stopped=1
+    done
+    for node in $(kafka_cluster_nodes); do
+      [ "${node%-*}" = "$role" ] || continue
+      pid="$(kafka_node_pid "$node" || true)"
+      [ -z "$pid" ] && continue
+      for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      rm -f "$KAFKA_CLUSTER_DIR/$node/kafka.pid"
+    done
   done
   [ "$stopped" = 1 ] && say "kafka cluster: stopped" || say "kafka cluster: not running"
 }
 
 kafka_cluster_status() {
-  local id rc=0
-  for id in $(kafka_cluster_ids); do
-    if port_open "$KAFKA_HOST" $((KAFKA_CLUSTER_PORT + id - 1)); then say "kafka cluster: node $id up on $KAFKA_HOST:$((KAFKA_CLUSTER_PORT + id - 1))"; else say "kafka cluster: node $id down"; rc=1; fi
+  local node address rc=0
+  for node in $(kafka_cluster_nodes); do
+    address="$(kafka_node_address "$node")"
+    if port_open "${address%:*}" "${address##*:}"; then say "kafka cluster: $node up on $address"; else say "kafka cluster: $node down"; rc=1; fi
   done
   return $rc
 }

@@ -10,9 +10,9 @@ import { eventually } from '../../libs/testing/src/eventually';
 import {
   RedisClusterProcesses,
   kafkaBroker,
+  kafkaCluster,
   kafkaLeaderOf,
   redisServer,
-  type InfraProcess,
 } from '../../libs/testing/src/infra-processes';
 import { startLoadBalancer } from '../../libs/testing/src/load-balancer';
 import {
@@ -119,17 +119,19 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
   const functionsPorts = await ports(2);
   const gatewayPorts = await ports(2);
-  // Single: one Redis and one broker. Cluster: a Redis Cluster of six nodes and a quorum of three brokers.
+  // Single: one Redis and one broker. Cluster: a Redis Cluster of six nodes, three brokers and three controllers.
   const redisPorts = await ports(cluster ? 6 : 1);
   const [kafkaPorts, controllerPorts] = [await ports(cluster ? 3 : 1), await ports(cluster ? 3 : 1)];
   const redisCluster = cluster ? new RedisClusterProcesses(redisPorts, join(dir, 'redis')) : null;
   const redis = redisCluster ? null : redisServer(redisPorts[0]!, join(dir, 'redis'));
-  const quorum = cluster
-    ? { ports: kafkaPorts, controllerPorts, clusterId: randomBytes(16).toString('base64url').replace(/^-/, 'A') }
-    : undefined;
-  const brokers: InfraProcess[] = kafkaPorts.map((port, i) =>
-    kafkaBroker(port, controllerPorts[i]!, join(dir, `kafka-${i + 1}`), quorum),
-  );
+  // The cluster's controllers are a quorum of their own, never killed here: the faults are a broker's.
+  const kafka = cluster
+    ? kafkaCluster(
+        { ports: kafkaPorts, controllerPorts, clusterId: randomBytes(16).toString('base64url').replace(/^-/, 'A') },
+        join(dir, 'kafka'),
+      )
+    : { controllers: [], brokers: [kafkaBroker(kafkaPorts[0]!, controllerPorts[0]!, join(dir, 'kafka'))] };
+  const brokers = kafka.brokers;
   const bootstrap = kafkaPorts.map((port) => `127.0.0.1:${port}`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -176,7 +178,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   const reporting: NodeJS.Timeout[] = [];
   try {
     log(`starting ${cluster ? 'a Redis Cluster and three Kafka brokers' : 'Redis and Kafka'} in ${dir}`);
-    await Promise.all([redisCluster ? redisCluster.start() : redis!.start(), ...brokers.map((b) => b.start())]);
+    await Promise.all([
+      redisCluster ? redisCluster.start() : redis!.start(),
+      ...[...kafka.controllers, ...brokers].map((node) => node.start()),
+    ]);
     // One functions process on the single topology (its kill stops every function); two on the cluster one.
     await Promise.all((cluster ? [0, 1] : [0]).map((i) => startFunctions(i)));
     await Promise.all([startGateway(0), startGateway(1)]);
@@ -191,6 +196,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     const token = (sub: string, roles: Role[]) => issuer.issue({ sub, roles });
     const unreachable: number[] = [];
     const refusedConnections: number[] = [];
+    /** Per app (its subject), how many times its socket connected. */
+    const connections = new Map<string, number>();
     const api = new FailoverApi(urls, unreachable, refusedConnections, log);
 
     const orders = new Map<string, Tracked>();
@@ -202,7 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
      * A socket that reconnects to whichever gateway answers, as an app behind two addresses does,
      * resuming from the last offset it saw in each room (API.md "Missed events").
      */
-    const connect = (jwt: string, home: number, on: (s: Socket) => void, onUnrecovered: () => void) => {
+    const connect = (who: string, jwt: string, home: number, on: (s: Socket) => void, onUnrecovered: () => void) => {
       let attempt = home;
       let connectedBefore = false;
       const offsets: Record<string, string> = {};
@@ -221,7 +228,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           if (connectedBefore && !recovered) onUnrecovered();
           connectedBefore = true;
         });
-        socket.once('connect', () => on(socket));
+        socket.once('connect', () => {
+          connections.set(who, (connections.get(who) ?? 0) + 1);
+          on(socket);
+        });
         const retry = () => {
           socket.removeAllListeners();
           socket.close();
@@ -271,6 +281,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           ),
         );
         connect(
+          sub,
           jwt,
           i,
           (socket) => {
@@ -294,6 +305,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const sub = `customer-${i}-${randomUUID().slice(0, 8)}`;
         const jwt = await token(sub, ['customer']);
         connect(
+          sub,
           jwt,
           i,
           (socket) => {
@@ -440,9 +452,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const waiting = [...orders.values()].filter((o) => finals.get(o.id)?.status === 'delivered' && !o.pushedFinal);
         if (waiting.length > 0) throw new Error('pushes outstanding');
       },
-      { timeoutMs: 10_000, intervalMs: 200 },
+      { timeoutMs: 30_000, intervalMs: 200 },
     ).catch(() => undefined);
     stopped = true;
+    // Which pushes never came, and to whom: the first thing to look at when one is missed.
+    for (const o of orders.values()) {
+      if (finals.get(o.id)?.status !== 'delivered' || o.pushedFinal) continue;
+      log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
+    }
 
     return options.faults.map((fault, i) => {
       const mine = [...orders.values()].filter((o) => o.window === i);
@@ -482,7 +499,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     for (const socket of sockets) socket.close();
     const running = [...gateways, ...functions, loadBalancer].filter((p): p is RunningProcess => p !== undefined);
     await Promise.all(running.map((p) => p.stop('SIGKILL')));
-    await Promise.all([redisCluster ? redisCluster.kill() : redis!.kill(), ...brokers.map((b) => b.kill())]);
+    await Promise.all([
+      redisCluster ? redisCluster.kill() : redis!.kill(),
+      ...[...brokers, ...kafka.controllers].map((node) => node.kill()),
+    ]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -104,7 +104,7 @@ export function redisServer(port: number, dir: string, { cluster = false }: { cl
   );
 }
 
-/** Where the nodes of a Kafka quorum listen: node ids from 1, in order. */
+/** Where infra.sh's `--cluster` Kafka listens: brokers (node ids 1, 2, 3) and a quorum of controllers (101, 102, 103). */
 export interface KafkaQuorum {
   ports: readonly number[];
   controllerPorts: readonly number[];
@@ -112,24 +112,72 @@ export interface KafkaQuorum {
   clusterId: string;
 }
 
+/** The broker settings of infra/kafka, which infra.sh gives its brokers too. */
+const kafkaSettings = (file: 'broker' | 'cluster') =>
+  readFileSync(join(ROOT, 'infra', 'kafka', `${file}.properties`), 'utf8');
+
 /**
- * A single-node Apache Kafka (KRaft) from the jars `npm run infra:up` resolved,
- * with the broker settings infra.sh gives the shared one; or, with `quorum`, node
- * `port`'s place in a quorum of three with infra.sh's `--cluster` settings
- * (replication 3, min.insync.replicas 2).
+ * A single-node Apache Kafka (KRaft, broker and controller in one process) from the
+ * jars `npm run infra:up` resolved, with the settings infra.sh gives the shared one.
  */
-export function kafkaBroker(port: number, controllerPort: number, dir: string, quorum?: KafkaQuorum): InfraProcess {
-  const nodeId = quorum ? quorum.ports.indexOf(port) + 1 : 1;
-  const voters = quorum
-    ? quorum.controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',')
-    : `1@127.0.0.1:${controllerPort}`;
-  const replication = quorum ? quorum.ports.length : 1;
+export function kafkaBroker(port: number, controllerPort: number, dir: string): InfraProcess {
+  return kafkaNode(`kafka:${port}`, dir, port, randomBytes(16).toString('base64url').replace(/^-/, 'A'), [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    kafkaSettings('broker'),
+  ]);
+}
+
+/**
+ * infra.sh's `--cluster` Kafka on ports of its own: three controllers, a KRaft quorum
+ * apart from the brokers, and three brokers (replication 3, min.insync.replicas 2),
+ * each node a process a fault test can kill.
+ */
+export function kafkaCluster(
+  quorum: KafkaQuorum,
+  dir: string,
+): { controllers: InfraProcess[]; brokers: InfraProcess[] } {
+  const voters = `controller.quorum.voters=${quorum.controllerPorts.map((p, i) => `${101 + i}@127.0.0.1:${p}`).join(',')}`;
+  const shared = [voters, kafkaSettings('broker'), kafkaSettings('cluster')];
+  return {
+    controllers: quorum.controllerPorts.map((port, i) =>
+      kafkaNode(`kafka-controller:${port}`, join(dir, `controller-${i + 1}`), null, quorum.clusterId, [
+        'process.roles=controller',
+        `node.id=${101 + i}`,
+        `listeners=CONTROLLER://127.0.0.1:${port}`,
+        ...shared,
+      ]),
+    ),
+    brokers: quorum.ports.map((port, i) =>
+      kafkaNode(`kafka:${port}`, join(dir, `broker-${i + 1}`), port, quorum.clusterId, [
+        'process.roles=broker',
+        `node.id=${i + 1}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        ...shared,
+      ]),
+    ),
+  };
+}
+
+/** One Kafka node of `settings`; ready when its broker lists topics (`port`), or a controller once it is up. */
+function kafkaNode(
+  name: string,
+  dir: string,
+  port: number | null,
+  clusterId: string,
+  settings: readonly string[],
+): InfraProcess {
   const libs = join(process.env.MESH_INFRA_DIR ?? join(ROOT, 'infra', '.cache'), 'kafka', 'libs');
   const properties = join(dir, 'server.properties');
-  const jvm = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];
+  const heap = port === null ? ['-Xms128m', '-Xmx256m'] : ['-Xms256m', '-Xmx512m'];
+  const jvm = [...heap, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];
   const java = (args: string[]) => ['-cp', `${libs}/*`, ...args];
   return new ChildInfra(
-    `kafka:${port}`,
+    name,
     dir,
     () =>
       spawn('java', [...jvm, `-Dkafka.logs.dir=${join(dir, 'logs')}`, ...java(['kafka.Kafka', properties])], {
@@ -137,41 +185,9 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string, q
       }),
     () => {
       if (!existsSync(libs)) throw new Error(`no Kafka jars in ${libs}: run npm run infra:up first`);
-      writeFileSync(
-        properties,
-        [
-          'process.roles=broker,controller',
-          `node.id=${nodeId}`,
-          `controller.quorum.voters=${voters}`,
-          `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-          `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-          'controller.listener.names=CONTROLLER',
-          'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-          `log.dirs=${join(dir, 'data')}`,
-          'num.partitions=12',
-          'auto.create.topics.enable=false',
-          `offsets.topic.replication.factor=${replication}`,
-          'offsets.topic.num.partitions=12',
-          `transaction.state.log.replication.factor=${replication}`,
-          `transaction.state.log.min.isr=${Math.max(1, replication - 1)}`,
-          'group.initial.rebalance.delay.ms=0',
-          'group.min.session.timeout.ms=1000',
-          ...(quorum
-            ? [
-                `default.replication.factor=${replication}`,
-                `min.insync.replicas=${replication - 1}`,
-                'unclean.leader.election.enable=false',
-                'replica.fetch.backoff.ms=100',
-                'broker.heartbeat.interval.ms=250',
-                'broker.session.timeout.ms=1000',
-                'controller.quorum.fetch.timeout.ms=1000',
-              ]
-            : []),
-        ].join('\n'),
-      );
+      writeFileSync(properties, [...settings, `log.dirs=${join(dir, 'data')}`].join('\n'));
       if (!existsSync(join(dir, 'data', 'meta.properties'))) {
         // As its own option (=): a base64url id may begin with '-', which the tool would read as a flag.
-        const clusterId = quorum?.clusterId ?? randomBytes(16).toString('base64url');
         const format = spawnSync(
           'java',
           ['-Xmx256m', ...java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties])],
@@ -180,8 +196,10 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string, q
         if (format.status !== 0) throw new Error(`formatting Kafka storage failed: ${format.stderr}`);
       }
     },
-    () =>
-      eventually(
+    async () => {
+      // A controller answers no client: the brokers' readiness waits for the quorum.
+      if (port === null) return;
+      await eventually(
         async () => {
           const admin = new Kafka({
             clientId: 'infra-ready',
@@ -197,7 +215,8 @@ export function kafkaBroker(port: number, controllerPort: number, dir: string, q
           }
         },
         { timeoutMs: 90_000, intervalMs: 250 },
-      ),
+      );
+    },
   );
 }
 
