@@ -48,6 +48,7 @@ interface Broadcast {
  * in several gets it once), with the `PushMeta` of its first room: one push has
  * one offset in all its rooms, so a client files it under that room and a
  * resume that names it counts it seen whichever room it came through.
+ * `sent` runs the broadcast and resolves once it is out (the emitter's publish answered).
  */
 export async function broadcast(
   via: Broadcaster,
@@ -56,15 +57,16 @@ export async function broadcast(
   event: ServerEventName,
   payload: unknown,
   except?: string,
+  sent: (emit: () => void) => Promise<void> = (emit) => Promise.resolve(emit()),
 ): Promise<void> {
   const targets = typeof rooms === 'string' ? [rooms] : [...rooms];
   const to = via.to(targets).except(except ? [except] : []);
   if (UNRECORDED_EVENTS.includes(event)) {
-    to.emit(event, payload);
+    await sent(() => to.emit(event, payload));
     return;
   }
   const id = newId();
   const offset = await history.append(targets, { id, event, payload });
   const meta: PushMeta = { id, room: targets[0] ?? '', offset };
-  to.emit(event, payload, meta);
+  await sent(() => to.emit(event, payload, meta));
 }
