@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '@mesh/config';
-import { PlatformModule } from '@mesh/platform';
+import { onUnhandledRejection, PlatformModule } from '@mesh/platform';
 import { createLogger, PinoNestLogger } from '@mesh/telemetry';
 import { FunctionsModule } from './functions.module';
 import type { WorkerMessage } from './host/standby';
@@ -14,6 +14,7 @@ class FunctionsOpsModule {}
 async function main(): Promise<void> {
   const config = AppConfig.fromEnv();
   const logger = createLogger('functions', config.logLevel);
+  process.on('unhandledRejection', onUnhandledRejection(logger));
   const only = process.env.FUNCTIONS?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
