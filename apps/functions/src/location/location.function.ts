@@ -76,11 +76,12 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
       at: fix.at,
     };
     if (now - this.lastSweepAt > THROTTLE_MEMORY_MS) this.sweep(now);
+    // Live positions are not kept or retried: a push lost with its Redis node is replaced by the next fix in seconds.
     if (orderId && this.due(`order:${orderId}`, ORDER_PUSH_INTERVAL_MS, now)) {
-      void this.push.emit(rooms.order(orderId), 'courier.location', position);
+      this.push.emit(rooms.order(orderId), 'courier.location', position).catch(() => undefined);
     }
     if (this.due(`courier:${courierId}`, this.config.locationPushIntervalMs, now)) {
-      void this.push.emit(rooms.dispatchers, 'courier.location', position);
+      this.push.emit(rooms.dispatchers, 'courier.location', position).catch(() => undefined);
     }
   }
 
