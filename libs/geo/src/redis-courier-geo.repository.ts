@@ -130,6 +130,19 @@ if c[1] == 'available' and c[2] then redis.call('GEOADD', KEYS[3], c[2], c[3], A
 return 1
 `;
 
+/*
+ * A courier known nowhere, met first by a fix outside the home market: it is made
+ * in the home market (offline, unless an availability change made it there first)
+ * and then moves like any courier crossing a border. Its availability change,
+ * which may be applied at the same moment by another worker (it comes on another
+ * partition than a batch of fixes), makes it in the home market too, so the two
+ * meet in one hash instead of making two couriers. KEYS: courier hash.
+ */
+const ENSURE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'status', 'offline') end
+return 0
+`;
+
 /* Step 3, in the market it left. KEYS: courier hash. ARGV: target market. */
 const FORGET = `
 if redis.call('HGET', KEYS[1], 'movingTo') == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -160,6 +173,7 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     redis.defineScript('meshCourierLeave', LEAVE, 3);
     redis.defineScript('meshCourierArrive', ARRIVE, 3);
     redis.defineScript('meshCourierForget', FORGET, 1);
+    redis.defineScript('meshCourierEnsure', ENSURE, 1);
   }
 
   private get commands(): ScriptCommands {
@@ -180,7 +194,8 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
       batch.forEach(({ fix }, index) => {
         const current = places[index] ?? null;
         const target = this.markets.forCourier(fix, current);
-        if (current !== null && current !== target) return void moves.push(index);
+        // Moving, or known nowhere with a first fix outside the home market (made at home first, then moved).
+        if (current !== target && (current !== null || target !== this.markets.home)) return void moves.push(index);
         const group = byMarket.get(target) ?? [];
         group.push({ index, create: current === null });
         byMarket.set(target, group);
@@ -215,7 +230,11 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
   /** A fix whose courier must be looked for, or moved to another market. */
   private async recordSlowly(courierId: string, fix: CourierFix, attempt = 0): Promise<RecordedFix | null> {
     this.placed.delete(courierId);
-    const current = await this.whereIs(courierId);
+    let current = await this.whereIs(courierId);
+    if (current === null && this.markets.forCourier(fix, null) !== this.markets.home) {
+      await this.commands.meshCourierEnsure(keys.courier(this.markets.home, courierId));
+      current = this.markets.home;
+    }
     const target = this.markets.forCourier(fix, current);
     if (current === null || current === target) {
       const market = current ?? target;
@@ -481,6 +500,7 @@ interface ScriptCommands {
   meshCourierLeave(...args: (string | number)[]): Promise<string[]>;
   meshCourierArrive(...args: string[]): Promise<number>;
   meshCourierForget(key: string, target: string): Promise<number>;
+  meshCourierEnsure(key: string): Promise<number>;
 }
 
 function toView(id: string, [status, lat, lng, at, activeOrderId]: (string | null)[]): CourierView {
