@@ -95,7 +95,7 @@ export async function createGateway(
       },
     ),
   );
-  SwaggerModule.setup('docs', app, buildOpenApiDocument({ devTokens: config.devTokens }) as unknown as OpenAPIObject, {
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app) as unknown as OpenAPIObject, {
     jsonDocumentUrl: 'docs/openapi.json',
     yamlDocumentUrl: 'docs/openapi.yaml',
   });

@@ -4,8 +4,9 @@ import type { z } from 'zod';
 
 /** Validates a request part against its contract schema; a failure is a 400 problem naming each field. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
+  /** `schema` is public: the OpenAPI document describes the route by it (docs/openapi.ts). */
   constructor(
-    private readonly schema: S,
+    readonly schema: S,
     private readonly where = 'body',
   ) {}
 

@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import type { OrderView, Principal } from '@mesh/contracts';
+import { OrderView, type Principal } from '@mesh/contracts';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { Operation } from '../docs/operation';
 import { OrdersService } from './orders.service';
 
 @Controller('v1/offers')
@@ -10,6 +11,17 @@ export class OffersController {
   @Post(':id/accept')
   @Roles('courier')
   @HttpCode(200)
+  @Operation({
+    id: 'acceptOffer',
+    tag: 'offers',
+    summary: 'Accept an offer (the offered courier)',
+    params: { id: 'The offer id' },
+    ok: { description: 'The order, assigned to the caller, with its ETA', schema: OrderView },
+    problems: {
+      404: 'No such offer for this courier',
+      409: 'The offer expired, was revoked or was already answered',
+    },
+  })
   accept(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.answerOffer(me, id, 'accept');
   }
@@ -17,6 +29,18 @@ export class OffersController {
   @Post(':id/decline')
   @Roles('courier')
   @HttpCode(204)
+  @Operation({
+    id: 'declineOffer',
+    tag: 'offers',
+    summary: 'Decline an offer (the offered courier)',
+    description: 'Dispatch moves on to the next courier; the decliner is not offered this order again.',
+    params: { id: 'The offer id' },
+    ok: { description: 'Declined' },
+    problems: {
+      404: 'No such offer for this courier',
+      409: 'The offer expired, was revoked or was already answered',
+    },
+  })
   async decline(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<void> {
     await this.orders.answerOffer(me, id, 'decline');
   }

@@ -1,17 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import {
-  IdempotencyKey,
-  OrderListQuery,
-  PlaceOrder,
-  type OrderList,
-  type OrderView,
-  type Principal,
-} from '@mesh/contracts';
+import { IdempotencyKey, OrderList, OrderListQuery, OrderView, PlaceOrder, type Principal } from '@mesh/contracts';
 import { parseOrThrow } from '@mesh/problem';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { Operation } from '../docs/operation';
 import { ZodPipe } from '../http/zod.pipe';
 import { OrdersService } from './orders.service';
+
+const ORDER_ID = { id: 'The order id' };
+const NOT_YOURS = 'No such order, or not one the caller may see';
+const WRONG_STATUS = 'The order’s status does not allow this';
 
 @Controller('v1/orders')
 export class OrdersController {
@@ -20,6 +18,30 @@ export class OrdersController {
   @Post()
   @Roles('customer')
   @HttpCode(202)
+  @Operation({
+    id: 'placeOrder',
+    tag: 'orders',
+    summary: 'Place an order (customers)',
+    description:
+      'Answers 202 once the order is on Kafka; dispatch then offers it to the best available courier, and every change is pushed as `order.updated`. The same `Idempotency-Key` from the same customer (kept 24 h) answers with the same order, never a second one; a retry while the first request is still being processed gets 409; the same key with a different body gets 422.',
+    reads: {
+      'Idempotency-Key': {
+        in: 'header',
+        description: '1-255 printable ASCII characters chosen by the client',
+        schema: IdempotencyKey.optional(),
+      },
+    },
+    ok: {
+      description: 'The order, pending',
+      schema: OrderView,
+      headers: { Location: { description: '/v1/orders/{id}', schema: { type: 'string' } } },
+    },
+    problems: {
+      409: 'The same Idempotency-Key is still being processed',
+      422: 'Pickup or dropoff outside the service area, or an Idempotency-Key used with another body',
+      503: 'Kafka or Redis did not take the order; nothing was placed, send it again',
+    },
+  })
   async place(
     @CurrentPrincipal() me: Principal,
     @Body(new ZodPipe(PlaceOrder)) body: PlaceOrder,
@@ -33,6 +55,14 @@ export class OrdersController {
   }
 
   @Get()
+  @Operation({
+    id: 'listOrders',
+    tag: 'orders',
+    summary: 'List the caller’s orders, newest first',
+    description:
+      'Dispatchers see all orders; otherwise a customer sees its own, a merchant those placed with it, a courier those assigned to it (a token with several roles lists by the widest of these, in that order).',
+    ok: { description: 'A page of orders', schema: OrderList },
+  })
   list(
     @CurrentPrincipal() me: Principal,
     @Query(new ZodPipe(OrderListQuery, 'query')) query: OrderListQuery,
@@ -41,6 +71,16 @@ export class OrdersController {
   }
 
   @Get(':id')
+  @Operation({
+    id: 'getOrder',
+    tag: 'orders',
+    summary: 'One order',
+    description:
+      'For its customer, its merchant, its assigned courier or the courier it is offered to, and dispatchers.',
+    params: ORDER_ID,
+    ok: { description: 'The order', schema: OrderView },
+    problems: { 404: NOT_YOURS },
+  })
   get(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.get(me, id);
   }
@@ -48,6 +88,16 @@ export class OrdersController {
   @Post(':id/cancel')
   @Roles('customer', 'dispatcher')
   @HttpCode(200)
+  @Operation({
+    id: 'cancelOrder',
+    tag: 'orders',
+    summary: 'Cancel an order',
+    description:
+      'Its customer, before pick-up; any dispatcher, until delivery. A live offer is revoked (`offer.revoked`) and the courier is free again.',
+    params: ORDER_ID,
+    ok: { description: 'The order, cancelled', schema: OrderView },
+    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
+  })
   cancel(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.cancel(me, id);
   }
@@ -55,6 +105,15 @@ export class OrdersController {
   @Post(':id/redispatch')
   @Roles('dispatcher')
   @HttpCode(202)
+  @Operation({
+    id: 'redispatchOrder',
+    tag: 'orders',
+    summary: 'Dispatch an unassigned order again (dispatchers)',
+    description: 'Attempts and excluded couriers start over.',
+    params: ORDER_ID,
+    ok: { description: 'The order, dispatching', schema: OrderView },
+    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
+  })
   redispatch(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.redispatch(me, id);
   }
@@ -62,6 +121,15 @@ export class OrdersController {
   @Post(':id/pickup')
   @Roles('courier')
   @HttpCode(200)
+  @Operation({
+    id: 'pickUpOrder',
+    tag: 'orders',
+    summary: 'Mark an assigned order picked up (its courier)',
+    description: 'Only from `assigned`.',
+    params: ORDER_ID,
+    ok: { description: 'The order, picked up', schema: OrderView },
+    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
+  })
   pickUp(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.pickUp(me, id);
   }
@@ -69,6 +137,15 @@ export class OrdersController {
   @Post(':id/deliver')
   @Roles('courier')
   @HttpCode(200)
+  @Operation({
+    id: 'deliverOrder',
+    tag: 'orders',
+    summary: 'Mark a picked-up order delivered (its courier)',
+    description: 'Only from `picked_up`; the courier is available again.',
+    params: ORDER_ID,
+    ok: { description: 'The order, delivered', schema: OrderView },
+    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
+  })
   deliver(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.deliver(me, id);
   }

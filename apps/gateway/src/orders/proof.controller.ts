@@ -1,13 +1,16 @@
 import { Controller, Get, Headers, HttpCode, Param, Put, Query, Req, Res } from '@nestjs/common';
-import { ResourceId, type OrderView, type Principal } from '@mesh/contracts';
+import { OrderView, ResourceId, type Principal } from '@mesh/contracts';
 import { PROOF_CONTENT_TYPES, PROOF_MAX_BYTES, renditionOfFile } from '@mesh/media';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import { CurrentPrincipal, Public, Roles } from '../auth/auth.decorators';
+import { Operation } from '../docs/operation';
 import { ProofService } from './proof.service';
 
 const ACCEPTED_TYPES: readonly string[] = Object.values(PROOF_CONTENT_TYPES);
+const binary = { schema: { type: 'string', format: 'binary' } };
 
 /** `PUT /v1/orders/{id}/proof` takes the photo as the raw body (the JSON body parser leaves it alone). */
 export const RAW_BODY_ROUTE = /^\/v1\/orders\/[^/]+\/proof$/;
@@ -19,6 +22,28 @@ export class ProofController {
   @Put(':id/proof')
   @Roles('courier')
   @HttpCode(202)
+  @Operation({
+    id: 'uploadProof',
+    tag: 'orders',
+    summary: 'Send the proof-of-delivery photo (its assigned courier)',
+    description:
+      'The body is the photo itself: JPEG, PNG or WebP (told by its bytes, not the header), at most 10 MiB and 40 megapixels. Once the order is picked up or delivered; a new photo replaces the old one. Answered when stored; the image function then strips its metadata, makes a 512 px and a 128 px WebP and a watermarked full-size JPEG, and `order.updated` carries `proof.status: ready` with signed URLs (or `failed` with why).',
+    params: { id: 'The order id' },
+    body: {
+      content: Object.fromEntries(ACCEPTED_TYPES.map((type) => [type, binary])),
+      problems: {
+        413: 'Body over 10 MiB',
+        415: 'Not a JPEG, PNG or WebP image',
+        422: 'A picture of more than 40 megapixels',
+      },
+    },
+    ok: { description: 'The order, its proof `processing`', schema: OrderView },
+    problems: {
+      404: 'No such order, or not one the caller may see',
+      409: 'The order is not picked up or delivered',
+      503: 'Object storage or the event bus did not take the photo; nothing was kept',
+    },
+  })
   async upload(
     @CurrentPrincipal() me: Principal,
     @Param('id') id: string,
@@ -53,6 +78,25 @@ export class ProofController {
   /** The photo behind a signed URL (ProofLinks): no bearer token, the URL's token is the credential. */
   @Get(':id/proof/:uploadId/:file')
   @Public()
+  @Operation({
+    id: 'getProofPhoto',
+    tag: 'orders',
+    summary: 'A proof photo, by its signed URL',
+    description:
+      'The URLs of an order view’s `proof` (`photo.jpg`, the watermarked full size; `w128.webp`, the thumbnail; `w512.webp`, for screens). No bearer token: the URL’s `token` is the credential, valid for `PROOF_URL_TTL_S` (default 15 minutes) and given only with the order, to those who may see it.',
+    params: {
+      id: 'The order id',
+      uploadId: 'The photo’s upload',
+      file: { description: 'Which rendition', schema: z.enum(['photo.jpg', 'w512.webp', 'w128.webp']) },
+    },
+    reads: { token: { in: 'query', description: 'The signed URL’s credential', schema: z.string() } },
+    ok: { description: 'The picture', content: { 'image/jpeg': binary, 'image/webp': binary } },
+    problems: {
+      403: 'The token is missing, forged, for another photo, or expired',
+      404: 'No such photo (a replaced one is deleted)',
+      503: 'Object storage is not answering',
+    },
+  })
   async rendition(
     @Param('id') id: string,
     @Param('uploadId') uploadId: string,
