@@ -3,13 +3,24 @@ import { IdempotencyKey, OrderList, OrderListQuery, OrderView, PlaceOrder, type 
 import { parseOrThrow } from '@mesh/problem';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
-import { Operation } from '../docs/operation';
+import { Operation, type OperationDoc } from '../docs/operation';
 import { ZodPipe } from '../http/zod.pipe';
 import { OrdersService } from './orders.service';
 
 const ORDER_ID = { id: 'The order id' };
 const NOT_YOURS = 'No such order, or not one the caller may see';
 const WRONG_STATUS = 'The order’s status does not allow this';
+
+/** A step of an order by id: who may take it is the route's roles; its status may not allow it. */
+const orderAction = (id: string, summary: string, description: string, answer: string): OperationDoc => ({
+  id,
+  tag: 'orders',
+  summary,
+  description,
+  params: ORDER_ID,
+  ok: { description: answer, schema: OrderView },
+  problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
+});
 
 @Controller('v1/orders')
 export class OrdersController {
@@ -88,16 +99,14 @@ export class OrdersController {
   @Post(':id/cancel')
   @Roles('customer', 'dispatcher')
   @HttpCode(200)
-  @Operation({
-    id: 'cancelOrder',
-    tag: 'orders',
-    summary: 'Cancel an order',
-    description:
+  @Operation(
+    orderAction(
+      'cancelOrder',
+      'Cancel an order',
       'Its customer, before pick-up; any dispatcher, until delivery. A live offer is revoked (`offer.revoked`) and the courier is free again.',
-    params: ORDER_ID,
-    ok: { description: 'The order, cancelled', schema: OrderView },
-    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
-  })
+      'The order, cancelled',
+    ),
+  )
   cancel(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.cancel(me, id);
   }
@@ -105,15 +114,14 @@ export class OrdersController {
   @Post(':id/redispatch')
   @Roles('dispatcher')
   @HttpCode(202)
-  @Operation({
-    id: 'redispatchOrder',
-    tag: 'orders',
-    summary: 'Dispatch an unassigned order again (dispatchers)',
-    description: 'Attempts and excluded couriers start over.',
-    params: ORDER_ID,
-    ok: { description: 'The order, dispatching', schema: OrderView },
-    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
-  })
+  @Operation(
+    orderAction(
+      'redispatchOrder',
+      'Dispatch an unassigned order again (dispatchers)',
+      'Attempts and excluded couriers start over.',
+      'The order, dispatching',
+    ),
+  )
   redispatch(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.redispatch(me, id);
   }
@@ -121,15 +129,14 @@ export class OrdersController {
   @Post(':id/pickup')
   @Roles('courier')
   @HttpCode(200)
-  @Operation({
-    id: 'pickUpOrder',
-    tag: 'orders',
-    summary: 'Mark an assigned order picked up (its courier)',
-    description: 'Only from `assigned`.',
-    params: ORDER_ID,
-    ok: { description: 'The order, picked up', schema: OrderView },
-    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
-  })
+  @Operation(
+    orderAction(
+      'pickUpOrder',
+      'Mark an assigned order picked up (its courier)',
+      'Only from `assigned`.',
+      'The order, picked up',
+    ),
+  )
   pickUp(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.pickUp(me, id);
   }
@@ -137,15 +144,14 @@ export class OrdersController {
   @Post(':id/deliver')
   @Roles('courier')
   @HttpCode(200)
-  @Operation({
-    id: 'deliverOrder',
-    tag: 'orders',
-    summary: 'Mark a picked-up order delivered (its courier)',
-    description: 'Only from `picked_up`; the courier is available again.',
-    params: ORDER_ID,
-    ok: { description: 'The order, delivered', schema: OrderView },
-    problems: { 404: NOT_YOURS, 409: WRONG_STATUS },
-  })
+  @Operation(
+    orderAction(
+      'deliverOrder',
+      'Mark a picked-up order delivered (its courier)',
+      'Only from `picked_up`; the courier is available again.',
+      'The order, delivered',
+    ),
+  )
   deliver(@CurrentPrincipal() me: Principal, @Param('id') id: string): Promise<OrderView> {
     return this.orders.deliver(me, id);
   }
