@@ -1,4 +1,4 @@
-import { CloudEvent as SdkEvent, Kafka as SdkKafka } from 'cloudevents';
+import { CloudEvent as SdkEvent, Kafka as SdkKafka, type KafkaMessage as SdkKafkaMessage } from 'cloudevents';
 import { newEvent } from './cloud-event';
 import { fromKafkaMessage, MalformedEventError, toKafkaMessage } from './kafka-binding';
 
@@ -29,6 +29,24 @@ describe('CloudEvents Kafka binding (binary mode)', () => {
     expect(fromKafkaMessage({ key: Buffer.from('c-1'), value: Buffer.from(String(message.value)), headers })).toEqual(
       event,
     );
+  });
+
+  it('is an event the official CloudEvents SDK decodes and validates, attributes and data alike', () => {
+    const message = toKafkaMessage(event);
+    const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    const sent: SdkKafkaMessage<string> = { key: String(message.key), value: String(message.value), headers, body: '' };
+    const decoded = SdkKafka.toEvent(sent) as SdkEvent;
+    expect(decoded.validate()).toBe(true);
+    expect(decoded).toMatchObject({
+      specversion: '1.0',
+      id: event.id,
+      source: event.source,
+      type: event.type,
+      time: event.time,
+      subject: 'c-1',
+      partitionkey: 'c-1',
+      data: { courierId: 'c-1', available: true },
+    });
   });
 
   it('refuses a message without CloudEvents headers or with a non-JSON value', () => {
