@@ -46,6 +46,9 @@ for (const topology of REDIS_TOPOLOGIES) {
         expect(seen.map((c) => [c.status, c.location?.lat, c.location?.lng])).toEqual(
           ids.map((_, i) => ['available', spot(i).lat, spot(i).lng]),
         );
+        // And dispatch finds each there.
+        const found = await Promise.all(ids.map((_, i) => reader.nearby({ ...spot(i), radiusM: 1_000, limit: 5 })));
+        expect(found.map((near, i) => near.some((c) => c.id === ids[i]))).toEqual(ids.map(() => true));
       } finally {
         await redis.close();
       }

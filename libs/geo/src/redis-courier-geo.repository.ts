@@ -150,6 +150,14 @@ return 0
 `;
 
 const VIEW_FIELDS = ['status', 'lat', 'lng', 'at', 'activeOrderId'] as const;
+/**
+ * Tries at a courier another worker is moving between markets, with waits of 10, 20, 40… ms
+ * between them (1.3 s in all): a move is three round trips, longer on a loaded Redis. Immediate
+ * tries ran out while every new courier's first fix was moving it, and its availability was lost.
+ */
+const MOVE_ATTEMPTS = 8;
+const settling = (attempt: number) => new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+
 /** Couriers whose market this process remembers at most (then it starts afresh: a cache, not the truth). */
 const MAX_PLACED = 200_000;
 
@@ -286,9 +294,12 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     return { activeOrderId: null };
   }
 
-  private retry(courierId: string, fix: CourierFix, attempt: number): Promise<RecordedFix | null> {
-    // Two processes moving one courier at once (a consumer-group rebalance) settle within a try or two.
-    if (attempt >= 2) throw new Error(`courier ${courierId} kept moving between markets while recording a fix`);
+  private async retry(courierId: string, fix: CourierFix, attempt: number): Promise<RecordedFix | null> {
+    // Two workers moving one courier at once (a rebalance, or its first fix racing its availability) settle soon.
+    if (attempt >= MOVE_ATTEMPTS - 1) {
+      throw new Error(`courier ${courierId} kept moving between markets while recording a fix`);
+    }
+    await settling(attempt);
     return this.recordSlowly(courierId, fix, attempt + 1);
   }
 
@@ -297,7 +308,9 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
     available: boolean,
     vehicle: Vehicle = DEFAULT_VEHICLE,
   ): Promise<AvailabilityResult> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
+      // Found in the middle of a move (another worker placing its first fix): the move ends in a few round trips.
+      if (attempt > 0) await settling(attempt - 1);
       const current = await this.whereIs(courierId);
       // A courier nobody has heard of is kept in the first market until its first position places it.
       const market = current ?? this.markets.home;
