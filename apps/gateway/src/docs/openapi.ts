@@ -165,9 +165,26 @@ export function routesOf(app: INestApplication): Route[] {
   return routes;
 }
 
+/**
+ * A tuple of one type (a GeoJSON position) as an array of that type of fixed length: the same
+ * values, said in the form every OpenAPI tool reads (Schemathesis refuses `prefixItems`).
+ */
+function sameTypeTuples({ jsonSchema: schema }: { jsonSchema: Schema }): void {
+  const items = schema.prefixItems as Schema[] | undefined;
+  if (!items?.length || !items.every((item) => JSON.stringify(item) === JSON.stringify(items[0]))) return;
+  delete schema.prefixItems;
+  schema.items = items[0];
+  schema.minItems = items.length;
+  schema.maxItems = items.length;
+}
+
 /** A schema's JSON Schema, without the dialect line OpenAPI 3.1 takes as given. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Schema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Schema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    override: sameTypeTuples,
+  }) as Schema;
   return rest;
 }
 
@@ -178,6 +195,7 @@ function components(named: Record<string, z.ZodType>, io: 'input' | 'output'): R
   const { schemas } = z.toJSONSchema(registry, {
     io,
     unrepresentable: 'any',
+    override: sameTypeTuples,
     uri: (id) => `#/components/schemas/${id}`,
   }) as unknown as { schemas: Record<string, Schema> };
   return Object.fromEntries(
@@ -201,10 +219,12 @@ const problem = (description: string) => ({
 function operation(route: Route, doc: OperationDoc): Schema {
   const where = `${route.method.toUpperCase()} ${route.path}`;
   const parameters: Schema[] = [];
+  let checked = route.query !== undefined;
   for (const [name, validated] of route.pathParams) {
     const told = doc.params?.[name];
     const schema = validated ?? (typeof told === 'object' ? told.schema : undefined);
     const description = typeof told === 'object' ? told.description : told;
+    if (schema) checked = true;
     parameters.push({
       name,
       in: 'path',
@@ -251,7 +271,7 @@ function operation(route: Route, doc: OperationDoc): Schema {
     requestBody = { required: true, content: doc.body.content };
     Object.assign(implied, doc.body.problems);
   }
-  if (route.query || [...route.pathParams.values()].some(Boolean)) implied[400] = IMPLIED.invalid;
+  if (checked) implied[400] = IMPLIED.invalid;
   if (!route.isPublic) implied[401] = IMPLIED.noToken;
   if (route.roles.length > 0) implied[403] = IMPLIED.wrongRole;
   implied[429] = IMPLIED.tooMany;

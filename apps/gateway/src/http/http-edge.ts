@@ -3,6 +3,7 @@ import { ProblemCode, ProblemError } from '@mesh/problem';
 import type { Metrics } from '@mesh/telemetry';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { RAW_BODY_ROUTE } from '../orders/proof.controller';
+import { allowedMethods } from './allowed-methods';
 import { RequestBudget, addressKey } from '../rate-limit/request-budget';
 import { sendProblem, toProblemError } from './problem.filter';
 
@@ -26,6 +27,8 @@ export const jsonBody: RequestHandler[] = [
     if (req.method === 'PUT' && RAW_BODY_ROUTE.test(req.path)) return next();
     const hasBody = Number(req.header('content-length') ?? 0) > 0 || req.header('transfer-encoding') !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+      // Only where a route would take the body: a method the path does not serve is a 405 (or a 404), whatever it sends.
+      if (!allowedMethods(req).includes(req.method)) return next();
       sendProblem(res, new ProblemError(ProblemCode.UnsupportedMediaType, 'Send the body as application/json.'));
       return;
     }

@@ -73,6 +73,7 @@ export class OrdersController {
     description:
       'Dispatchers see all orders; otherwise a customer sees its own, a merchant those placed with it, a courier those assigned to it (a token with several roles lists by the widest of these, in that order).',
     ok: { description: 'A page of orders', schema: OrderList },
+    problems: { 403: 'A caller with none of the roles that have orders (a host only)' },
   })
   list(
     @CurrentPrincipal() me: Principal,
