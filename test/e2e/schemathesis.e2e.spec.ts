@@ -47,7 +47,7 @@ describe('the API under Schemathesis (embedded gateway)', () => {
   beforeAll(async () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    gateway = startProcess('embedded', 'scripts/start-embedded.js', {
+    gateway = startProcess('embedded', 'apps/embedded/src/main.js', {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',

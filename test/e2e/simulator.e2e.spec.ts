@@ -6,7 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { FunctionsModule } from '../../apps/functions/src/functions.module';
 import { createGateway } from '../../apps/gateway/src/bootstrap';
-import { CitySimulator, DEFAULT_SIMULATION } from '../../load-tests/simulator/city-simulator';
+import { CitySimulator, DEFAULT_SIMULATION } from '../../apps/simulator/src/city-simulator';
 
 /**
  * The city simulator `npm start` runs by default, on the embedded app: couriers

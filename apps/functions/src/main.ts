@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '@mesh/config';
+import type { WorkerMessage } from '@mesh/contracts';
 import { onUnhandledRejection, PlatformModule } from '@mesh/platform';
 import { createLogger, PinoNestLogger } from '@mesh/telemetry';
 import { FunctionsModule } from './functions.module';
-import type { WorkerMessage } from './host/standby';
 import { FunctionsOpsController } from './ops/functions-ops.controller';
 
 @Module({ controllers: [FunctionsOpsController] })

@@ -14,3 +14,4 @@ export * from './topics';
 export * from './vehicle';
 export * from './schedules';
 export * from './report.schemas';
+export * from './worker-messages';

@@ -49,7 +49,7 @@ export async function startScaler(policy: object, extraEnv: NodeJS.ProcessEnv = 
     ...LOCAL_OBJECT_STORE,
     ...extraEnv,
   };
-  const proc = startProcess('scaler', 'apps/functions/src/scaler/main.js', env);
+  const proc = startProcess('scaler', 'apps/scaler/src/main.js', env);
   const url = `http://127.0.0.1:${port}`;
   const status = async () => (await (await fetch(`${url}/status`)).json()) as ScalerStatus;
   await eventually(

@@ -17,12 +17,12 @@ import {
 import { AppConfig } from '@mesh/config';
 import { StateUnavailable } from '@mesh/dispatch';
 import { isRedisUnavailable } from '@mesh/redis';
-import { EVENT_DATA, functionGroup, isEventType } from '@mesh/contracts';
+import { EVENT_DATA, functionGroup, isActivation, isEventType, type WorkerMessage } from '@mesh/contracts';
 import { IDEMPOTENCY_WINDOW_MS, InvocationLedger, type InvocationOutcome } from '@mesh/invocations';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { MESH_FUNCTIONS, type MeshFunction } from './mesh-function';
 import { RepeatingTask } from './repeating-task';
-import { STANDBY, isActivation, type WorkerMessage } from './standby';
+import { STANDBY } from './standby';
 
 /**
  * How long a worker's claim on an event it is handling lasts unless renewed; a

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   await bus.ensureTopics();
   let scaler: LocalScaler | undefined = undefined;
   const pool = new WorkerPool(
-    join(__dirname, '..', 'main.js'),
+    join(__dirname, '..', '..', 'functions', 'src', 'main.js'),
     process.env,
     logger,
     (role, ms, kind) => scaler?.coldStarted(role, ms, kind),

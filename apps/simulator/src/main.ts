@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
 import { parseArgs } from 'node:util';
-import { localJwtSecret } from '../../scripts/dev-secret';
+import { localJwtSecret } from '../../../scripts/dev-secret';
 import { CitySimulator, DEFAULT_SIMULATION } from './city-simulator';
 
 const { values } = parseArgs({

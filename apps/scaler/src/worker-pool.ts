@@ -1,8 +1,7 @@
-import { DEADLINES } from '@mesh/contracts';
+import { DEADLINES, isWorkerMessage, type WorkerActivation } from '@mesh/contracts';
 import type { Logger } from '@mesh/telemetry';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { isWorkerMessage, type Activation } from '../host/standby';
 
 export interface Worker {
   readonly role: string;
@@ -154,7 +153,7 @@ export class WorkerPool {
       exited: standby.exited,
     };
     standby.worker = worker;
-    standby.child.send({ type: 'activate', functions: [role] } satisfies Activation);
+    standby.child.send({ type: 'activate', functions: [role] } satisfies WorkerActivation);
     return worker;
   }
 

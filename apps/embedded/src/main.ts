@@ -9,9 +9,9 @@ import { AppConfig } from '@mesh/config';
 import { TokenIssuer } from '@mesh/auth';
 import { createLogger } from '@mesh/telemetry';
 import { randomBytes } from 'node:crypto';
-import { FunctionsModule } from '../apps/functions/src/functions.module';
-import { createGateway, listenGateway } from '../apps/gateway/src/bootstrap';
-import { CitySimulator, DEFAULT_SIMULATION } from '../load-tests/simulator/city-simulator';
+import { FunctionsModule } from '../../functions/src/functions.module';
+import { createGateway, listenGateway } from '../../gateway/src/bootstrap';
+import { CitySimulator, DEFAULT_SIMULATION } from '../../simulator/src/city-simulator';
 
 async function main(): Promise<void> {
   const config = AppConfig.fromEnv({
