@@ -57,12 +57,14 @@ class AnsweredPublisher {
   }
 
   async answer(send: () => void): Promise<void> {
-    this.publishes = [];
-    let publishes: Promise<number>[];
+    const publishes: Promise<number>[] = (this.publishes = []);
     try {
       send();
+    } catch (err) {
+      // What went out before the throw is not waited for: its failure must not go unhandled either.
+      for (const publish of publishes) publish.catch(() => undefined);
+      throw err;
     } finally {
-      publishes = this.publishes;
       this.publishes = null;
     }
     await Promise.all(publishes);
