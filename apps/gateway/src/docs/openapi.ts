@@ -139,8 +139,9 @@ export function routesOf(app: INestApplication): Route[] {
           const type = Number(key.split(':')[0]) as RouteParamtypes;
           const schema = arg.pipes?.find((p): p is ZodPipe<z.ZodType> => p instanceof ZodPipe)?.schema;
           if (type === RouteParamtypes.PARAM && typeof arg.data === 'string') pathParams.set(arg.data, schema);
-          if (type === RouteParamtypes.QUERY && schema) query = schema;
-          if (type === RouteParamtypes.BODY && schema) body = schema;
+          // The whole query or body through a pipe; one field of it read by name is the operation's to tell (`reads`).
+          if (type === RouteParamtypes.QUERY && schema && arg.data === undefined) query = schema;
+          if (type === RouteParamtypes.BODY && schema && arg.data === undefined) body = schema;
         }
         routes.push({
           method: verb,
