@@ -25,6 +25,11 @@ export interface PgArchiveOptions {
 /** Rows one statement writes at most (jsonb_to_recordset's input stays well under a megabyte). */
 const MAX_PER_BATCH = 500;
 
+/** Times a transaction is tried when PostgreSQL aborts it to break a deadlock or a serialization conflict. */
+const TX_ATTEMPTS = 6;
+/** deadlock_detected, serialization_failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const msOf = (d: Date | null) => (d === null ? null : d.getTime());
 
@@ -195,7 +200,24 @@ export class PgRouteArchive extends RouteArchive {
     return this.pool.end();
   }
 
+  /**
+   * Runs `work` in one transaction, again from the start when PostgreSQL broke a deadlock by
+   * aborting it (a batch of positions share-locks the orders they match in the order it meets
+   * them, while a batch of events locks its orders to fold them). Every write is idempotent and
+   * the aborted attempt left nothing, so running it again is safe.
+   */
   private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(work);
+      } catch (err) {
+        if (attempt >= TX_ATTEMPTS || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async txOnce<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
