@@ -14,3 +14,12 @@ export interface Principal {
   /** Couriers only: how they travel (optional `vehicle` claim). */
   readonly vehicle?: Vehicle;
 }
+
+/** `POST /v1/dev/tokens` (DEV_TOKENS=1 only): a token for anyone, for development. */
+export const DevTokenRequest = z.strictObject({
+  sub: z.string().min(1).max(200),
+  roles: z.array(Role).min(1).max(5),
+});
+export type DevTokenRequest = z.infer<typeof DevTokenRequest>;
+export const DevToken = z.object({ token: z.string() });
+export type DevToken = z.infer<typeof DevToken>;

@@ -1,21 +1,36 @@
 import { z } from 'zod';
-import type { OfferRevokeReason, OfferView, OrderView } from './order.schemas';
+import type { LocationReport } from './courier.schemas';
+import type { OfferRef, OfferRevokeReason, OfferView, OrderRef, OrderView, OrderWatch } from './order.schemas';
 import type { ProblemDetails } from './problem';
-import type { StreamView } from './stream.schemas';
+import type { StreamRef, StreamView, StreamWatch } from './stream.schemas';
 
 export type Ack<T extends object = object> = (reply: AckReply<T>) => void;
 export type AckReply<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ProblemDetails };
 
-/** Client → server events (API.md "Socket.IO"). Payloads are validated on arrival; typed `unknown` here for that reason. */
-export interface ClientToServerEvents {
-  'courier.location': (payload: unknown, ack?: Ack) => void;
-  'order.subscribe': (payload: unknown, ack?: Ack) => void;
-  'order.unsubscribe': (payload: unknown, ack?: Ack) => void;
-  'offer.accept': (payload: unknown, ack?: Ack<{ order: OrderView }>) => void;
-  'offer.decline': (payload: unknown, ack?: Ack) => void;
-  'stream.subscribe': (payload: unknown, ack?: Ack) => void;
-  'stream.unsubscribe': (payload: unknown, ack?: Ack) => void;
+/**
+ * Client → server events (API.md "Socket.IO"): what a client sends with each,
+ * and what the acknowledgement carries besides `ok: true`.
+ */
+export interface ClientEventMap {
+  'courier.location': { payload: LocationReport; reply: object };
+  'order.subscribe': { payload: OrderWatch; reply: { recovered?: boolean } };
+  'order.unsubscribe': { payload: OrderRef; reply: object };
+  'offer.accept': { payload: OfferRef; reply: { order: OrderView } };
+  'offer.decline': { payload: OfferRef; reply: object };
+  'stream.subscribe': { payload: StreamWatch; reply: { recovered?: boolean } };
+  'stream.unsubscribe': { payload: StreamRef; reply: object };
 }
+export type ClientEventName = keyof ClientEventMap;
+
+/** The client events as the server receives them: payloads are untrusted until validated, hence `unknown`. */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: unknown, ack?: Ack<ClientEventMap[E]['reply']>) => void;
+};
+
+/** The same events as a client sends them (`@mesh/client`): typed payloads, always acknowledged. */
+export type TypedClientToServerEvents = {
+  [E in ClientEventName]: (payload: ClientEventMap[E]['payload'], ack: Ack<ClientEventMap[E]['reply']>) => void;
+};
 
 export interface CourierLocationPush {
   courierId: string;

@@ -10,6 +10,8 @@ import {
   CourierTrail,
   CourierView,
   CreateStream,
+  DevToken,
+  DevTokenRequest,
   DispatchReport,
   FunctionHealthList,
   LocationReport,
@@ -27,7 +29,6 @@ import {
 } from '@mesh/contracts';
 import { z } from 'zod';
 import { PUBLIC_ROUTE, REQUIRED_ROLES } from '../auth/auth.decorators';
-import { DevToken, DevTokenRequest } from '../dev/dev-tokens.controller';
 import { ZodPipe } from '../http/zod.pipe';
 import { OPERATION, type OperationDoc } from './operation';
 
