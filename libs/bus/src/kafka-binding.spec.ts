@@ -16,7 +16,8 @@ describe('CloudEvents Kafka binding (binary mode)', () => {
     expect(message.headers).toMatchObject({
       ce_specversion: '1.0',
       ce_id: event.id,
-      ce_type: event.type,
+      // Reverse-DNS on the wire, as CloudEvents asks of a type.
+      ce_type: 'io.dispatchmesh.courier.availability.changed',
       'content-type': 'application/json',
     });
   });
@@ -41,7 +42,7 @@ describe('CloudEvents Kafka binding (binary mode)', () => {
       specversion: '1.0',
       id: event.id,
       source: event.source,
-      type: event.type,
+      type: 'io.dispatchmesh.courier.availability.changed',
       time: event.time,
       subject: 'c-1',
       partitionkey: 'c-1',
@@ -60,9 +61,9 @@ describe('CloudEvents Kafka binding (binary mode)', () => {
 
 describe('CloudEvents Kafka binding: events of other producers', () => {
   /** A message as the official CloudEvents SDK's Kafka binding makes it, as a producer would send it. */
-  function fromOfficialSdk(drop: string[] = []) {
+  function fromOfficialSdk(drop: string[] = [], type = 'courier.availability.changed') {
     const event = new SdkEvent({
-      type: 'courier.availability.changed',
+      type,
       source: '/outside/fleet-app',
       data: { courierId: 'c-9', available: true },
     });
@@ -87,6 +88,16 @@ describe('CloudEvents Kafka binding: events of other producers', () => {
     const timeless = fromKafkaMessage(fromOfficialSdk(['ce_time']).message);
     expect(timeless).not.toHaveProperty('time');
     expect(timeless.data).toEqual({ courierId: 'c-9', available: true });
+  });
+
+  it("takes the mesh's reverse-DNS prefix off a type, and reads one without it (events from before it) as it is", () => {
+    expect(fromKafkaMessage(fromOfficialSdk([], 'io.dispatchmesh.courier.availability.changed').message).type).toBe(
+      'courier.availability.changed',
+    );
+    expect(fromKafkaMessage(fromOfficialSdk().message).type).toBe('courier.availability.changed');
+    expect(fromKafkaMessage(fromOfficialSdk([], 'com.example.thing.happened').message).type).toBe(
+      'com.example.thing.happened',
+    );
   });
 
   it('still refuses one without a required attribute, or with a time that is not one', () => {

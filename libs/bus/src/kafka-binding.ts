@@ -1,3 +1,4 @@
+import { isEventType } from '@mesh/contracts';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { CloudEvent } from './cloud-event';
 
@@ -8,6 +9,25 @@ import type { CloudEvent } from './cloud-event';
  */
 const REQUIRED = ['ce_specversion', 'ce_id', 'ce_source', 'ce_type'] as const;
 
+/**
+ * The reverse-DNS prefix of the mesh's event types on the wire, as CloudEvents asks of a `type`
+ * (`io.dispatchmesh.order.created`); inside, handlers name them without it (`order.created`).
+ */
+export const EVENT_TYPE_PREFIX = 'io.dispatchmesh.';
+
+/** A type as it travels: the mesh's own with the prefix, anyone else's as it is. */
+export function wireType(type: string): string {
+  return isEventType(type) ? `${EVENT_TYPE_PREFIX}${type}` : type;
+}
+
+/**
+ * A type as handlers name it: the prefix taken off. One without it is read as it is, so the events
+ * already in the topics when the prefix came (and a producer that leaves it out) are still understood.
+ */
+export function localType(type: string): string {
+  return type.startsWith(EVENT_TYPE_PREFIX) ? type.slice(EVENT_TYPE_PREFIX.length) : type;
+}
+
 export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
 }
@@ -17,7 +37,7 @@ export function toKafkaMessage(event: CloudEvent): Message {
     ce_specversion: event.specversion,
     ce_id: event.id,
     ce_source: event.source,
-    ce_type: event.type,
+    ce_type: wireType(event.type),
     ce_partitionkey: event.partitionkey,
     'content-type': event.datacontenttype,
   };
@@ -60,7 +80,7 @@ export function fromKafkaMessage(message: Pick<KafkaMessage, 'key' | 'value' | '
     specversion: '1.0',
     id: header('ce_id') as string,
     source: header('ce_source') as string,
-    type: header('ce_type') as string,
+    type: localType(header('ce_type') as string),
     ...(time !== undefined ? { time } : {}),
     ...(subject !== undefined ? { subject } : {}),
     datacontenttype: 'application/json',

@@ -27,7 +27,7 @@ import {
   type Subscription,
   type SubscriptionSpec,
 } from './event-bus.port';
-import { fromKafkaMessage, headerStrings, MalformedEventError, toKafkaMessage } from './kafka-binding';
+import { fromKafkaMessage, headerStrings, localType, MalformedEventError, toKafkaMessage } from './kafka-binding';
 import { OffsetCommitter } from './offset-committer';
 import { producerOutOfStep } from './producer-errors';
 
@@ -649,7 +649,7 @@ const uptimeMs = (): number => Math.round(process.uptime() * 1000);
 function takes(types: readonly string[], message: KafkaMessage): boolean {
   const raw = message.headers?.ce_type;
   const type = (Array.isArray(raw) ? raw[0] : raw)?.toString();
-  return type === undefined || types.includes(type);
+  return type === undefined || types.includes(localType(type));
 }
 
 /** Runs `work` again while Kafka calls its error retriable (a leader moving), for a few seconds at most. */

@@ -182,7 +182,7 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       expect(letter).toMatchObject({ topic: 'couriers', group, key, attempts: 3 });
       expect(letter.error).toContain('the geo index said no');
       expect(JSON.parse(letter.value!)).toEqual(poison.data);
-      expect(letter.headers).toMatchObject({ ce_type: poison.type, ce_source: poison.source });
+      expect(letter.headers).toMatchObject({ ce_type: `io.dispatchmesh.${poison.type}`, ce_source: poison.source });
     });
 
     it('dead-letters at once an event its handler calls permanently broken, and retries a transient failure', async () => {

@@ -1,44 +1,57 @@
+import { MeshClient, type MeshLive, type MeshResponse } from '@mesh/client';
 import type { Role } from '@mesh/contracts';
-import { SocketInbox, callApi, connectSocket, uniqueName, type ApiResponse, type RunningStack } from '@mesh/testing';
-import type { Socket } from 'socket.io-client';
+import { SocketInbox, uniqueName, type RunningStack } from '@mesh/testing';
 
-/** One person using the product: a token, the REST API, and a live socket with everything pushed to it. */
+/** One person using the product through `@mesh/client`: typed REST, a live connection and everything pushed to it. */
 export interface Actor {
   readonly id: string;
   readonly token: string;
+  readonly client: MeshClient;
+  readonly live: MeshLive;
   readonly inbox: SocketInbox;
-  readonly socket: Socket;
+  /**
+   * One raw exchange with the gateway through the client's transport (no retry, no refresh), answered
+   * whatever its status: for the tests that check the contract's statuses on input no typed call would send.
+   */
   api<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
-  ): Promise<ApiResponse<T>>;
+  ): Promise<MeshResponse<T>>;
 }
 
 /** The people of a scenario on one running stack; `close` disconnects all their sockets. */
 export class Actors {
-  private readonly sockets: Socket[] = [];
+  private readonly lives: MeshLive[] = [];
 
   constructor(protected readonly stack: RunningStack) {}
 
   async actor(prefix: string, roles: Role[]): Promise<Actor> {
     const id = uniqueName(prefix);
     const token = await this.stack.token(id, roles);
-    const socket = await connectSocket(this.stack.baseUrl, token);
-    this.sockets.push(socket);
-    const baseUrl = this.stack.baseUrl;
+    // No retries: a test sees each answer as it came.
+    const client = new MeshClient({ baseUrl: this.stack.baseUrl, token, retry: { attempts: 0 } });
+    const live = await client.live({ transports: ['websocket'], reconnection: false }).connect();
+    this.lives.push(live);
     return {
       id,
       token,
-      socket,
-      inbox: new SocketInbox(socket),
-      api: (method, path, body, headers) => callApi(baseUrl, token, method, path, body, headers),
+      client,
+      live,
+      inbox: new SocketInbox(live),
+      api: (method, path, body, headers) =>
+        client.http.send({
+          method,
+          path,
+          ...(body !== undefined ? { json: body } : {}),
+          ...(headers ? { headers } : {}),
+        }),
     };
   }
 
   close(): void {
-    for (const socket of this.sockets.splice(0)) socket.disconnect();
+    for (const live of this.lives.splice(0)) live.close();
   }
 }
 

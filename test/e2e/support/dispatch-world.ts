@@ -1,4 +1,4 @@
-import type { CourierView, LatLng, OrderView, PlaceOrder } from '@mesh/contracts';
+import type { LatLng, OrderView, PlaceOrder } from '@mesh/contracts';
 import { eventually } from '@mesh/testing';
 import { Actors, type Actor } from './actors';
 
@@ -22,22 +22,23 @@ export class DispatchWorld extends Actors {
   /** A courier who is online at `spot`, visible to dispatch (the location function has applied both). */
   async courierAt(spot: LatLng): Promise<Actor> {
     const courier = await this.actor('courier', ['courier']);
-    expect((await courier.api('PUT', '/v1/couriers/me/availability', { available: true })).status).toBe(200);
-    expect((await courier.api('PUT', '/v1/couriers/me/location', spot)).status).toBe(204);
+    await courier.client.couriers.setAvailability(true);
+    await courier.client.couriers.reportLocation(spot);
     await eventually(
-      async () => {
-        const me = await courier.api<CourierView>('GET', '/v1/couriers/me');
-        expect(me.body).toMatchObject({ status: 'available', location: { lat: spot.lat, lng: spot.lng } });
-      },
+      async () =>
+        expect(await courier.client.couriers.me()).toMatchObject({
+          status: 'available',
+          location: { lat: spot.lat, lng: spot.lng },
+        }),
       { timeoutMs: 20_000 },
     );
     return courier;
   }
 
-  async place(customer: Actor, order: PlaceOrder, headers: Record<string, string> = {}): Promise<OrderView> {
-    const res = await customer.api<OrderView>('POST', '/v1/orders', order, headers);
-    expect(res.status).toBe(202);
-    return res.body;
+  async place(customer: Actor, order: PlaceOrder, options: { idempotencyKey?: string } = {}): Promise<OrderView> {
+    const placed = await customer.client.orders.place(order, options);
+    expect(placed.status).toBe('pending');
+    return placed;
   }
 
   /** A new customer's order, taken through dispatch by a new courier near it: assigned, or on to `until`. */
@@ -49,9 +50,9 @@ export class DispatchWorld extends Actors {
     const courier = await this.courierAt(offset(pickup, 200));
     const order = await this.place(customer, { pickup, dropoff: offset(pickup, 1_000) });
     const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
-    expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
-    if (until !== 'assigned') expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-    if (until === 'delivered') expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    expect(await courier.live.acceptOffer(offer.offerId)).toMatchObject({ status: 'assigned' });
+    if (until !== 'assigned') await courier.client.orders.pickUp(order.id);
+    if (until === 'delivered') await courier.client.orders.deliver(order.id);
     return { orderId: order.id, customer, courier };
   }
 
@@ -64,9 +65,9 @@ export class DispatchWorld extends Actors {
   ): Promise<OrderView> {
     return eventually(
       async () => {
-        const res = await reader.api<OrderView>('GET', `/v1/orders/${orderId}`);
-        expect(res.body.status).toBe(status);
-        return res.body;
+        const order = await reader.client.orders.get(orderId);
+        expect(order.status).toBe(status);
+        return order;
       },
       { timeoutMs, intervalMs: 50 },
     );
