@@ -2,7 +2,11 @@
 const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
-  moduleNameMapper: { '^@mesh/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    // A lib's own module (`@mesh/contracts/rooms`), then a lib's entry point.
+    '^@mesh/([^/]+)/(.+)$': '<rootDir>/libs/$1/src/$2',
+    '^@mesh/(.*)$': '<rootDir>/libs/$1/src',
+  },
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 

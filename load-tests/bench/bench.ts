@@ -20,14 +20,13 @@
  * gateways behind HAProxy and two functions workers, `infra:up -- --cluster`); the search, the
  * storm and the rooms run on the first.
  */
-import type { OrderList } from '@mesh/contracts';
+import { MeshClient } from '@mesh/client';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { callApi } from '../../libs/testing/src/app-client';
 import { startStack, type RunningStack, type Topology } from '../../libs/testing/src/stack';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '../../libs/testing/src/processes';
@@ -108,21 +107,16 @@ async function runK6(
 
 /** Orders the stack holds for the run, and how many are still waiting for dispatch after the settle time. */
 async function storedOrders(stack: RunningStack): Promise<{ stored: number; stuck: number }> {
-  const token = await stack.token('bench-dispatcher', ['dispatcher']);
+  const dispatcher = new MeshClient({
+    baseUrl: stack.baseUrl,
+    token: await stack.token('bench-dispatcher', ['dispatcher']),
+  });
   let stored = 0;
   let stuck = 0;
-  let cursor: string | null = null;
-  do {
-    const page: { body: OrderList } = await callApi<OrderList>(
-      stack.baseUrl,
-      token,
-      'GET',
-      `/v1/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    stored += page.body.items.length;
-    stuck += page.body.items.filter((o) => o.status === 'pending' || o.status === 'dispatching').length;
-    cursor = page.body.nextCursor;
-  } while (cursor);
+  for await (const order of dispatcher.orders.each({ limit: 100 })) {
+    stored += 1;
+    if (order.status === 'pending' || order.status === 'dispatching') stuck += 1;
+  }
   return { stored, stuck };
 }
 

@@ -9,11 +9,9 @@
  * to the `offer.created` arriving on the chosen courier's socket. At the end,
  * every placed order is checked: offered, or `unassigned` — anything else is lost.
  */
-import type { OfferView, OrderView } from '@mesh/contracts';
+import { MeshApiError, MeshClient, type MeshLive } from '@mesh/client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
-import { callApi } from '../../libs/testing/src/app-client';
 import { startStack } from '../../libs/testing/src/stack';
 import { ms, percentile } from './figures';
 
@@ -50,7 +48,7 @@ interface Placed {
 async function main(): Promise<void> {
   const stack = await startStack({ LOG_LEVEL: 'error', OFFER_TTL_S: '15' });
   const offerArrivals = new Map<string, number>();
-  const sockets: Socket[] = [];
+  const lives: MeshLive[] = [];
   const deliveriesDue = new Set<NodeJS.Timeout>();
   let deliveries = 0;
   let answerErrors = 0;
@@ -59,50 +57,54 @@ async function main(): Promise<void> {
     await Promise.all(
       Array.from({ length: Math.min(100, COURIERS - start) }, async (_, k) => {
         const id = `bench-courier-${start + k}`;
-        const token = await stack.token(id, ['courier']);
-        const socket = io(stack.baseUrl, { transports: ['websocket'], auth: { token }, reconnection: false });
-        await new Promise<void>((resolve, reject) => {
-          socket.once('connect', () => resolve());
-          socket.once('connect_error', reject);
-        });
-        sockets.push(socket);
-        socket.on('offer.created', (offer: OfferView) => {
+        const courier = new MeshClient({ baseUrl: stack.baseUrl, token: await stack.token(id, ['courier']) });
+        const live = await courier.live({ transports: ['websocket'], reconnection: false }).connect();
+        lives.push(live);
+        live.on('offer.created', (offer) => {
           offerArrivals.set(offer.orderId, performance.now());
-          socket.emit('offer.accept', { offerId: offer.offerId }, (ack: { ok: boolean }) => {
-            if (!ack.ok) {
+          live.acceptOffer(offer.offerId).then(
+            () => {
+              const due = setTimeout(() => {
+                deliveriesDue.delete(due);
+                void (async () => {
+                  await courier.orders.pickUp(offer.orderId);
+                  await courier.orders.deliver(offer.orderId);
+                  deliveries += 1;
+                })().catch(() => undefined);
+              }, DELIVER_AFTER_MS);
+              deliveriesDue.add(due);
+            },
+            () => {
               answerErrors += 1;
-              return;
-            }
-            const due = setTimeout(() => {
-              deliveriesDue.delete(due);
-              void (async () => {
-                await callApi(stack.baseUrl, token, 'POST', `/v1/orders/${offer.orderId}/pickup`);
-                const done = await callApi(stack.baseUrl, token, 'POST', `/v1/orders/${offer.orderId}/deliver`);
-                if (done.status === 200) deliveries += 1;
-              })().catch(() => undefined);
-            }, DELIVER_AFTER_MS);
-            deliveriesDue.add(due);
-          });
+            },
+          );
         });
-        await callApi(stack.baseUrl, token, 'PUT', '/v1/couriers/me/availability', { available: true });
-        await callApi(stack.baseUrl, token, 'PUT', '/v1/couriers/me/location', randomSpot());
+        await courier.couriers.setAvailability(true);
+        await courier.couriers.reportLocation(randomSpot());
       }),
     );
   }
-  const dispatcher = await stack.token('bench-dispatcher', ['dispatcher']);
+  const dispatcher = new MeshClient({
+    baseUrl: stack.baseUrl,
+    token: await stack.token('bench-dispatcher', ['dispatcher']),
+  });
   // Wait until the location function has put the fleet on the map.
   for (;;) {
-    const res = await callApi<{ items: unknown[] }>(
-      stack.baseUrl,
-      dispatcher,
-      'GET',
-      `/v1/couriers/nearby?lat=${CITY.lat}&lng=${CITY.lng}&radiusM=50000&limit=100`,
-    );
-    if (res.body.items.length >= Math.min(100, COURIERS)) break;
+    const nearby = await dispatcher.couriers.nearby({ ...CITY, radiusM: 50_000, limit: 100 });
+    if (nearby.items.length >= Math.min(100, COURIERS)) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The measured path: one POST per order, as it came (no retry, so no generated Idempotency-Key either).
   const customers = await Promise.all(
-    Array.from({ length: CUSTOMERS }, (_, i) => stack.token(`bench-customer-${i}`, ['customer'])),
+    Array.from(
+      { length: CUSTOMERS },
+      async (_, i) =>
+        new MeshClient({
+          baseUrl: stack.baseUrl,
+          token: await stack.token(`bench-customer-${i}`, ['customer']),
+          retry: { attempts: 0 },
+        }),
+    ),
   );
   process.stdout.write(`${COURIERS} couriers online; placing ${RATE} orders/s for ${WARMUP_S}+${SECONDS} s\n`);
 
@@ -122,21 +124,14 @@ async function main(): Promise<void> {
     const now = performance.now();
     if (!measureStart && now - started >= WARMUP_S * 1000) measureStart = now;
     while (next <= now) {
-      const token = customers[n++ % CUSTOMERS]!;
+      const customer = customers[n++ % CUSTOMERS]!;
       const measured = measureStart > 0;
       const sentAt = performance.now();
       const pickup = randomSpot();
-      const request = callApi<OrderView>(stack.baseUrl, token, 'POST', '/v1/orders', {
-        pickup,
-        dropoff: randomSpot(),
-        items: [{ sku: 'lunch', qty: 1 }],
-      }).then(
-        (res) => {
-          if (res.status !== 202) {
-            refused += 1;
-            return;
-          }
-          placed.set(res.body.id, { sentAt, acceptedAt: performance.now(), measured });
+      // Placed answers 202; anything else throws its problem (or the connection's failure) and is refused.
+      const request = customer.orders.place({ pickup, dropoff: randomSpot(), items: [{ sku: 'lunch', qty: 1 }] }).then(
+        (order) => {
+          placed.set(order.id, { sentAt, acceptedAt: performance.now(), measured });
           if (measured) placedInWindow += 1;
         },
         () => {
@@ -162,8 +157,13 @@ async function main(): Promise<void> {
   const unoffered = [...placed.keys()].filter((id) => !offerArrivals.has(id));
   const statuses: Record<string, number> = {};
   for (const id of unoffered) {
-    const res = await callApi<OrderView>(stack.baseUrl, dispatcher, 'GET', `/v1/orders/${id}`);
-    const status = res.status === 200 ? res.body.status : `http ${res.status}`;
+    const status = await dispatcher.orders.get(id).then(
+      (order) => order.status,
+      (err: unknown) => {
+        if (err instanceof MeshApiError) return `http ${err.status}`;
+        throw err;
+      },
+    );
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
   const lost = unoffered.length - (statuses.unassigned ?? 0);
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   for (const due of deliveriesDue) clearTimeout(due);
-  for (const s of sockets) s.disconnect();
+  for (const live of lives) live.close();
   await stack.stop();
 }
 

@@ -13,10 +13,11 @@
  *
  * The orders are real ones first: couriers take them through dispatch to delivery.
  */
-import { SCALING_POLICY, type OrderView } from '@mesh/contracts';
+import { MeshApiError, MeshClient, UnavailableError } from '@mesh/client';
+import { SCALING_POLICY, type Role } from '@mesh/contracts';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { SocketInbox, callApi, connectSocket } from '../../libs/testing/src/app-client';
+import { SocketInbox } from '../../libs/testing/src/app-client';
 import { eventually } from '../../libs/testing/src/eventually';
 import { startScaler } from '../../libs/testing/src/scaler';
 import { LOCAL_OBJECT_STORE, startStack } from '../../libs/testing/src/stack';
@@ -89,36 +90,33 @@ async function main(): Promise<void> {
     { pollingIntervalS: 0.5, functions: { media: { ...policy, cooldownS: 15 } } },
     { ...Object.fromEntries(shared.map((k) => [k, stack.env[k]])), SCALER_STANDBY: '0', LOG_LEVEL: 'warn' },
   );
-  const token = (sub: string, role: 'customer' | 'courier' | 'dispatcher') => stack.token(sub, [role]);
-  const dispatcher = new SocketInbox(await connectSocket(stack.baseUrl, await token('bench-dispatcher', 'dispatcher')));
-  const customerToken = await token('bench-customer', 'customer');
+  // Each app's typed client, without the SDK's retries: the burst below sends a 503 again itself, and counts it.
+  const client = async (sub: string, role: Role) =>
+    new MeshClient({ baseUrl: stack.baseUrl, token: await stack.token(sub, [role]), retry: { attempts: 0 } });
+  const connected = (app: MeshClient) => app.live({ transports: ['websocket'], reconnection: false }).connect();
+  const dispatcher = await connected(await client('bench-dispatcher', 'dispatcher'));
+  const customer = await client('bench-customer', 'customer');
 
   // 1. Orders to prove: each courier, far from the others, takes its own through to delivery.
-  const prepared: { orderId: string; courierToken: string }[] = [];
+  const prepared: { orderId: string; courier: MeshClient }[] = [];
   const preparedAt = performance.now();
   await Promise.all(
     Array.from({ length: COURIERS }, async (_, c) => {
       const spot = { lat: 40 + Math.floor(c / 10) * 0.5, lng: -3 + (c % 10) * 0.5 };
-      const courierToken = await token(`bench-courier-${c}`, 'courier');
-      const inbox = new SocketInbox(await connectSocket(stack.baseUrl, courierToken));
-      const api = <T>(t: string, method: string, path: string, body?: unknown) =>
-        callApi<T>(stack.baseUrl, t, method, path, body);
-      await api(courierToken, 'PUT', '/v1/couriers/me/availability', { available: true });
-      await api(courierToken, 'PUT', '/v1/couriers/me/location', spot);
+      const courier = await client(`bench-courier-${c}`, 'courier');
+      const live = await connected(courier);
+      const inbox = new SocketInbox(live);
+      await courier.couriers.setAvailability(true);
+      await courier.couriers.reportLocation(spot);
       for (let n = c; n < UPLOADS; n += COURIERS) {
-        const placed = await eventually(async () => {
-          const res = await api<OrderView>(customerToken, 'POST', '/v1/orders', { pickup: spot, dropoff: spot });
-          if (res.status !== 202) throw new Error(`placing answered ${res.status}`);
-          return res.body;
-        });
+        const placed = await eventually(() => customer.orders.place({ pickup: spot, dropoff: spot }));
         const offer = await inbox.next('offer.created', (o) => o.orderId === placed.id, 30_000);
-        await inbox.socket.emitWithAck('offer.accept', { offerId: offer.offerId });
-        await api(courierToken, 'POST', `/v1/orders/${placed.id}/pickup`);
-        const delivered = await api(courierToken, 'POST', `/v1/orders/${placed.id}/deliver`);
-        if (delivered.status !== 200) throw new Error(`delivering answered ${delivered.status}`);
-        prepared.push({ orderId: placed.id, courierToken });
+        await live.acceptOffer(offer.offerId);
+        await courier.orders.pickUp(placed.id);
+        await courier.orders.deliver(placed.id);
+        prepared.push({ orderId: placed.id, courier });
       }
-      inbox.socket.disconnect();
+      live.close();
     }),
   );
   const prepareS = (performance.now() - preparedAt) / 1000;
@@ -132,7 +130,7 @@ async function main(): Promise<void> {
   const sentAt = new Map<string, number>();
   const acceptedAt = new Map<string, number>();
   const settled = new Map<string, { at: number; status: string }>();
-  dispatcher.socket.on('order.updated', (order: OrderView) => {
+  dispatcher.on('order.updated', (order) => {
     const status = order.proof?.status;
     if ((status === 'ready' || status === 'failed') && !settled.has(order.id)) {
       settled.set(order.id, { at: performance.now(), status });
@@ -145,28 +143,29 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        const { orderId, courierToken } = next;
+        const { orderId, courier } = next;
         sentAt.set(orderId, performance.now());
         // As a courier's app does: a 503 (nothing was kept) is sent again after a pause, a few times.
         for (let attempt = 1; ; attempt++) {
-          const res = await fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {
-            method: 'PUT',
-            headers: { authorization: `Bearer ${courierToken}`, 'content-type': 'image/jpeg' },
-            body: photos[acceptedAt.size % photos.length],
-          });
-          const text = await res.text();
-          if (res.status === 202) {
+          try {
+            // Accepted answers 202 (`processing`); any other answer throws its problem.
+            await courier.orders.uploadProof(orderId, {
+              data: photos[acceptedAt.size % photos.length]!,
+              contentType: 'image/jpeg',
+            });
             acceptedAt.set(orderId, performance.now());
             break;
+          } catch (err) {
+            if (!(err instanceof MeshApiError)) throw err;
+            if (err instanceof UnavailableError && attempt < 5) {
+              retries++;
+              await sleep(250 * 2 ** attempt);
+              continue;
+            }
+            const why = `${err.status} ${err.problem.detail ?? ''}`;
+            refused.set(why, (refused.get(why) ?? 0) + 1);
+            break;
           }
-          if (res.status === 503 && attempt < 5) {
-            retries++;
-            await sleep(250 * 2 ** attempt);
-            continue;
-          }
-          const why = `${res.status} ${(JSON.parse(text) as { detail?: string }).detail ?? ''}`;
-          refused.set(why, (refused.get(why) ?? 0) + 1);
-          break;
         }
       }
     }),
@@ -228,7 +227,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  dispatcher.socket.disconnect();
+  dispatcher.close();
   await forget(prepared.map((p) => p.orderId));
   await scaler.stop();
   await stack.stop();

@@ -9,12 +9,11 @@
  * - layout switch: from `PUT /layout` being sent to the first HLS segment of the
  *   new revision being listed in the playlist the gateway serves (what a player sees).
  */
-import type { StreamView } from '@mesh/contracts';
+import { MeshClient } from '@mesh/client';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { callApi } from '../../libs/testing/src/app-client';
 import { eventually } from '../../libs/testing/src/eventually';
 import { mixProcesses, playlistSegments } from '../../libs/testing/src/media-probe';
 import { cpuSeconds } from '../../libs/testing/src/processes';
@@ -52,18 +51,25 @@ async function main(): Promise<void> {
     MIX_X264_PRESET: values.preset,
   });
   const hostId = 'bench-host';
-  const token = await stack.token(hostId, ['host']);
-  const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(stack.baseUrl, token, method, path, body);
+  // No retries: a layout switch is timed from its one request.
+  const host = new MeshClient({
+    baseUrl: stack.baseUrl,
+    token: await stack.token(hostId, ['host']),
+    retry: { attempts: 0 },
+  });
   const rows: Row[] = [];
   try {
     for (const n of values.inputs.split(',').map(Number)) {
-      let view = (await api<StreamView>('POST', '/v1/streams', { title: `bench ${n}` })).body;
+      let view = await host.streams.create({ title: `bench ${n}` });
       for (let i = 0; i < n; i++) {
-        view = (
-          await api<StreamView>('PUT', `/v1/streams/${view.id}/participants/cohost-${i}`, { inputUrl: 'test:pattern' })
-        ).body;
+        // Volume and mute as the API defaults them.
+        view = await host.streams.setParticipant(view.id, `cohost-${i}`, {
+          inputUrl: 'test:pattern',
+          volume: 1,
+          muted: false,
+        });
       }
-      const started = (await api<StreamView>('POST', `/v1/streams/${view.id}/start`)).body;
+      const started = await host.streams.start(view.id);
       const id = view.id;
       const playlist = async () => {
         const res = await fetch(`${stack.baseUrl}${started.output.hlsUrl ?? ''}`);
@@ -101,8 +107,8 @@ async function main(): Promise<void> {
       for (let k = 0; k < Number(values.switches); k++) {
         const layout = k % 2 === 0 ? 'speaker' : 'grid';
         const sent = Date.now();
-        const changed = await api<StreamView>('PUT', `/v1/streams/${id}/layout`, { layout });
-        const prefix = `r${changed.body.revision}-`;
+        const changed = await host.streams.setLayout(id, { layout });
+        const prefix = `r${changed.revision}-`;
         await eventually(
           async () => {
             if (!(await playlist()).some((name) => name.startsWith(prefix))) throw new Error('old layout still');
@@ -112,7 +118,7 @@ async function main(): Promise<void> {
         switches.push(Date.now() - sent);
         await sleep(2_000);
       }
-      await api('POST', `/v1/streams/${id}/stop`);
+      await host.streams.stop(id);
       const sorted = [...switches].sort((a, b) => a - b);
       const row: Row = {
         inputs: n,

@@ -1,4 +1,5 @@
 import { TokenIssuer } from '@mesh/auth';
+import { MeshApiError, MeshClient, MeshConnectionError } from '@mesh/client';
 import { AppConfig } from '@mesh/config';
 import type { OfferView, OrderView, PushMeta, Role } from '@mesh/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -106,6 +107,10 @@ interface Tracked {
 }
 
 const DELIVERY_STEP_MS = 300;
+/** How long an app waits for one answer before it tries the other gateway. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Answers that say "not now" rather than "no": the apps send the call again. */
+const PASSING = [429, 502, 503, 504];
 
 /**
  * The fault tier's load and bookkeeping: its own Redis and Kafka broker (child
@@ -207,7 +212,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
 
     /**
      * A socket that reconnects to whichever gateway answers, as an app behind two addresses does,
-     * resuming from the last offset it saw in each room (API.md "Missed events").
+     * resuming from the last offset it saw in each room (API.md "Missed events"). Socket.IO's own
+     * client, not `MeshLive`: a `MeshLive` is bound to one address and keeps its resume offsets to
+     * itself, so a new one on the other gateway could not resume where the last one stopped.
      */
     const connect = (who: string, jwt: string, home: number, on: (s: Socket) => void, onUnrecovered: () => void) => {
       let attempt = home;
@@ -268,15 +275,18 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const answered = new Set<string>();
         // What a courier app says when it comes online, and again when the server asks (`courier.resync`).
         const announce = async () => {
-          await api.persist(jwt, 'PUT', '/v1/couriers/me/location', i, spot);
-          await api.persist(jwt, 'PUT', '/v1/couriers/me/availability', i, { available: true });
+          await api.persist(jwt, i, 'PUT /v1/couriers/me/location', (app) => app.couriers.reportLocation(spot));
+          await api.persist(jwt, i, 'PUT /v1/couriers/me/availability', (app) => app.couriers.setAvailability(true));
         };
         await announce();
         // A working courier's app reports where it is every few seconds; dispatch passes over a courier
         // whose last fix is older than COURIER_STALE_AFTER_S (2 min), and a run is longer than that.
         reporting.push(
           setInterval(
-            () => void api.call(jwt, 'PUT', '/v1/couriers/me/location', spot, i).catch(() => undefined),
+            () =>
+              void api
+                .call(jwt, i, 'PUT /v1/couriers/me/location', (app) => app.couriers.reportLocation(spot))
+                .catch(() => undefined),
             COURIER_REPORT_MS + Math.random() * 1_000,
           ),
         );
@@ -322,12 +332,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     const dispatcher = await token('chaos-dispatcher', ['dispatcher']);
     await eventually(
       async () => {
-        const res = await api.call<{ items: unknown[] }>(
-          dispatcher,
-          'GET',
-          `/v1/couriers/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=10000&limit=100`,
+        const nearby = await api.call(dispatcher, 0, 'GET /v1/couriers/nearby', (app) =>
+          app.couriers.nearby({ lat: centre.lat, lng: centre.lng, radiusM: 10_000, limit: 100 }),
         );
-        if (res.body.items.length < Math.min(100, options.couriers)) throw new Error('fleet not online yet');
+        if (nearby.items.length < Math.min(100, options.couriers)) throw new Error('fleet not online yet');
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -338,22 +346,22 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       const placedIn = window;
       const started = Date.now();
       const key = randomUUID();
+      // Sent once under its own key (again, same key, only to the other gateway when this one cannot be
+      // reached): placed answers 202, and any other answer, or none, is a refusal.
       void api
-        .call<OrderView>(customer.jwt, 'POST', '/v1/orders', { pickup: around(), dropoff: around() }, customer.home, {
-          'idempotency-key': key,
-        })
+        .call(customer.jwt, customer.home, 'POST /v1/orders', (app) =>
+          app.orders.place({ pickup: around(), dropoff: around() }, { idempotencyKey: key }),
+        )
         .then(
-          (res) => {
-            if (res.status === 202) {
-              orders.set(res.body.id, {
-                id: res.body.id,
-                customer: customer.sub,
-                window: placedIn,
-                couriers: new Set(),
-                pushedFinal: false,
-                refetchedFinal: false,
-              });
-            } else refusals.push({ window: placedIn, ms: Date.now() - started });
+          (order) => {
+            orders.set(order.id, {
+              id: order.id,
+              customer: customer.sub,
+              window: placedIn,
+              couriers: new Set(),
+              pushedFinal: false,
+              refetchedFinal: false,
+            });
           },
           () => refusals.push({ window: placedIn, ms: Date.now() - started }),
         );
@@ -429,8 +437,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         for (const order of orders.values()) {
           const known = finals.get(order.id);
           if (known && ['delivered', 'cancelled', 'unassigned'].includes(known.status)) continue;
-          const res = await api.call<OrderView>(dispatcher, 'GET', `/v1/orders/${order.id}`);
-          finals.set(order.id, res.status === 200 ? res.body : null);
+          // Any answer but the order is null (lost); none at all (no gateway reached) is tried again.
+          const found = await api
+            .call(dispatcher, 0, `GET /v1/orders/${order.id}`, (app) => app.orders.get(order.id))
+            .catch((err: unknown) => {
+              if (err instanceof MeshApiError) return null;
+              throw err;
+            });
+          finals.set(order.id, found);
         }
         const open = [...finals.values()].filter(
           (o) => !o || !['delivered', 'cancelled', 'unassigned'].includes(o.status),
@@ -517,19 +531,26 @@ async function deliverOffer(
   home: number,
   log: (line: string) => void,
 ): Promise<void> {
-  const accepted = await api.persist(jwt, 'POST', `/v1/offers/${offer.offerId}/accept`, home);
-  if (accepted.status !== 200) {
+  const accepted = await api.persist(jwt, home, `POST /v1/offers/${offer.offerId}/accept`, (app) =>
+    app.offers.accept(offer.offerId),
+  );
+  if (!accepted.ok) {
     // An accept whose answer was lost (its gateway died) and was sent again: the app looks at the order.
-    const order = await api.persistRead<OrderView>(jwt, `/v1/orders/${offer.orderId}`, home);
+    const order = await api.persistRead(jwt, home, `GET /v1/orders/${offer.orderId}`, (app) =>
+      app.orders.get(offer.orderId),
+    );
     if (order?.courierId !== courierId || order.status !== 'assigned') return;
   }
   orders.get(offer.orderId)?.couriers.add(courierId);
-  for (const step of ['pickup', 'deliver']) {
+  for (const step of ['pickup', 'deliver'] as const) {
     await new Promise((resolve) => setTimeout(resolve, DELIVERY_STEP_MS));
-    const res = await api.persist(jwt, 'POST', `/v1/orders/${offer.orderId}/${step}`, home);
+    const res = await api.persist(jwt, home, `POST /v1/orders/${offer.orderId}/${step}`, (app) =>
+      step === 'pickup' ? app.orders.pickUp(offer.orderId) : app.orders.deliver(offer.orderId),
+    );
     // A courier whose step was refused is left holding the order: what it was told is the first thing to look at.
-    if (res.status !== 200) {
-      log(`${step} of ${offer.orderId} by ${courierId} ended ${res.seen.join(' → ')}: ${JSON.stringify(res.body)}`);
+    if (!res.ok) {
+      const told = res.error instanceof MeshApiError ? JSON.stringify(res.error.problem) : String(res.error);
+      log(`${step} of ${offer.orderId} by ${courierId} ended ${res.seen.join(' → ')}: ${told}`);
     }
   }
 }
@@ -543,13 +564,25 @@ async function refetchOpen(
 ): Promise<void> {
   for (const order of orders.values()) {
     if (order.customer !== customer || order.pushedFinal || order.refetchedFinal) continue;
-    const res = await api.call<OrderView>(jwt, 'GET', `/v1/orders/${order.id}`, undefined, home).catch(() => null);
-    if (res?.status === 200 && res.body.status === 'delivered') order.refetchedFinal = true;
+    const found = await api
+      .call(jwt, home, `GET /v1/orders/${order.id}`, (app) => app.orders.get(order.id))
+      .catch(() => null);
+    if (found?.status === 'delivered') order.refetchedFinal = true;
   }
 }
 
-/** HTTP to the app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`). */
+/** What a call persisted in ended with: its result, or the last failure; and the statuses refused on the way (0: no gateway answered). */
+type Persisted<T> = { ok: true; value: T; seen: number[] } | { ok: false; error: unknown; seen: number[] };
+
+/**
+ * The apps' REST calls, through `@mesh/client`: per app, a typed client for each gateway address it
+ * knows (no retries of the SDK's own: the harness sends again and counts itself). A call goes to the
+ * app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`).
+ */
 class FailoverApi {
+  /** Per app (its token), one client per address. */
+  private readonly clients = new Map<string, MeshClient[]>();
+
   constructor(
     private readonly urls: string[],
     private readonly unreachable: number[],
@@ -557,80 +590,95 @@ class FailoverApi {
     private readonly log: (line: string) => void,
   ) {}
 
-  async call<T = unknown>(
-    jwt: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    home = 0,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T }> {
+  /**
+   * The call's result from the first gateway that answers; a problem it answered is thrown as is.
+   * `what` (method and path) names the call in the log.
+   */
+  async call<T>(jwt: string, home: number, what: string, call: (app: MeshClient) => Promise<T>): Promise<T> {
+    const clients = this.clientsOf(jwt);
     let lastError: unknown;
     for (let i = 0; i < this.urls.length; i++) {
-      const url = this.urls[(home + i) % this.urls.length]!;
+      const at = (home + i) % this.urls.length;
       try {
-        const res = await fetch(`${url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${jwt}`,
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...headers,
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(10_000),
-        });
-        const text = await res.text();
-        const json = /json/.test(res.headers.get('content-type') ?? '');
-        return { status: res.status, body: (text && json ? JSON.parse(text) : undefined) as T };
+        return await call(clients[at]!);
       } catch (err) {
+        // The gateway (or the load balancer in front of it) answered: the app's to handle.
+        if (err instanceof MeshApiError) throw err;
         lastError = err;
         this.unreachable.push(Date.now());
+        // What `fetch` threw (the SDK wraps it when the request did not get through; not when the answer broke off).
+        const failure = err instanceof MeshConnectionError ? err.cause : err;
         if (
-          (err instanceof Error ? (err.cause as { code?: string } | undefined)?.code : undefined) === 'ECONNREFUSED'
+          (failure instanceof Error ? (failure.cause as { code?: string } | undefined)?.code : undefined) ===
+          'ECONNREFUSED'
         ) {
           this.refused.push(Date.now());
         }
         const cause =
-          err instanceof Error
-            ? `${err.message} ${String((err.cause as Error | undefined)?.message ?? '')}`
-            : String(err);
-        this.log(`${method} ${path} could not reach ${url}: ${cause}`);
+          failure instanceof Error
+            ? `${failure.message} ${String((failure.cause as Error | undefined)?.message ?? '')}`
+            : String(failure);
+        this.log(`${what} could not reach ${this.urls[at]}: ${cause}`);
       }
     }
     throw lastError;
   }
 
-  /** Reads while the answer is 5xx or no gateway answers; null if it never is 200. */
-  async persistRead<T>(jwt: string, path: string, home: number): Promise<T | null> {
+  /** Reads while the answer is 429 or 5xx or no gateway answers; null if it never is the resource. */
+  async persistRead<T>(
+    jwt: string,
+    home: number,
+    what: string,
+    call: (app: MeshClient) => Promise<T>,
+  ): Promise<T | null> {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const res = await this.call<T>(jwt, 'GET', path, undefined, home).catch(() => null);
-      if (res?.status === 200) return res.body;
-      if (res && ![429, 502, 503, 504].includes(res.status)) return null;
+      try {
+        return await this.call(jwt, home, what, call);
+      } catch (err) {
+        if (err instanceof MeshApiError && !PASSING.includes(err.status)) return null;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     return null;
   }
 
-  /**
-   * Retries a courier's action while the answer is 503 or no gateway answers; resolves with the final
-   * answer and the statuses seen on the way (0: no gateway answered).
-   */
-  async persist(
+  /** Retries a courier's action while the answer is 429 or 5xx or no gateway answers, up to a minute. */
+  async persist<T>(
     jwt: string,
-    method: string,
-    path: string,
     home: number,
-    body?: unknown,
-  ): Promise<{ status: number; body: unknown; seen: number[] }> {
+    what: string,
+    call: (app: MeshClient) => Promise<T>,
+  ): Promise<Persisted<T>> {
     const deadline = Date.now() + 60_000;
     const seen: number[] = [];
     for (;;) {
-      const res = await this.call(jwt, method, path, body, home).catch(() => ({ status: 0, body: undefined }));
-      seen.push(res.status);
-      if (![0, 429, 502, 503, 504].includes(res.status) || Date.now() > deadline) return { ...res, seen };
+      try {
+        return { ok: true, value: await this.call(jwt, home, what, call), seen };
+      } catch (error) {
+        const status = error instanceof MeshApiError ? error.status : 0;
+        seen.push(status);
+        if (!(status === 0 || PASSING.includes(status)) || Date.now() > deadline) return { ok: false, error, seen };
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+
+  private clientsOf(jwt: string): MeshClient[] {
+    let clients = this.clients.get(jwt);
+    if (!clients) {
+      clients = this.urls.map(
+        (baseUrl) =>
+          new MeshClient({
+            baseUrl,
+            token: jwt,
+            retry: { attempts: 0 },
+            fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
+          }),
+      );
+      this.clients.set(jwt, clients);
+    }
+    return clients;
   }
 }
 

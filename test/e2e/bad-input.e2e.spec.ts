@@ -1,7 +1,9 @@
+import { BadRequestError, MeshClient, MeshHttp, UnauthorizedError, type MeshLive } from '@mesh/client';
+import type { LocationReport } from '@mesh/contracts';
 import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
 import { SignJWT } from 'jose';
 import { request } from 'node:http';
-import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 
 /** Bad input gets the API.md status with a problem+json body, and nothing reaches Kafka or Redis. */
 describe('bad input (real stack)', () => {
@@ -19,21 +21,23 @@ describe('bad input (real stack)', () => {
   const published = async () =>
     metricValue(await (await fetch(`${stack.baseUrl}/metrics`)).text(), 'mesh_events_published_total');
 
+  /** One exchange through the client's transport, its body sent as written, answered whatever its status. */
   async function send(path: string, init: { method?: string; token?: string; body?: string; contentType?: string }) {
-    const headers: Record<string, string> = {};
-    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
-    const res = await fetch(`${stack.baseUrl}${path}`, {
+    const res = await new MeshHttp({ baseUrl: stack.baseUrl, token: init.token }).send<Record<string, unknown>>({
       method: init.method ?? 'PUT',
-      headers,
-      ...(init.body !== undefined ? { body: init.body } : {}),
+      path,
+      ...(init.body !== undefined
+        ? { body: { data: init.body, contentType: init.contentType ?? 'application/json' } }
+        : {}),
     });
-    return {
-      status: res.status,
-      type: res.headers.get('content-type') ?? '',
-      body: (await res.json()) as Record<string, unknown>,
-    };
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: res.body };
   }
+
+  /** A live connection for `token` (none: without one); rejects with `UnauthorizedError` when the handshake is refused. */
+  const connect = (token?: string) =>
+    new MeshClient({ baseUrl: stack.baseUrl, token, retry: { attempts: 0 } })
+      .live({ transports: ['websocket'], reconnection: false })
+      .connect();
 
   function expectProblem(res: Awaited<ReturnType<typeof send>>, status: number, errorPath?: string) {
     expect(res.status).toBe(status);
@@ -111,8 +115,8 @@ describe('bad input (real stack)', () => {
     expectProblem(await send('/v1/couriers/me', { method: 'GET', token: customer }), 403);
 
     expect(await published()).toBe(before);
-    const me = await send('/v1/couriers/me', { method: 'GET', token: courier });
-    expect(me.body).toEqual({ id: courierId, status: 'offline', location: null, activeOrderId: null });
+    const me = await new MeshClient({ baseUrl: stack.baseUrl, token: courier }).couriers.me();
+    expect(me).toEqual({ id: courierId, status: 'offline', location: null, activeOrderId: null });
   });
 
   it('guards nearby search: dispatchers only, radius and coordinates in range', async () => {
@@ -145,84 +149,76 @@ describe('bad input (real stack)', () => {
   });
 
   it('answers a method a route does not serve with 405 and the methods it does (TRACE included), an unknown path still 404', async () => {
-    /** Over node:http: fetch itself refuses to send TRACE. */
-    const raw = (method: string, path: string) =>
-      new Promise<{ status: number; allow: string | undefined; type: string; body: Record<string, unknown> }>(
-        (resolve, reject) => {
-          const req = request(`${stack.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${courier}` } });
-          req.once('error', reject);
-          req.once('response', (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => (text += chunk));
-            res.once('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                allow: res.headers.allow,
-                type: res.headers['content-type'] ?? '',
-                body: JSON.parse(text) as Record<string, unknown>,
-              }),
-            );
-          });
-          req.end();
-        },
-      );
-    const trace = await raw('TRACE', '/v1/orders');
+    /** Over node:http: fetch, the client's transport, refuses to send TRACE. */
+    const trace = await new Promise<{ status: number; allow: string | undefined; type: string; body: unknown }>(
+      (resolve, reject) => {
+        const req = request(`${stack.baseUrl}/v1/orders`, {
+          method: 'TRACE',
+          headers: { authorization: `Bearer ${courier}` },
+        });
+        req.once('error', reject);
+        req.once('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.once('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              allow: res.headers.allow,
+              type: res.headers['content-type'] ?? '',
+              body: JSON.parse(text),
+            }),
+          );
+        });
+        req.end();
+      },
+    );
     expect(trace).toMatchObject({
       status: 405,
       allow: 'GET, HEAD, POST',
       type: expect.stringMatching(/^application\/problem\+json/),
     });
     expect(trace.body).toMatchObject({ type: '/problems/method-not-allowed', status: 405 });
-    const patch = await raw('PATCH', `/v1/orders/${uniqueName('order')}`);
+    const http = new MeshHttp({ baseUrl: stack.baseUrl, token: courier });
+    const patch = await http.send({ method: 'PATCH', path: `/v1/orders/${uniqueName('order')}` });
     expect(patch.status).toBe(405);
-    expect(patch.allow?.split(', ')).toContain('GET');
-    expect(await raw('DELETE', '/v1/nothing-here')).toMatchObject({ status: 404, allow: undefined });
+    expect(patch.headers.get('allow')?.split(', ')).toContain('GET');
+    const unknown = await http.send({ method: 'DELETE', path: '/v1/nothing-here' });
+    expect({ status: unknown.status, allow: unknown.headers.get('allow') }).toEqual({ status: 404, allow: null });
   });
 
   it('refuses a socket handshake without a valid token, and socket events from the wrong role or with bad payloads', async () => {
     const before = await published();
-    for (const auth of [{}, { token: 'garbage' }, { token: await forged({ expSecondsFromNow: -120 }) }]) {
-      const socket = io(stack.baseUrl, { transports: ['websocket'], auth, reconnection: false });
-      const error = await new Promise<Error>((resolve) => socket.once('connect_error', resolve));
-      expect(error.message).toBe('unauthorized');
-      socket.disconnect();
+    for (const token of [undefined, 'garbage', await forged({ expSecondsFromNow: -120 })]) {
+      // `connect` closes a refused connection itself.
+      await expect(connect(token)).rejects.toBeInstanceOf(UnauthorizedError);
     }
 
-    const customer = io(stack.baseUrl, {
-      transports: ['websocket'],
-      auth: { token: await stack.token(uniqueName('customer'), ['customer']) },
-      reconnection: false,
-    });
-    await new Promise<void>((resolve) => customer.once('connect', () => resolve()));
-    const forbidden = (await customer.emitWithAck('courier.location', { lat: 1, lng: 2 })) as {
-      ok: boolean;
-      error: { status: number };
-    };
-    expect(forbidden).toMatchObject({ ok: false, error: { status: 403, type: expect.any(String) } });
-    customer.disconnect();
+    const lives: MeshLive[] = [];
+    try {
+      const customer = await connect(await stack.token(uniqueName('customer'), ['customer']));
+      lives.push(customer);
+      await expect(customer.reportLocation({ lat: 1, lng: 2 })).rejects.toMatchObject({
+        status: 403,
+        type: expect.any(String),
+      });
 
-    const courierSocket = io(stack.baseUrl, {
-      transports: ['websocket'],
-      auth: { token: courier },
-      reconnection: false,
-    });
-    await new Promise<void>((resolve) => courierSocket.once('connect', () => resolve()));
-    const invalid = (await courierSocket.emitWithAck('courier.location', { lat: 100, lng: 2, speed: 3 })) as {
-      ok: boolean;
-      error: { status: number; errors: { path: string }[] };
-    };
-    expect(invalid.ok).toBe(false);
-    expect(invalid.error.status).toBe(400);
-    expect(invalid.error.errors.map((e) => e.path).sort()).toEqual(['body.lat', 'body.speed']);
-    expect(await published()).toBe(before);
+      const courierLive = await connect(courier);
+      lives.push(courierLive);
+      const invalid = await courierLive
+        .reportLocation({ lat: 100, lng: 2, speed: 3 } as unknown as LocationReport)
+        .catch((err: unknown) => err);
+      expect(invalid).toBeInstanceOf(BadRequestError);
+      expect((invalid as BadRequestError).errors.map((e) => e.path).sort()).toEqual(['body.lat', 'body.speed']);
+      expect(await published()).toBe(before);
 
-    // Extra arguments where an acknowledgement callback would go do not break the gateway.
-    courierSocket.emit('courier.location', { lat: 100, lng: 2 }, 'not-a-callback', 42);
-    const after = (await courierSocket.emitWithAck('courier.location', { lat: 1, lng: 2 })) as { ok: boolean };
-    expect(after).toEqual({ ok: true });
-    expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
-    courierSocket.disconnect();
+      // Extra arguments where an acknowledgement callback would go do not break the gateway.
+      (courierLive.socket as unknown as Socket).emit('courier.location', { lat: 100, lng: 2 }, 'not-a-callback', 42);
+      expect(await courierLive.send('courier.location', { lat: 1, lng: 2 })).toEqual({ ok: true });
+      expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      for (const live of lives) live.close();
+    }
   });
 
   it('reports readiness with both dependencies up and the dispatch state built', async () => {

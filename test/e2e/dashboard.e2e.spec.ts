@@ -1,10 +1,5 @@
-import {
-  DISPATCH_REPORT_COLUMNS,
-  type CourierTrail,
-  type OfferView,
-  type OrderView,
-  type PlaceOrder,
-} from '@mesh/contracts';
+import type { Span } from '@mesh/client';
+import { DISPATCH_REPORT_COLUMNS, type OfferView, type OrderView, type PlaceOrder } from '@mesh/contracts';
 import { RedisDispatchStore } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
 import { eventually, oneMarket, phonePhoto, startStack, type RunningStack } from '@mesh/testing';
@@ -103,12 +98,12 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     await expect(page.locator(`#map [data-courier-id="${courier.id}"]`).count()).resolves.toBe(1);
 
     const offer = await courier.inbox.next('offer.created', (o: OfferView) => o.orderId === placed.id);
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    expect(await courier.client.offers.accept(offer.offerId)).toMatchObject({ status: 'assigned' });
     await statusShown(placed.id, 'assigned');
     await screenshot('assigned');
-    expect((await courier.api('POST', `/v1/orders/${placed.id}/pickup`)).status).toBe(200);
+    expect(await courier.client.orders.pickUp(placed.id)).toMatchObject({ status: 'picked_up' });
     await statusShown(placed.id, 'picked_up');
-    expect((await courier.api('POST', `/v1/orders/${placed.id}/deliver`)).status).toBe(200);
+    expect(await courier.client.orders.deliver(placed.id)).toMatchObject({ status: 'delivered' });
     await statusShown(placed.id, 'delivered');
     await expect(page.locator('#board [data-column="done"]').textContent()).resolves.toContain(placed.id.slice(-8));
   });
@@ -189,28 +184,25 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
 
     const order = await place({ pickup: area(4), dropoff: offset(area(4), 1_500, 800) });
     const offer = await courier.inbox.next('offer.created', (o: OfferView) => o.orderId === order.id);
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    expect(await courier.client.offers.accept(offer.offerId)).toMatchObject({ status: 'assigned' });
     await statusShown(order.id, 'assigned');
-    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    expect(await courier.client.orders.pickUp(order.id)).toMatchObject({ status: 'picked_up' });
     // It rides towards the dropoff; its positions count once the route log knows it is on the order.
-    const trailPath = `/v1/admin/couriers/${encodeURIComponent(courier.id)}/trail?${new URLSearchParams({
-      from: new Date(Date.now() - HOUR_MS).toISOString(),
-      to: new Date(Date.now() + 10 * 60_000).toISOString(),
-    }).toString()}`;
+    const trailSpan: Span = { from: new Date(Date.now() - HOUR_MS), to: new Date(Date.now() + 10 * 60_000) };
     let step = 0;
     const kept = await eventually(
       async () => {
         step += 1;
         const spot = offset(area(4), 100 * (1 + (step % 15)), 60 * (1 + (step % 15)));
-        expect((await courier.api('PUT', '/v1/couriers/me/location', spot)).status).toBe(204);
-        const trail = (await dispatcher.api<CourierTrail>('GET', trailPath)).body;
+        await courier.client.couriers.reportLocation(spot);
+        const trail = await dispatcher.client.admin.courierTrail(courier.id, trailSpan);
         expect(trail.geometry?.type).toBe('LineString');
         expect(trail.properties.times.length).toBeGreaterThanOrEqual(3);
         return trail.properties.times.length;
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
-    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    expect(await courier.client.orders.deliver(order.id)).toMatchObject({ status: 'delivered' });
     await statusShown(order.id, 'delivered');
 
     // Picked on the board, by the courier on its delivered order: the route it rode, as a line on the map.
@@ -239,19 +231,17 @@ describe('dispatcher dashboard (real browser, real stack)', () => {
     const courier = await world.courierAt(offset(area(5), 300));
     const order = await place({ pickup: area(5), dropoff: offset(area(5), 1_000, 500) });
     const offer = await courier.inbox.next('offer.created', (o: OfferView) => o.orderId === order.id);
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    expect(await courier.client.offers.accept(offer.offerId)).toMatchObject({ status: 'assigned' });
+    expect(await courier.client.orders.pickUp(order.id)).toMatchObject({ status: 'picked_up' });
+    expect(await courier.client.orders.deliver(order.id)).toMatchObject({ status: 'delivered' });
     await statusShown(order.id, 'delivered');
 
     // The courier sends the photo (1200 × 800, EXIF orientation 6: 800 × 1200 upright).
-    const res = await fetch(`${stack.baseUrl}/v1/orders/${order.id}/proof`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${courier.token}`, 'content-type': 'image/jpeg' },
-      body: await phonePhoto(),
+    const proved = await courier.client.orders.uploadProof(order.id, {
+      data: await phonePhoto(),
+      contentType: 'image/jpeg',
     });
-    expect(res.status).toBe(202);
-    expect(((await res.json()) as OrderView).proof?.status).toBe('processing');
+    expect(proved.proof?.status).toBe('processing');
 
     // Once processed, its card shows the thumbnail, loaded: at most 128 px, fetched without the bearer token.
     const thumb = card(order.id).locator('button[data-action="proof"] img.proof-thumb');

@@ -1,4 +1,3 @@
-import type { OrderView } from '@mesh/contracts';
 import { startStack, type RunningStack } from '@mesh/testing';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
 
@@ -36,14 +35,16 @@ describe('dispatch across a functions crash (real Kafka and Redis)', () => {
 
     await stack.restartFunctions('SIGKILL', async () => {
       // Answered while no function runs at all: the gateway settles it on its own.
-      const accept = await answering.api<OrderView>('POST', `/v1/offers/${answeredOffer.offerId}/accept`);
-      expect(accept).toMatchObject({ status: 200, body: { status: 'assigned', courierId: answering.id } });
+      expect(await answering.client.offers.accept(answeredOffer.offerId)).toMatchObject({
+        status: 'assigned',
+        courierId: answering.id,
+      });
     });
 
     // Nobody answers the other; its deadline, kept in Redis, fires in the new process and the
     // order goes to the next courier, who accepts at once, as an app does (the offer lives 3 s).
     const next = await backup.inbox.next('offer.created', (o) => o.orderId === lapsing.id, 30_000);
-    expect((await backup.api('POST', `/v1/offers/${next.offerId}/accept`)).status).toBe(200);
+    expect(await backup.client.offers.accept(next.offerId)).toMatchObject({ status: 'assigned' });
     // The silent courier is told its offer expired (through Kafka, once the group has its new member).
     const revoked = await silent.inbox.next('offer.revoked', (r) => r.offerId === lapsingOffer.offerId, 30_000);
     expect(revoked.reason).toBe('expired');

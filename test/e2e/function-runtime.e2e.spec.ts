@@ -1,4 +1,5 @@
 import { KafkaEventBus, newEvent, type DeadLetter, type Subscription } from '@mesh/bus';
+import { ForbiddenError } from '@mesh/client';
 import { DEFAULT_MARKET } from '@mesh/config';
 import { FUNCTION_CATALOG, type OrderView } from '@mesh/contracts';
 import { newOrder, orderChangedEvent } from '@mesh/dispatch';
@@ -100,20 +101,18 @@ describe('function runtime (real Kafka and Redis)', () => {
     await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
 
     const dispatcher = await world.actor('dispatcher', ['dispatcher']);
-    const activations = await dispatcher.api<{ items: { eventId: string; outcome: string; error: string }[] }>(
-      'GET',
-      '/v1/admin/activations?function=dispatch&outcome=dead-lettered&limit=50',
-    );
-    expect(activations.body.items.find((a) => a.eventId === poison.id)).toMatchObject({ outcome: 'dead-lettered' });
-    expect((await customer.api('GET', '/v1/admin/activations')).status).toBe(403);
+    const activations = await dispatcher.client.admin.activations({
+      function: 'dispatch',
+      outcome: 'dead-lettered',
+      limit: 50,
+    });
+    expect(activations.items.find((a) => a.eventId === poison.id)).toMatchObject({ outcome: 'dead-lettered' });
+    await expect(customer.client.admin.activations()).rejects.toBeInstanceOf(ForbiddenError);
 
-    const functions = await dispatcher.api<{
-      items: { function: string; replicas: number; deadLetteredLast5Min: number }[];
-    }>('GET', '/v1/admin/functions');
-    expect(functions.status).toBe(200);
-    expect(functions.body.items.map((f) => f.function)).toEqual(FUNCTION_CATALOG.map((f) => f.name));
-    expect(functions.body.items.find((f) => f.function === 'dispatch')).toMatchObject({ replicas: 1 });
-    expect(functions.body.items.find((f) => f.function === 'dispatch')!.deadLetteredLast5Min).toBeGreaterThanOrEqual(1);
+    const functions = await dispatcher.client.admin.functions();
+    expect(functions.items.map((f) => f.function)).toEqual(FUNCTION_CATALOG.map((f) => f.name));
+    expect(functions.items.find((f) => f.function === 'dispatch')).toMatchObject({ replicas: 1 });
+    expect(functions.items.find((f) => f.function === 'dispatch')!.deadLetteredLast5Min).toBeGreaterThanOrEqual(1);
   });
 
   it('gives an event delivered twice a single effect', async () => {

@@ -1,3 +1,4 @@
+import { NotFoundError } from '@mesh/client';
 import type { OrderView, PushMeta } from '@mesh/contracts';
 import { RedisConnection } from '@mesh/redis';
 import { eventually, startStack, type RunningStack } from '@mesh/testing';
@@ -99,9 +100,9 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const { customer, courier, app, order, offer } = await awayOnceOffered({ watchOrder: true });
 
     // Away: the order is accepted, picked up and delivered; and the gateway itself is replaced.
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    await courier.client.offers.accept(offer.offerId);
+    await courier.client.orders.pickUp(order.id);
+    await courier.client.orders.deliver(order.id);
     await world.orderReaches(customer, order.id, 'delivered');
     // The pushes have left the functions once the courier's own copy of the last one arrived.
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'delivered');
@@ -125,7 +126,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const { customer, courier, app, order, offer } = await awayOnceOffered({ watchOrder: false });
 
     // Away: the order is accepted, the customer's histories go (as with Redis' data), then it is picked up.
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    await courier.client.offers.accept(offer.offerId);
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'assigned');
     const redis = new RedisConnection({
       url: String(stack.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
@@ -137,7 +138,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     } finally {
       await redis.close();
     }
-    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
+    await courier.client.orders.pickUp(order.id);
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'picked_up');
 
     const { from: before, after, recoveryAt } = await app.resume();
@@ -178,7 +179,7 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     const current = new ResumingApp(stack.baseUrl, customer.token);
     await current.connect();
 
-    expect((await courier.api('POST', `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+    await courier.client.offers.accept(offer.offerId);
     await courier.inbox.next('order.updated', (o) => o.id === order.id && o.status === 'assigned');
     await eventually(() => expect(current.statuses(order.id)).toEqual(['assigned']));
 
@@ -195,11 +196,9 @@ describe('missed events are recovered on reconnect (real Kafka and Redis)', () =
     });
     expect(current.statuses(order.id)).toEqual(['assigned']);
     current.socket!.disconnect();
-    const refused = (await stranger.socket.emitWithAck('order.subscribe', { orderId: order.id, offset: seen })) as {
-      ok: boolean;
-      error?: { status: number };
-    };
-    expect(refused).toMatchObject({ ok: false, error: { status: 404 } });
+    await expect(stranger.live.send('order.subscribe', { orderId: order.id, offset: seen })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     later.socket!.disconnect();
   });
 });

@@ -1,4 +1,5 @@
-import type { OrderView, ProblemDetails } from '@mesh/contracts';
+import { BadRequestError, ForbiddenError, NotFoundError } from '@mesh/client';
+import type { OfferRef, OrderView, ProblemDetails } from '@mesh/contracts';
 import { startStack, type RunningStack } from '@mesh/testing';
 import { documentedRoutes } from './support/actors';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
@@ -38,7 +39,7 @@ describe('order authorization (real Kafka and Redis)', () => {
     // One order assigned to `courier`; one more whose offer to a second courier stays open.
     const first = await world.place(customer, { pickup, dropoff: offset(pickup, 900), merchantId: merchant.id });
     const firstOffer = await courier.inbox.next('offer.created', (o) => o.orderId === first.id);
-    expect((await courier.api('POST', `/v1/offers/${firstOffer.offerId}/accept`)).status).toBe(200);
+    await courier.client.offers.accept(firstOffer.offerId);
     assigned = await world.orderReaches(dispatcher, first.id, 'assigned');
 
     const spare = await world.courierAt(offset(pickup, 400));
@@ -52,8 +53,7 @@ describe('order authorization (real Kafka and Redis)', () => {
   });
 
   async function expectUnchanged(order: OrderView): Promise<void> {
-    const now = await people.dispatcher.api<OrderView>('GET', `/v1/orders/${order.id}`);
-    expect(now.body).toEqual(order);
+    expect(await people.dispatcher.client.orders.get(order.id)).toEqual(order);
   }
 
   const readers: Record<Who, number> = {
@@ -68,6 +68,7 @@ describe('order authorization (real Kafka and Redis)', () => {
   };
 
   it.each(Object.entries(readers))('GET /v1/orders/{id} as %s → %i', async (who, status) => {
+    // Raw: a refusal's problem+json media type is checked too, which a typed error does not carry.
     const res = await people[who as Who].api<{ id?: string }>('GET', `/v1/orders/${assigned.id}`);
     expect(res.status).toBe(status);
     if (status === 200) expect(res.body.id).toBe(assigned.id);
@@ -75,16 +76,13 @@ describe('order authorization (real Kafka and Redis)', () => {
   });
 
   it.each(Object.entries(readers))('order.subscribe as %s → %i', async (who, status) => {
-    const ack = (await people[who as Who].socket.emitWithAck('order.subscribe', { orderId: assigned.id })) as {
-      ok: boolean;
-      error?: ProblemDetails;
-    };
-    expect(ack.ok ? 200 : ack.error?.status).toBe(status);
+    const watching = people[who as Who].live.watchOrder(assigned.id);
+    if (status === 200) await expect(watching).resolves.toBeUndefined();
+    else await expect(watching).rejects.toMatchObject({ status });
   });
 
   it('lists each caller only the orders that are theirs', async () => {
-    const ids = async (who: Who) =>
-      (await people[who].api<{ items: OrderView[] }>('GET', '/v1/orders?limit=100')).body.items.map((o) => o.id);
+    const ids = async (who: Who) => (await people[who].client.orders.list({ limit: 100 })).items.map((o) => o.id);
     expect(await ids('customer')).toEqual([offered.order.id, assigned.id]);
     expect(await ids('merchant')).toEqual([offered.order.id, assigned.id]);
     expect(await ids('courier')).toEqual([assigned.id]);
@@ -92,7 +90,7 @@ describe('order authorization (real Kafka and Redis)', () => {
     expect(await ids('otherCustomer')).toEqual([]);
     expect(await ids('otherMerchant')).toEqual([]);
     expect(await ids('otherCourier')).toEqual([]);
-    expect((await people.host.api('GET', '/v1/orders')).status).toBe(403);
+    await expect(people.host.client.orders.list()).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   const refusals: [string, string, Who, number][] = [
@@ -110,6 +108,7 @@ describe('order authorization (real Kafka and Redis)', () => {
   ];
 
   it.each(refusals)('%s (%s) as %s → %i, and the order is unchanged', async (action, _route, who, status) => {
+    // Raw: a refusal's problem+json media type is checked too, which a typed error does not carry.
     const res = await people[who].api<ProblemDetails>('POST', `/v1/orders/${assigned.id}/${action}`);
     expect(res.status).toBe(status);
     expect(res.body.status).toBe(status);
@@ -125,15 +124,11 @@ describe('order authorization (real Kafka and Redis)', () => {
   ])(
     'accepting or declining someone else’s offer as %s → %i, over REST and socket, and the offer stays open',
     async (who, status) => {
-      for (const answer of ['accept', 'decline']) {
-        const res = await people[who].api<ProblemDetails>('POST', `/v1/offers/${offered.offerId}/${answer}`);
-        expect(res.status).toBe(status);
-        const ack = (await people[who].socket.emitWithAck(`offer.${answer}`, { offerId: offered.offerId })) as {
-          ok: boolean;
-          error: ProblemDetails;
-        };
-        expect(ack).toMatchObject({ ok: false, error: { status } });
-      }
+      const { client, live } = people[who];
+      await expect(client.offers.accept(offered.offerId)).rejects.toMatchObject({ status });
+      await expect(live.acceptOffer(offered.offerId)).rejects.toMatchObject({ status });
+      await expect(client.offers.decline(offered.offerId)).rejects.toMatchObject({ status });
+      await expect(live.declineOffer(offered.offerId)).rejects.toMatchObject({ status });
       await expectUnchanged(offered.order);
     },
   );
@@ -155,13 +150,15 @@ describe('order authorization (real Kafka and Redis)', () => {
   });
 
   it('rejects malformed ids and payloads with 400/404 problems', async () => {
-    const ack = (await people.courier.socket.emitWithAck('offer.accept', { offerId: 42 })) as {
-      ok: boolean;
-      error: ProblemDetails;
-    };
-    expect(ack).toMatchObject({ ok: false, error: { status: 400, errors: [{ path: 'body.offerId' }] } });
-    expect((await people.customer.api('GET', '/v1/orders/not-an-order')).status).toBe(404);
-    expect((await people.customer.api('GET', '/v1/orders?limit=500')).status).toBe(400);
+    // An id of the wrong type, as a client without the SDK's types could send it.
+    const numericId = { offerId: 42 } as unknown as OfferRef;
+    await expect(people.courier.live.send('offer.accept', numericId)).rejects.toMatchObject({
+      status: 400,
+      errors: [{ path: 'body.offerId' }],
+    });
+    await expect(people.customer.client.orders.get('not-an-order')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(people.customer.client.orders.list({ limit: 500 })).rejects.toBeInstanceOf(BadRequestError);
+    // Raw: no typed call sends a status outside the enum.
     expect((await people.customer.api('GET', '/v1/orders?status=lost')).status).toBe(400);
     const unknownField = await people.customer.api<ProblemDetails>('POST', '/v1/orders', {
       pickup: { lat: 1, lng: 1 },
@@ -172,23 +169,16 @@ describe('order authorization (real Kafka and Redis)', () => {
       status: 400,
       body: { errors: [{ path: 'body.tip', message: 'unknown field' }] },
     });
-    const outOfRange = await people.customer.api<ProblemDetails>('POST', '/v1/orders', {
+    const outOfRange = people.customer.client.orders.place({
       pickup: { lat: 91, lng: 1 },
       dropoff: { lat: 1, lng: 2 },
     });
-    expect(outOfRange.body.errors?.map((e) => e.path)).toEqual(['body.pickup.lat']);
-    const badKey = await people.customer.api(
-      'POST',
-      '/v1/orders',
-      { pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 2 } },
-      {
-        'idempotency-key': 'x'.repeat(300),
-      },
-    );
-    expect(badKey.status).toBe(400);
-    expect(
-      (await people.courier.api('POST', '/v1/orders', { pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 2 } }))
-        .status,
-    ).toBe(403);
+    await expect(outOfRange).rejects.toBeInstanceOf(BadRequestError);
+    await expect(outOfRange).rejects.toMatchObject({ errors: [{ path: 'body.pickup.lat' }] });
+    const order = { pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 2 } };
+    await expect(
+      people.customer.client.orders.place(order, { idempotencyKey: 'x'.repeat(300) }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+    await expect(people.courier.client.orders.place(order)).rejects.toBeInstanceOf(ForbiddenError);
   });
 });

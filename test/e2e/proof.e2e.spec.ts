@@ -1,5 +1,6 @@
+import { NotFoundError, type Photo } from '@mesh/client';
 import { AppConfig } from '@mesh/config';
-import type { OrderView, ProofView } from '@mesh/contracts';
+import type { ProofView } from '@mesh/contracts';
 import { ProofLinks } from '@mesh/media';
 import { S3ObjectStore } from '@mesh/objects';
 import {
@@ -55,22 +56,30 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
   /** An order taken by a courier (assigned, or further along), its customer watching it. */
   async function takenOrder(until: 'assigned' | 'picked_up' | 'delivered') {
     const taken = await world.takenOrder(until);
-    expect(await taken.customer.socket.emitWithAck('order.subscribe', { orderId: taken.orderId })).toMatchObject({
-      ok: true,
-    });
+    await taken.customer.live.watchOrder(taken.orderId);
     return taken;
   }
 
-  async function upload(who: Actor, orderId: string, body: Buffer | ReadableStream, type = 'image/jpeg') {
-    const res = await fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {
+  const jpeg = (data: Buffer): Photo => ({ data, contentType: 'image/jpeg' });
+
+  /** One upload as the gateway answered it, whatever its status: for refusals, whose media type is checked too. */
+  async function attempt(
+    who: Actor,
+    orderId: string,
+    data: Buffer | ReadableStream<Uint8Array>,
+    contentType = 'image/jpeg',
+  ) {
+    const res = await who.client.http.send({
       method: 'PUT',
-      headers: { authorization: `Bearer ${who.token}`, 'content-type': type },
-      body,
-      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      path: `/v1/orders/${orderId}/proof`,
+      body: { data, contentType },
     });
-    const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), body: JSON.parse(text) as OrderView };
+    return { status: res.status, type: res.headers.get('content-type') };
   }
+
+  /** The same, its body streamed as it is read, without a Content-Length. */
+  const attemptStreamed = (who: Actor, orderId: string, body: ReadableStream<Uint8Array>) =>
+    attempt(who, orderId, body);
 
   /** What the uploads and media buckets hold for the order. */
   const stored = async (orderId: string) => [
@@ -88,9 +97,8 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
     const original = await phonePhoto();
     expect(exifReader((await sharp(original).metadata()).exif as Buffer).GPSInfo).toBeDefined();
 
-    const res = await upload(courier, orderId, original);
-    expect(res.status).toBe(202);
-    expect(res.body.proof).toEqual({ status: 'processing', photoUrl: null, thumbnailUrl: null, error: null });
+    const accepted = await courier.client.orders.uploadProof(orderId, jpeg(original));
+    expect(accepted.proof).toEqual({ status: 'processing', photoUrl: null, thumbnailUrl: null, error: null });
 
     const pushed = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
     const proof = pushed.proof as ProofView;
@@ -120,16 +128,16 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
     expect(await distance({ left: 100, top: 700, width: 200, height: 200 })).toBeLessThan(6);
 
     // Whoever may see the order gets the URLs too; a stranger gets neither the order nor a way to the photo.
-    const fresh = await customer.api<OrderView>('GET', `/v1/orders/${orderId}`);
-    expect(fresh.body.proof?.status).toBe('ready');
-    expect((await fetchImage(fresh.body.proof!.thumbnailUrl!)).status).toBe(200);
+    const fresh = await customer.client.orders.get(orderId);
+    expect(fresh.proof?.status).toBe('ready');
+    expect((await fetchImage(fresh.proof!.thumbnailUrl!)).status).toBe(200);
     const stranger = await world.actor('stranger', ['customer', 'courier']);
-    expect((await stranger.api('GET', `/v1/orders/${orderId}`)).status).toBe(404);
+    await expect(stranger.client.orders.get(orderId)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses a photo URL whose token is expired, forged, or for another photo', async () => {
     const { orderId, customer, courier } = await takenOrder('picked_up');
-    expect((await upload(courier, orderId, await phonePhoto())).status).toBe(202);
+    await courier.client.orders.uploadProof(orderId, jpeg(await phonePhoto()));
     const ready = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
     const url = ready.proof!.thumbnailUrl!;
     const uploadId = url.split('/')[5] as string;
@@ -161,9 +169,9 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
     const { orderId, courier } = await takenOrder('assigned');
     const photo = await phonePhoto();
     // Before pick-up: 409.
-    const early = await upload(courier, orderId, photo);
+    const early = await attempt(courier, orderId, photo);
     expect([early.status, early.type]).toEqual([409, 'application/problem+json; charset=utf-8']);
-    expect((await courier.api('POST', `/v1/orders/${orderId}/pickup`)).status).toBe(200);
+    await courier.client.orders.pickUp(orderId);
 
     const pdf = Buffer.from(`%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n${'x'.repeat(4_000)}\n%%EOF\n`);
     const big = Buffer.concat([photo, Buffer.alloc(12 * MiB - photo.length, 1)]);
@@ -177,33 +185,32 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
       });
     const stranger = await world.courierAt(somewhere());
     const customer = await world.actor('customer', ['customer']);
-    const cases: [string, () => ReturnType<typeof upload>, number][] = [
-      ['a PDF called a JPEG', () => upload(courier, orderId, pdf), 415],
-      ['12 MiB', () => upload(courier, orderId, big), 413],
-      ['12 MiB, streamed', () => upload(courier, orderId, streamed()), 413],
-      ['a 20,000 × 20,000 PNG bomb', () => upload(courier, orderId, pngBomb(20_000, 20_000), 'image/png'), 422],
-      ['a text body', () => upload(courier, orderId, Buffer.from('hello'), 'text/plain'), 415],
-      ['another courier’s upload', () => upload(stranger, orderId, photo), 404],
-      ['a customer’s upload', () => upload(customer, orderId, photo), 403],
+    const cases: [string, () => ReturnType<typeof attempt>, number][] = [
+      ['a PDF called a JPEG', () => attempt(courier, orderId, pdf), 415],
+      ['12 MiB', () => attempt(courier, orderId, big), 413],
+      ['12 MiB, streamed', () => attemptStreamed(courier, orderId, streamed()), 413],
+      ['a 20,000 × 20,000 PNG bomb', () => attempt(courier, orderId, pngBomb(20_000, 20_000), 'image/png'), 422],
+      ['a text body', () => attempt(courier, orderId, Buffer.from('hello'), 'text/plain'), 415],
+      ['another courier’s upload', () => attempt(stranger, orderId, photo), 404],
+      ['a customer’s upload', () => attempt(customer, orderId, photo), 403],
     ];
     for (const [what, send, status] of cases) {
       const res = await send();
       expect([what, res.status, res.type]).toEqual([what, status, 'application/problem+json; charset=utf-8']);
     }
     expect(await stored(orderId)).toEqual([]);
-    const order = await courier.api<OrderView>('GET', `/v1/orders/${orderId}`);
-    expect(order.body.proof).toBeNull();
+    expect((await courier.client.orders.get(orderId)).proof).toBeNull();
   });
 
   it('replaces an earlier photo with a new one, whose URLs then serve it', async () => {
     const { orderId, customer, courier } = await takenOrder('delivered');
-    expect((await upload(courier, orderId, await phonePhoto())).status).toBe(202);
+    await courier.client.orders.uploadProof(orderId, jpeg(await phonePhoto()));
     const first = await customer.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready');
     const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a7' } })
       .png()
       .toBuffer();
-    const replaced = await upload(courier, orderId, png, 'image/png');
-    expect([replaced.status, replaced.body.proof?.status]).toEqual([202, 'processing']);
+    const replaced = await courier.client.orders.uploadProof(orderId, { data: png, contentType: 'image/png' });
+    expect(replaced.proof?.status).toBe('processing');
     const second = await customer.inbox.next(
       'order.updated',
       (o) => o.id === orderId && o.proof?.status === 'ready' && o.proof.thumbnailUrl !== first.proof!.thumbnailUrl,
@@ -224,7 +231,8 @@ describe('proof of delivery photos (real object store, Kafka, Redis; separate pr
     const accepted: string[] = [];
     const sending = (async () => {
       for (const { orderId, courier } of taken) {
-        if ((await upload(courier, orderId, original)).status === 202) accepted.push(orderId);
+        await courier.client.orders.uploadProof(orderId, jpeg(original));
+        accepted.push(orderId);
       }
     })();
     // Killed once the first photo is ready, while the others are being uploaded and processed.
@@ -281,18 +289,19 @@ describe('proof photos while the object store dies (SIGKILL) and comes back', ()
     const taken = [];
     for (let i = 0; i < 8; i++) taken.push(await world.takenOrder('picked_up'));
     const photo = await phonePhoto();
-    const put = (courier: Actor, orderId: string) =>
-      fetch(`${stack.baseUrl}/v1/orders/${orderId}/proof`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${courier.token}`, 'content-type': 'image/jpeg' },
-        body: photo,
-      });
+    const upload = (courier: Actor, orderId: string) =>
+      courier.client.orders.uploadProof(orderId, { data: photo, contentType: 'image/jpeg' });
     const before = taken.slice(0, 5);
     const during = taken.slice(5);
-    for (const { orderId, courier } of before) expect((await put(courier, orderId)).status).toBe(202);
+    for (const { orderId, courier } of before) await upload(courier, orderId);
     await weed.kill('SIGKILL');
     for (const { orderId, courier } of during) {
-      const res = await put(courier, orderId);
+      // Raw, to see the answer's media type too (the typed call throws it as an UnavailableError).
+      const res = await courier.client.http.send({
+        method: 'PUT',
+        path: `/v1/orders/${orderId}/proof`,
+        body: { data: photo, contentType: 'image/jpeg' },
+      });
       expect([res.status, res.headers.get('content-type')]).toEqual([503, 'application/problem+json; charset=utf-8']);
     }
     await weed.start();
@@ -303,9 +312,9 @@ describe('proof photos while the object store dies (SIGKILL) and comes back', ()
     try {
       for (const { orderId, courier } of during) {
         expect(await store.keys('mesh-uploads', `proofs/${orderId}/`)).toEqual([]);
-        expect((await courier.api<OrderView>('GET', `/v1/orders/${orderId}`)).body.proof).toBeNull();
+        expect((await courier.client.orders.get(orderId)).proof).toBeNull();
         // Sent again once the store is back, as the app does after a 503.
-        expect((await put(courier, orderId)).status).toBe(202);
+        await upload(courier, orderId);
         await dispatcher.inbox.next('order.updated', (o) => o.id === orderId && o.proof?.status === 'ready', 60_000);
       }
     } finally {

@@ -1,11 +1,9 @@
+import { ForbiddenError, MeshClient, UnauthorizedError, type Span } from '@mesh/client';
 import {
   DISPATCH_REPORT_COLUMNS,
   functionGroup,
   topicName,
-  type CourierTrail,
-  type DispatchReport,
   type ProblemDetails,
-  type OrderList,
   type OrderView,
 } from '@mesh/contracts';
 import { eventually, startStack, type RunningStack } from '@mesh/testing';
@@ -96,20 +94,15 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
 
   async function allOrders(): Promise<OrderView[]> {
     const orders: OrderView[] = [];
-    let cursor: string | null = null;
-    do {
-      const res: { body: OrderList } = await dispatcher.api<OrderList>(
-        'GET',
-        `/v1/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      orders.push(...res.body.items);
-      cursor = res.body.nextCursor;
-    } while (cursor !== null);
+    for await (const order of dispatcher.client.orders.each({ limit: 100 })) orders.push(order);
     return orders;
   }
 
-  const span = () => `from=${new Date(startedAt - HOUR).toISOString()}&to=${new Date(Date.now() + HOUR).toISOString()}`;
-  const report = async () => (await dispatcher.api<DispatchReport>('GET', `/v1/admin/reports/dispatch?${span()}`)).body;
+  const span = () => ({
+    from: new Date(startedAt - HOUR).toISOString(),
+    to: new Date(Date.now() + HOUR).toISOString(),
+  });
+  const report = () => dispatcher.client.admin.dispatchReport(span());
 
   it('after a lunch at 10x for a minute, the report of its hours matches the orders, in JSON and CSV', async () => {
     // k6's lunch-spike: 5 orders/s with two 10 s bursts to 50/s, 300 couriers accepting, picking up and delivering.
@@ -163,20 +156,26 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
       expectWithinResolution(row.toDeliveryP50S, percentile(e.toDelivery, 0.5));
     });
 
-    const csv = await fetch(`${stack.baseUrl}/v1/admin/reports/dispatch?${span()}&format=csv`, {
-      headers: { authorization: `Bearer ${dispatcher.token}` },
-    });
-    expect(csv.status).toBe(200);
-    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    const [header, ...lines] = (await csv.text()).trimEnd().split('\r\n');
+    const csvSpan = span();
+    const csv = await dispatcher.client.admin.dispatchReportCsv(csvSpan);
+    expect(csv.filename).toBe(`dispatch-hour-${csvSpan.from.slice(0, 13)}.csv`);
+    const [header, ...lines] = csv.csv.trimEnd().split('\r\n');
     expect(header).toBe(DISPATCH_REPORT_COLUMNS.join(','));
     expect(lines).toEqual(
       rows.map((r) => DISPATCH_REPORT_COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))).join(',')),
     );
 
+    // Served as CSV (the typed call gives the text and the file name, not the media type).
+    const raw = await dispatcher.client.http.send({
+      method: 'GET',
+      path: '/v1/admin/reports/dispatch',
+      query: { ...csvSpan, format: 'csv' },
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('content-type')).toMatch(/^text\/csv/);
+
     // By area: the same orders, spread over the H3 cells of their pickups.
-    const byArea = (await dispatcher.api<DispatchReport>('GET', `/v1/admin/reports/dispatch?${span()}&groupBy=area`))
-      .body;
+    const byArea = await dispatcher.client.admin.dispatchReport({ ...span(), groupBy: 'area' });
     expect(byArea.items.length).toBeGreaterThan(1);
     expect(byArea.items.every((r) => /^87[0-9a-f]{13}$/.test(r.key))).toBe(true);
     expect(byArea.items.reduce((n, r) => n + r.placed, 0)).toBe(orders.length);
@@ -188,28 +187,27 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
     const courier = await world.courierAt(offset(pickup, 200));
     const order = await world.place(customer, { pickup, dropoff: offset(pickup, 1_500) });
     const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
-    expect(await courier.socket.emitWithAck('offer.accept', { offerId: offer.offerId })).toMatchObject({ ok: true });
+    expect(await courier.live.acceptOffer(offer.offerId)).toMatchObject({ id: order.id, status: 'assigned' });
 
+    // Each position acknowledged (a refusal would throw its problem).
     const sent: { lat: number; lng: number; at: string }[] = [];
     for (let i = 1; i <= 6; i += 1) {
       const fix = { ...offset(pickup, 200 - i * 40), at: new Date().toISOString() };
-      expect(await courier.socket.emitWithAck('courier.location', fix)).toEqual({ ok: true });
+      await courier.live.reportLocation(fix);
       sent.push(fix);
     }
     expect(new Set(sent.map((s) => s.at)).size).toBe(sent.length);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/pickup`)).status).toBe(200);
-    expect((await courier.api('POST', `/v1/orders/${order.id}/deliver`)).status).toBe(200);
+    expect(await courier.client.orders.pickUp(order.id)).toMatchObject({ status: 'picked_up' });
+    expect(await courier.client.orders.deliver(order.id)).toMatchObject({ status: 'delivered' });
     // After the delivery the courier is off the order: this position is not in the trail.
-    expect(
-      await courier.socket.emitWithAck('courier.location', { ...offset(pickup, 5_000), at: new Date().toISOString() }),
-    ).toEqual({ ok: true });
+    await courier.live.reportLocation({ ...offset(pickup, 5_000), at: new Date().toISOString() });
 
-    const path = `/v1/admin/couriers/${courier.id}/trail?from=${new Date(Date.now() - HOUR).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+    const trailSpan: Span = { from: new Date(Date.now() - HOUR), to: new Date(Date.now() + 60_000) };
     const trail = await eventually(
       async () => {
-        const res = await dispatcher.api<CourierTrail>('GET', path);
-        expect(res.body.properties.times).toHaveLength(sent.length);
-        return res.body;
+        const found = await dispatcher.client.admin.courierTrail(courier.id, trailSpan);
+        expect(found.properties.times).toHaveLength(sent.length);
+        return found;
       },
       { timeoutMs: 20_000, intervalMs: 250 },
     );
@@ -225,13 +223,14 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
       },
     });
     // Only dispatchers read trails.
-    expect((await customer.api('GET', path)).status).toBe(403);
+    await expect(customer.client.admin.courierTrail(courier.id, trailSpan)).rejects.toBeInstanceOf(ForbiddenError);
   }, 120_000);
 
   it('refuses bad queries and other roles with problem+json', async () => {
     const now = Date.now();
     const at = (ms: number) => new Date(ms).toISOString();
     const customer = await world.actor('customer', ['customer']);
+    // Raw exchanges: most of these queries are ones no typed call would send, and each answer's media type is checked.
     for (const [path, field] of [
       [`/v1/admin/reports/dispatch?from=${at(now)}&to=${at(now - HOUR)}`, 'query.to'],
       [`/v1/admin/reports/dispatch?from=${at(now - 32 * 24 * HOUR)}&to=${at(now)}`, 'query.to'],
@@ -250,9 +249,10 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
       });
       expect(res.body.errors?.map((e) => e.path)).toContain(field);
     }
-    const report = `/v1/admin/reports/dispatch?from=${at(now - HOUR)}&to=${at(now)}`;
-    expect((await customer.api('GET', report)).status).toBe(403);
-    expect((await fetch(`${stack.baseUrl}${report}`)).status).toBe(401);
+    const lastHour: Span = { from: at(now - HOUR), to: at(now) };
+    await expect(customer.client.admin.dispatchReport(lastHour)).rejects.toBeInstanceOf(ForbiddenError);
+    const anonymous = new MeshClient({ baseUrl: stack.baseUrl, retry: { attempts: 0 } });
+    await expect(anonymous.admin.dispatchReport(lastHour)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
   it('replaying the archive over the same Kafka offsets changes nothing', async () => {

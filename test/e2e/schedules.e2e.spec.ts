@@ -1,7 +1,7 @@
 import { KafkaEventBus, type CloudEvent, type Subscription } from '@mesh/bus';
-import type { ActivationList, ScheduleList } from '@mesh/contracts';
+import { ForbiddenError, MeshClient } from '@mesh/client';
+import type { Role } from '@mesh/contracts';
 import {
-  callApi,
   eventually,
   freePort,
   silentLogger,
@@ -74,16 +74,17 @@ describe('schedules (real Kafka and Redis, three functions replicas)', () => {
   };
   const distinctTicks = () => [...new Set(fired.map((f) => f.tickMs))].sort((a, b) => a - b);
 
+  /** A new user's typed client; no retries, so each answer is seen as it came. */
+  async function client(prefix: string, roles: Role[]): Promise<MeshClient> {
+    const token = await stack.token(uniqueName(prefix), roles);
+    return new MeshClient({ baseUrl: stack.baseUrl, token, retry: { attempts: 0 } });
+  }
+
   async function housekeepingRuns(): Promise<Map<string, number>> {
-    const token = await stack.token(uniqueName('dispatcher'), ['dispatcher']);
-    const { body } = await callApi<ActivationList>(
-      stack.baseUrl,
-      token,
-      'GET',
-      '/v1/admin/activations?function=housekeeping&limit=500',
-    );
+    const dispatcher = await client('dispatcher', ['dispatcher']);
+    const { items } = await dispatcher.admin.activations({ function: 'housekeeping', limit: 500 });
     const runs = new Map<string, number>();
-    for (const r of body.items) if (r.outcome === 'ok') runs.set(r.eventId, (runs.get(r.eventId) ?? 0) + 1);
+    for (const r of items) if (r.outcome === 'ok') runs.set(r.eventId, (runs.get(r.eventId) ?? 0) + 1);
     return runs;
   }
 
@@ -134,19 +135,17 @@ describe('schedules (real Kafka and Redis, three functions replicas)', () => {
       expect(first!.firedAtMs - tick).toBeGreaterThan(1_000);
     }
 
-    const token = await stack.token(uniqueName('dispatcher'), ['dispatcher']);
+    const dispatcher = await client('dispatcher', ['dispatcher']);
     await eventually(
       async () => {
-        const { status, body } = await callApi<ScheduleList>(stack.baseUrl, token, 'GET', '/v1/admin/schedules');
-        expect(status).toBe(200);
-        const [item] = body.items;
+        const [item] = (await dispatcher.admin.schedules()).items;
         expect(item).toMatchObject({ name: 'every-2s', cron: null, intervalS: 2, timeZone: 'UTC' });
         expect(item!.lastFire?.outcome).toBe('ok');
         expect(Date.parse(item!.nextFireAt)).toBeGreaterThan(Date.parse(item!.lastFire!.at) - EVERY_S * 1000);
       },
       { timeoutMs: 15_000 },
     );
-    const customer = await stack.token(uniqueName('customer'), ['customer']);
-    expect((await callApi(stack.baseUrl, customer, 'GET', '/v1/admin/schedules')).status).toBe(403);
+    const customer = await client('customer', ['customer']);
+    await expect(customer.admin.schedules()).rejects.toBeInstanceOf(ForbiddenError);
   });
 });

@@ -1,7 +1,15 @@
+import {
+  BadRequestError,
+  ForbiddenError,
+  MeshApiError,
+  MeshClient,
+  MeshHttp,
+  NotFoundError,
+  UnauthorizedError,
+} from '@mesh/client';
 import type { StreamView } from '@mesh/contracts';
 import { MIX_FAILED } from '@mesh/streams';
 import {
-  connectSocket,
   eventually,
   freePort,
   mixProcesses,
@@ -92,26 +100,26 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     await Promise.all(media.map((server) => new Promise((resolve) => server.close(resolve))));
   });
 
+  /** A client holding `token`, of no person of the rooms; no retries, so each answer is seen as it came. */
+  const clientWith = (token: string) => new MeshClient({ baseUrl: stack.baseUrl, token, retry: { attempts: 0 } });
+
   describe('1. nobody watches a live room without a playback URL, and no public place names it', () => {
     let live: StreamView;
     beforeAll(async () => {
       live = await rooms.goLive(host, (await rooms.stream(host, ['test:pattern'])).id);
     });
     afterAll(async () => {
-      await host.api('POST', `/v1/streams/${live.id}/stop`);
+      await host.client.streams.stop(live.id);
       await noMixProcesses(live.id);
     });
 
     it('plays only with a signed URL, segments included, and 404s a guessed, forged or borrowed one', async () => {
-      const grant = await host.api<{ url: string; expiresAt: string }>('POST', `/v1/streams/${live.id}/playback`, {
-        ttlS: 600,
-      });
-      expect(grant.status).toBe(201);
-      const expiresInS = (Date.parse(grant.body.expiresAt) - Date.now()) / 1000;
+      const grant = await host.client.streams.playback(live.id, { ttlS: 600 });
+      const expiresInS = (Date.parse(grant.expiresAt) - Date.now()) / 1000;
       expect(expiresInS).toBeGreaterThan(590);
       expect(expiresInS).toBeLessThanOrEqual(600);
       // A player follows the playlist's relative segment URIs: they carry the token.
-      const playlistUrl = new URL(grant.body.url, stack.baseUrl);
+      const playlistUrl = new URL(grant.url, stack.baseUrl);
       const segment = await eventually(
         async () => {
           const names = playlistSegments(await (await fetch(playlistUrl)).text());
@@ -122,7 +130,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       );
       expect((await fetch(segment)).status).toBe(200);
 
-      const token = grant.body.url.split('/')[3] as string;
+      const token = grant.url.split('/')[3] as string;
       const other = await rooms.stream(host, ['test:pattern']);
       const segmentName = segment.pathname.split('/').at(-1) as string;
       for (const path of [
@@ -141,11 +149,10 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
         rooms.person('dispatcher', ['dispatcher']),
         rooms.person('host', ['host']),
       ]);
-      const seen = await dispatcher.api<StreamView>('GET', `/v1/streams/${live.id}`);
-      expect(seen.status).toBe(200);
-      expect((await fetch(new URL(seen.body.output.hlsUrl ?? '', stack.baseUrl))).status).toBe(200);
-      expect((await stranger.api('POST', `/v1/streams/${live.id}/playback`, {})).status).toBe(404);
-      expect((await dispatcher.api('POST', `/v1/streams/${live.id}/playback`, {})).status).toBe(403);
+      const seen = await dispatcher.client.streams.get(live.id);
+      expect((await fetch(new URL(seen.output.hlsUrl ?? '', stack.baseUrl))).status).toBe(200);
+      await expect(stranger.client.streams.playback(live.id)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(dispatcher.client.streams.playback(live.id)).rejects.toBeInstanceOf(ForbiddenError);
     });
 
     it('answers /metrics only to METRICS_TOKEN, on the gateway and the functions, and names no stream there', async () => {
@@ -164,8 +171,8 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
 
     it('keeps playback tokens out of the logs', async () => {
-      const grant = await host.api<{ url: string }>('POST', `/v1/streams/${live.id}/playback`, {});
-      const token = grant.body.url.split('/')[3] as string;
+      const grant = await host.client.streams.playback(live.id);
+      const token = grant.url.split('/')[3] as string;
       // A 404 under a valid token is logged (4xx at warn), with its path.
       const missing = await fetch(`${stack.baseUrl}/live/${live.id}/${token}/r999-1-1.ts`);
       expect(missing.status).toBe(404);
@@ -181,14 +188,18 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       const customer = await rooms.person('customer', ['customer']);
       const refused = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.not-a-valid-signature';
       const asked = [
-        await fetch(`${stack.baseUrl}/v1/streams/nope`, { headers: { authorization: `Bearer ${customer.token}` } }),
-        await fetch(`${stack.baseUrl}/v1/orders`, { headers: { authorization: `Bearer ${refused}` } }),
-      ];
-      expect(asked.map((r) => r.status)).toEqual([404, 401]);
-      const ids = asked.map((r) => r.headers.get('x-request-id') ?? '');
+        await customer.client.streams.get('nope').catch((err: unknown) => err),
+        await clientWith(refused)
+          .orders.list()
+          .catch((err: unknown) => err),
+      ] as MeshApiError[];
+      expect(asked).toMatchObject([
+        { status: 404, requestId: expect.any(String) },
+        { status: 401, requestId: expect.any(String) },
+      ]);
       // 4xx are logged at warn, with their request ids; the headers' credentials are redacted.
       await eventually(() => {
-        for (const id of ids) expect(stack.gateway.output.join('')).toContain(id);
+        for (const { requestId } of asked) expect(stack.gateway.output.join('')).toContain(requestId!);
       });
       const log = stack.gateway.output.join('');
       expect(log).not.toContain(customer.token);
@@ -204,41 +215,34 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
         rooms.person('dispatcher', ['dispatcher']),
       ]);
       const stream = await rooms.stream(host, ['test:pattern']);
-      expect(
-        (await host.api('PUT', `/v1/streams/${stream.id}/participants/${guest.id}`, { inputUrl: 'test:pattern' }))
-          .status,
-      ).toBe(202);
-      for (const who of [guest, dispatcher]) {
-        expect(await who.socket.emitWithAck('stream.subscribe', { streamId: stream.id })).toEqual({ ok: true });
-      }
-      const layout = await host.api<StreamView>('PUT', `/v1/streams/${stream.id}/layout`, { layout: 'speaker' });
-      await guest.inbox.next('stream.updated', (s) => s.id === stream.id && s.revision === layout.body.revision);
+      await host.client.streams.setParticipant(stream.id, guest.id, { inputUrl: 'test:pattern' });
+      for (const who of [guest, dispatcher]) await who.live.watchStream(stream.id);
+      const layout = await host.client.streams.setLayout(stream.id, { layout: 'speaker' });
+      await guest.inbox.next('stream.updated', (s) => s.id === stream.id && s.revision === layout.revision);
 
-      const removed = await host.api<StreamView>('DELETE', `/v1/streams/${stream.id}/participants/${guest.id}`);
-      expect(removed.status).toBe(202);
-      const after = await host.api<StreamView>('PUT', `/v1/streams/${stream.id}/layout`, { layout: 'grid' });
+      const removed = await host.client.streams.removeParticipant(stream.id, guest.id);
+      const after = await host.client.streams.setLayout(stream.id, { layout: 'grid' });
       // The dispatcher still watching hears the change; by then the removed guest would have too. (The
       // update that removes the guest may still reach them: it is news to them too.)
-      await dispatcher.inbox.next('stream.updated', (s) => s.id === stream.id && s.revision === after.body.revision);
+      await dispatcher.inbox.next('stream.updated', (s) => s.id === stream.id && s.revision === after.revision);
       expect(
-        guest.inbox.all('stream.updated').filter((s) => s.id === stream.id && s.revision > removed.body.revision),
+        guest.inbox.all('stream.updated').filter((s) => s.id === stream.id && s.revision > removed.revision),
       ).toEqual([]);
-      expect(await guest.socket.emitWithAck('stream.unsubscribe', { streamId: stream.id })).toEqual({ ok: true });
+      await guest.live.unwatchStream(stream.id);
       // And cannot come back in.
-      expect(await guest.socket.emitWithAck('stream.subscribe', { streamId: stream.id })).toMatchObject({
-        ok: false,
-        error: { status: 404 },
-      });
+      await expect(guest.live.watchStream(stream.id)).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('closes a socket when the token it was opened with expires', async () => {
       const token = await stack.token(`short-${Date.now()}`, ['customer'], 2);
-      const socket = await connectSocket(stack.baseUrl, token);
+      const live = await clientWith(token)
+        .live({ transports: ['websocket'], reconnection: false })
+        .connect();
       try {
-        const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
+        const reason = await new Promise<string>((resolve) => live.socket.once('disconnect', resolve));
         expect(reason).toBe('io server disconnect');
       } finally {
-        socket.disconnect();
+        live.close();
       }
     });
   });
@@ -259,6 +263,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     });
 
     it('throttles refused tokens per address, so tokens cannot be guessed at speed', async () => {
+      // Not through the client: its transport (fetch) cannot pick the address it calls from.
       const client = fromAddress('127.0.0.4');
       const guess = { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.guess' };
       const statuses: number[] = [];
@@ -299,14 +304,16 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       const host = await rooms.person('host', ['host']);
       const streams = await Promise.all([0, 1, 2, 3].map(() => rooms.stream(host, ['rtmp://127.0.0.2:9/live/cam'])));
       for (const stream of streams.slice(0, 3)) {
-        expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
+        await host.client.streams.start(stream.id);
       }
-      const fourth = await host.api('POST', `/v1/streams/${streams[3]!.id}/start`);
-      expect(fourth).toMatchObject({ status: 409, body: { detail: expect.stringMatching(/3 live rooms/) } });
-      expect((await host.api<StreamView>('GET', `/v1/streams/${streams[3]!.id}`)).body.status).toBe('idle');
-      expect((await host.api('POST', `/v1/streams/${streams[0]!.id}/stop`)).status).toBe(202);
-      expect((await host.api('POST', `/v1/streams/${streams[3]!.id}/start`)).status).toBe(202);
-      await Promise.all(streams.map((s) => host.api('POST', `/v1/streams/${s.id}/stop`)));
+      await expect(host.client.streams.start(streams[3]!.id)).rejects.toMatchObject({
+        status: 409,
+        detail: expect.stringMatching(/3 live rooms/),
+      });
+      expect((await host.client.streams.get(streams[3]!.id)).status).toBe('idle');
+      await host.client.streams.stop(streams[0]!.id);
+      await host.client.streams.start(streams[3]!.id);
+      await Promise.all(streams.map((s) => host.client.streams.stop(s.id)));
     });
 
     it('restarts a room’s ffmpeg at most MIX_RESTARTS_PER_MIN (4) times a minute, however fast it is changed', async () => {
@@ -317,7 +324,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       try {
         for (let i = 0; i < 8; i++) {
           const layout = i % 2 === 0 ? 'speaker' : 'grid';
-          expect((await host.api('PUT', `/v1/streams/${live.id}/layout`, { layout })).status).toBe(202);
+          await host.client.streams.setLayout(live.id, { layout });
         }
         // Long enough for eight restarts one after the other (each well under a second here).
         await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -328,7 +335,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       expect(seen.size).toBeGreaterThanOrEqual(2);
       expect(seen.size).toBeLessThanOrEqual(4);
       expect(mixProcesses(live.id)).toHaveLength(1);
-      expect((await host.api('POST', `/v1/streams/${live.id}/stop`)).status).toBe(202);
+      await host.client.streams.stop(live.id);
       await noMixProcesses(live.id);
     });
   });
@@ -337,40 +344,52 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     it('refuses the same Idempotency-Key with a different body (422), placing nothing', async () => {
       const customer = await rooms.person('customer', ['customer']);
       const place = (lat: number) =>
-        customer.api(
-          'POST',
-          '/v1/orders',
+        customer.client.orders.place(
           { pickup: { lat, lng: 2.35 }, dropoff: { lat: 48.86, lng: 2.36 } },
-          { 'Idempotency-Key': 'same-key' },
+          { idempotencyKey: 'same-key' },
         );
-      expect((await place(48.85)).status).toBe(202);
-      const different = await place(48.851);
-      expect(different.status).toBe(422);
-      expect(different.body).toMatchObject({ status: 422, detail: expect.stringMatching(/Idempotency-Key/) });
-      expect((await place(48.85)).status).toBe(202); // the same body is still a retry
-      const mine = await customer.api<{ items: unknown[] }>('GET', '/v1/orders?limit=10');
-      expect(mine.body.items).toHaveLength(1);
+      const placed = await place(48.85);
+      await expect(place(48.851)).rejects.toMatchObject({
+        status: 422,
+        detail: expect.stringMatching(/Idempotency-Key/),
+      });
+      expect((await place(48.85)).id).toBe(placed.id); // the same body is still a retry
+      const mine = await customer.client.orders.list({ limit: 10 });
+      expect(mine.items).toHaveLength(1);
     });
 
     it('names the scheme on a 401 (WWW-Authenticate), and says a refused token was invalid', async () => {
-      const none = await fetch(`${stack.baseUrl}/v1/orders`);
+      // Raw exchanges: the header is the subject, and the typed error does not carry it.
+      const none = await new MeshHttp({ baseUrl: stack.baseUrl }).send({ method: 'GET', path: '/v1/orders' });
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="dispatch-mesh"');
-      const bad = await fetch(`${stack.baseUrl}/v1/orders`, { headers: { authorization: 'Bearer nope' } });
+      const bad = await new MeshHttp({ baseUrl: stack.baseUrl, token: 'nope' }).send({
+        method: 'GET',
+        path: '/v1/orders',
+      });
       expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="dispatch-mesh", error="invalid_token"');
     });
 
     it('sends security headers on the API and on /docs', async () => {
-      for (const path of ['/v1/orders', '/docs/', '/dashboard']) {
-        const res = await fetch(`${stack.baseUrl}${path}`);
-        expect({ path, nosniff: res.headers.get('x-content-type-options') }).toEqual({ path, nosniff: 'nosniff' });
-        expect(res.headers.get('content-security-policy')).toMatch(/default-src '(self|none)'/);
-        expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
-        expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+      const answers: [string, Headers][] = [
+        [
+          '/v1/orders',
+          (await new MeshHttp({ baseUrl: stack.baseUrl }).send({ method: 'GET', path: '/v1/orders' })).headers,
+        ],
+        // Pages a browser loads, not API calls.
+        ['/docs/', (await fetch(`${stack.baseUrl}/docs/`)).headers],
+        ['/dashboard', (await fetch(`${stack.baseUrl}/dashboard`)).headers],
+      ];
+      for (const [path, headers] of answers) {
+        expect({ path, nosniff: headers.get('x-content-type-options') }).toEqual({ path, nosniff: 'nosniff' });
+        expect(headers.get('content-security-policy')).toMatch(/default-src '(self|none)'/);
+        expect(headers.get('x-frame-options')).toBe('SAMEORIGIN');
+        expect(headers.get('strict-transport-security')).toMatch(/max-age=/);
       }
     });
 
     it('opens sockets only from the gateway’s own origin, CORS_ORIGINS, or apps that send none', async () => {
+      // Over socket.io-client: the client's live connection cannot send an Origin header (nor from another address).
       const client = fromAddress('127.0.0.6');
       await expect(client.socket(stack.baseUrl, host.token, { Origin: 'https://evil.example' })).rejects.toThrow();
       for (const origin of [DASHBOARD_ORIGIN, stack.baseUrl, undefined]) {
@@ -387,12 +406,12 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       ]);
       const closed = `rtmp://127.0.0.2:9/live/key-${Date.now()}`;
       const stream = await rooms.stream(host, [closed]);
-      expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
+      await host.client.streams.start(stream.id);
       const failed = await rooms.statusReaches(host, stream.id, 'failed');
       expect(failed.error).toMatch(/input of guest-0 failed/);
-      const seen = await dispatcher.api<StreamView>('GET', `/v1/streams/${stream.id}`);
-      expect(seen.body.error).toBe(MIX_FAILED);
-      expect(JSON.stringify(seen.body)).not.toContain('/live/key-');
+      const seen = await dispatcher.client.streams.get(stream.id);
+      expect(seen.error).toBe(MIX_FAILED);
+      expect(JSON.stringify(seen)).not.toContain('/live/key-');
       // 2. The input's key reaches no log line either (the failure is logged at warn).
       await eventually(() => expect(stack.functions.output.join('')).toContain('mix failed'));
       expect(stack.functions.output.join('')).not.toContain(closed.split('/').at(-1));
@@ -412,16 +431,9 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
           .setExpirationTime(exp)
           .sign(secret);
       for (const token of [await sign(now + tenYears, now + tenYears + 600), await sign(now, now + tenYears)]) {
-        const res = await fetch(`${stack.baseUrl}/v1/orders`, { headers: { authorization: `Bearer ${token}` } });
-        expect(res.status).toBe(401);
+        await expect(clientWith(token).orders.list()).rejects.toBeInstanceOf(UnauthorizedError);
       }
-      expect(
-        (
-          await fetch(`${stack.baseUrl}/v1/orders`, {
-            headers: { authorization: `Bearer ${await sign(now, now + 600)}` },
-          })
-        ).status,
-      ).toBe(200);
+      await clientWith(await sign(now, now + 600)).orders.list();
     });
 
     it('says on /readyz which dependency is down, not where it is', async () => {
@@ -467,44 +479,47 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
   });
 
   describe('5. a media URL reaches only what the operator allowed, and nothing of ffmpeg’s options', () => {
-    const refusedInput = async (inputUrl: string) => {
+    /** Sets `inputUrl` as a participant's input in a new room: the refusal, or null when it is taken. */
+    const refusal = async (inputUrl: string) => {
       const stream = await rooms.stream(host, []);
-      const res = await host.api('PUT', `/v1/streams/${stream.id}/participants/guest`, { inputUrl });
-      return { inputUrl, status: res.status, errors: (res.body as { errors?: { message: string }[] }).errors };
+      return host.client.streams.setParticipant(stream.id, 'guest', { inputUrl: inputUrl }).then(
+        () => null,
+        (err: unknown) => err,
+      );
     };
 
     it('refuses libsrt options in the query unless MIX_SRT_OPTIONS lists them, and mode always', async () => {
-      expect(await refusedInput('srt://127.0.0.2:19370?mode=listener')).toMatchObject({
-        status: 400,
-        errors: [{ message: expect.stringMatching(/srt option mode/) }],
-      });
-      expect((await refusedInput('srt://127.0.0.2:19370?passphrase=x')).status).toBe(400);
-      expect((await refusedInput('srt://127.0.0.2:19370?streamid=cam1')).status).toBe(202);
+      const mode = await refusal('srt://127.0.0.2:19370?mode=listener');
+      expect(mode).toBeInstanceOf(BadRequestError);
+      expect(mode).toMatchObject({ errors: [{ message: expect.stringMatching(/srt option mode/) }] });
+      expect(await refusal('srt://127.0.0.2:19370?passphrase=x')).toBeInstanceOf(BadRequestError);
+      expect(await refusal('srt://127.0.0.2:19370?streamid=cam1')).toBeNull();
     });
 
     it('refuses an allowed name that resolves to a loopback address, for every protocol, output included', async () => {
       for (const url of ['rtmp://localhost/live/key', 'srt://localhost:9000', 'http://localhost:8080/x.m3u8']) {
-        expect(await refusedInput(url)).toMatchObject({
-          status: 400,
-          errors: [{ message: expect.stringMatching(/resolves to a loopback, private or link-local address/) }],
+        expect({ url, refusal: await refusal(url) }).toMatchObject({
+          url,
+          refusal: {
+            status: 400,
+            errors: [{ message: expect.stringMatching(/resolves to a loopback, private or link-local address/) }],
+          },
         });
       }
-      const push = await host.api('POST', '/v1/streams', {
-        title: 'to the inside',
-        output: { rtmpUrl: 'rtmp://localhost:1935/app/key' },
-      });
-      expect(push.status).toBe(400);
+      await expect(
+        host.client.streams.create({ title: 'to the inside', output: { rtmpUrl: 'rtmp://localhost:1935/app/key' } }),
+      ).rejects.toBeInstanceOf(BadRequestError);
     });
 
     it('refuses a port the host pattern does not allow', async () => {
-      expect((await refusedInput(`http://127.0.0.3:${redirecting + 1}/x.m3u8`)).status).toBe(400);
-      expect((await refusedInput(`http://127.0.0.3:${redirecting}/x.m3u8`)).status).toBe(202);
+      expect(await refusal(`http://127.0.0.3:${redirecting + 1}/x.m3u8`)).toBeInstanceOf(BadRequestError);
+      expect(await refusal(`http://127.0.0.3:${redirecting}/x.m3u8`)).toBeNull();
     });
 
     it('does not follow a redirect to another port of an allowed host', async () => {
       const host = await rooms.person('host', ['host']);
       const stream = await rooms.stream(host, [`http://127.0.0.3:${redirecting}/cam.m3u8`]);
-      expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
+      await host.client.streams.start(stream.id);
       await rooms.statusReaches(host, stream.id, 'failed');
       expect(mediaHits).toContain('redirector /cam.m3u8');
       expect(mediaHits.filter((hit) => hit.startsWith('elsewhere'))).toEqual([]);
@@ -514,7 +529,7 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
     it('verifies TLS: a self-signed https input is never asked for anything', async () => {
       const host = await rooms.person('host', ['host']);
       const stream = await rooms.stream(host, [`https://127.0.0.2:${selfSigned}/cam.m3u8`]);
-      expect((await host.api('POST', `/v1/streams/${stream.id}/start`)).status).toBe(202);
+      await host.client.streams.start(stream.id);
       await rooms.statusReaches(host, stream.id, 'failed');
       expect(mediaHits.filter((hit) => hit.startsWith('tls'))).toEqual([]);
     });

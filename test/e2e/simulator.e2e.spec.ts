@@ -1,7 +1,7 @@
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
-import type { OrderView } from '@mesh/contracts';
-import { callApi, eventually, freePort, silentLogger } from '@mesh/testing';
+import { MeshClient } from '@mesh/client';
+import { eventually, freePort, silentLogger } from '@mesh/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { FunctionsModule } from '../../apps/functions/src/functions.module';
@@ -50,29 +50,20 @@ describe('city simulator (embedded app)', () => {
   });
 
   it('gets orders placed, offered, accepted, picked up and delivered, with couriers moving', async () => {
-    const dispatcher = await issuer.issue({ sub: 'watcher', roles: ['dispatcher'] });
+    const dispatcher = new MeshClient({
+      baseUrl: base,
+      token: await issuer.issue({ sub: 'watcher', roles: ['dispatcher'] }),
+    });
     const couriers = async () =>
-      (
-        await callApi<{ items: { id: string; location: { lat: number } | null }[] }>(
-          base,
-          dispatcher,
-          'GET',
-          '/v1/couriers/nearby?lat=52.52&lng=13.4&radiusM=20000&limit=100',
-        )
-      ).body.items;
+      (await dispatcher.couriers.nearby({ lat: 52.52, lng: 13.4, radiusM: 20_000, limit: 100 })).items;
     const before = await couriers();
     expect(before).toHaveLength(10);
 
     const delivered = await eventually(
       async () => {
-        const page = await callApi<{ items: OrderView[] }>(
-          base,
-          dispatcher,
-          'GET',
-          '/v1/orders?status=delivered&limit=100',
-        );
-        expect(page.body.items.length).toBeGreaterThanOrEqual(3);
-        return page.body.items;
+        const page = await dispatcher.orders.list({ status: 'delivered', limit: 100 });
+        expect(page.items.length).toBeGreaterThanOrEqual(3);
+        return page.items;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );

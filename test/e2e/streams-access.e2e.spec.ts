@@ -1,4 +1,14 @@
-import type { ProblemDetails, StreamView } from '@mesh/contracts';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  MeshApiError,
+  MeshClient,
+  NotFoundError,
+  UnauthorizedError,
+  type MeshResponse,
+} from '@mesh/client';
+import type { ProblemDetails, StreamView, StreamWatch } from '@mesh/contracts';
 import { startStack, type RunningStack } from '@mesh/testing';
 import { mixProcesses } from '@mesh/testing';
 import { documentedRoutes } from './support/actors';
@@ -30,11 +40,9 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     // A participant who is also a host of their own rooms: may look, may not change this one.
     guest = await rooms.person('guest', ['host', 'customer']);
     stream = await rooms.stream(host, ['test:color=red']);
-    const joined = await host.api<StreamView>('PUT', `/v1/streams/${stream.id}/participants/${guest.id}`, {
+    stream = await host.client.streams.setParticipant(stream.id, guest.id, {
       inputUrl: 'rtmp://127.0.0.1:1935/live/guest-secret-key',
     });
-    expect(joined.status).toBe(202);
-    stream = joined.body;
   });
   afterAll(async () => {
     rooms?.close();
@@ -42,8 +50,7 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
   });
 
   async function unchanged(): Promise<void> {
-    const now = await host.api<StreamView>('GET', `/v1/streams/${stream.id}`);
-    expect(now.body).toMatchObject({
+    expect(await host.client.streams.get(stream.id)).toMatchObject({
       revision: stream.revision,
       participants: stream.participants,
       layout: stream.layout,
@@ -52,11 +59,33 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     expect(mixProcesses(stream.id)).toEqual([]);
   }
 
-  function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, path?: string) {
+  /** A raw exchange's answer: the problem+json API.md names, naming `path` among its errors. */
+  function expectProblem(res: MeshResponse, status: number, path?: string) {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const problem = res.body as ProblemDetails;
     expect(problem).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
+    if (path) expect(problem.errors?.map((e) => e.path)).toContain(path);
+  }
+
+  /**
+   * A typed call's refusal: the error for the status API.md names, carrying the gateway's own
+   * problem details (an answer that is not one reaches the client as an `about:blank` problem).
+   */
+  async function expectRefused(call: Promise<unknown>, type: typeof MeshApiError, path?: string) {
+    const error = await call.then(
+      () => {
+        throw new Error(`expected a ${type.name}, but the call succeeded`);
+      },
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(type);
+    const problem = (error as MeshApiError).problem;
+    expect(problem).toMatchObject({
+      type: expect.stringMatching(/^\/problems\//),
+      title: expect.any(String),
+      detail: expect.any(String),
+    });
     if (path) expect(problem.errors?.map((e) => e.path)).toContain(path);
   }
 
@@ -70,37 +99,41 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
     ['an unknown test source', 'test:color=chartreuse'],
     ['a URL with credentials', 'rtmp://user:pass@127.0.0.1/live/x'],
   ])('refuses %s as an input with a 400 naming inputUrl', async (_what, inputUrl) => {
-    const res = await host.api('PUT', `/v1/streams/${stream.id}/participants/someone`, { inputUrl });
-    expectProblem(res, 400, 'body.inputUrl');
+    await expectRefused(
+      host.client.streams.setParticipant(stream.id, 'someone', { inputUrl: inputUrl }),
+      BadRequestError,
+      'body.inputUrl',
+    );
     await unchanged();
   });
 
   it('refuses bodies that break the contract (400 naming the field)', async () => {
-    expectProblem(
-      await host.api('PUT', `/v1/streams/${stream.id}/participants/someone`, { inputUrl: 'test:pattern', volume: 3 }),
-      400,
+    await expectRefused(
+      host.client.streams.setParticipant(stream.id, 'someone', { inputUrl: 'test:pattern', volume: 3 }),
+      BadRequestError,
       'body.volume',
     );
+    // No typed call sends a layout the contract does not name, or a field it does not have.
     expectProblem(await host.api('PUT', `/v1/streams/${stream.id}/layout`, { layout: 'mosaic' }), 400, 'body.layout');
-    expectProblem(
-      await host.api('PUT', `/v1/streams/${stream.id}/layout`, { layout: 'speaker', focus: 'not-in-the-room' }),
-      400,
+    await expectRefused(
+      host.client.streams.setLayout(stream.id, { layout: 'speaker', focus: 'not-in-the-room' }),
+      BadRequestError,
       'body.focus',
     );
     expectProblem(await host.api('POST', '/v1/streams', { title: 'x', owner: 'me' }), 400, 'body.owner');
-    expectProblem(
-      await host.api('PUT', `/v1/streams/${stream.id}/participants/${'u'.repeat(201)}`, { inputUrl: 'test:pattern' }),
-      400,
+    await expectRefused(
+      host.client.streams.setParticipant(stream.id, 'u'.repeat(201), { inputUrl: 'test:pattern' }),
+      BadRequestError,
       'path.userId',
     );
-    expectProblem(
-      await host.api('POST', '/v1/streams', { title: 'x', output: { rtmpUrl: 'file:///tmp/out.flv' } }),
-      400,
+    await expectRefused(
+      host.client.streams.create({ title: 'x', output: { rtmpUrl: 'file:///tmp/out.flv' } }),
+      BadRequestError,
       'body.output.rtmpUrl',
     );
-    expectProblem(
-      await host.api('POST', '/v1/streams', { title: 'x', output: { rtmpUrl: 'rtmp://evil.example.org/app/key' } }),
-      400,
+    await expectRefused(
+      host.client.streams.create({ title: 'x', output: { rtmpUrl: 'rtmp://evil.example.org/app/key' } }),
+      BadRequestError,
       'body.output.rtmpUrl',
     );
     await unchanged();
@@ -111,67 +144,58 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
       host,
       Array.from({ length: 9 }, () => 'test:pattern'),
     );
-    const tenth = await host.api('PUT', `/v1/streams/${full.id}/participants/one-too-many`, {
-      inputUrl: 'test:pattern',
-    });
-    expectProblem(tenth, 409);
-    const after = await host.api<StreamView>('GET', `/v1/streams/${full.id}`);
-    expect(after.body.participants).toHaveLength(9);
-    expect(after.body.revision).toBe(full.revision);
+    await expectRefused(
+      host.client.streams.setParticipant(full.id, 'one-too-many', { inputUrl: 'test:pattern' }),
+      ConflictError,
+    );
+    const after = await host.client.streams.get(full.id);
+    expect(after.participants).toHaveLength(9);
+    expect(after.revision).toBe(full.revision);
   });
 
   it('lets the host, its participants and dispatchers see the room; only the host sees URLs whole', async () => {
-    const asHost = await host.api<StreamView>('GET', `/v1/streams/${stream.id}`);
-    expect(asHost.body.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/live/guest-secret-key');
+    const asHost = await host.client.streams.get(stream.id);
+    expect(asHost.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/live/guest-secret-key');
     for (const viewer of [guest, dispatcher]) {
-      const seen = await viewer.api<StreamView>('GET', `/v1/streams/${stream.id}`);
-      expect(seen.status).toBe(200);
-      expect(seen.body.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/…');
-      expect(JSON.stringify(seen.body)).not.toContain('secret');
+      const seen = await viewer.client.streams.get(stream.id);
+      expect(seen.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/…');
+      expect(JSON.stringify(seen)).not.toContain('secret');
     }
-    expectProblem(await otherHost.api('GET', `/v1/streams/${stream.id}`), 404);
-    expectProblem(await customer.api('GET', `/v1/streams/${stream.id}`), 404);
-    expectProblem(await host.api('GET', '/v1/streams/01JZZZZZZZZZZZZZZZZZZZZZZZ'), 404);
+    await expectRefused(otherHost.client.streams.get(stream.id), NotFoundError);
+    await expectRefused(customer.client.streams.get(stream.id), NotFoundError);
+    await expectRefused(host.client.streams.get('01JZZZZZZZZZZZZZZZZZZZZZZZ'), NotFoundError);
   });
 
   it('refuses every change from anyone but the host: 404 to strangers, 403 to those who may look', async () => {
-    const changes: [string, string, unknown?][] = [
-      ['PUT', `/v1/streams/${stream.id}/participants/intruder`, { inputUrl: 'test:pattern' }],
-      ['DELETE', `/v1/streams/${stream.id}/participants/${guest.id}`],
-      ['PUT', `/v1/streams/${stream.id}/layout`, { layout: 'pip' }],
-      ['POST', `/v1/streams/${stream.id}/start`],
-      ['POST', `/v1/streams/${stream.id}/stop`],
+    const changes: ((who: Person) => Promise<StreamView>)[] = [
+      (who) => who.client.streams.setParticipant(stream.id, 'intruder', { inputUrl: 'test:pattern' }),
+      (who) => who.client.streams.removeParticipant(stream.id, guest.id),
+      (who) => who.client.streams.setLayout(stream.id, { layout: 'pip' }),
+      (who) => who.client.streams.start(stream.id),
+      (who) => who.client.streams.stop(stream.id),
     ];
-    for (const [method, path, body] of changes) {
-      expectProblem(await otherHost.api(method, path, body), 404);
-      expectProblem(await guest.api(method, path, body), 403);
-      expectProblem(await dispatcher.api(method, path, body), 403);
-      expectProblem(await customer.api(method, path, body), 403);
+    for (const change of changes) {
+      await expectRefused(change(otherHost), NotFoundError);
+      await expectRefused(change(guest), ForbiddenError);
+      await expectRefused(change(dispatcher), ForbiddenError);
+      await expectRefused(change(customer), ForbiddenError);
     }
-    expectProblem(await customer.api('POST', '/v1/streams', { title: 'mine' }), 403);
-    const anonymous = await fetch(`${stack.baseUrl}/v1/streams/${stream.id}`);
-    expect(anonymous.status).toBe(401);
+    await expectRefused(customer.client.streams.create({ title: 'mine' }), ForbiddenError);
+    const anonymous = new MeshClient({ baseUrl: stack.baseUrl, retry: { attempts: 0 } });
+    await expectRefused(anonymous.streams.get(stream.id), UnauthorizedError);
     await unchanged();
   });
 
   it('lets only those who may see the room watch it over the socket', async () => {
-    expect(await guest.socket.emitWithAck('stream.subscribe', { streamId: stream.id })).toEqual({ ok: true });
-    const refused = (await otherHost.socket.emitWithAck('stream.subscribe', { streamId: stream.id })) as {
-      ok: false;
-      error: ProblemDetails;
-    };
-    expect(refused).toMatchObject({ ok: false, error: { status: 404 } });
-    const malformed = (await guest.socket.emitWithAck('stream.subscribe', { stream: stream.id })) as {
-      ok: false;
-      error: ProblemDetails;
-    };
-    expect(malformed).toMatchObject({ ok: false, error: { status: 400 } });
+    await guest.live.watchStream(stream.id);
+    await expect(otherHost.live.watchStream(stream.id)).rejects.toBeInstanceOf(NotFoundError);
+    const malformed = { stream: stream.id } as unknown as StreamWatch;
+    await expect(guest.live.send('stream.subscribe', malformed)).rejects.toBeInstanceOf(BadRequestError);
   });
 
   it('serves only the mix’s own files under /live, even with a valid playback token', async () => {
-    const grant = await host.api<{ url: string }>('POST', `/v1/streams/${stream.id}/playback`, {});
-    expect(grant.status).toBe(201);
-    const token = grant.body.url.split('/')[3] ?? '';
+    const grant = await host.client.streams.playback(stream.id);
+    const token = grant.url.split('/')[3] ?? '';
     for (const path of [
       `/live/${stream.id}/${token}/..%2f..%2fetc%2fpasswd`,
       `/live/${stream.id}/${token}/secrets.txt`,
@@ -184,17 +208,16 @@ describe('stream access and bad input (real Kafka and Redis)', () => {
   });
 
   it('lists rooms and the fleet to dispatchers only, with URLs masked', async () => {
-    const rooms = await dispatcher.api<{ items: StreamView[] }>('GET', '/v1/streams?limit=200');
-    expect(rooms.status).toBe(200);
-    const listed = rooms.body.items.find((s) => s.id === stream.id);
-    expect(listed?.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/…');
-    expect((await dispatcher.api('GET', '/v1/couriers')).status).toBe(200);
+    const listed = await dispatcher.client.streams.list({ limit: 200 });
+    const ours = listed.items.find((s) => s.id === stream.id);
+    expect(ours?.participants[1]?.inputUrl).toBe('rtmp://127.0.0.1:1935/…');
+    await dispatcher.client.couriers.list();
     for (const who of [host, guest, customer]) {
-      expectProblem(await who.api('GET', '/v1/streams'), 403);
-      expectProblem(await who.api('GET', '/v1/couriers'), 403);
+      await expectRefused(who.client.streams.list(), ForbiddenError);
+      await expectRefused(who.client.couriers.list(), ForbiddenError);
     }
-    expectProblem(await dispatcher.api('GET', '/v1/streams?limit=0'), 400, 'query.limit');
-    expectProblem(await dispatcher.api('GET', '/v1/couriers?limit=99999'), 400, 'query.limit');
+    await expectRefused(dispatcher.client.streams.list({ limit: 0 }), BadRequestError, 'query.limit');
+    await expectRefused(dispatcher.client.couriers.list({ limit: 99_999 }), BadRequestError, 'query.limit');
   });
 
   it('documents every stream route in the OpenAPI document', async () => {

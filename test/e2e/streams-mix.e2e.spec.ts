@@ -59,7 +59,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
   }
 
   async function stopped(view: StreamView): Promise<void> {
-    expect((await host.api('POST', `/v1/streams/${view.id}/stop`)).status).toBe(202);
+    await host.client.streams.stop(view.id);
     await noMixProcesses(view.id);
   }
 
@@ -91,14 +91,10 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await rooms.goLive(host, created.id);
     const blue = created.participants[2]?.userId;
 
-    const switched = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/layout`, {
-      layout: 'speaker',
-      focus: blue,
-    });
-    expect(switched.status).toBe(202);
-    expect(switched.body).toMatchObject({ layout: 'speaker', focus: blue });
+    const switched = await host.client.streams.setLayout(created.id, { layout: 'speaker', focus: blue });
+    expect(switched).toMatchObject({ layout: 'speaker', focus: blue });
 
-    const { frame } = await mixAt(switched.body);
+    const { frame } = await mixAt(switched);
     expect(colourAt(frame, 0.5, 0.35)).toBe('blue');
     // The strip below, in participant order without the focus: red, green, yellow.
     expect([0.125, 0.375, 0.625].map((x) => colourAt(frame, x, 0.9))).toEqual(['red', 'green', 'yellow']);
@@ -110,13 +106,12 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await rooms.goLive(host, created.id);
     const red = created.participants[0]!;
 
-    const muted = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/participants/${red.userId}`, {
+    const muted = await host.client.streams.setParticipant(created.id, red.userId, {
       inputUrl: red.inputUrl,
       muted: true,
     });
-    expect(muted.status).toBe(202);
 
-    const { bytes, frame } = await mixAt(muted.body);
+    const { bytes, frame } = await mixAt(muted);
     expect(await toneLevelDb(bytes, TEST_COLORS.red.toneHz)).toBeLessThan(GONE_DB);
     expect(await toneLevelDb(bytes, TEST_COLORS.blue.toneHz)).toBeGreaterThan(HEARD_DB);
     // Muted is not hidden.
@@ -129,18 +124,15 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const live = await rooms.goLive(host, created.id);
     expect(colourAt((await mixAt(live)).frame, 0.75, 0.5)).toBe('red');
 
-    const joined = await host.api<StreamView>('PUT', `/v1/streams/${created.id}/participants/co-host`, {
-      inputUrl: 'test:color=green',
-    });
-    expect(joined.status).toBe(202);
-    expect(joined.body.revision).toBeGreaterThan(live.revision);
+    const joined = await host.client.streams.setParticipant(created.id, 'co-host', { inputUrl: 'test:color=green' });
+    expect(joined.revision).toBeGreaterThan(live.revision);
 
-    const { frame, bytes } = await mixAt(joined.body);
+    const { frame, bytes } = await mixAt(joined);
     expect(colourAt(frame, 0.25, 0.5)).toBe('red');
     expect(colourAt(frame, 0.75, 0.5)).toBe('green');
     expect(await toneLevelDb(bytes, TEST_COLORS.green.toneHz)).toBeGreaterThan(HEARD_DB);
     // Players carry on: the new run appends to the same playlist.
-    const playlist = await (await fetch(playlistOf(joined.body))).text();
+    const playlist = await (await fetch(playlistOf(joined))).text();
     expect(playlist).toContain('#EXT-X-DISCONTINUITY');
     await stopped(created);
   });
@@ -184,10 +176,9 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const closedPort = await freePort();
     const viewer = await rooms.person('dispatcher', ['dispatcher']);
     const created = await rooms.stream(host, [`rtmp://127.0.0.1:${closedPort}/live/cam`]);
-    const watched = await viewer.socket.emitWithAck('stream.subscribe', { streamId: created.id });
-    expect(watched).toEqual({ ok: true });
+    await viewer.live.watchStream(created.id);
 
-    expect((await host.api('POST', `/v1/streams/${created.id}/start`)).status).toBe(202);
+    await host.client.streams.start(created.id);
     const restarting = await rooms.statusReaches(host, created.id, 'restarting');
     expect(restarting.error).toMatch(/input of guest-0/);
     const failed = await rooms.statusReaches(viewer, created.id, 'failed');
@@ -280,7 +271,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     try {
       const port = (media.address() as AddressInfo).port;
       const created = await rooms.stream(host, [`http://127.0.0.1:${port}/list.m3u8`]);
-      expect((await host.api('POST', `/v1/streams/${created.id}/start`)).status).toBe(202);
+      await host.client.streams.start(created.id);
       // ffmpeg read the playlist and followed its first entry, through the egress proxy…
       await eventually(() => expect(served).toEqual(expect.arrayContaining(['/list.m3u8', '/redirect.ts'])), {
         timeoutMs: 20_000,
@@ -288,7 +279,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
       // …which refused it both ways out to the other host: the redirect and the second entry.
       await eventually(() => expect(refusals() - refusedBefore).toBeGreaterThanOrEqual(2), { timeoutMs: 20_000 });
       expect(elsewhere).toEqual([]);
-      await host.api('POST', `/v1/streams/${created.id}/stop`);
+      await host.client.streams.stop(created.id);
       await noMixProcesses(created.id);
     } finally {
       await Promise.all([other, media].map((server) => new Promise((ok) => server.close(ok))));
@@ -301,10 +292,9 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(mixProcesses(created.id)).toHaveLength(1);
     expect(await (await fetch(playlistUrl)).text()).not.toContain('#EXT-X-ENDLIST');
 
-    const stop = await host.api<StreamView>('POST', `/v1/streams/${created.id}/stop`);
-    expect(stop).toMatchObject({ status: 202, body: { status: 'stopped' } });
+    expect(await host.client.streams.stop(created.id)).toMatchObject({ status: 'stopped' });
     await noMixProcesses(created.id);
-    expect((await host.api<StreamView>('GET', `/v1/streams/${created.id}`)).body.status).toBe('stopped');
+    expect((await host.client.streams.get(created.id)).status).toBe('stopped');
     // Players stop at the last segment rather than polling a live playlist that will never grow.
     await eventually(async () =>
       expect((await (await fetch(playlistUrl)).text()).trimEnd()).toMatch(/#EXT-X-ENDLIST$/),

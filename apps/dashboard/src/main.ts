@@ -1,6 +1,5 @@
-import type { ClientToServerEvents, OrderView, ServerToClientEvents } from '@mesh/contracts';
-import { io, type Socket } from 'socket.io-client';
-import { Api, SignedOut, devToken, type ReportQuery } from './api';
+import { MeshClient, UnauthorizedError, type MeshLive } from '@mesh/client';
+import type { OrderView } from '@mesh/contracts';
 import { ReportChart } from './chart';
 import { byId, el } from './dom';
 import {
@@ -14,6 +13,7 @@ import {
   trailState,
   urlFresh,
   type ReportGroupBy,
+  type ReportQuery,
   type ReportSpanKey,
 } from './model';
 import {
@@ -40,14 +40,17 @@ type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
  * the last offset it saw per room and the server replays what it missed (API.md
  * "Missed events"); only when that cannot be done does it fetch a fresh snapshot.
  */
+const REFUSED = 'The token was refused; sign in again.';
+/** The whole fleet on the map: the API's largest page of couriers (MAX_FLEET_PAGE). */
+const FLEET_PAGE = 2_000;
+
 class Dashboard {
   private readonly model = new DashboardModel();
-  private readonly api: Api;
-  private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
+  /** The gateway's API on the page's own origin, with the dispatcher's token. */
+  private readonly api: MeshClient;
+  private live: MeshLive | null = null;
   private frame = 0;
   private timers: number[] = [];
-  /** The newest history offset seen per room, to resume from. */
-  private readonly offsets: Record<string, string> = {};
   /** Ends the listeners this dashboard added to the page, at sign-out. */
   private readonly listening = new AbortController();
   private readonly chart = new ReportChart(byId<HTMLCanvasElement>('report-chart'));
@@ -61,29 +64,24 @@ class Dashboard {
   /** The order whose proof photo the dialog shows. */
   private proofOrderId: string | null = null;
 
-  constructor(private readonly token: string) {
-    this.api = new Api(token);
+  constructor(token: string) {
+    this.api = new MeshClient({ baseUrl: '', token });
   }
 
   start(): void {
     byId('signin').hidden = true;
     byId('app').hidden = false;
     this.setConnection('connecting');
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
-      // Asked at every (re)connect, so it carries the offsets seen up to then.
-      auth: (send) => send({ token: this.token, resume: { ...this.offsets } }),
-      transports: ['websocket'],
-      reconnectionDelayMax: 2_000,
-    });
-    this.socket = socket;
-    socket.onAny((_event: string, _payload: unknown, meta?: { room: string; offset: string }) => {
-      if (meta && Number(meta.offset) > Number(this.offsets[meta.room] ?? 0)) this.offsets[meta.room] = meta.offset;
-    });
-    socket.on('recovery', ({ recovered }) => void (recovered ? this.resumed() : this.catchUp()));
+    // The client resumes from the last offset it saw per room after a reconnect (API.md "Missed events").
+    const live = this.api.live({ transports: ['websocket'], reconnectionDelayMaxMs: 2_000 });
+    this.live = live;
+    live.onRecovery((recovered) => void (recovered ? this.resumed() : this.catchUp()));
+    live.onClosed(() => this.signOut(REFUSED));
+    live.connect().catch(() => this.signOut(REFUSED));
+    const socket = live.socket;
     socket.on('disconnect', () => this.setConnection('reconnecting'));
     socket.on('connect_error', (err) => {
-      if (err.message === 'unauthorized') this.signOut('The token was refused; sign in again.');
-      else this.setConnection('reconnecting');
+      if (err.message !== 'unauthorized') this.setConnection('reconnecting');
     });
     socket.on('order.updated', (order) => {
       this.model.order(order);
@@ -102,7 +100,7 @@ class Dashboard {
       const orderId = button?.dataset.orderId;
       if (!button || !orderId) return;
       button.disabled = true;
-      this.api.redispatch(orderId).then(
+      this.api.orders.redispatch(orderId).then(
         (order) => {
           this.model.order(order);
           this.schedule();
@@ -122,7 +120,7 @@ class Dashboard {
       window.setInterval(() => void this.refreshFunctions(), FUNCTIONS_POLL_MS),
       window.setInterval(() => {
         // Like the functions' figures: polled only while the gateway is there to answer.
-        if (!this.socket?.connected) return;
+        if (!this.live?.connected) return;
         void this.refreshReports();
         if (this.model.trail && !this.model.trail.loading) void this.showTrail(this.model.trail.courierId, true);
       }, REPORTS_POLL_MS),
@@ -167,11 +165,11 @@ class Dashboard {
       this.schedule();
     }
     try {
-      const trail = await this.api.trail(courierId, trailSpan(Date.now()));
+      const trail = await this.api.admin.courierTrail(courierId, trailSpan(Date.now()));
       if (this.model.trail?.courierId !== courierId) return; // closed, or another courier picked meanwhile
       this.model.trail = trailState(trail);
     } catch (err) {
-      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (err instanceof UnauthorizedError) return this.signOut(REFUSED);
       if (this.model.trail?.courierId !== courierId) return;
       if (!quiet) this.model.trail = { ...this.model.trail, loading: false, error: (err as Error).message };
     }
@@ -205,7 +203,7 @@ class Dashboard {
         const orderId = img.closest<HTMLElement>('[data-order-id]')?.dataset.orderId;
         if (!orderId || urlFresh(img.src, Date.now())) return;
         this.freshOrder(orderId).catch((err: unknown) => {
-          if (err instanceof SignedOut) this.signOut('The token was refused; sign in again.');
+          if (err instanceof UnauthorizedError) this.signOut(REFUSED);
           // otherwise the card shows the thumbnail's alt text until the next push
         });
       },
@@ -259,7 +257,7 @@ class Dashboard {
       try {
         shown = proofShown((await this.freshOrder(orderId))?.proof);
       } catch (err) {
-        if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+        if (err instanceof UnauthorizedError) return this.signOut(REFUSED);
         return this.notice(`The photo could not be opened: ${(err as Error).message}`);
       }
     }
@@ -285,7 +283,7 @@ class Dashboard {
     if (this.refreshing.has(orderId)) return null;
     this.refreshing.add(orderId);
     try {
-      const order = await this.api.order(orderId);
+      const order = await this.api.orders.get(orderId);
       this.model.order(order);
       this.schedule();
       return order;
@@ -340,14 +338,14 @@ class Dashboard {
     const status = byId('report-status');
     renderReportStatus(status, { loading: true, loadedAtMs: this.reportLoadedAtMs, error: null });
     try {
-      const report = await this.api.dispatchReport(query);
+      const report = await this.api.admin.dispatchReport(query);
       if (request !== this.reportRequest || this.listening.signal.aborted) return;
       this.reportLoadedAtMs = Date.now();
       renderReportTable(byId('report-table'), report.items, query.groupBy);
       this.chart.show(reportSeries(report.items, query.groupBy, query));
       renderReportStatus(status, { loading: false, loadedAtMs: this.reportLoadedAtMs, error: null });
     } catch (err) {
-      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (err instanceof UnauthorizedError) return this.signOut(REFUSED);
       if (request !== this.reportRequest) return;
       // The last table and chart stay up, marked as not updated.
       renderReportStatus(status, { loading: false, loadedAtMs: this.reportLoadedAtMs, error: (err as Error).message });
@@ -358,15 +356,20 @@ class Dashboard {
   private async downloadCsv(button: HTMLButtonElement): Promise<void> {
     button.disabled = true;
     try {
-      const { blob, filename } = await this.api.dispatchReportCsv(this.reportQuery());
-      const url = URL.createObjectURL(blob);
-      const link = el('a', { href: url, download: filename, hidden: '' });
+      const query = this.reportQuery();
+      const { csv, filename } = await this.api.admin.dispatchReportCsv(query);
+      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+      const link = el('a', {
+        href: url,
+        download: filename ?? `dispatch-${query.groupBy}-${query.from.slice(0, 13)}.csv`,
+        hidden: '',
+      });
       document.body.append(link);
       link.click();
       link.remove();
       window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
-      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (err instanceof UnauthorizedError) return this.signOut(REFUSED);
       this.notice(`The CSV download failed: ${(err as Error).message}`);
     } finally {
       button.disabled = false;
@@ -376,9 +379,9 @@ class Dashboard {
   private async catchUp(): Promise<void> {
     try {
       const [orders, couriers, streams] = await Promise.all([
-        this.api.orders(),
-        this.api.couriers(),
-        this.api.streams(),
+        this.allOrders(),
+        this.api.couriers.list({ limit: FLEET_PAGE }),
+        this.api.streams.list({ limit: 50 }),
       ]);
       this.model.reset({ orders, couriers: couriers.items, streams: streams.items });
       await this.refreshFunctions();
@@ -386,16 +389,23 @@ class Dashboard {
       this.notice('');
       this.schedule();
     } catch (err) {
-      if (err instanceof SignedOut) return this.signOut('The token was refused; sign in again.');
+      if (err instanceof UnauthorizedError) return this.signOut(REFUSED);
       this.notice(`Catching up failed: ${(err as Error).message}; retrying.`);
-      window.setTimeout(() => void (this.socket?.connected ? this.catchUp() : undefined), 2_000);
+      window.setTimeout(() => void (this.live?.connected ? this.catchUp() : undefined), 2_000);
     }
+  }
+
+  /** The newest orders, up to a thousand (the board shows the open ones and the latest closed). */
+  private async allOrders(): Promise<OrderView[]> {
+    const orders: OrderView[] = [];
+    for await (const order of this.api.orders.each({ limit: 100 }, 1_000)) orders.push(order);
+    return orders;
   }
 
   /** Everything missed was replayed; positions are not history, so only the couriers are fetched again. */
   private async resumed(): Promise<void> {
     try {
-      this.model.resetCouriers((await this.api.couriers()).items);
+      this.model.resetCouriers((await this.api.couriers.list({ limit: FLEET_PAGE })).items);
     } catch {
       // the next positions bring them back
     }
@@ -405,9 +415,9 @@ class Dashboard {
   }
 
   private async refreshFunctions(): Promise<void> {
-    if (!this.socket?.connected) return;
+    if (!this.live?.connected) return;
     try {
-      const [functions, schedules] = await Promise.all([this.api.functions(), this.api.schedules()]);
+      const [functions, schedules] = await Promise.all([this.api.admin.functions(), this.api.admin.schedules()]);
       this.model.functions = functions.items;
       this.model.schedules = schedules.items;
       this.schedule();
@@ -447,7 +457,7 @@ class Dashboard {
   }
 
   private signOut(message = ''): void {
-    this.socket?.disconnect();
+    this.live?.close();
     for (const timer of this.timers) window.clearInterval(timer);
     this.timers = [];
     this.listening.abort();
@@ -476,9 +486,12 @@ async function boot(): Promise<void> {
     if (token) begin(token);
   });
   devButton.addEventListener('click', () => {
-    devToken().then(begin, (err: unknown) => {
-      byId('signin-error').textContent = (err as Error).message;
-    });
+    // Only a gateway with DEV_TOKENS=1 mints them (the embedded default).
+    new MeshClient({ baseUrl: '' }).dev
+      .issue({ sub: 'dashboard-dispatcher', roles: ['dispatcher'] })
+      .then(begin, (err: unknown) => {
+        byId('signin-error').textContent = (err as Error).message;
+      });
   });
   if (saved) begin(saved);
 }

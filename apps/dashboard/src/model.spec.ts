@@ -2,7 +2,6 @@ import type { CourierTrail, DispatchReportRow, OrderView, ProofView } from '@mes
 import {
   DashboardModel,
   age,
-  attachmentName,
   boardColumns,
   emptyReportRow,
   formatMetres,
@@ -197,14 +196,6 @@ describe('the reports panel', () => {
     expect(formatMetres(null)).toBe('—');
     expect(formatMetres(849.6)).toBe('850 m');
     expect(formatMetres(2_440)).toBe('2.4 km');
-  });
-
-  it('saves the CSV under the name the gateway gave it, never a path', () => {
-    expect(attachmentName('attachment; filename="dispatch-hour-2026-11-22T12.csv"', 'x.csv')).toBe(
-      'dispatch-hour-2026-11-22T12.csv',
-    );
-    expect(attachmentName("attachment; filename*=UTF-8''a%2Fb.csv", 'x.csv')).toBe('a_b.csv');
-    expect(attachmentName(null, 'x.csv')).toBe('x.csv');
   });
 });
 

@@ -178,6 +178,13 @@ export const REPORT_SPANS = [
   { key: 'last7d', title: 'Last 7 days' },
 ] as const;
 export type ReportSpanKey = (typeof REPORT_SPANS)[number]['key'];
+/** A dispatch report's span and grouping. */
+export interface ReportQuery {
+  from: string;
+  to: string;
+  groupBy: ReportGroupBy;
+}
+
 export type ReportGroupBy = 'hour' | 'area';
 
 const HOUR_MS = 3_600_000;
@@ -297,19 +304,6 @@ export function formatSeconds(s: number | null): string {
 export function formatMetres(m: number | null): string {
   if (m === null) return '—';
   return m < 1_000 ? `${Math.round(m)} m` : `${(m / 1_000).toFixed(1)} km`;
-}
-
-/** The file name a download asked for (Content-Disposition), or `fallback`. */
-export function attachmentName(disposition: string | null, fallback: string): string {
-  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? '');
-  let name = match?.[1] ?? '';
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    // kept as it came
-  }
-  name = name.replace(/[\\/]/g, '_').trim();
-  return name || fallback;
 }
 
 /** The trail the map shows: loading, or its positions ([lat, lng] order of the map, oldest first). */

@@ -13,7 +13,7 @@ describe('the function catalog', () => {
     const none = undefined as never;
     const functions = [
       new LocationFunction(none, none, none),
-      new DispatchFunction(none, none, none, none, none, none, none),
+      new DispatchFunction(none, none, none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none, none),
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),

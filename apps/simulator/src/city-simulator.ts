@@ -1,6 +1,6 @@
-import type { LatLng, OfferView, OrderView, PushMeta, Role } from '@mesh/contracts';
+import { MeshClient, type MeshLive } from '@mesh/client';
+import type { LatLng, OfferView, Role } from '@mesh/contracts';
 import { metresBetween } from '@mesh/dispatch';
-import { io, type Socket } from 'socket.io-client';
 
 export interface SimulationOptions {
   baseUrl: string;
@@ -36,41 +36,39 @@ type Leg = { to: LatLng; then: 'wander' | 'pickup' | 'deliver'; orderId?: string
 class SimulatedCourier {
   position: LatLng;
   private leg: Leg;
-  private socket: Socket | undefined;
+  private readonly api: MeshClient;
+  private live: MeshLive | undefined;
   private busy = false;
 
   constructor(
     readonly id: string,
-    private readonly token: string,
+    token: string,
     private readonly sim: CitySimulator,
   ) {
     this.position = sim.randomPoint();
     this.leg = { to: sim.randomPoint(), then: 'wander' };
+    this.api = new MeshClient({ baseUrl: sim.options.baseUrl, token });
   }
 
   async start(): Promise<void> {
     await this.announce();
-    // Resumes from the last offset seen per room after a reconnect (API.md "Missed events").
-    const offsets: Record<string, string> = {};
-    this.socket = io(this.sim.options.baseUrl, {
-      transports: ['websocket'],
-      auth: (send) => send({ token: this.token, resume: { ...offsets } }),
-    });
-    this.socket.onAny((_event: string, _payload: unknown, meta?: PushMeta) => {
-      if (meta && Number(meta.offset) > Number(offsets[meta.room] ?? 0)) offsets[meta.room] = meta.offset;
-    });
-    this.socket.on('offer.created', (offer: OfferView) => this.consider(offer));
+    // The client resumes from the last offset it saw per room after a reconnect (API.md "Missed events").
+    this.live = this.api.live({ transports: ['websocket'] });
+    this.live.on('offer.created', (offer) => this.consider(offer));
     // What was missed could not be replayed: say again where this courier is and that it works.
-    this.socket.on('recovery', ({ recovered }: { recovered: boolean }) => {
-      if (!recovered && Object.keys(offsets).length > 0) void this.announce();
+    let connected = false;
+    this.live.onRecovery((recovered) => {
+      if (!recovered && connected) this.sim.attempt(this.announce());
+      connected = true;
     });
     // The server lost live state: say again where this courier is and that it works (API.md).
-    this.socket.on('courier.resync', () => void this.announce());
+    this.live.on('courier.resync', () => this.sim.attempt(this.announce()));
+    await this.live.connect();
   }
 
   private async announce(): Promise<void> {
-    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/location', this.position);
-    await this.sim.call(this.token, 'PUT', '/v1/couriers/me/availability', { available: true });
+    await this.api.couriers.reportLocation(this.position);
+    await this.api.couriers.setAvailability(true);
   }
 
   /** Accepts with the set probability after a human pause, else declines. */
@@ -78,15 +76,18 @@ class SimulatedCourier {
     if (this.busy) return;
     const pauseMs = 800 + Math.random() * 2_500;
     setTimeout(() => {
+      const live = this.live;
+      if (!live) return;
       if (Math.random() >= this.sim.options.acceptProbability) {
-        this.socket?.emit('offer.decline', { offerId: offer.offerId }, () => undefined);
+        this.sim.attempt(live.declineOffer(offer.offerId));
         return;
       }
-      this.socket?.emit('offer.accept', { offerId: offer.offerId }, (ack: { ok: boolean; order?: OrderView }) => {
-        if (!ack.ok || !ack.order) return;
-        this.busy = true;
-        this.leg = { to: ack.order.pickup, then: 'pickup', orderId: ack.order.id };
-      });
+      this.sim.attempt(
+        live.acceptOffer(offer.offerId).then((order) => {
+          this.busy = true;
+          this.leg = { to: order.pickup, then: 'pickup', orderId: order.id };
+        }),
+      );
     }, pauseMs);
   }
 
@@ -105,7 +106,7 @@ class SimulatedCourier {
       };
     }
     // Fast-forwarded runs ride faster than any real vehicle; the API accepts speeds up to 100 m/s.
-    this.socket?.emit('courier.location', {
+    await this.live?.reportLocation({
       ...this.position,
       speedMps: Math.min(100, this.sim.options.speedMps),
       at: new Date().toISOString(),
@@ -119,23 +120,27 @@ class SimulatedCourier {
         this.leg = { to: this.sim.randomPoint(), then: 'wander' };
         return;
       case 'pickup': {
-        const res = await this.sim.call<OrderView>(this.token, 'POST', `/v1/orders/${orderId}/pickup`);
-        this.leg = res.ok
-          ? { to: res.body.dropoff, then: 'deliver', orderId }
-          : { to: this.sim.randomPoint(), then: 'wander' };
-        if (!res.ok) this.busy = false;
+        try {
+          const order = await this.api.orders.pickUp(orderId as string);
+          this.leg = { to: order.dropoff, then: 'deliver', orderId };
+        } catch (err) {
+          // Cancelled meanwhile, say: back to wandering.
+          this.busy = false;
+          this.leg = { to: this.sim.randomPoint(), then: 'wander' };
+          throw err;
+        }
         return;
       }
       case 'deliver':
-        await this.sim.call(this.token, 'POST', `/v1/orders/${orderId}/deliver`);
         this.busy = false;
         this.leg = { to: this.sim.randomPoint(), then: 'wander' };
+        await this.api.orders.deliver(orderId as string);
         return;
     }
   }
 
   stop(): void {
-    this.socket?.disconnect();
+    this.live?.close();
   }
 }
 
@@ -147,7 +152,7 @@ class SimulatedCourier {
 export class CitySimulator {
   private readonly couriers: SimulatedCourier[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  private customerTokens: string[] = [];
+  private customers: MeshClient[] = [];
 
   constructor(readonly options: SimulationOptions) {}
 
@@ -156,24 +161,9 @@ export class CitySimulator {
     return { lat: sw.lat + Math.random() * (ne.lat - sw.lat), lng: sw.lng + Math.random() * (ne.lng - sw.lng) };
   }
 
-  async call<T = unknown>(
-    token: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ ok: boolean; body: T }> {
-    try {
-      const res = await fetch(`${this.options.baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      return { ok: res.ok, body: (text ? JSON.parse(text) : undefined) as T };
-    } catch (err) {
-      this.options.onError?.(err);
-      return { ok: false, body: undefined as T };
-    }
+  /** Lets a courier's or customer's action run, reporting its failure rather than throwing it. */
+  attempt(action: Promise<unknown>): void {
+    action.catch((err: unknown) => this.options.onError?.(err));
   }
 
   async start(): Promise<void> {
@@ -184,30 +174,33 @@ export class CitySimulator {
       await courier.start();
       this.couriers.push(courier);
     }
-    this.customerTokens = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => this.options.token(`sim-customer-${i + 1}`, ['customer'])),
+    this.customers = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async (_, i) =>
+          new MeshClient({
+            baseUrl: this.options.baseUrl,
+            token: await this.options.token(`sim-customer-${i + 1}`, ['customer']),
+          }),
+      ),
     );
     this.timers.push(
       setInterval(() => {
-        for (const courier of this.couriers) void courier.step(reportEveryMs / 1000).catch(this.options.onError);
+        for (const courier of this.couriers) this.attempt(courier.step(reportEveryMs / 1000));
       }, reportEveryMs),
     );
     if (ordersPerMinute > 0) {
-      this.timers.push(setInterval(() => void this.order(), 60_000 / ordersPerMinute));
+      this.timers.push(setInterval(() => this.attempt(this.order()), 60_000 / ordersPerMinute));
     }
   }
 
   private async order(): Promise<void> {
-    const token = this.customerTokens[Math.floor(Math.random() * this.customerTokens.length)];
-    if (!token) return;
+    const customer = this.customers[Math.floor(Math.random() * this.customers.length)];
+    if (!customer) return;
     // Lunch is near: pickups close to a courier, dropoffs anywhere in town.
     const near = this.couriers[Math.floor(Math.random() * this.couriers.length)]?.position ?? this.randomPoint();
     const pickup = { lat: near.lat + (Math.random() - 0.5) * 0.01, lng: near.lng + (Math.random() - 0.5) * 0.01 };
-    await this.call(token, 'POST', '/v1/orders', {
-      pickup,
-      dropoff: this.randomPoint(),
-      items: [{ sku: 'lunch', qty: 1 }],
-    });
+    await customer.orders.place({ pickup, dropoff: this.randomPoint(), items: [{ sku: 'lunch', qty: 1 }] });
   }
 
   stop(): void {

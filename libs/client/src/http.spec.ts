@@ -7,7 +7,7 @@ import {
   UnauthorizedError,
 } from './errors';
 import { MeshHttp } from './http';
-import { MeshClient } from './mesh-client';
+import { MeshClient, attachmentName } from './mesh-client';
 
 /** A gateway in a function: each request is recorded, each answer is the next one given. */
 function gateway(...answers: (Response | Error)[]) {
@@ -171,5 +171,14 @@ describe('MeshHttp', () => {
     });
     expect(report).toEqual({ csv: 'key,placed\n2026-12-05T10:00:00.000Z,3\n', filename: 'dispatch-hour.csv' });
     expect(new URL(gw.requests[0]!.url).searchParams.get('from')).toBe('2026-12-05T10:00:00.000Z');
+  });
+
+  it('saves the CSV under the name the gateway gave it, never a path', () => {
+    expect(attachmentName('attachment; filename="dispatch-hour-2026-11-22T12.csv"')).toBe(
+      'dispatch-hour-2026-11-22T12.csv',
+    );
+    expect(attachmentName("attachment; filename*=UTF-8''a%2Fb.csv")).toBe('a_b.csv');
+    expect(attachmentName('attachment; filename=..\\x.csv')).toBe('.._x.csv');
+    expect(attachmentName(null)).toBeNull();
   });
 });

@@ -23,8 +23,8 @@ export interface MeshRequest {
   query?: Readonly<Record<string, QueryValue>>;
   /** Sent as `application/json`. */
   json?: unknown;
-  /** Sent as is with its media type (photos), instead of `json`. */
-  body?: { data: Blob | ArrayBuffer | Uint8Array | string; contentType: string };
+  /** Sent as is with its media type (photos), instead of `json`; a stream is sent as it is read, and only once. */
+  body?: { data: Blob | ArrayBuffer | Uint8Array | string | ReadableStream<Uint8Array>; contentType: string };
   headers?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   /** Without the bearer token (default: with it). */
@@ -90,7 +90,10 @@ export class MeshHttp {
    * A refused token is refreshed once; a passing failure is retried when the call is idempotent.
    */
   async request<T = unknown>(request: MeshRequest): Promise<MeshResponse<T>> {
-    const idempotent = request.idempotent ?? (SAFE_METHODS.has(request.method) || hasIdempotencyKey(request));
+    // A stream is read once: a call that sends one cannot be sent again.
+    const streamed = isStream(request.body?.data);
+    const idempotent =
+      !streamed && (request.idempotent ?? (SAFE_METHODS.has(request.method) || hasIdempotencyKey(request)));
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       const token = request.anonymous ? undefined : await this.tokens.get();
@@ -103,7 +106,7 @@ export class MeshHttp {
         continue;
       }
       if (res.status >= 200 && res.status < 300) return res;
-      if (res.status === 401 && !refreshed && !request.anonymous && this.tokens.refreshable) {
+      if (res.status === 401 && !refreshed && !streamed && !request.anonymous && this.tokens.refreshable) {
         refreshed = true;
         await this.tokens.refresh(token);
         attempt--;
@@ -145,6 +148,8 @@ export class MeshHttp {
         method: request.method,
         headers,
         ...(body !== undefined ? { body } : {}),
+        // Fetch sends a stream only half-duplex (the answer is read after the body is sent).
+        ...(isStream(body) ? { duplex: 'half' } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
     } catch (err) {
@@ -153,7 +158,13 @@ export class MeshHttp {
         cause: err,
       });
     }
-    return { status: res.status, headers: res.headers, body: (await readBody(res, request.read)) as T };
+    try {
+      return { status: res.status, headers: res.headers, body: (await readBody(res, request.read)) as T };
+    } catch (err) {
+      if (request.signal?.aborted) throw err;
+      // The answer broke off while it was read (a reset, the gateway going away).
+      throw new MeshConnectionError(`${request.method} ${request.path}: the answer broke off`, { cause: err });
+    }
   }
 
   private failure(request: MeshRequest, res: MeshResponse, retryAfterS: number | undefined): Error {
@@ -176,6 +187,10 @@ export class MeshHttp {
     const { baseDelayMs, maxDelayMs } = this.retry;
     return Math.min(maxDelayMs, baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
   }
+}
+
+function isStream(data: unknown): data is ReadableStream<Uint8Array> {
+  return typeof ReadableStream !== 'undefined' && data instanceof ReadableStream;
 }
 
 function hasIdempotencyKey(request: MeshRequest): boolean {

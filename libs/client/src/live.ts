@@ -1,18 +1,18 @@
-import {
-  rooms,
-  type AckReply,
-  type ClientEventMap,
-  type ClientEventName,
-  type LocationReport,
-  type OrderView,
-  type PushMeta,
-  type ServerEventName,
-  type ServerEventPayload,
-  type ServerToClientEvents,
-  type TypedClientToServerEvents,
+import type {
+  AckReply,
+  ClientEventMap,
+  ClientEventName,
+  LocationReport,
+  OrderView,
+  PushMeta,
+  ServerEventName,
+  ServerEventPayload,
+  ServerToClientEvents,
+  TypedClientToServerEvents,
 } from '@mesh/contracts';
+import { rooms } from '@mesh/contracts/rooms';
 import { io, type Socket } from 'socket.io-client';
-import { MeshConnectionError, UnauthorizedError, problemError } from './errors';
+import { MeshConnectionError, RateLimitedError, UnauthorizedError, problemError } from './errors';
 import type { Tokens } from './tokens';
 
 export interface MeshLiveOptions {
@@ -20,6 +20,8 @@ export interface MeshLiveOptions {
   transports?: ('websocket' | 'polling')[];
   /** Whether a dropped connection is made again, with missed events recovered (default true). */
   reconnection?: boolean;
+  /** The longest wait between two reconnection attempts, ms (default 5,000). */
+  reconnectionDelayMaxMs?: number;
   /** How long a client event waits for its acknowledgement, ms (default 10,000). */
   ackTimeoutMs?: number;
 }
@@ -67,6 +69,7 @@ export class MeshLive {
       autoConnect: false,
       transports: options.transports ?? ['websocket', 'polling'],
       reconnection: options.reconnection ?? true,
+      reconnectionDelayMax: options.reconnectionDelayMaxMs ?? 5_000,
       auth: (send: (auth: Handshake) => void) => {
         void this.handshake().then(send, () => send({}));
       },
@@ -245,6 +248,19 @@ export class MeshLive {
       }
       this.close();
       this.settle(unauthorized());
+      return;
+    }
+    if (err.message === 'too many connections') {
+      // The user's connections are at the gateway's cap (SOCKETS_PER_USER): another one would be refused too.
+      this.close();
+      this.settle(
+        new RateLimitedError({
+          type: 'about:blank',
+          title: 'Too Many Requests',
+          status: 429,
+          detail: 'the gateway refused the socket: this user has as many connections open as it allows',
+        }),
+      );
       return;
     }
     if (!this.socket.active) {

@@ -27,6 +27,7 @@ import type {
   StreamListQuery,
   StreamView,
 } from '@mesh/contracts';
+import type { z } from 'zod';
 import { MeshHttp, type MeshHttpOptions, type MeshRequest, type QueryValue } from './http';
 import { MeshLive, type MeshLiveOptions } from './live';
 
@@ -40,15 +41,17 @@ export interface Span {
   to: Instant;
 }
 
-/** A photo to upload: its bytes and media type (`image/jpeg`, `image/png` or `image/webp`). */
+/** A photo to upload: its bytes (or a stream of them, sent as it is read) and media type. */
 export interface Photo {
-  data: Blob | ArrayBuffer | Uint8Array;
+  data: Blob | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>;
   contentType: 'image/jpeg' | 'image/png' | 'image/webp';
 }
 
 const at = (t: Instant) => (typeof t === 'string' ? t : t.toISOString());
 const id = (value: string) => encodeURIComponent(value);
 type Optional<T> = { [K in keyof T]?: T[K] };
+/** What a body schema accepts (its defaulted fields optional), as opposed to what the gateway reads from it. */
+type Input<S extends z.ZodType> = z.input<S>;
 
 /**
  * The typed client of the Dispatch Mesh API (API.md): every REST route as a
@@ -107,7 +110,7 @@ class Orders {
    * a lost connection or a 503 under one `Idempotency-Key` (generated unless you give
    * yours), so it is never placed twice.
    */
-  place(order: PlaceOrder, options: { idempotencyKey?: string } = {}): Promise<OrderView> {
+  place(order: Input<typeof PlaceOrder>, options: { idempotencyKey?: string } = {}): Promise<OrderView> {
     const key = options.idempotencyKey ?? (this.http.retry.attempts > 0 ? newIdempotencyKey() : undefined);
     return call(this.http, {
       method: 'POST',
@@ -185,7 +188,7 @@ class Couriers {
   }
 
   /** Over REST; a connected app sends positions on its socket instead (`MeshLive.reportLocation`). */
-  async reportLocation(report: LocationReport): Promise<void> {
+  async reportLocation(report: Input<typeof LocationReport>): Promise<void> {
     await this.http.request({ method: 'PUT', path: '/v1/couriers/me/location', json: report });
   }
 
@@ -217,7 +220,7 @@ class Streams {
   constructor(private readonly http: MeshHttp) {}
 
   /** A host's new room, `idle`. */
-  create(stream: CreateStream): Promise<StreamView> {
+  create(stream: Input<typeof CreateStream>): Promise<StreamView> {
     return call(this.http, { method: 'POST', path: '/v1/streams', json: stream });
   }
 
@@ -231,7 +234,7 @@ class Streams {
   }
 
   /** Its host: adds a co-host or changes one's input, volume or mute (a new `revision`). */
-  setParticipant(streamId: string, userId: string, participant: SetParticipant): Promise<StreamView> {
+  setParticipant(streamId: string, userId: string, participant: Input<typeof SetParticipant>): Promise<StreamView> {
     return call(this.http, {
       method: 'PUT',
       path: `/v1/streams/${id(streamId)}/participants/${id(userId)}`,
@@ -243,7 +246,7 @@ class Streams {
     return call(this.http, { method: 'DELETE', path: `/v1/streams/${id(streamId)}/participants/${id(userId)}` });
   }
 
-  setLayout(streamId: string, layout: ChangeLayout): Promise<StreamView> {
+  setLayout(streamId: string, layout: Input<typeof ChangeLayout>): Promise<StreamView> {
     return call(this.http, { method: 'PUT', path: `/v1/streams/${id(streamId)}/layout`, json: layout });
   }
 
@@ -256,7 +259,7 @@ class Streams {
   }
 
   /** Its host: a playback URL anyone holding it can play, for an audience. */
-  playback(streamId: string, request: PlaybackRequest = {}): Promise<PlaybackView> {
+  playback(streamId: string, request: Input<typeof PlaybackRequest> = {}): Promise<PlaybackView> {
     return call(this.http, { method: 'POST', path: `/v1/streams/${id(streamId)}/playback`, json: request });
   }
 }
@@ -327,10 +330,17 @@ function reportQuery(
   return { from: at(query.from), to: at(query.to), groupBy: query.groupBy ?? 'hour', format };
 }
 
-/** The file name of a `Content-Disposition: attachment; filename="…"`, if it gives one. */
+/** The file name a download asked for (`Content-Disposition`, RFC 6266), made safe to save; null when none. */
 export function attachmentName(disposition: string | null): string | null {
-  const match = /filename="([^"]+)"/.exec(disposition ?? '');
-  return match?.[1] ?? null;
+  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? '');
+  let name = match?.[1] ?? '';
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // kept as it came
+  }
+  name = name.replace(/[\\/]/g, '_').trim();
+  return name || null;
 }
 
 /** A fresh `Idempotency-Key`: 128 random bits, in hex. */

@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 const POOL_BYTES = 4096;
@@ -12,7 +11,8 @@ let used = POOL_BYTES;
  */
 function pooledRandom(): number {
   if (used === POOL_BYTES) {
-    randomFillSync(pool);
+    // Web Crypto: in Node and in browsers alike (the contracts are bundled into the dashboard and the client).
+    globalThis.crypto.getRandomValues(pool);
     used = 0;
   }
   return (pool[used++] as number) / 256;

@@ -7,6 +7,7 @@ export * from './ids';
 export * from './order.schemas';
 export * from './problem';
 export * from './roles';
+export * from './rooms';
 export * from './scaling-policy';
 export * from './socket-events';
 export * from './stream.schemas';

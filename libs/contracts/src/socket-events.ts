@@ -85,16 +85,3 @@ export type SocketAuth = z.infer<typeof SocketAuth>;
 
 export type ServerEventName = keyof ServerToClientEvents;
 export type ServerEventPayload<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];
-
-/** Rooms a socket joins on connect (API.md). */
-export const rooms = {
-  user: (sub: string) => `user:${sub}`,
-  courier: (sub: string) => `courier:${sub}`,
-  merchant: (sub: string) => `merchant:${sub}`,
-  host: (sub: string) => `host:${sub}`,
-  order: (id: string) => `order:${id}`,
-  stream: (id: string) => `stream:${id}`,
-  dispatchers: 'dispatchers',
-  /** Every courier on any gateway (for `courier.resync`). */
-  couriers: 'couriers',
-} as const;

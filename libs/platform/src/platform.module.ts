@@ -1,6 +1,7 @@
 import { ArchiveModule } from '@mesh/archive';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BusModule } from '@mesh/bus';
+import { ClockModule } from '@mesh/clock';
 import { ConfigModule, type AppConfig } from '@mesh/config';
 import { DispatchModule } from '@mesh/dispatch';
 import { GeoModule } from '@mesh/geo';
@@ -25,6 +26,7 @@ export class PlatformModule {
       module: PlatformModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule,
         TelemetryModule.forRoot(logger),
         RedisModule.forRoot(config),
         BusModule.forRoot(),

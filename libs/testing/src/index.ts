@@ -21,3 +21,4 @@ export * from './photos';
 export * from './repo-root';
 export * from './redis-topologies';
 export * from './load-balancer';
+export * from './memory-platform';

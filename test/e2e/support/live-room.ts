@@ -29,25 +29,18 @@ export class LiveRooms extends Actors {
 
   /** A stream of `host` with one participant per input, in order; not started. */
   async stream(host: Person, inputs: readonly string[], output?: { rtmpUrl: string }): Promise<StreamView> {
-    const created = await host.api<StreamView>('POST', '/v1/streams', {
-      title: 'e2e room',
-      ...(output ? { output } : {}),
-    });
-    expect(created.status).toBe(201);
-    let view = created.body;
+    let view = await host.client.streams.create({ title: 'e2e room', ...(output ? { output } : {}) });
+    expect(view.status).toBe('idle');
     for (const [i, inputUrl] of inputs.entries()) {
-      const set = await host.api<StreamView>('PUT', `/v1/streams/${view.id}/participants/guest-${i}`, { inputUrl });
-      expect(set.status).toBe(202);
-      view = set.body;
+      view = await host.client.streams.setParticipant(view.id, `guest-${i}`, { inputUrl: inputUrl });
     }
     return view;
   }
 
   /** Starts the stream and waits until its host is told it is live. */
   async goLive(host: Person, streamId: string): Promise<StreamView> {
-    const started = await host.api<StreamView>('POST', `/v1/streams/${streamId}/start`);
-    expect(started.status).toBe(202);
-    return this.statusReaches(host, streamId, 'live', started.body.revision);
+    const started = await host.client.streams.start(streamId);
+    return this.statusReaches(host, streamId, 'live', started.revision);
   }
 
   /** The first `stream.updated` the person gets for the stream with `status`, at `minRevision` or later. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
+import { Clock } from '@mesh/clock';
 import { AppConfig } from '@mesh/config';
 import { newId, rooms, type OrderView } from '@mesh/contracts';
 import {
@@ -57,6 +58,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   async handle(event: MeshEvent<DispatchEvents>): Promise<void> {
@@ -87,7 +89,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
     };
     await this.store.commit({
       order: { before: null, after: stored },
-      deadlineAtMs: Date.now() + DISPATCH_STALL_MS,
+      deadlineAtMs: this.clock.nowMs() + DISPATCH_STALL_MS,
     });
   }
 
@@ -100,7 +102,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
       return void (await this.store.setDeadline(orderId, null, order.version));
     }
     const offer = await this.store.offer(order.offerId);
-    if (offer?.status === 'pending' && Date.now() < Date.parse(offer.expiresAt)) {
+    if (offer?.status === 'pending' && this.clock.nowMs() < Date.parse(offer.expiresAt)) {
       return void (await this.store.setDeadline(orderId, Date.parse(offer.expiresAt), order.version));
     }
     await this.expire(orderId);
@@ -114,7 +116,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
         const offer = order?.offerId ? await this.store.offer(order.offerId) : null;
         if (!order || !offer) throw new ProblemError(ProblemCode.Conflict, 'no live offer');
         const courier = await this.store.courier(offer.courierId, order.market);
-        const change = answerOffer(order, offer, courier, 'expire', new Date());
+        const change = answerOffer(order, offer, courier, 'expire', this.clock.now());
         return announced(change, 'order.offer_expired', SOURCE);
       });
     } catch (err) {
@@ -135,7 +137,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
         market: order.market,
         radiusM: Math.min(radiusM, maxRadiusM),
         limit: CANDIDATES_PER_SEARCH + excluded.size,
-        fixedSinceMs: Date.now() - staleAfterMs,
+        fixedSinceMs: this.clock.nowMs() - staleAfterMs,
       });
       const ranked = rankCandidates(order.pickup, found, excluded);
       if (ranked.length > 0 || radiusM >= maxRadiusM) return ranked;
@@ -156,17 +158,17 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
       const order = await this.store.order(orderId);
       if (!order || !DISPATCHABLE.includes(order.status)) return;
       // A redelivered or early event must not spend the next attempt before its time; the deadline will call.
-      if (!due && order.retryAtMs && Date.now() < order.retryAtMs) return;
+      if (!due && order.retryAtMs && this.clock.nowMs() < order.retryAtMs) return;
       const attempt = Math.min(order.attempts + 1, maxAttempts);
       const excluded = new Set(order.excluded);
       const ranked = order.attempts >= maxAttempts ? [] : await this.search(order, attempt, excluded);
       if (ranked.length === 0) {
         if (attempt < maxAttempts && order.attempts < maxAttempts) {
           const timing = { retryBaseMs: retryMs, emptySearches: order.emptySearches ?? 0 };
-          if (!(await this.store.commit(awaitCouriers(order, attempt, timing, new Date())))) continue;
+          if (!(await this.store.commit(awaitCouriers(order, attempt, timing, this.clock.now())))) continue;
           return;
         }
-        if (!(await this.store.commit(announced(giveUp(order, attempt, new Date()), 'order.unassigned', SOURCE))))
+        if (!(await this.store.commit(announced(giveUp(order, attempt, this.clock.now()), 'order.unassigned', SOURCE))))
           continue;
         return;
       }
@@ -178,7 +180,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
           attempt,
           distanceM: roundMetres(candidate.distanceM),
           ttlMs: offerTtlMs,
-          now: new Date(),
+          now: this.clock.now(),
         });
         const change = announced(offer, 'order.offered', SOURCE);
         if (await this.store.commit(change)) {
@@ -189,7 +191,7 @@ export class DispatchFunction implements MeshFunction<DispatchEvents> {
             this.logger.warn({ err, orderId }, 'offer not pushed; the courier gets it on reconnecting');
           });
           if (!order.timeline.some((step) => step.status === 'offered')) {
-            this.metrics.dispatchLatency.observe((Date.now() - Date.parse(order.createdAt)) / 1000);
+            this.metrics.dispatchLatency.observe((this.clock.nowMs() - Date.parse(order.createdAt)) / 1000);
           }
           return;
         }

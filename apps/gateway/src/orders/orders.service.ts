@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PublishTimeout } from '@mesh/bus';
-import { AppConfig } from '@mesh/config';
+import { Clock } from '@mesh/clock';
 import {
   newId,
   rooms,
@@ -57,11 +57,11 @@ export class OrdersService {
     private readonly events: OrderEventPublisher,
     private readonly handoff: OutboxHandoff,
     private readonly push: ClientPush,
-    private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly proofLinks: ProofLinks,
     private readonly markets: Markets,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** The order as `who` is shown it (they may see it): its proof photo's URLs signed afresh. */
@@ -84,7 +84,7 @@ export class OrdersService {
         return this.replay(customer, bound.orderId);
       }
     }
-    const change = newOrder({ id, customerId: customer.sub, place, market, now: new Date() });
+    const change = newOrder({ id, customerId: customer.sub, place, market, now: this.clock.now() });
     const placed = { ...change.order.after, version: 1 };
     try {
       await this.events.publish('order.created', placed, null, SOURCE, { timeoutMs: PLACE_TIMEOUT_MS });
@@ -145,7 +145,7 @@ export class OrdersService {
       const offer = order.offerId ? await this.store.offer(order.offerId) : null;
       const courierId = offer?.status === 'pending' ? offer.courierId : order.courierId;
       const courier = courierId ? await this.store.courier(courierId, order.market) : null;
-      return cancel(order, { offer, courier }, new Date());
+      return cancel(order, { offer, courier }, this.clock.now());
     });
   }
 
@@ -153,7 +153,7 @@ export class OrdersService {
     let released: string | null = null;
     const view = await this.change(who, orderId, 'order.redispatched', (order) => {
       released = order.courierId;
-      return Promise.resolve(redispatch(order, new Date()));
+      return Promise.resolve(redispatch(order, this.clock.now()));
     });
     // The courier taken off the order no longer sees it: their sockets stop watching it.
     if (released) this.push.leave(rooms.courier(released), rooms.order(orderId));
@@ -163,14 +163,14 @@ export class OrdersService {
   pickUp(who: Principal, orderId: string): Promise<OrderView> {
     return this.change(who, orderId, 'order.picked_up', (order) => {
       this.requireAssignedCourier(who, order);
-      return Promise.resolve(pickUp(order, new Date()));
+      return Promise.resolve(pickUp(order, this.clock.now()));
     });
   }
 
   deliver(who: Principal, orderId: string): Promise<OrderView> {
     return this.change(who, orderId, 'order.delivered', async (order) => {
       this.requireAssignedCourier(who, order);
-      return deliver(order, await this.store.courier(who.sub, order.market), new Date());
+      return deliver(order, await this.store.courier(who.sub, order.market), this.clock.now());
     });
   }
 
@@ -186,7 +186,7 @@ export class OrdersService {
     if (!courier?.offerId) return null;
     const offer = await this.store.offer(courier.offerId);
     if (!offer || offer.status !== 'pending' || offer.courierId !== courierId) return null;
-    if (Date.parse(offer.expiresAt) <= Date.now()) return null;
+    if (Date.parse(offer.expiresAt) <= this.clock.nowMs()) return null;
     const { courierId: _courier, status: _status, ...view } = offer;
     return view;
   }
@@ -199,7 +199,7 @@ export class OrdersService {
       const order = await this.store.order(offer.orderId);
       if (!order) throw problems.notFound(`There is no offer ${offerId}.`);
       const courier = await this.store.courier(who.sub, order.market);
-      const change = answerOffer(order, offer, courier, answer, new Date());
+      const change = answerOffer(order, offer, courier, answer, this.clock.now());
       return announced(change, answer === 'accept' ? 'order.assigned' : 'order.offer_declined', SOURCE);
     });
     await this.settled(change);
