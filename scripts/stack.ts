@@ -8,8 +8,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { startLoadBalancer } from '../libs/testing/src/load-balancer';
-import { ALL_BUT_MIX, CLUSTER_DEPENDENCIES, CLUSTER_MARKETS } from '../libs/testing/src/stack';
+import { startLoadBalancer } from '@mesh/harness';
+import { ALL_BUT_MIX, CLUSTER_DEPENDENCIES, CLUSTER_MARKETS } from '@mesh/harness';
 import { localJwtSecret } from './dev-secret';
 
 const cluster = process.argv.includes('--cluster');

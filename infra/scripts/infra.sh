@@ -159,7 +159,7 @@ redis_cluster_status() {
 
 # ---------------------------------------------------------------- HAProxy (--cluster)
 # The load balancer in front of the gateways; the stack that runs the gateways writes its
-# configuration and runs it (libs/testing/src/load-balancer.ts), as it does the gateways.
+# configuration and runs it (libs/harness/src/load-balancer.ts), as it does the gateways.
 haproxy_installed() {
   command -v haproxy >/dev/null 2>&1 && { say "haproxy: $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') installed"; return; }
   apt_install haproxy || die "haproxy not found and cannot be installed here: install Debian's haproxy (apt-get install haproxy)"
@@ -360,7 +360,7 @@ kafka_launch() { # kafka_launch DIR HEAP: the broker of DIR/server.properties, i
 }
 
 kafka_up() {
-  # The jars also run the fault tier's own brokers (libs/testing/src/infra-processes.ts), whichever broker serves 9092.
+  # The jars also run the fault tier's own brokers (libs/harness/src/infra-processes.ts), whichever broker serves 9092.
   kafka_libs
   if [ -n "$(kafka_pid || true)" ]; then
     say "kafka: already running (pid $(kafka_pid))"

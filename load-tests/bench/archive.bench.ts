@@ -11,7 +11,7 @@ import { PgRouteArchive } from '@mesh/archive';
 import { REPORT_H3_RESOLUTION } from '@mesh/contracts';
 import { gridDisk, latLngToCell } from 'h3-js';
 import { Client } from 'pg';
-import { dropSchema, migrateSchema, testSchema } from '../../libs/testing/src/database';
+import { dropSchema, migrateSchema, testSchema } from '@mesh/harness';
 
 const HOUR = 3_600_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://mesh@127.0.0.1:5432/mesh';

@@ -27,9 +27,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { startStack, type RunningStack, type Topology } from '../../libs/testing/src/stack';
+import { startStack, type RunningStack, type Topology } from '@mesh/harness';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
-import { findPids } from '../../libs/testing/src/processes';
+import { findPids } from '@mesh/harness';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
 import { archiveLag, reportQueryFigures, type ArchiveLag, type ReportQueryFigures } from './archive.bench';
 

@@ -12,7 +12,7 @@
 import { MeshApiError, MeshClient, type MeshLive } from '@mesh/client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startStack } from '../../libs/testing/src/stack';
+import { startStack } from '@mesh/harness';
 import { ms, percentile } from './figures';
 
 const { values } = parseArgs({

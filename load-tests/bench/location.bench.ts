@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_MARKET } from '@mesh/config';
 import { courierKeys } from '@mesh/geo';
 import Redis from 'ioredis';
-import { startStack } from '../../libs/testing/src/stack';
+import { startStack } from '@mesh/harness';
 import { ms, percentile } from './figures';
 import { RawSocketIo } from './raw-socket-io';
 

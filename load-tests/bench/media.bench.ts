@@ -17,10 +17,10 @@ import { MeshApiError, MeshClient, UnavailableError } from '@mesh/client';
 import { SCALING_POLICY, type Role } from '@mesh/contracts';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { SocketInbox } from '../../libs/testing/src/app-client';
-import { eventually } from '../../libs/testing/src/eventually';
-import { startScaler } from '../../libs/testing/src/scaler';
-import { LOCAL_OBJECT_STORE, startStack } from '../../libs/testing/src/stack';
+import { SocketInbox } from '@mesh/harness';
+import { eventually } from '@mesh/harness';
+import { startScaler } from '@mesh/harness';
+import { LOCAL_OBJECT_STORE, startStack } from '@mesh/harness';
 import { S3ObjectStore } from '@mesh/objects';
 import { percentile } from './figures';
 

@@ -14,10 +14,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { eventually } from '../../libs/testing/src/eventually';
-import { mixProcesses, playlistSegments } from '../../libs/testing/src/media-probe';
-import { cpuSeconds } from '../../libs/testing/src/processes';
-import { metricValue, startStack } from '../../libs/testing/src/stack';
+import { eventually } from '@mesh/harness';
+import { mixProcesses, playlistSegments } from '@mesh/harness';
+import { cpuSeconds } from '@mesh/harness';
+import { metricValue, startStack } from '@mesh/harness';
 import { percentile } from './figures';
 
 const { values } = parseArgs({

@@ -1,4 +1,4 @@
-import { cpuSeconds, rssMb } from '../../libs/testing/src/processes';
+import { cpuSeconds, rssMb } from '@mesh/harness';
 
 export interface ProcessFigures {
   name: string;

@@ -24,8 +24,8 @@ import {
   type CourierSlot,
 } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
-import { deleteKeys, deleteTopics } from '../../libs/testing/src/stack';
-import { silentLogger } from '../../libs/testing/src/silent-logger';
+import { deleteKeys, deleteTopics } from '@mesh/harness';
+import { silentLogger } from '@mesh/harness';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '100000' } } });
 const ORDERS = Number(values.orders);

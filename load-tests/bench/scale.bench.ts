@@ -18,7 +18,7 @@ import { DEFAULT_MARKET } from '@mesh/config';
 import { courierKeys } from '@mesh/geo';
 import Redis from 'ioredis';
 import { parseArgs } from 'node:util';
-import { startScaler } from '../../libs/testing/src/scaler';
+import { startScaler } from '@mesh/harness';
 
 const { values } = parseArgs({
   options: {

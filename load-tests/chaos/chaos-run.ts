@@ -7,15 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { eventually } from '../../libs/testing/src/eventually';
-import {
-  RedisClusterProcesses,
-  kafkaBroker,
-  kafkaCluster,
-  kafkaLeaderOf,
-  redisServer,
-} from '../../libs/testing/src/infra-processes';
-import { startLoadBalancer } from '../../libs/testing/src/load-balancer';
+import { eventually } from '@mesh/harness';
+import { RedisClusterProcesses, kafkaBroker, kafkaCluster, kafkaLeaderOf, redisServer } from '@mesh/harness';
+import { startLoadBalancer } from '@mesh/harness';
 import {
   ALL_BUT_MIX,
   CLUSTER_MARKETS,
@@ -24,7 +18,7 @@ import {
   waitForHttp,
   type RunningProcess,
   type Topology,
-} from '../../libs/testing/src/stack';
+} from '@mesh/harness';
 
 /**
  * What a fault test kills: one process at a time, SIGKILL by its pid, restarted `downS` later.

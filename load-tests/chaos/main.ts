@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { TOPOLOGY, type Topology } from '../../libs/testing/src/stack';
+import { TOPOLOGY, type Topology } from '@mesh/harness';
 import { FAULTS, TOPOLOGY_FAULTS, chaosTable, runChaos, type Fault } from './chaos-run';
 
 /**

@@ -1,6 +1,6 @@
 import { BadRequestError, MeshClient, MeshHttp, UnauthorizedError, type MeshLive } from '@mesh/client';
 import type { LocationReport } from '@mesh/contracts';
-import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { metricValue, startStack, uniqueName, type RunningStack } from '@mesh/harness';
 import { SignJWT } from 'jose';
 import { request } from 'node:http';
 import type { Socket } from 'socket.io-client';

@@ -1,4 +1,4 @@
-import { TOPOLOGY } from '@mesh/testing';
+import { TOPOLOGY } from '@mesh/harness';
 import { TOPOLOGY_FAULTS, chaosTable, runChaos, type FaultFigures } from '../../load-tests/chaos/chaos-run';
 
 /**

@@ -1,6 +1,6 @@
 import { ConflictError, MeshClient, NotFoundError, UnauthorizedError, type MeshLive } from '@mesh/client';
 import type { OfferView, OrderStatus, OrderView } from '@mesh/contracts';
-import { eventually, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { eventually, startStack, uniqueName, type RunningStack } from '@mesh/harness';
 import { offset, somewhere } from './support/dispatch-world';
 
 /**

@@ -1,6 +1,6 @@
 import { MeshClient, type MeshLive } from '@mesh/client';
 import type { CourierLocationPush } from '@mesh/contracts';
-import { eventually, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { eventually, startStack, uniqueName, type RunningStack } from '@mesh/harness';
 import { distance, point } from '@turf/turf';
 
 /**

@@ -2,7 +2,7 @@ import type { Span } from '@mesh/client';
 import { DISPATCH_REPORT_COLUMNS, type OfferView, type OrderView, type PlaceOrder } from '@mesh/contracts';
 import { RedisDispatchStore } from '@mesh/dispatch';
 import { RedisConnection } from '@mesh/redis';
-import { eventually, oneMarket, phonePhoto, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, oneMarket, phonePhoto, startStack, type RunningStack } from '@mesh/harness';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';

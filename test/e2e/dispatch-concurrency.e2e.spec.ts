@@ -1,5 +1,5 @@
 import type { OfferView } from '@mesh/contracts';
-import { eventually, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, startStack, type RunningStack } from '@mesh/harness';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
 
 const COURIERS = 60;

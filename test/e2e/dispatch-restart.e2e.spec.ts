@@ -1,4 +1,4 @@
-import { startStack, type RunningStack } from '@mesh/testing';
+import { startStack, type RunningStack } from '@mesh/harness';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
 
 /**

@@ -1,6 +1,6 @@
 import { ConflictError, MeshClient } from '@mesh/client';
 import type { OrderView } from '@mesh/contracts';
-import { SocketInbox, startStack, type RunningStack } from '@mesh/testing';
+import { SocketInbox, startStack, type RunningStack } from '@mesh/harness';
 import { distance, point } from '@turf/turf';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
 

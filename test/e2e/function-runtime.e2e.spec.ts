@@ -3,7 +3,7 @@ import { ForbiddenError } from '@mesh/client';
 import { DEFAULT_MARKET } from '@mesh/config';
 import { FUNCTION_CATALOG, type OrderView } from '@mesh/contracts';
 import { newOrder, orderChangedEvent } from '@mesh/dispatch';
-import { eventually, metricValue, silentLogger, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { eventually, metricValue, silentLogger, startStack, uniqueName, type RunningStack } from '@mesh/harness';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
 
 /**

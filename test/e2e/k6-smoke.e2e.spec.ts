@@ -1,4 +1,4 @@
-import { startStack, type RunningStack } from '@mesh/testing';
+import { startStack, type RunningStack } from '@mesh/harness';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-import { REPO_ROOT, startStack, type RunningStack } from '@mesh/testing';
+import { REPO_ROOT, startStack, type RunningStack } from '@mesh/harness';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';

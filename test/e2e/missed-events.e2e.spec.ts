@@ -1,7 +1,7 @@
 import { NotFoundError } from '@mesh/client';
 import type { OrderView, PushMeta } from '@mesh/contracts';
 import { RedisConnection } from '@mesh/redis';
-import { eventually, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, startStack, type RunningStack } from '@mesh/harness';
 import { io, type Socket } from 'socket.io-client';
 import { DispatchWorld, offset, somewhere } from './support/dispatch-world';
 

@@ -1,5 +1,5 @@
 import { AppConfig } from '@mesh/config';
-import { REPO_ROOT, silentLogger } from '@mesh/testing';
+import { REPO_ROOT, silentLogger } from '@mesh/harness';
 import type { INestApplication } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

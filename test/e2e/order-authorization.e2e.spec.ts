@@ -1,6 +1,6 @@
 import { BadRequestError, ForbiddenError, NotFoundError } from '@mesh/client';
 import type { OfferRef, OrderView, ProblemDetails } from '@mesh/contracts';
-import { startStack, type RunningStack } from '@mesh/testing';
+import { startStack, type RunningStack } from '@mesh/harness';
 import { documentedRoutes } from './support/actors';
 import { DispatchWorld, offset, somewhere, type Actor } from './support/dispatch-world';
 

@@ -12,7 +12,7 @@ import {
   pngBomb,
   startStack,
   type RunningStack,
-} from '@mesh/testing';
+} from '@mesh/harness';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import { MeshClient, RateLimitedError, type MeshLive } from '@mesh/client';
-import { eventually, metricValue, startStack, uniqueName, type RunningStack } from '@mesh/testing';
+import { eventually, metricValue, startStack, uniqueName, type RunningStack } from '@mesh/harness';
 
 const BUDGET = 4;
 const WINDOW_S = 60;

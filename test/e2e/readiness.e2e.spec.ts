@@ -1,7 +1,7 @@
 import { TokenIssuer } from '@mesh/auth';
 import { MeshClient } from '@mesh/client';
 import { AppConfig } from '@mesh/config';
-import { eventually, freePort, startProcess } from '@mesh/testing';
+import { eventually, freePort, startProcess } from '@mesh/harness';
 import { randomBytes } from 'node:crypto';
 
 describe('readiness', () => {

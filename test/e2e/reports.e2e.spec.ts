@@ -6,7 +6,7 @@ import {
   type ProblemDetails,
   type OrderView,
 } from '@mesh/contracts';
-import { eventually, startStack, type RunningStack } from '@mesh/testing';
+import { eventually, startStack, type RunningStack } from '@mesh/harness';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

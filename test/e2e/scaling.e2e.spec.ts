@@ -1,7 +1,7 @@
 import { DEFAULT_MARKET } from '@mesh/config';
 import { courierKeys } from '@mesh/geo';
 import { newEvent } from '@mesh/bus';
-import { eventually, startScaler, type RunningScaler } from '@mesh/testing';
+import { eventually, startScaler, type RunningScaler } from '@mesh/harness';
 import Redis from 'ioredis';
 
 const COURIERS = 1_000;

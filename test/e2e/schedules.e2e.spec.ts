@@ -11,7 +11,7 @@ import {
   waitForHttp,
   type RunningProcess,
   type RunningStack,
-} from '@mesh/testing';
+} from '@mesh/harness';
 
 const EVERY_S = 2;
 const SCHEDULE = {

@@ -1,5 +1,6 @@
+import { MeshClient } from '@mesh/client';
 import { ROLES, type Role } from '@mesh/contracts';
-import { freePort, REPO_ROOT, startProcess, waitForHttp, type RunningProcess } from '@mesh/testing';
+import { freePort, REPO_ROOT, startProcess, waitForHttp, type RunningProcess } from '@mesh/harness';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -65,12 +66,7 @@ describe('the API under Schemathesis (embedded gateway)', () => {
   it.each(ROLES)(
     'finds no failure as a %s',
     async (role: Role) => {
-      const minted = await fetch(`${baseUrl}/v1/dev/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sub: `fuzzing-${role}`, roles: [role] }),
-      });
-      const { token } = (await minted.json()) as { token: string };
+      const token = await new MeshClient({ baseUrl }).dev.issue({ sub: `fuzzing-${role}`, roles: [role] });
       const { status, output } = await schemathesis(baseUrl, token);
       // On failure, what Schemathesis reported (its failures come with a curl line to replay each).
       expect({ role, status, output: status === 0 ? '' : output.slice(-8_000) }).toEqual({

@@ -17,7 +17,7 @@ import {
   startProcess,
   startStack,
   type RunningStack,
-} from '@mesh/testing';
+} from '@mesh/harness';
 import { SignJWT } from 'jose';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';

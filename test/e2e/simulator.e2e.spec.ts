@@ -1,7 +1,7 @@
 import { TokenIssuer } from '@mesh/auth';
 import { AppConfig } from '@mesh/config';
 import { MeshClient } from '@mesh/client';
-import { eventually, freePort, silentLogger } from '@mesh/testing';
+import { eventually, freePort, silentLogger } from '@mesh/harness';
 import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { FunctionsModule } from '../../apps/functions/src/functions.module';

@@ -9,8 +9,8 @@ import {
   type MeshResponse,
 } from '@mesh/client';
 import type { ProblemDetails, StreamView, StreamWatch } from '@mesh/contracts';
-import { startStack, type RunningStack } from '@mesh/testing';
-import { mixProcesses } from '@mesh/testing';
+import { startStack, type RunningStack } from '@mesh/harness';
+import { mixProcesses } from '@mesh/harness';
 import { documentedRoutes } from './support/actors';
 import { LiveRooms, mixEnv, type Person } from './support/live-room';
 

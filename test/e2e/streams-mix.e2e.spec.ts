@@ -12,7 +12,7 @@ import {
   startStack,
   toneLevelDb,
   type RunningStack,
-} from '@mesh/testing';
+} from '@mesh/harness';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-import { routeArchiveContract } from '@mesh/testing';
+import { routeArchiveContract } from '@mesh/contract-suites';
 import { MemoryRouteArchive } from './memory-route-archive';
 
 routeArchiveContract('in-memory', () =>

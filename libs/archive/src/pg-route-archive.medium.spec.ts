@@ -1,4 +1,5 @@
-import { dropSchema, migrateSchema, routeArchiveContract, testSchema } from '@mesh/testing';
+import { dropSchema, migrateSchema, testSchema } from '@mesh/harness';
+import { routeArchiveContract } from '@mesh/contract-suites';
 import { PgRouteArchive } from './pg-route-archive';
 
 const url = process.env.DATABASE_URL ?? 'postgres://mesh@127.0.0.1:5432/mesh';

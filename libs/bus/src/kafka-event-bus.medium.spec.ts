@@ -1,4 +1,5 @@
-import { eventBusContract, silentLogger, uniqueName } from '@mesh/testing';
+import { silentLogger, uniqueName } from '@mesh/harness';
+import { eventBusContract } from '@mesh/contract-suites';
 import { KafkaEventBus } from './kafka-event-bus';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

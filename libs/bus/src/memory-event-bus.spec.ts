@@ -1,4 +1,4 @@
-import { eventBusContract } from '@mesh/testing';
+import { eventBusContract } from '@mesh/contract-suites';
 import { MemoryEventBus } from './memory-event-bus';
 
 eventBusContract('in-memory', () => {

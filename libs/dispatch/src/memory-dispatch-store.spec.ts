@@ -1,7 +1,8 @@
 import { MemoryCourierGeoRepository } from '@mesh/geo';
 import { MemoryOutbox } from '@mesh/outbox';
 import { outboxShards } from '@mesh/redis';
-import { dispatchStoreContract, testMarkets } from '@mesh/testing';
+import { testMarkets } from '@mesh/harness';
+import { dispatchStoreContract } from '@mesh/contract-suites';
 import { MemoryDispatchStore } from './memory-dispatch-store';
 
 dispatchStoreContract('in-memory', () => {

@@ -1,7 +1,8 @@
 import { RedisCourierGeoRepository } from '@mesh/geo';
 import { RedisOutbox } from '@mesh/outbox';
 import { outboxShards } from '@mesh/redis';
-import { REDIS_TOPOLOGIES, dispatchStoreContract, isolatedRedis, testMarkets } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis, testMarkets } from '@mesh/harness';
+import { dispatchStoreContract } from '@mesh/contract-suites';
 import { RedisDispatchStore } from './redis-dispatch-store';
 
 for (const topology of REDIS_TOPOLOGIES) {

@@ -1,4 +1,5 @@
-import { courierGeoContract, testMarkets } from '@mesh/testing';
+import { testMarkets } from '@mesh/harness';
+import { courierGeoContract } from '@mesh/contract-suites';
 import { MemoryCourierGeoRepository } from './memory-courier-geo.repository';
 
 courierGeoContract('in-memory', () => {

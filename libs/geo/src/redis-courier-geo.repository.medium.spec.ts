@@ -1,4 +1,5 @@
-import { REDIS_TOPOLOGIES, courierGeoContract, isolatedRedis, testMarkets } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis, testMarkets } from '@mesh/harness';
+import { courierGeoContract } from '@mesh/contract-suites';
 import { RedisCourierGeoRepository } from './redis-courier-geo.repository';
 
 for (const topology of REDIS_TOPOLOGIES) {

@@ -1,4 +1,4 @@
-import { invocationLedgerContract } from '@mesh/testing';
+import { invocationLedgerContract } from '@mesh/contract-suites';
 import { MemoryInvocationLedger } from './memory-invocation-ledger';
 
 invocationLedgerContract('in-memory', () =>

@@ -1,4 +1,5 @@
-import { REDIS_TOPOLOGIES, invocationLedgerContract, isolatedRedis } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
+import { invocationLedgerContract } from '@mesh/contract-suites';
 import { RedisInvocationLedger } from './redis-invocation-ledger';
 
 for (const topology of REDIS_TOPOLOGIES) {

@@ -1,4 +1,4 @@
-import { phonePhoto, pngBomb } from '@mesh/testing';
+import { phonePhoto, pngBomb } from '@mesh/harness';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import {

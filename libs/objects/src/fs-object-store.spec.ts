@@ -1,4 +1,4 @@
-import { objectStoreContract } from '@mesh/testing';
+import { objectStoreContract } from '@mesh/contract-suites';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

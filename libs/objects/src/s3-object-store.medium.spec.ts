@@ -1,4 +1,4 @@
-import { objectStoreContract } from '@mesh/testing';
+import { objectStoreContract } from '@mesh/contract-suites';
 import { S3ObjectStore } from './s3-object-store';
 
 // The local SeaweedFS that `infra:up` starts, with its development credentials (infra/scripts/infra.sh).

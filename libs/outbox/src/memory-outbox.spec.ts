@@ -1,4 +1,4 @@
-import { OUTBOX_TEST_SHARDS, outboxContract } from '@mesh/testing';
+import { OUTBOX_TEST_SHARDS, outboxContract } from '@mesh/contract-suites';
 import { MemoryOutbox } from './memory-outbox';
 
 outboxContract('in-memory', () => {

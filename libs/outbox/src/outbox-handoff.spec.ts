@@ -1,5 +1,5 @@
 import { MemoryEventBus, newEvent } from '@mesh/bus';
-import { silentLogger } from '@mesh/testing';
+import { silentLogger } from '@mesh/harness';
 import { Metrics } from '@mesh/telemetry';
 import { MemoryOutbox } from './memory-outbox';
 import { HANDOFF_WAIT_MS, OutboxHandoff } from './outbox-handoff';

@@ -1,5 +1,6 @@
 import { newEvent } from '@mesh/bus';
-import { OUTBOX_TEST_SHARDS, REDIS_TOPOLOGIES, isolatedRedis, outboxContract } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
+import { OUTBOX_TEST_SHARDS, outboxContract } from '@mesh/contract-suites';
 import { RedisConnection } from '@mesh/redis';
 import { OutboxLost, outboxKey } from './outbox.port';
 import { RedisOutbox } from './redis-outbox';

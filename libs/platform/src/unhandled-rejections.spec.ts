@@ -1,4 +1,4 @@
-import { silentLogger } from '@mesh/testing';
+import { silentLogger } from '@mesh/harness';
 import { onUnhandledRejection } from './unhandled-rejections';
 
 describe('a promise that failed with nobody awaiting it', () => {

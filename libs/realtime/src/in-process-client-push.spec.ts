@@ -1,4 +1,4 @@
-import { clientPushContract } from '@mesh/testing';
+import { clientPushContract } from '@mesh/contract-suites';
 import { InProcessClientPush } from './in-process-client-push';
 import { MemoryPushHistory } from './memory-push-history';
 

@@ -1,4 +1,5 @@
-import { REDIS_TOPOLOGIES, clientPushContract, isolatedRedis } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
+import { clientPushContract } from '@mesh/contract-suites';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { socketIoChannel } from './client-push.port';
 import { RedisClientPush } from './redis-client-push';

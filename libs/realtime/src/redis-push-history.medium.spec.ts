@@ -1,4 +1,4 @@
-import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
 import { RedisPushHistory } from './redis-push-history';
 
 const push = (n: number) => ({ id: `push-${n}`, event: 'offer.revoked' as const, payload: { n } });

@@ -1,4 +1,4 @@
-import { scheduleStoreContract } from '@mesh/testing';
+import { scheduleStoreContract } from '@mesh/contract-suites';
 import { MemoryScheduleStore } from './memory-schedule-store';
 
 scheduleStoreContract('memory', () =>

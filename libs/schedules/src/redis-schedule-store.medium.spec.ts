@@ -1,4 +1,5 @@
-import { REDIS_TOPOLOGIES, scheduleStoreContract, isolatedRedis } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
+import { scheduleStoreContract } from '@mesh/contract-suites';
 import { RedisScheduleStore } from './redis-schedule-store';
 
 for (const topology of REDIS_TOPOLOGIES) {

@@ -1,6 +1,6 @@
 import { MemoryOutbox } from '@mesh/outbox';
 import { STREAMS_TAG } from '@mesh/redis';
-import { streamStoreContract } from '@mesh/testing';
+import { streamStoreContract } from '@mesh/contract-suites';
 import { MemoryStreamStore } from './memory-stream-store';
 
 streamStoreContract('in-memory', () => {

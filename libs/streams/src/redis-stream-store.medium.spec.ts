@@ -1,6 +1,7 @@
 import { RedisOutbox } from '@mesh/outbox';
 import { STREAMS_TAG } from '@mesh/redis';
-import { REDIS_TOPOLOGIES, isolatedRedis, streamStoreContract } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis } from '@mesh/harness';
+import { streamStoreContract } from '@mesh/contract-suites';
 import { RedisStreamStore } from './redis-stream-store';
 
 for (const topology of REDIS_TOPOLOGIES) {

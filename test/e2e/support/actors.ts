@@ -1,6 +1,6 @@
 import { MeshClient, type MeshLive, type MeshResponse } from '@mesh/client';
 import type { Role } from '@mesh/contracts';
-import { SocketInbox, uniqueName, type RunningStack } from '@mesh/testing';
+import { SocketInbox, uniqueName, type RunningStack } from '@mesh/harness';
 
 /** One person using the product through `@mesh/client`: typed REST, a live connection and everything pushed to it. */
 export interface Actor {

@@ -1,5 +1,5 @@
 import type { LatLng, OrderView, PlaceOrder } from '@mesh/contracts';
-import { eventually } from '@mesh/testing';
+import { eventually } from '@mesh/harness';
 import { Actors, type Actor } from './actors';
 
 export type { Actor } from './actors';

@@ -1,5 +1,5 @@
 import type { Role, StreamView } from '@mesh/contracts';
-import { eventually, mixProcesses } from '@mesh/testing';
+import { eventually, mixProcesses } from '@mesh/harness';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@ import { newId, rooms, type LatLng } from '@mesh/contracts';
 import { DispatchStore, newOrder, orderView, type StoredOrder } from '@mesh/dispatch';
 import { CourierGeoRepository } from '@mesh/geo';
 import { ClientPush } from '@mesh/realtime';
-import { startMemoryPlatform, type MemoryPlatform } from '@mesh/testing';
+import { startMemoryPlatform, type MemoryPlatform } from '@mesh/harness';
 import { DispatchFunction } from './dispatch.function';
 
 const pickup = { lat: 52.52, lng: 13.405 };

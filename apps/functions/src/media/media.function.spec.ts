@@ -6,7 +6,7 @@ import { proofRenditionKey, proofUploadKey } from '@mesh/media';
 import { FsObjectStore } from '@mesh/objects';
 import { MemoryOutbox } from '@mesh/outbox';
 import { outboxShards } from '@mesh/redis';
-import { oneMarket, phonePhoto, silentLogger } from '@mesh/testing';
+import { oneMarket, phonePhoto, silentLogger } from '@mesh/harness';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

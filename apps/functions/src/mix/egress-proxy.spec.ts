@@ -1,4 +1,4 @@
-import { silentLogger } from '@mesh/testing';
+import { silentLogger } from '@mesh/harness';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { EgressProxy } from './egress-proxy';

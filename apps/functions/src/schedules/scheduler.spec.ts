@@ -2,7 +2,7 @@ import { MemoryEventBus, type CloudEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import { MemoryScheduleStore } from '@mesh/schedules';
 import { createLogger } from '@mesh/telemetry';
-import { eventually } from '@mesh/testing';
+import { eventually } from '@mesh/harness';
 import { Scheduler } from './scheduler';
 
 describe('Scheduler', () => {

@@ -2,7 +2,7 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '@mesh/config';
 import { MAX_NEARBY_LIMIT, MAX_NEARBY_RADIUS_M, MAX_ORDER_PAGE } from '@mesh/contracts';
-import { silentLogger } from '@mesh/testing';
+import { silentLogger } from '@mesh/harness';
 import { createGateway } from '../bootstrap';
 import { buildOpenApiDocument, routesOf } from './openapi';
 

@@ -2,7 +2,7 @@ import { newId, type OrderView, type PlaceOrder, type Principal, type Role } fro
 import { DispatchStore, announced, makeOffer, type StoredOffer } from '@mesh/dispatch';
 import { CourierGeoRepository } from '@mesh/geo';
 import { ProblemCode } from '@mesh/problem';
-import { startMemoryPlatform, type MemoryPlatform } from '@mesh/testing';
+import { startMemoryPlatform, type MemoryPlatform } from '@mesh/harness';
 import { OrdersService } from './orders.service';
 
 const as = (sub: string, role: Role): Principal => ({ sub, roles: [role], exp: 4_102_444_800 });

@@ -1,5 +1,5 @@
 import { ProblemCode, ProblemError } from '@mesh/problem';
-import { eventually, uniqueName } from '@mesh/testing';
+import { eventually, uniqueName } from '@mesh/harness';
 import type { RequestBudget } from './request-budget';
 
 export interface BudgetLimit {

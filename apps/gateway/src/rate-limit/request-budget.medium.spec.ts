@@ -1,6 +1,6 @@
 import { ProblemError } from '@mesh/problem';
 import { RedisConnection } from '@mesh/redis';
-import { REDIS_TOPOLOGIES, isolatedRedis, uniqueName } from '@mesh/testing';
+import { REDIS_TOPOLOGIES, isolatedRedis, uniqueName } from '@mesh/harness';
 import { requestBudgetContract } from './request-budget.contract';
 import { RequestBudget } from './request-budget';
 

@@ -1,6 +1,6 @@
 import type { CourierGeoRepository, Markets } from '@mesh/geo';
 import { distance, point } from '@turf/turf';
-import { uniqueName } from './eventually';
+import { uniqueName } from '@mesh/harness';
 
 export interface GeoUnderTest {
   repo: CourierGeoRepository;

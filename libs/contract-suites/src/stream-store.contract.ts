@@ -10,7 +10,7 @@ import {
 import { newEvent } from '@mesh/bus';
 import type { Outbox } from '@mesh/outbox';
 import { STREAMS_TAG } from '@mesh/redis';
-import { uniqueName } from './eventually';
+import { uniqueName } from '@mesh/harness';
 
 export interface StreamStoreUnderTest {
   store: StreamStore;

@@ -1,5 +1,5 @@
 import { EventBus, PermanentFailure, newEvent, type CloudEvent, type DeadLetter, type Subscription } from '@mesh/bus';
-import { eventually, uniqueName } from './eventually';
+import { eventually, uniqueName } from '@mesh/harness';
 
 export interface BusUnderTest {
   bus: EventBus;

@@ -1,8 +1,8 @@
 import { MemoryEventBus, newEvent, type CloudEvent } from '@mesh/bus';
 import { OutboxRelay, type Outbox } from '@mesh/outbox';
 import { Metrics } from '@mesh/telemetry';
-import { eventually, uniqueName } from './eventually';
-import { silentLogger } from './silent-logger';
+import { eventually, uniqueName } from '@mesh/harness';
+import { silentLogger } from '@mesh/harness';
 
 /** The shards every adapter under test is made with. */
 export const OUTBOX_TEST_SHARDS = ['{m:west}', '{m:east}'] as const;

@@ -1,5 +1,5 @@
 import type { InvocationLedger, InvocationRecord } from '@mesh/invocations';
-import { eventually, uniqueName } from './eventually';
+import { eventually, uniqueName } from '@mesh/harness';
 
 export interface LedgerUnderTest {
   ledger: InvocationLedger;

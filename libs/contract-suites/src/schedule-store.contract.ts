@@ -1,5 +1,5 @@
 import type { ScheduleStore } from '@mesh/schedules';
-import { eventually, uniqueName } from './eventually';
+import { eventually, uniqueName } from '@mesh/harness';
 
 export interface ScheduleStoreUnderTest {
   store: ScheduleStore;

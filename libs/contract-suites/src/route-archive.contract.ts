@@ -1,7 +1,7 @@
 import { latLngToCell } from 'h3-js';
 import type { OrderChangeType, OrderStatus, OrderView } from '@mesh/contracts';
 import { haversineM, type RouteArchive } from '@mesh/archive';
-import { uniqueName } from './eventually';
+import { uniqueName } from '@mesh/harness';
 
 export interface RouteArchiveUnderTest {
   archive: RouteArchive;

@@ -2,7 +2,7 @@ import { ObjectTooLarge, type ObjectStore } from '@mesh/objects';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { uniqueName } from './eventually';
+import { uniqueName } from '@mesh/harness';
 
 export interface ObjectStoreUnderTest {
   store: ObjectStore;

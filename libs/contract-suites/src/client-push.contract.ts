@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
-import { eventually, uniqueName } from './eventually';
+import { eventually, uniqueName } from '@mesh/harness';
 
 export interface PushUnderTest {
   push: ClientPush;

@@ -13,7 +13,7 @@ import {
 import type { CourierGeoRepository, Markets } from '@mesh/geo';
 import type { Outbox } from '@mesh/outbox';
 import { marketTag } from '@mesh/redis';
-import { uniqueName } from './eventually';
+import { uniqueName } from '@mesh/harness';
 
 export interface DispatchStoreUnderTest {
   store: DispatchStore;
