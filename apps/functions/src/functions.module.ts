@@ -7,6 +7,7 @@ import { DispatchFunction } from './dispatch/dispatch.function';
 import { StateRebuilder } from './dispatch/state-rebuilder';
 import { LocationFunction } from './location/location.function';
 import { MixJobs } from './mix/mix-jobs';
+import { ProcessRunner, SpawnRunner } from './mix/process-runner';
 import { MixFunction } from './mix/mix.function';
 import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
 import { OrderUpdatesFunction } from './order-updates/order-updates.function';
@@ -47,6 +48,7 @@ export class FunctionsModule {
       providers: [
         ...ALL_FUNCTIONS,
         MixJobs,
+        { provide: ProcessRunner, useClass: SpawnRunner },
         {
           provide: MESH_FUNCTIONS,
           inject: ALL_FUNCTIONS,

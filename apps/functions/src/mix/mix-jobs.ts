@@ -12,11 +12,11 @@ import {
   type MediaSource,
 } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
 import { pinned, type PinnedUrl } from './pinned-source';
+import { ProcessRunner, type ChildRun } from './process-runner';
 import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
 import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
@@ -33,7 +33,7 @@ interface Job {
   spec: StreamSpec;
   /** Names each ffmpeg run's segments; increasing, and unique across processes (it starts from the clock). */
   run: number;
-  child: ChildProcess | null;
+  child: ChildRun | null;
   status: JobStatus;
   failures: number;
   retry: NodeJS.Timeout | null;
@@ -53,8 +53,7 @@ const MINUTE_MS = 60_000;
  * to the same HLS playlist so players carry on; an older revision is ignored. A
  * process that dies is restarted with exponential backoff, then the job fails with
  * ffmpeg's reason. ffmpeg never outlives its stream (stop), its job (replace) or
- * this process: each is started under `setpriv --pdeathsig KILL`, so even a
- * SIGKILLed host takes its ffmpegs with it.
+ * this process (the runner's part: see SpawnRunner).
  */
 @Injectable()
 export class MixJobs implements OnApplicationShutdown {
@@ -62,7 +61,6 @@ export class MixJobs implements OnApplicationShutdown {
   /** Changes of one stream apply one after another. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly policy: MediaPolicy;
-  private readonly setpriv: boolean;
   private readonly egress: EgressProxy;
   private sweeper: NodeJS.Timeout | null = null;
   private report: JobReport = () => undefined;
@@ -71,6 +69,7 @@ export class MixJobs implements OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly runner: ProcessRunner,
   ) {
     const { mix } = config;
     this.policy = {
@@ -88,8 +87,6 @@ export class MixJobs implements OnApplicationShutdown {
       },
       logger,
     );
-    this.setpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-    if (!this.setpriv) this.logger.warn('setpriv not found: ffmpeg may outlive a killed functions process');
   }
 
   onReport(report: JobReport): void {
@@ -230,16 +227,15 @@ export class MixJobs implements OnApplicationShutdown {
     job.launches.push(Date.now());
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    child.onStderr((chunk) => {
       stderr.push(...chunk.split('\n').filter((line) => line.trim() !== ''));
       stderr.splice(0, Math.max(0, stderr.length - STDERR_LINES));
     });
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    child.onStdout((chunk) => {
       const speed = /speed=\s*([\d.]+)x/.exec(chunk)?.[1];
       if (speed !== undefined) this.metrics.mixSpeed.observe(Number(speed));
     });
-    child.once('error', (err) => stderr.push(err.message));
-    child.once('exit', (code, signal) => {
+    void child.exited.then(({ code, signal }) => {
       this.metrics.mixJobs.dec();
       if (job.child !== child) return; // replaced or stopped on purpose
       job.child = null;
@@ -254,13 +250,8 @@ export class MixJobs implements OnApplicationShutdown {
     this.watchFirstSegment(job, child, dir, segmentPrefix);
   }
 
-  /** ffmpeg, dying with this process (`setpriv --pdeathsig KILL`) where setpriv exists. */
-  private async spawnFfmpeg(args: string[]): Promise<ChildProcess> {
-    const { ffmpegPath } = this.config.mix;
-    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], env: await this.ffmpegEnv() };
-    return this.setpriv
-      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', ffmpegPath, ...args], options)
-      : spawn(ffmpegPath, args, options);
+  private async spawnFfmpeg(args: string[]): Promise<ChildRun> {
+    return this.runner.start(this.config.mix.ffmpegPath, args, await this.ffmpegEnv());
   }
 
   /**
@@ -293,12 +284,9 @@ export class MixJobs implements OnApplicationShutdown {
     const { inputTimeoutS, caFile } = this.config.mix;
     const child = await this.spawnFfmpeg(probeArgs(source, { inputTimeoutS, caFile }));
     let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)));
+    child.onStderr((chunk) => (stderr = (stderr + chunk).slice(-16_000)));
     const killer = setTimeout(() => child.kill('SIGKILL'), inputTimeoutS * 2_000);
-    await new Promise<void>((resolve) => {
-      child.once('error', () => resolve());
-      child.once('exit', () => resolve());
-    });
+    await child.exited;
     clearTimeout(killer);
     return probedAudio(stderr);
   }
@@ -315,7 +303,7 @@ export class MixJobs implements OnApplicationShutdown {
   }
 
   /** `live` once the playlist lists a segment of this run. */
-  private watchFirstSegment(job: Job, child: ChildProcess, dir: string, prefix: string): void {
+  private watchFirstSegment(job: Job, child: ChildRun, dir: string, prefix: string): void {
     const check = async () => {
       job.poll = null;
       if (job.child !== child) return;
@@ -383,11 +371,10 @@ export class MixJobs implements OnApplicationShutdown {
     this.clearPoll(job);
     const child = job.child;
     job.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (!child || child.ended) return;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
+    await child.exited;
     clearTimeout(killer);
   }
 

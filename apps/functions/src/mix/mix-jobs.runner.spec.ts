@@ -1,0 +1,246 @@
+import { AppConfig } from '@mesh/config';
+import type { StreamSpec } from '@mesh/contracts';
+import { silentLogger } from '@mesh/harness';
+import { Metrics } from '@mesh/telemetry';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PLAYLIST } from './ffmpeg-command';
+import { MixJobs, type JobStatus } from './mix-jobs';
+import { ProcessRunner, type ChildExit, type ChildRun } from './process-runner';
+
+/** A child process a test plays: it says what the test makes it say, and ends when told or killed. */
+class FakeChild implements ChildRun {
+  readonly signals: NodeJS.Signals[] = [];
+  readonly exited: Promise<ChildExit>;
+  private done = false;
+  private readonly stderr: ((chunk: string) => void)[] = [];
+  private resolveExit: (exit: ChildExit) => void = () => undefined;
+
+  constructor(readonly args: readonly string[]) {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
+  onStdout(): void {
+    // Nothing a test needs from it.
+  }
+
+  onStderr(listener: (chunk: string) => void): void {
+    this.stderr.push(listener);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.signals.push(signal);
+    this.exit(null, signal);
+  }
+
+  /** Its last words, then its end. */
+  crash(line: string): void {
+    for (const listener of this.stderr) listener(`${line}\n`);
+    this.exit(1);
+  }
+
+  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolveExit({ code, signal });
+  }
+
+  /** As ffmpeg does once a segment is written: the playlist lists it, named by this run's prefix. */
+  async writeSegment(n: number): Promise<void> {
+    const pattern = this.args.find((arg) => arg.endsWith('-%d.ts'));
+    if (!pattern) throw new Error('not an HLS mix: no segment file pattern');
+    const dir = pattern.slice(0, pattern.lastIndexOf('/'));
+    await appendFile(join(dir, PLAYLIST), `#EXTINF:1.0,\n${pattern.slice(dir.length + 1).replace('%d', String(n))}\n`);
+  }
+}
+
+/** Every process started, in order, for the test to drive. */
+class FakeRunner extends ProcessRunner {
+  readonly runs: FakeChild[] = [];
+
+  start(_command: string, args: readonly string[]): ChildRun {
+    const child = new FakeChild(args);
+    this.runs.push(child);
+    return child;
+  }
+
+  run(n: number): FakeChild {
+    const child = this.runs[n - 1];
+    if (!child) throw new Error(`run ${n} was not started; ${this.runs.length} were`);
+    return child;
+  }
+}
+
+/**
+ * Lets file I/O and promises run while the timers stand still: the job's
+ * playlist and directory work is real, only time is the test's.
+ */
+async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 20_000; i++) {
+    if (await done()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** Lets pending file I/O finish, so that what was due has happened before a test says nothing did. */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 500; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const segmentPattern = (child: FakeChild) => child.args.find((arg) => arg.endsWith('-%d.ts'));
+
+const spec = (revision: number, changes: Partial<StreamSpec> = {}): StreamSpec => ({
+  id: 'room-1',
+  hostId: 'host-1',
+  title: 'Lunch live',
+  revision,
+  layout: 'grid',
+  focus: null,
+  participants: [{ userId: 'host-1', inputUrl: 'test:color=red', volume: 1, muted: false }],
+  output: { rtmpUrl: null },
+  desired: 'live',
+  startRevision: 1,
+  createdAt: '2026-12-05T12:00:00.000Z',
+  updatedAt: '2026-12-05T12:00:00.000Z',
+  ...changes,
+});
+
+describe('MixJobs with a fake ffmpeg', () => {
+  let hlsDir: string;
+  let runner: FakeRunner;
+  let jobs: MixJobs;
+  let reports: { revision: number; status: JobStatus; error: string | null }[];
+  const statuses = () => reports.map((r) => r.status);
+
+  beforeEach(async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    hlsDir = await mkdtemp(join(tmpdir(), 'mix-jobs-'));
+    const config = AppConfig.fromEnv({
+      JWT_SECRET: 'x'.repeat(32),
+      MIX_TEST_SOURCES: '1',
+      MIX_HLS_DIR: hlsDir,
+      MIX_MAX_RESTARTS: '2',
+      MIX_RESTARTS_PER_MIN: '3',
+    });
+    runner = new FakeRunner();
+    jobs = new MixJobs(config, new Metrics(), silentLogger, runner);
+    reports = [];
+    jobs.onReport((s, status, error) => reports.push({ revision: s.revision, status, error }));
+  });
+  afterEach(async () => {
+    await jobs.onApplicationShutdown();
+    jest.useRealTimers();
+    await rm(hlsDir, { recursive: true, force: true });
+  });
+
+  const playlist = () => readFile(join(hlsDir, 'room-1', PLAYLIST), 'utf8');
+
+  it("goes live once the run's first segment is in the playlist, and says so once", async () => {
+    expect(await jobs.apply(spec(1))).toBe(true);
+    expect(runner.runs).toHaveLength(1);
+    expect(statuses()).toEqual(['starting']);
+
+    // No segment yet: still starting, however long ffmpeg takes to open its inputs.
+    await jest.advanceTimersByTimeAsync(1_000);
+    await settled();
+    expect(statuses()).toEqual(['starting']);
+    await runner.run(1).writeSegment(0);
+    await jest.advanceTimersByTimeAsync(200);
+    await until(() => statuses().includes('live'), 'live');
+    await runner.run(1).writeSegment(1);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await settled();
+    expect(statuses()).toEqual(['starting', 'live']);
+  });
+
+  it("restarts a crashed mix after 0.5 s, then 1 s, and fails with ffmpeg's reason once its restarts are spent", async () => {
+    await jobs.apply(spec(1));
+    await runner.run(1).writeSegment(0);
+    runner.run(1).crash('[hls @ 0x1] Conversion failed!');
+    await until(() => statuses().includes('restarting'), 'restarting');
+    expect(reports.at(-1)).toEqual({
+      revision: 1,
+      status: 'restarting',
+      error: 'ffmpeg exited with code 1: Conversion failed!',
+    });
+
+    await jest.advanceTimersByTimeAsync(499);
+    await settled();
+    expect(runner.runs).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await until(() => runner.runs.length === 2, 'the first restart');
+
+    runner.run(2).crash('Conversion failed!');
+    await until(() => statuses().filter((s) => s === 'restarting').length === 2, 'restarting again');
+    await jest.advanceTimersByTimeAsync(999);
+    await settled();
+    expect(runner.runs).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1);
+    await until(() => runner.runs.length === 3, 'the second restart');
+
+    runner.run(3).crash('Conversion failed!');
+    await until(() => statuses().includes('failed'), 'failed');
+    expect(reports.at(-1)).toEqual({
+      revision: 1,
+      status: 'failed',
+      error: 'ffmpeg exited with code 1: Conversion failed!',
+    });
+    // Players stop at the last segment; nothing is started again.
+    await until(async () => (await playlist()).trimEnd().endsWith('#EXT-X-ENDLIST'), 'the playlist ended');
+    await jest.advanceTimersByTimeAsync(60_000);
+    await settled();
+    expect(runner.runs).toHaveLength(3);
+  });
+
+  it('replaces the process for a newer revision and ignores an older one', async () => {
+    await jobs.apply(spec(1));
+    const focused = spec(2, { layout: 'speaker', focus: 'host-1' });
+
+    expect(await jobs.apply(focused)).toBe(true);
+    expect(runner.run(1).signals).toEqual(['SIGTERM']);
+    expect(runner.runs).toHaveLength(2);
+    expect(runner.run(2).args).not.toEqual(runner.run(1).args);
+    // A late or redelivered request for an earlier revision changes nothing.
+    expect(await jobs.apply(spec(1))).toBe(false);
+    expect(await jobs.apply(focused)).toBe(false);
+    expect(runner.runs).toHaveLength(2);
+    expect(runner.run(2).ended).toBe(false);
+  });
+
+  it('holds changes past MIX_RESTARTS_PER_MIN and applies only the latest once the minute allows', async () => {
+    await jobs.apply(spec(1));
+    await jobs.apply(spec(2, { layout: 'speaker' }));
+    await jobs.apply(spec(3, { layout: 'pip' }));
+    expect(runner.runs).toHaveLength(3);
+
+    // The fourth and fifth changes within the minute wait; the mix goes on as it is.
+    expect(await jobs.apply(spec(4, { layout: 'grid' }))).toBe(false);
+    expect(await jobs.apply(spec(5, { layout: 'speaker', focus: 'host-1' }))).toBe(false);
+    expect(runner.runs).toHaveLength(3);
+    expect(runner.run(3).ended).toBe(false);
+
+    await jest.advanceTimersByTimeAsync(60_000);
+    await until(() => runner.runs.length === 4, 'the held change applied');
+    await jest.advanceTimersByTimeAsync(60_000);
+    await settled();
+    expect(runner.runs).toHaveLength(4);
+    // Its segments are named by the revision they were mixed from: the fifth, not the fourth.
+    expect(segmentPattern(runner.run(4))).toMatch(/\/r5-\d+-%d\.ts$/);
+  });
+
+  it('stops: ffmpeg ended, the playlist marked ended, the stream reported stopped', async () => {
+    await jobs.apply(spec(1));
+    await runner.run(1).writeSegment(0);
+
+    expect(await jobs.apply(spec(2, { desired: 'stopped' }))).toBe(true);
+    expect(runner.run(1).signals).toEqual(['SIGTERM']);
+    expect(statuses().at(-1)).toBe('stopped');
+    expect((await playlist()).trimEnd()).toMatch(/#EXT-X-ENDLIST$/);
+  });
+});
