@@ -6,8 +6,11 @@
  * - speed: ffmpeg's own encoding speed (1.0x = real time; sources are paced in
  *   real time, so a mix that keeps up reads about 1.0x and one that cannot, less);
  * - CPU: the ffmpeg process's CPU time over the window, as a share of one core;
- * - layout switch: from `PUT /layout` being sent to the first HLS segment of the
- *   new revision being listed in the playlist the gateway serves (what a player sees).
+ * - changes (layout switches and volume changes, alternately): from the request being
+ *   sent to the running ffmpeg taking it (`taken`), and to the first HLS segment made
+ *   after it being listed in the playlist the gateway serves (`visible`: what a player
+ *   sees), with the playlist discontinuities each change caused (0: players carry on)
+ *   and whether the mix had to restart for it.
  */
 import { MeshClient } from '@mesh/client';
 import { mkdtempSync } from 'node:fs';
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventually } from '@mesh/harness';
-import { mixProcesses, playlistSegments } from '@mesh/harness';
+import { discontinuitiesAfter, mixProcesses, playlistSegments } from '@mesh/harness';
 import { cpuSeconds } from '@mesh/harness';
 import { metricValue, startStack } from '@mesh/harness';
 import { percentile } from './figures';
@@ -36,8 +39,16 @@ interface Row {
   inputs: number;
   speed: number;
   cpuPctOfOneCore: number;
-  switchMs: { p50: number; max: number; all: number[] };
+  takenMs: { p50: number; max: number; all: number[] };
+  visibleMs: { p50: number; max: number; all: number[] };
+  discontinuitiesPerChange: number[];
+  restarts: number;
 }
+
+const spread = (all: number[]) => {
+  const sorted = [...all].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), max: sorted.at(-1) ?? NaN, all };
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,10 +82,11 @@ async function main(): Promise<void> {
       }
       const started = await host.streams.start(view.id);
       const id = view.id;
-      const playlist = async () => {
+      const playlistText = async () => {
         const res = await fetch(`${stack.baseUrl}${started.output.hlsUrl ?? ''}`);
-        return res.status === 200 ? playlistSegments(await res.text()) : [];
+        return res.status === 200 ? res.text() : '';
       };
+      const playlist = async () => playlistSegments(await playlistText());
       await eventually(
         async () => {
           if ((await playlist()).length < 2) throw new Error('not live yet');
@@ -91,7 +103,12 @@ async function main(): Promise<void> {
       // One room mixes at a time here: the speeds reported in a second are its own.
       const reported = async () => {
         const page = await (await fetch(`${stack.functionsUrl}/metrics`)).text();
-        return { sum: metricValue(page, 'mesh_mix_speed_sum'), count: metricValue(page, 'mesh_mix_speed_count') };
+        return {
+          sum: metricValue(page, 'mesh_mix_speed_sum'),
+          count: metricValue(page, 'mesh_mix_speed_count'),
+          live: metricValue(page, 'mesh_mix_switch_seconds_count', { how: 'live' }),
+          restarts: metricValue(page, 'mesh_mix_switch_seconds_count', { how: 'restart' }),
+        };
       };
       let seen = await reported();
       for (let s = 0; s < WINDOW_S; s++) {
@@ -102,34 +119,57 @@ async function main(): Promise<void> {
       }
       const cpuPct = (((cpuSeconds(pid) ?? cpu0) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
 
-      // Layout switches: request sent → first segment of the new revision listed.
-      const switches: number[] = [];
+      // Changes: request sent → taken by the running mix → the first segment made after it listed.
+      const taken: number[] = [];
+      const visible: number[] = [];
+      const discontinuities: number[] = [];
+      const restartsBefore = (await reported()).restarts;
       for (let k = 0; k < Number(values.switches); k++) {
-        const layout = k % 2 === 0 ? 'speaker' : 'grid';
+        const before = await reported();
+        const seenBefore = await playlist();
         const sent = Date.now();
-        const changed = await host.streams.setLayout(id, { layout });
-        const prefix = `r${changed.revision}-`;
+        if (k % 2 === 0) await host.streams.setLayout(id, { layout: k % 4 === 0 ? 'speaker' : 'grid' });
+        else
+          await host.streams.setParticipant(id, 'cohost-0', {
+            inputUrl: 'test:pattern',
+            volume: k % 4 === 1 ? 0.5 : 1,
+          });
         await eventually(
           async () => {
-            if (!(await playlist()).some((name) => name.startsWith(prefix))) throw new Error('old layout still');
+            const now = await reported();
+            if (now.live + now.restarts <= before.live + before.restarts) throw new Error('not taken yet');
+          },
+          { timeoutMs: 30_000, intervalMs: 10 },
+        );
+        taken.push(Date.now() - sent);
+        const seenAtTaken = await playlist();
+        await eventually(
+          async () => {
+            if ((await playlist()).every((name) => seenAtTaken.includes(name))) throw new Error('no new segment yet');
           },
           { timeoutMs: 30_000, intervalMs: 25 },
         );
-        switches.push(Date.now() - sent);
+        visible.push(Date.now() - sent);
+        discontinuities.push(discontinuitiesAfter(await playlistText(), seenBefore));
         await sleep(2_000);
       }
+      const restarts = (await reported()).restarts - restartsBefore;
       await host.streams.stop(id);
-      const sorted = [...switches].sort((a, b) => a - b);
       const row: Row = {
         inputs: n,
         speed: speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : NaN,
         cpuPctOfOneCore: cpuPct,
-        switchMs: { p50: percentile(sorted, 50), max: sorted.at(-1) ?? NaN, all: switches },
+        takenMs: spread(taken),
+        visibleMs: spread(visible),
+        discontinuitiesPerChange: discontinuities,
+        restarts,
       };
       rows.push(row);
       process.stdout.write(
         `${n} input(s) ${values.size}@${values.fps} (${values.preset}): speed ${row.speed.toFixed(2)}x, ` +
-          `CPU ${row.cpuPctOfOneCore.toFixed(0)}% of one core, layout switch p50 ${row.switchMs.p50} ms / max ${row.switchMs.max} ms\n`,
+          `CPU ${row.cpuPctOfOneCore.toFixed(0)}% of one core; a change taken p50 ${row.takenMs.p50} ms / max ${row.takenMs.max} ms, ` +
+          `visible p50 ${row.visibleMs.p50} ms / max ${row.visibleMs.max} ms, ` +
+          `discontinuities ${row.discontinuitiesPerChange.join(',')}, restarts ${row.restarts}\n`,
       );
     }
   } finally {

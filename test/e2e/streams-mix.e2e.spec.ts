@@ -3,9 +3,13 @@ import { MIX_FAILED, TEST_COLORS } from '@mesh/streams';
 import {
   colourAt,
   decodeFrame,
+  discontinuitiesAfter,
+  fetchSegmentAfter,
   fetchSegment,
   freePort,
+  listedSegments,
   eventually,
+  metricValue,
   mixProcesses,
   playlistSegments,
   runFfmpeg,
@@ -58,6 +62,26 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     return { frame: await decodeFrame(bytes), bytes };
   }
 
+  /** Changes the running mix functions took without restarting it, so far. */
+  async function liveChanges(): Promise<number> {
+    const page = await (await fetch(`${stack.functionsUrl}/metrics`)).text();
+    return metricValue(page, 'mesh_mix_switch_seconds_count', { how: 'live' });
+  }
+
+  /**
+   * Makes a change and, once the running mix took it (no restart), what a player gets
+   * next: a segment made wholly after it, and the discontinuities the playlist has
+   * after what was listed then.
+   */
+  async function changeLive(make: () => Promise<StreamView>) {
+    const before = await liveChanges();
+    const view = await make();
+    await eventually(async () => expect(await liveChanges()).toBeGreaterThan(before), { timeoutMs: 15_000 });
+    const seen = await listedSegments(playlistOf(view));
+    const { bytes, playlist } = await fetchSegmentAfter(playlistOf(view), seen);
+    return { view, frame: await decodeFrame(bytes), bytes, discontinuities: discontinuitiesAfter(playlist, seen) };
+  }
+
   async function stopped(view: StreamView): Promise<void> {
     await host.client.streams.stop(view.id);
     await noMixProcesses(view.id);
@@ -83,7 +107,7 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await stopped(live);
   });
 
-  it('switches to the speaker layout: the focus fills the large region, the others the strip', async () => {
+  it('switches to the speaker layout in the running mix: the focus large, the others in the strip, no gap', async () => {
     const created = await rooms.stream(
       host,
       ['red', 'green', 'blue', 'yellow'].map((c) => `test:color=${c}`),
@@ -91,31 +115,54 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await rooms.goLive(host, created.id);
     const blue = created.participants[2]?.userId;
 
-    const switched = await host.client.streams.setLayout(created.id, { layout: 'speaker', focus: blue });
+    const {
+      view: switched,
+      frame,
+      discontinuities,
+    } = await changeLive(() => host.client.streams.setLayout(created.id, { layout: 'speaker', focus: blue }));
     expect(switched).toMatchObject({ layout: 'speaker', focus: blue });
-
-    const { frame } = await mixAt(switched);
     expect(colourAt(frame, 0.5, 0.35)).toBe('blue');
     // The strip below, in participant order without the focus: red, green, yellow.
     expect([0.125, 0.375, 0.625].map((x) => colourAt(frame, x, 0.9))).toEqual(['red', 'green', 'yellow']);
+    // The same ffmpeg went on: a player carries on without re-buffering.
+    expect(discontinuities).toBe(0);
+
+    // And pip with another focus: the inset drawn over the full-frame focus, whatever their order.
+    const inset = await changeLive(() =>
+      host.client.streams.setLayout(created.id, { layout: 'pip', focus: created.participants[3]?.userId }),
+    );
+    expect(colourAt(inset.frame, 0.25, 0.25)).toBe('yellow');
+    expect(colourAt(inset.frame, 0.86, 0.86)).toBe('red');
+    expect(inset.discontinuities).toBe(0);
     await stopped(created);
   });
 
-  it('muting an input takes its tone out of the mix and leaves the others', async () => {
+  it('muting an input and turning another down change the running mix’s sound, with no gap', async () => {
     const created = await rooms.stream(host, ['test:color=red', 'test:color=blue']);
-    await rooms.goLive(host, created.id);
+    const live = await rooms.goLive(host, created.id);
+    const before = await mixAt(live);
     const red = created.participants[0]!;
 
-    const muted = await host.client.streams.setParticipant(created.id, red.userId, {
-      inputUrl: red.inputUrl,
-      muted: true,
-    });
-
-    const { bytes, frame } = await mixAt(muted);
+    const { bytes, frame, discontinuities } = await changeLive(() =>
+      host.client.streams.setParticipant(created.id, red.userId, { inputUrl: red.inputUrl, muted: true }),
+    );
     expect(await toneLevelDb(bytes, TEST_COLORS.red.toneHz)).toBeLessThan(GONE_DB);
     expect(await toneLevelDb(bytes, TEST_COLORS.blue.toneHz)).toBeGreaterThan(HEARD_DB);
     // Muted is not hidden.
     expect(colourAt(frame, 0.25, 0.5)).toBe('red');
+    expect(discontinuities).toBe(0);
+
+    // Blue at half volume: 6 dB down from where it was.
+    const blue = created.participants[1]!;
+    const after = await changeLive(() =>
+      host.client.streams.setParticipant(created.id, blue.userId, { inputUrl: blue.inputUrl, volume: 0.5 }),
+    );
+    const drop =
+      (await toneLevelDb(before.bytes, TEST_COLORS.blue.toneHz)) -
+      (await toneLevelDb(after.bytes, TEST_COLORS.blue.toneHz));
+    expect(drop).toBeGreaterThan(4);
+    expect(drop).toBeLessThan(8);
+    expect(after.discontinuities).toBe(0);
     await stopped(created);
   });
 

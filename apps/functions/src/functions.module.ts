@@ -7,6 +7,7 @@ import { DispatchFunction } from './dispatch/dispatch.function';
 import { StateRebuilder } from './dispatch/state-rebuilder';
 import { LocationFunction } from './location/location.function';
 import { MixJobs } from './mix/mix-jobs';
+import { MixControl, ZmqMixControl } from './mix/mix-control';
 import { ProcessRunner, SpawnRunner } from './mix/process-runner';
 import { MixFunction } from './mix/mix.function';
 import { DEADLINES, PROCESS_ROLES } from '@mesh/contracts';
@@ -49,6 +50,7 @@ export class FunctionsModule {
         ...ALL_FUNCTIONS,
         MixJobs,
         { provide: ProcessRunner, useClass: SpawnRunner },
+        { provide: MixControl, useClass: ZmqMixControl },
         {
           provide: MESH_FUNCTIONS,
           inject: ALL_FUNCTIONS,

@@ -58,6 +58,48 @@ export async function fetchSegment(
   );
 }
 
+/** The segments the playlist lists now, oldest first (none while it answers otherwise). */
+export async function listedSegments(playlistUrl: string): Promise<string[]> {
+  const res = await fetch(playlistUrl);
+  return res.status === 200 ? playlistSegments(await res.text()) : [];
+}
+
+/**
+ * The `nth` segment (1: the first) listed after all of `seen`, once there is one, with
+ * the playlist as it was then: what a player gets after a change it saw being made.
+ */
+export async function fetchSegmentAfter(
+  playlistUrl: string,
+  seen: readonly string[],
+  { nth = 2, timeoutMs = 30_000 } = {},
+): Promise<{ name: string; bytes: Buffer; playlist: string }> {
+  return eventually(
+    async () => {
+      const res = await fetch(playlistUrl);
+      if (res.status !== 200) throw new Error(`playlist answered ${res.status}`);
+      const playlist = await res.text();
+      const fresh = playlistSegments(playlist).filter((name) => !seen.includes(name));
+      const name = fresh[nth - 1];
+      if (!name) throw new Error(`${fresh.length} new segments listed yet, waiting for ${nth}`);
+      const segment = await fetch(new URL(name, playlistUrl));
+      if (segment.status !== 200) throw new Error(`segment ${name} answered ${segment.status}`);
+      return { name, bytes: Buffer.from(await segment.arrayBuffer()), playlist };
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+/**
+ * The `#EXT-X-DISCONTINUITY` tags a playlist has after the last of `seen` it still lists:
+ * a player re-buffers at each. Throws when it lists none of them any more (nothing to tell).
+ */
+export function discontinuitiesAfter(playlist: string, seen: readonly string[]): number {
+  const lines = playlist.split('\n').map((line) => line.trim());
+  const last = lines.reduce((at, line, i) => (seen.includes(line) ? i : at), -1);
+  if (last === -1) throw new Error('the playlist lists none of the segments seen before');
+  return lines.slice(last + 1).filter((line) => line === '#EXT-X-DISCONTINUITY').length;
+}
+
 /** A small RGB picture of one frame of a media segment. */
 export interface Frame {
   readonly width: number;

@@ -1,4 +1,12 @@
-import { compose, focusOf, layoutTiles, type CompositionRequest, type Rect } from './composition';
+import {
+  compose,
+  focusOf,
+  layoutTiles,
+  liveCommands,
+  placements,
+  type CompositionRequest,
+  type Rect,
+} from './composition';
 
 const canvas = { width: 1280, height: 720, fps: 30 };
 const people = (n: number, muted: number[] = []) =>
@@ -67,23 +75,36 @@ describe('the composition', () => {
     expect(focusOf(request(0, 'speaker'))).toBeNull();
   });
 
-  it('builds the same graph for the same request, drawing each tile over a black canvas', () => {
+  it('builds the same graph for the same request: each picture in both layers over a black canvas, every filter named', () => {
     const graph = compose(request(2, 'grid'), canvas).filterGraph;
     expect(compose(request(2, 'grid'), canvas).filterGraph).toBe(graph);
+    const scaled = 'force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1';
     expect(graph.split(';')).toEqual([
       'color=c=black:s=1280x720:r=30[base]',
-      '[0:v]scale=640:720:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[v0]',
-      '[1:v]scale=640:720:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[v1]',
-      '[base][v0]overlay=x=0+(640-overlay_w)/2:y=0+(720-overlay_h)/2[c0]',
-      '[c0][v1]overlay=x=640+(640-overlay_w)/2:y=0+(720-overlay_h)/2[c1]',
-      '[c1]format=yuv420p[vout]',
-      '[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume=1.00[a0]',
-      '[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume=1.00[a1]',
+      '[0:v]split=2[in0back][in0front]',
+      `[in0back]scale@back0=w=16:h=16:${scaled}[v0back]`,
+      `[in0front]scale@front0=w=640:h=720:${scaled}[v0front]`,
+      '[1:v]split=2[in1back][in1front]',
+      `[in1back]scale@back1=w=16:h=16:${scaled}[v1back]`,
+      `[in1front]scale@front1=w=640:h=720:${scaled}[v1front]`,
+      '[base][v0back]overlay@back0=x=1280:y=0:eval=frame[c0back]',
+      '[c0back][v1back]overlay@back1=x=1280:y=0:eval=frame[c1back]',
+      '[c1back][v0front]overlay@front0=x=0+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c0front]',
+      '[c0front][v1front]overlay@front1=x=640+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c1front]',
+      '[c1front]format=yuv420p[vout]',
+      '[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a0=volume=1.00[a0]',
+      '[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a1=volume=1.00[a1]',
       '[a0][a1]amix=inputs=2:duration=longest:dropout_transition=0:normalize=0[aout]',
     ]);
   });
 
-  it('mixes only unmuted inputs, each at its volume; silence when all are muted', () => {
+  it('listens for runtime commands where it is told, the address escaped for the graph', () => {
+    const graph = compose(request(1, 'grid'), canvas, { control: 'tcp://127.0.0.1:5601' }).filterGraph;
+    expect(graph).toContain('format=yuv420p,zmq=bind_address=tcp\\\\\\://127.0.0.1\\\\\\:5601[vout]');
+    expect(compose(request(1, 'grid'), canvas).filterGraph).not.toContain('zmq');
+  });
+
+  it('mixes every input at its volume, a muted one at 0 (so a mute can be lifted live), and says who is heard', () => {
     const some = compose(
       {
         participants: [...people(3, [1]).slice(0, 2), { userId: 'u2', volume: 0.5, muted: false }],
@@ -93,28 +114,82 @@ describe('the composition', () => {
       canvas,
     );
     expect(some.audible).toEqual([0, 2]);
-    expect(some.filterGraph).not.toContain('[1:a]');
     expect(some.filterGraph).toContain(
-      '[2:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume=0.50[a2]',
+      '[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a1=volume=0.00[a1]',
     );
-    expect(some.filterGraph).toContain('[a0][a2]amix=inputs=2');
+    expect(some.filterGraph).toContain(
+      '[2:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a2=volume=0.50[a2]',
+    );
+    expect(some.filterGraph).toContain('[a0][a1][a2]amix=inputs=3');
 
-    const one = compose({ participants: people(2, [0]), layout: 'grid', focus: null }, canvas);
+    const one = compose({ participants: people(1, [0]), layout: 'grid', focus: null }, canvas);
+    expect(one.audible).toEqual([]);
     expect(one.filterGraph).toContain(
-      '[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume=1.00[aout]',
+      '[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a0=volume=0.00[aout]',
     );
-    const none = compose({ participants: people(2, [0, 1]), layout: 'grid', focus: null }, canvas);
-    expect(none.audible).toEqual([]);
-    expect(none.filterGraph).toContain('anullsrc=r=48000:cl=stereo[aout]');
   });
 
   it('never names the audio of an input that has none, and still shows its picture', () => {
-    const mixed = compose({ participants: people(3), layout: 'grid', focus: null }, canvas, new Set([1]));
+    const mixed = compose({ participants: people(3), layout: 'grid', focus: null }, canvas, {
+      withoutAudio: new Set([1]),
+    });
     expect(mixed.audible).toEqual([0, 2]);
     expect(mixed.filterGraph).not.toContain('[1:a]');
     expect(mixed.filterGraph).toContain('[1:v]');
     expect(mixed.filterGraph).toContain('[a0][a2]amix=inputs=2');
-    const alone = compose({ participants: people(1), layout: 'grid', focus: null }, canvas, new Set([0]));
+    const alone = compose({ participants: people(1), layout: 'grid', focus: null }, canvas, {
+      withoutAudio: new Set([0]),
+    });
     expect(alone.filterGraph).toContain('anullsrc=r=48000:cl=stereo[aout]');
+  });
+
+  it("puts pip's full-frame focus in the back layer, so its inset is drawn over it whatever their order", () => {
+    const [first, second, third] = placements(request(3, 'pip', 'u2'), canvas);
+    expect(third).toEqual({ back: { x: 0, y: 0, w: 1280, h: 720 }, front: null });
+    expect(first?.back).toBeNull();
+    expect(first?.front).toMatchObject({ w: 320, h: 180 });
+    expect(second).toEqual({ back: null, front: null });
+  });
+});
+
+describe('runtime commands between compositions', () => {
+  it('moves a grid to speaker with the focus large: sizes and positions of what moved, nothing else', () => {
+    const commands = liveCommands(request(4, 'grid'), request(4, 'speaker', 'u2'), canvas)!;
+    // The focus: from the third quadrant to the large region.
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        'scale@front2 w 1280',
+        'scale@front2 h 540',
+        'overlay@front2 x 0+(1280-overlay_w)/2',
+        'overlay@front2 y 0+(540-overlay_h)/2',
+      ]),
+    );
+    // The back layer is not used by either layout, and nobody's sound changed.
+    expect(commands.filter((c) => c.includes('back') || c.startsWith('volume'))).toEqual([]);
+    expect(liveCommands(request(4, 'grid'), request(4, 'grid'), canvas)).toEqual([]);
+  });
+
+  it('mutes, unmutes and turns down with one volume command each, and leaves inputs without audio alone', () => {
+    const before = request(3, 'grid');
+    const after = {
+      ...before,
+      participants: [people(3, [0])[0]!, { userId: 'u1', volume: 1.5, muted: false }, people(3)[2]!],
+    };
+    expect(liveCommands(before, after, canvas)).toEqual(['volume@a0 volume 0.00', 'volume@a1 volume 1.50']);
+    expect(liveCommands(before, after, canvas, new Set([0]))).toEqual(['volume@a1 volume 1.50']);
+    expect(liveCommands(after, before, canvas)).toEqual(['volume@a0 volume 1.00', 'volume@a1 volume 1.00']);
+  });
+
+  it('moves pip focus between layers: the old focus to the front inset, the new one to the back', () => {
+    const commands = liveCommands(request(2, 'pip', 'u0'), request(2, 'pip', 'u1'), canvas)!;
+    expect(commands).toEqual(
+      expect.arrayContaining(['scale@back0 w 16', 'scale@back1 w 1280', 'scale@front0 w 320', 'scale@front1 w 16']),
+    );
+  });
+
+  it('cannot reach a composition with other participants: that needs a new graph', () => {
+    expect(liveCommands(request(2, 'grid'), request(3, 'grid'), canvas)).toBeNull();
+    const swapped = { ...request(2, 'grid'), participants: [...people(2)].reverse() };
+    expect(liveCommands(request(2, 'grid'), swapped, canvas)).toBeNull();
   });
 });

@@ -97,48 +97,145 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
   }
 }
 
+/** Where a participant's picture is, per layer; null: not shown (kept small, off the canvas). */
+export interface Placement {
+  /** The back layer: the full-frame focus of `pip`, under the inset. */
+  readonly back: Rect | null;
+  /** The front layer: every other tile. */
+  readonly front: Rect | null;
+}
+
+/**
+ * Each participant's place, in participant order. Two layers, drawn back then front,
+ * so that a running mix can move anyone anywhere with runtime commands and still draw
+ * pip's inset over its full-frame focus, whatever their order.
+ */
+export function placements(request: CompositionRequest, canvas: Canvas): Placement[] {
+  const tiles = layoutTiles(request, canvas);
+  const backFocus = request.layout === 'pip' ? tiles[0] : undefined;
+  return request.participants.map((_, i) => {
+    const tile = tiles.find((t) => t.input === i);
+    if (!tile) return { back: null, front: null };
+    return tile === backFocus ? { back: tile.rect, front: null } : { back: null, front: tile.rect };
+  });
+}
+
+/** The size a hidden picture is scaled to: small, and still a valid frame whatever its aspect ratio. */
+const HIDDEN = { w: 16, h: 16 };
+
+type Layer = 'back' | 'front';
+const LAYERS: readonly Layer[] = ['back', 'front'];
+const scaleName = (layer: Layer, i: number) => `scale@${layer}${i}`;
+const overlayName = (layer: Layer, i: number) => `overlay@${layer}${i}`;
+const volumeName = (i: number) => `volume@a${i}`;
+
+/** A placement's scale size and overlay position; a hidden one is drawn just right of the canvas. */
+function drawn(rect: Rect | null, canvas: Canvas): { w: number; h: number; x: string; y: string } {
+  if (rect === null) return { ...HIDDEN, x: String(canvas.width), y: '0' };
+  return {
+    w: rect.w,
+    h: rect.h,
+    // Centred in its tile, evaluated each frame (its size changes when the scale is told to).
+    x: `${rect.x}+(${rect.w}-overlay_w)/2`,
+    y: `${rect.y}+(${rect.h}-overlay_h)/2`,
+  };
+}
+
+const gain = (p: Pick<Participant, 'volume' | 'muted'> | undefined) => (p?.muted ? 0 : (p?.volume ?? 1)).toFixed(2);
+
+/** An ffmpeg filter option value escaped for a filter graph string (`:` twice: option, then graph level). */
+const graphValue = (value: string) => value.replace(/[\\:]/g, (c) => `\\\\\\${c}`);
+
+export interface ComposeOptions {
+  /** Inputs with no audio stream (a screen share): their sound is not named. */
+  readonly withoutAudio?: ReadonlySet<number>;
+  /** Where the mix listens for runtime commands (a ZeroMQ address, `tcp://127.0.0.1:<port>`); none: it takes none. */
+  readonly control?: string;
+}
+
 /**
  * The composition as an ffmpeg filter graph over inputs `0..n-1` in participant
  * order (each with one video stream, and one audio stream unless it is in
  * `withoutAudio`). Pictures are scaled into their tiles keeping their aspect ratio,
- * centred, over a black canvas; sound is every unmuted input at its volume, mixed
- * without normalisation (so adding a co-host does not turn the others down).
- * Deterministic: same request, same graph.
+ * centred, over a black canvas; sound is every input at its volume (a muted one at
+ * 0), mixed without normalisation (so adding a co-host does not turn the others down).
+ * Every scale, overlay and volume is named, so that `liveCommands` can move the mix
+ * to another layout, focus, volume or mute while it runs. Deterministic: same
+ * request, same graph.
  */
-export function compose(
-  request: CompositionRequest,
-  canvas: Canvas,
-  withoutAudio: ReadonlySet<number> = new Set(),
-): Composition {
+export function compose(request: CompositionRequest, canvas: Canvas, options: ComposeOptions = {}): Composition {
+  const withoutAudio = options.withoutAudio ?? new Set<number>();
   const tiles = layoutTiles(request, canvas);
+  const places = placements(request, canvas);
   const audible = request.participants.flatMap((p, i) => (p.muted || p.volume === 0 || withoutAudio.has(i) ? [] : [i]));
   const chains: string[] = [`color=c=black:s=${canvas.width}x${canvas.height}:r=${canvas.fps}[base]`];
 
-  tiles.forEach((t, i) => {
-    chains.push(
-      `[${t.input}:v]scale=${t.rect.w}:${t.rect.h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[v${i}]`,
-    );
+  places.forEach((place, i) => {
+    chains.push(`[${i}:v]split=2[in${i}back][in${i}front]`);
+    for (const layer of LAYERS) {
+      const { w, h } = drawn(place[layer], canvas);
+      chains.push(
+        `[in${i}${layer}]${scaleName(layer, i)}=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[v${i}${layer}]`,
+      );
+    }
   });
   let below = '[base]';
-  tiles.forEach((t, i) => {
-    const x = `${t.rect.x}+(${t.rect.w}-overlay_w)/2`;
-    const y = `${t.rect.y}+(${t.rect.h}-overlay_h)/2`;
-    chains.push(`${below}[v${i}]overlay=x=${x}:y=${y}[c${i}]`);
-    below = `[c${i}]`;
-  });
-  chains.push(`${below}format=yuv420p${VIDEO_OUT}`);
+  for (const layer of LAYERS) {
+    places.forEach((place, i) => {
+      const { x, y } = drawn(place[layer], canvas);
+      chains.push(`${below}[v${i}${layer}]${overlayName(layer, i)}=x=${x}:y=${y}:eval=frame[c${i}${layer}]`);
+      below = `[c${i}${layer}]`;
+    });
+  }
+  const control = options.control ? `,zmq=bind_address=${graphValue(options.control)}` : '';
+  chains.push(`${below}format=yuv420p${control}${VIDEO_OUT}`);
 
-  const volumeOf = (i: number) => (request.participants[i]?.volume ?? 1).toFixed(2);
+  const heard = request.participants.flatMap((_, i) => (withoutAudio.has(i) ? [] : [i]));
   const prepare = (i: number) =>
-    `[${i}:a]aresample=${AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume=${volumeOf(i)}`;
-  if (audible.length === 0) {
+    `[${i}:a]aresample=${AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,${volumeName(i)}=volume=${gain(request.participants[i])}`;
+  if (heard.length === 0) {
     chains.push(`anullsrc=r=${AUDIO_RATE}:cl=stereo${AUDIO_OUT}`);
-  } else if (audible.length === 1) {
-    chains.push(`${prepare(audible[0] as number)}${AUDIO_OUT}`);
+  } else if (heard.length === 1) {
+    chains.push(`${prepare(heard[0] as number)}${AUDIO_OUT}`);
   } else {
-    audible.forEach((i) => chains.push(`${prepare(i)}[a${i}]`));
-    const mixIn = audible.map((i) => `[a${i}]`).join('');
-    chains.push(`${mixIn}amix=inputs=${audible.length}:duration=longest:dropout_transition=0:normalize=0${AUDIO_OUT}`);
+    heard.forEach((i) => chains.push(`${prepare(i)}[a${i}]`));
+    const mixIn = heard.map((i) => `[a${i}]`).join('');
+    chains.push(`${mixIn}amix=inputs=${heard.length}:duration=longest:dropout_transition=0:normalize=0${AUDIO_OUT}`);
   }
   return { tiles, audible, filterGraph: chains.join(';') };
+}
+
+/**
+ * The runtime commands (`<filter> <command> <argument>`, as ffmpeg's zmq filter takes
+ * them) that move a mix composed for `from` to `to`: only what changed. Null when
+ * `to` cannot be reached that way: the participants are not the same ones in the same
+ * order (a new input needs a new graph).
+ */
+export function liveCommands(
+  from: CompositionRequest,
+  to: CompositionRequest,
+  canvas: Canvas,
+  withoutAudio: ReadonlySet<number> = new Set(),
+): string[] | null {
+  const ids = (r: CompositionRequest) => r.participants.map((p) => p.userId).join('\n');
+  if (ids(from) !== ids(to)) return null;
+  const before = placements(from, canvas);
+  const after = placements(to, canvas);
+  const commands: string[] = [];
+  after.forEach((place, i) => {
+    for (const layer of LAYERS) {
+      const was = drawn(before[i]?.[layer] ?? null, canvas);
+      const now = drawn(place[layer], canvas);
+      if (was.w !== now.w || was.h !== now.h) {
+        commands.push(`${scaleName(layer, i)} w ${now.w}`, `${scaleName(layer, i)} h ${now.h}`);
+      }
+      if (was.x !== now.x || was.y !== now.y) {
+        commands.push(`${overlayName(layer, i)} x ${now.x}`, `${overlayName(layer, i)} y ${now.y}`);
+      }
+    }
+    const volume = gain(to.participants[i]);
+    if (!withoutAudio.has(i) && volume !== gain(from.participants[i]))
+      commands.push(`${volumeName(i)} volume ${volume}`);
+  });
+  return commands;
 }

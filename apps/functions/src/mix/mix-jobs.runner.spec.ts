@@ -6,6 +6,7 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLAYLIST } from './ffmpeg-command';
+import { MixControl } from './mix-control';
 import { MixJobs, type JobStatus } from './mix-jobs';
 import { ProcessRunner, type ChildExit, type ChildRun } from './process-runner';
 
@@ -76,6 +77,23 @@ class FakeRunner extends ProcessRunner {
   }
 }
 
+/** The commands each mix was sent, by its address; refuses them all when told to. */
+class FakeControl extends MixControl {
+  readonly sent: { address: string; commands: readonly string[] }[] = [];
+  refuse = false;
+  private next = 0;
+
+  address(): Promise<string> {
+    return Promise.resolve(`tcp://127.0.0.1:${7000 + this.next++}`);
+  }
+
+  send(address: string, commands: readonly string[]): Promise<void> {
+    if (this.refuse) return Promise.reject(new Error('no answer'));
+    this.sent.push({ address, commands });
+    return Promise.resolve();
+  }
+}
+
 /**
  * Lets file I/O and promises run while the timers stand still: the job's
  * playlist and directory work is real, only time is the test's.
@@ -94,6 +112,15 @@ async function settled(): Promise<void> {
 }
 
 const segmentPattern = (child: FakeChild) => child.args.find((arg) => arg.endsWith('-%d.ts'));
+
+/** The participants of a room: the host, and a co-host per further colour. */
+const people = (...colours: string[]): StreamSpec['participants'] =>
+  colours.map((colour, i) => ({
+    userId: i === 0 ? 'host-1' : `guest-${i}`,
+    inputUrl: `test:color=${colour}`,
+    volume: 1,
+    muted: false,
+  }));
 
 const spec = (revision: number, changes: Partial<StreamSpec> = {}): StreamSpec => ({
   id: 'room-1',
@@ -114,6 +141,7 @@ const spec = (revision: number, changes: Partial<StreamSpec> = {}): StreamSpec =
 describe('MixJobs with a fake ffmpeg', () => {
   let hlsDir: string;
   let runner: FakeRunner;
+  let control: FakeControl;
   let jobs: MixJobs;
   let reports: { revision: number; status: JobStatus; error: string | null }[];
   const statuses = () => reports.map((r) => r.status);
@@ -129,7 +157,8 @@ describe('MixJobs with a fake ffmpeg', () => {
       MIX_RESTARTS_PER_MIN: '3',
     });
     runner = new FakeRunner();
-    jobs = new MixJobs(config, new Metrics(), silentLogger, runner);
+    control = new FakeControl();
+    jobs = new MixJobs(config, new Metrics(), silentLogger, runner, control);
     reports = [];
     jobs.onReport((s, status, error) => reports.push({ revision: s.revision, status, error }));
   });
@@ -198,30 +227,58 @@ describe('MixJobs with a fake ffmpeg', () => {
     expect(runner.runs).toHaveLength(3);
   });
 
-  it('replaces the process for a newer revision and ignores an older one', async () => {
-    await jobs.apply(spec(1));
-    const focused = spec(2, { layout: 'speaker', focus: 'host-1' });
+  it('changes layout, focus, volume and mute in the running ffmpeg, with runtime commands and no restart', async () => {
+    await jobs.apply(spec(1, { participants: people('red', 'blue') }));
+    await runner.run(1).writeSegment(0);
+    await jest.advanceTimersByTimeAsync(200);
+    await until(() => statuses().includes('live'), 'live');
 
-    expect(await jobs.apply(focused)).toBe(true);
+    const speaker = spec(2, { participants: people('red', 'blue'), layout: 'speaker', focus: 'guest-1' });
+    expect(await jobs.apply(speaker)).toBe(true);
+    const quieter = people('red', 'blue').map((p, i) => (i === 0 ? { ...p, muted: true } : { ...p, volume: 0.5 }));
+    expect(await jobs.apply(spec(3, { participants: quieter, layout: 'speaker', focus: 'guest-1' }))).toBe(true);
+
+    // One ffmpeg throughout, told where it listens, and sent what changed.
+    expect(runner.runs).toHaveLength(1);
+    expect(runner.run(1).signals).toEqual([]);
+    expect(runner.run(1).args.join(' ')).toContain('zmq=bind_address=tcp\\\\\\://127.0.0.1\\\\\\:7000');
+    expect(control.sent.map((s) => s.address)).toEqual(['tcp://127.0.0.1:7000', 'tcp://127.0.0.1:7000']);
+    expect(control.sent[0]?.commands).toEqual(expect.arrayContaining(['scale@front1 w 1280']));
+    expect(control.sent[1]?.commands).toEqual(['volume@a0 volume 0.00', 'volume@a1 volume 0.50']);
+    // Each revision is reported as live as soon as the mix took it.
+    expect(reports.slice(-2)).toEqual([
+      { revision: 2, status: 'live', error: null },
+      { revision: 3, status: 'live', error: null },
+    ]);
+  });
+
+  it('restarts the mix for a co-host joining, or when the running ffmpeg does not take a change', async () => {
+    await jobs.apply(spec(1, { participants: people('red') }));
+    expect(await jobs.apply(spec(2, { participants: people('red', 'green') }))).toBe(true);
     expect(runner.run(1).signals).toEqual(['SIGTERM']);
     expect(runner.runs).toHaveLength(2);
-    expect(runner.run(2).args).not.toEqual(runner.run(1).args);
+    expect(control.sent).toEqual([]);
+
+    control.refuse = true;
+    expect(await jobs.apply(spec(3, { participants: people('red', 'green'), layout: 'pip' }))).toBe(true);
+    expect(runner.run(2).signals).toEqual(['SIGTERM']);
+    expect(runner.runs).toHaveLength(3);
     // A late or redelivered request for an earlier revision changes nothing.
-    expect(await jobs.apply(spec(1))).toBe(false);
-    expect(await jobs.apply(focused)).toBe(false);
-    expect(runner.runs).toHaveLength(2);
-    expect(runner.run(2).ended).toBe(false);
+    expect(await jobs.apply(spec(2, { participants: people('red', 'green') }))).toBe(false);
+    expect(runner.runs).toHaveLength(3);
+    expect(runner.run(3).ended).toBe(false);
   });
 
   it('holds changes past MIX_RESTARTS_PER_MIN and applies only the latest once the minute allows', async () => {
-    await jobs.apply(spec(1));
-    await jobs.apply(spec(2, { layout: 'speaker' }));
-    await jobs.apply(spec(3, { layout: 'pip' }));
+    // Co-hosts joining: each a new input, so a restart.
+    await jobs.apply(spec(1, { participants: people('red') }));
+    await jobs.apply(spec(2, { participants: people('red', 'green') }));
+    await jobs.apply(spec(3, { participants: people('red', 'green', 'blue') }));
     expect(runner.runs).toHaveLength(3);
 
     // The fourth and fifth changes within the minute wait; the mix goes on as it is.
-    expect(await jobs.apply(spec(4, { layout: 'grid' }))).toBe(false);
-    expect(await jobs.apply(spec(5, { layout: 'speaker', focus: 'host-1' }))).toBe(false);
+    expect(await jobs.apply(spec(4, { participants: people('red', 'green', 'blue', 'yellow') }))).toBe(false);
+    expect(await jobs.apply(spec(5, { participants: people('red', 'blue') }))).toBe(false);
     expect(runner.runs).toHaveLength(3);
     expect(runner.run(3).ended).toBe(false);
 

@@ -5,6 +5,7 @@ import {
   checkInputUrl,
   checkOutputUrl,
   compose,
+  liveCommands,
   addressListed,
   endpointAllowed,
   maskUrls,
@@ -16,6 +17,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
 import { pinned, type PinnedUrl } from './pinned-source';
+import { MixControl } from './mix-control';
 import { ProcessRunner, type ChildRun } from './process-runner';
 import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
 import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
@@ -43,6 +45,8 @@ interface Job {
   withoutAudio: Set<string>;
   /** When ffmpeg was started for it within the last minute (MIX_RESTARTS_PER_MIN). */
   launches: number[];
+  /** Where its running ffmpeg takes runtime commands (see MixControl). */
+  control: string | null;
 }
 
 const MINUTE_MS = 60_000;
@@ -70,6 +74,7 @@ export class MixJobs implements OnApplicationShutdown {
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly runner: ProcessRunner,
+    private readonly control: MixControl,
   ) {
     const { mix } = config;
     this.policy = {
@@ -108,6 +113,8 @@ export class MixJobs implements OnApplicationShutdown {
       }
       // A newer change is already held: it goes on air when the minute allows, not this older one.
       if ((this.held.get(spec.id)?.spec.revision ?? -1) > spec.revision) return false;
+      // A new layout, focus, volume or mute goes into the running mix: no restart, no gap.
+      if (job && (await this.changeLive(job, spec))) return true;
       if (job?.child) {
         // A running mix restarts for a change at most MIX_RESTARTS_PER_MIN times a minute. Past that the
         // change is held (the mix goes on as it is, nothing waits on it) and the latest one held is applied
@@ -130,6 +137,7 @@ export class MixJobs implements OnApplicationShutdown {
         requestedAt: Date.now(),
         withoutAudio: new Set(),
         launches: [],
+        control: null,
       };
       if (job) await this.halt(job);
       const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
@@ -172,6 +180,36 @@ export class MixJobs implements OnApplicationShutdown {
     await this.egress.close();
   }
 
+  /**
+   * Applies `spec` to the job's running ffmpeg through runtime commands, when it only moves,
+   * resizes, turns up or down or mutes who is already there. False when that cannot be done
+   * (other participants or inputs, another output, another run) or ffmpeg did not take the
+   * commands: the change then restarts the mix.
+   */
+  private async changeLive(job: Job, spec: StreamSpec): Promise<boolean> {
+    if (!job.child || !job.control || job.status === 'failed' || !sameMix(job.spec, spec)) return false;
+    const commands = liveCommands(job.spec, spec, this.config.mix.canvas, this.silentOf(job, spec));
+    if (commands === null) return false;
+    const started = Date.now();
+    try {
+      await this.control.send(job.control, commands);
+    } catch (err) {
+      this.logger.warn({ err, streamId: spec.id }, 'change not taken by the running mix; restarting it');
+      return false;
+    }
+    this.release(spec.id);
+    job.spec = spec;
+    this.metrics.mixSwitch.observe({ how: 'live' }, (Date.now() - started) / 1000);
+    // The same run, now at this revision: told as it stands (live, or still starting).
+    this.setStatus(job, job.status, null);
+    return true;
+  }
+
+  /** The inputs of `spec` found to carry no audio, by position. */
+  private silentOf(job: Job, spec: StreamSpec): Set<number> {
+    return new Set(spec.participants.flatMap((p, i) => (job.withoutAudio.has(p.inputUrl) ? [i] : [])));
+  }
+
   /** How long a change must wait before this job's ffmpeg may be restarted again (0: now). */
   private restartWait(job: Job): number {
     const now = Date.now();
@@ -211,8 +249,9 @@ export class MixJobs implements OnApplicationShutdown {
     await reopenPlaylist(dir);
     job.run = Math.max(job.run + 1, Date.now());
     const segmentPrefix = `r${spec.revision}-${job.run}`;
-    const silent = new Set(spec.participants.flatMap((p, i) => (job.withoutAudio.has(p.inputUrl) ? [i] : [])));
-    const args = ffmpegArgs(sources, compose(spec, mix.canvas, silent), {
+    job.control = await this.control.address();
+    const composition = compose(spec, mix.canvas, { withoutAudio: this.silentOf(job, spec), control: job.control });
+    const args = ffmpegArgs(sources, composition, {
       canvas: mix.canvas,
       dir,
       segmentPrefix,
@@ -310,7 +349,7 @@ export class MixJobs implements OnApplicationShutdown {
       const playlist = await readFile(join(dir, PLAYLIST), 'utf8').catch(() => '');
       if (job.child !== child) return;
       if (playlist.split('\n').some((line) => line.startsWith(`${prefix}-`))) {
-        this.metrics.mixSwitch.observe((Date.now() - job.requestedAt) / 1000);
+        this.metrics.mixSwitch.observe({ how: 'restart' }, (Date.now() - job.requestedAt) / 1000);
         job.failures = 0;
         this.setStatus(job, 'live', null);
         return;
@@ -421,6 +460,17 @@ export class MixJobs implements OnApplicationShutdown {
     });
     return next;
   }
+}
+
+/** Whether `to` keeps the mix `from` runs: the same run, inputs in the same order, the same output. */
+function sameMix(from: StreamSpec, to: StreamSpec): boolean {
+  const inputs = (s: StreamSpec) => JSON.stringify(s.participants.map((p) => [p.userId, p.inputUrl]));
+  return (
+    to.desired === 'live' &&
+    from.startRevision === to.startRevision &&
+    from.output.rtmpUrl === to.output.rtmpUrl &&
+    inputs(from) === inputs(to)
+  );
 }
 
 /**
