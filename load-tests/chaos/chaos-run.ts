@@ -269,8 +269,15 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const answered = new Set<string>();
         // What a courier app says when it comes online, and again when the server asks (`courier.resync`).
         const announce = async () => {
-          await api.persist(jwt, i, 'PUT /v1/couriers/me/location', (app) => app.couriers.reportLocation(spot));
-          await api.persist(jwt, i, 'PUT /v1/couriers/me/availability', (app) => app.couriers.setAvailability(true));
+          // In this order: a courier with no position is never offered anything.
+          for (const step of [
+            () => api.persist(jwt, i, 'PUT /v1/couriers/me/location', (app) => app.couriers.reportLocation(spot)),
+            () => api.persist(jwt, i, 'PUT /v1/couriers/me/availability', (app) => app.couriers.setAvailability(true)),
+          ]) {
+            const done = await step();
+            if (!done.ok)
+              log(`${sub} could not announce itself: ${String(done.error)} (answers ${done.seen.join(',')})`);
+          }
         };
         await announce();
         // A working courier's app reports where it is every few seconds; dispatch passes over a courier
