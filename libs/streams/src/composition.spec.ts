@@ -75,27 +75,29 @@ describe('the composition', () => {
     expect(focusOf(request(0, 'speaker'))).toBeNull();
   });
 
-  it('builds the same graph for the same request: each picture in both layers over a black canvas, every filter named', () => {
+  it('builds the same graph for the same request: a back slot, each picture in front, every filter named', () => {
     const graph = compose(request(2, 'grid'), canvas).filterGraph;
     expect(compose(request(2, 'grid'), canvas).filterGraph).toBe(graph);
     const scaled = 'force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1';
     expect(graph.split(';')).toEqual([
       'color=c=black:s=1280x720:r=30[base]',
-      '[0:v]split=2[in0back][in0front]',
-      `[in0back]scale@back0=w=16:h=16:${scaled}[v0back]`,
-      `[in0front]scale@front0=w=640:h=720:${scaled}[v0front]`,
-      '[1:v]split=2[in1back][in1front]',
-      `[in1back]scale@back1=w=16:h=16:${scaled}[v1back]`,
-      `[in1front]scale@front1=w=640:h=720:${scaled}[v1front]`,
-      '[base][v0back]overlay@back0=x=1280:y=0:eval=frame[c0back]',
-      '[c0back][v1back]overlay@back1=x=1280:y=0:eval=frame[c1back]',
-      '[c1back][v0front]overlay@front0=x=0+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c0front]',
-      '[c0front][v1front]overlay@front1=x=640+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c1front]',
-      '[c1front]format=yuv420p[vout]',
+      '[0:v]split=2[in0front][in0back]',
+      '[1:v]split=2[in1front][in1back]',
+      // The back slot shows nothing in a grid: small, just right of the canvas.
+      '[in0back][in1back]streamselect@back=inputs=2:map=0[selected]',
+      `[selected]scale@back=w=16:h=16:${scaled}[vback]`,
+      '[base][vback]overlay@back=x=1280:y=0:eval=frame[cback]',
+      `[in0front]scale@front0=w=640:h=720:${scaled}[v0]`,
+      `[in1front]scale@front1=w=640:h=720:${scaled}[v1]`,
+      '[cback][v0]overlay@front0=x=0+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c0]',
+      '[c0][v1]overlay@front1=x=640+(640-overlay_w)/2:y=0+(720-overlay_h)/2:eval=frame[c1]',
+      '[c1]format=yuv420p[vout]',
       '[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a0=volume=1.00[a0]',
       '[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume@a1=volume=1.00[a1]',
       '[a0][a1]amix=inputs=2:duration=longest:dropout_transition=0:normalize=0[aout]',
     ]);
+    // One participant: nothing to select among.
+    expect(compose(request(1, 'pip'), canvas).filterGraph).toContain('[in0back]scale@back=w=1280:h=720');
   });
 
   it('listens for runtime commands where it is told, the address escaped for the graph', () => {
@@ -143,12 +145,12 @@ describe('the composition', () => {
     expect(alone.filterGraph).toContain('anullsrc=r=48000:cl=stereo[aout]');
   });
 
-  it("puts pip's full-frame focus in the back layer, so its inset is drawn over it whatever their order", () => {
-    const [first, second, third] = placements(request(3, 'pip', 'u2'), canvas);
-    expect(third).toEqual({ back: { x: 0, y: 0, w: 1280, h: 720 }, front: null });
-    expect(first?.back).toBeNull();
-    expect(first?.front).toMatchObject({ w: 320, h: 180 });
-    expect(second).toEqual({ back: null, front: null });
+  it("puts pip's full-frame focus in the back slot, so its inset is drawn over it whatever their order", () => {
+    const places = placements(request(3, 'pip', 'u2'), canvas);
+    expect(places.back).toEqual({ input: 2, rect: { x: 0, y: 0, w: 1280, h: 720 } });
+    expect(places.front[0]).toMatchObject({ w: 320, h: 180 });
+    expect(places.front.slice(1)).toEqual([null, null]);
+    expect(placements(request(3, 'speaker', 'u2'), canvas).back.rect).toBeNull();
   });
 });
 
@@ -164,7 +166,7 @@ describe('runtime commands between compositions', () => {
         'overlay@front2 y 0+(540-overlay_h)/2',
       ]),
     );
-    // The back layer is not used by either layout, and nobody's sound changed.
+    // The back slot is not used by either layout, and nobody's sound changed.
     expect(commands.filter((c) => c.includes('back') || c.startsWith('volume'))).toEqual([]);
     expect(liveCommands(request(4, 'grid'), request(4, 'grid'), canvas)).toEqual([]);
   });
@@ -180,10 +182,15 @@ describe('runtime commands between compositions', () => {
     expect(liveCommands(after, before, canvas)).toEqual(['volume@a0 volume 1.00', 'volume@a1 volume 1.00']);
   });
 
-  it('moves pip focus between layers: the old focus to the front inset, the new one to the back', () => {
+  it('moves pip focus by selecting another input for the back slot, and the old focus to the inset', () => {
     const commands = liveCommands(request(2, 'pip', 'u0'), request(2, 'pip', 'u1'), canvas)!;
-    expect(commands).toEqual(
-      expect.arrayContaining(['scale@back0 w 16', 'scale@back1 w 1280', 'scale@front0 w 320', 'scale@front1 w 16']),
+    expect(commands).toContain('streamselect@back map 1');
+    expect(commands).toEqual(expect.arrayContaining(['scale@front0 w 320', 'scale@front1 w 16']));
+    // The back slot stays full frame: only what it shows changed.
+    expect(commands.filter((c) => c.startsWith('scale@back') || c.startsWith('overlay@back'))).toEqual([]);
+    const toGrid = liveCommands(request(2, 'pip', 'u1'), request(2, 'grid'), canvas)!;
+    expect(toGrid).toEqual(
+      expect.arrayContaining(['scale@back w 16', 'overlay@back x 1280', 'streamselect@back map 0']),
     );
   });
 

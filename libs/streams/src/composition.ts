@@ -97,37 +97,39 @@ export function layoutTiles(request: CompositionRequest, canvas: Canvas): Tile[]
   }
 }
 
-/** Where a participant's picture is, per layer; null: not shown (kept small, off the canvas). */
-export interface Placement {
-  /** The back layer: the full-frame focus of `pip`, under the inset. */
-  readonly back: Rect | null;
-  /** The front layer: every other tile. */
-  readonly front: Rect | null;
+/**
+ * Where the pictures are, in two layers drawn back then front, so that a running mix
+ * can move anyone anywhere with runtime commands and still draw pip's inset over its
+ * full-frame focus, whatever their order. The back layer is one slot, showing the input
+ * it selects (pip's focus), or nothing; the front layer has a place per participant.
+ */
+export interface Placements {
+  readonly back: { readonly input: number; readonly rect: Rect | null };
+  /** Per participant, in participant order; null: not shown (kept small, off the canvas). */
+  readonly front: readonly (Rect | null)[];
 }
 
-/**
- * Each participant's place, in participant order. Two layers, drawn back then front,
- * so that a running mix can move anyone anywhere with runtime commands and still draw
- * pip's inset over its full-frame focus, whatever their order.
- */
-export function placements(request: CompositionRequest, canvas: Canvas): Placement[] {
+export function placements(request: CompositionRequest, canvas: Canvas): Placements {
   const tiles = layoutTiles(request, canvas);
-  const backFocus = request.layout === 'pip' ? tiles[0] : undefined;
-  return request.participants.map((_, i) => {
-    const tile = tiles.find((t) => t.input === i);
-    if (!tile) return { back: null, front: null };
-    return tile === backFocus ? { back: tile.rect, front: null } : { back: null, front: tile.rect };
-  });
+  const backTile = request.layout === 'pip' ? tiles[0] : undefined;
+  return {
+    back: backTile ? { input: backTile.input, rect: backTile.rect } : { input: 0, rect: null },
+    front: request.participants.map((_, i) => {
+      const tile = tiles.find((t) => t.input === i && t !== backTile);
+      return tile ? tile.rect : null;
+    }),
+  };
 }
 
 /** The size a hidden picture is scaled to: small, and still a valid frame whatever its aspect ratio. */
 const HIDDEN = { w: 16, h: 16 };
 
-type Layer = 'back' | 'front';
-const LAYERS: readonly Layer[] = ['back', 'front'];
-const scaleName = (layer: Layer, i: number) => `scale@${layer}${i}`;
-const overlayName = (layer: Layer, i: number) => `overlay@${layer}${i}`;
+/** The filters runtime commands address: the back slot's, and each participant's in the front layer. */
+const BACK_SELECT = 'streamselect@back';
+const scaleName = (slot: string) => `scale@${slot}`;
+const overlayName = (slot: string) => `overlay@${slot}`;
 const volumeName = (i: number) => `volume@a${i}`;
+const front = (i: number) => `front${i}`;
 
 /** A placement's scale size and overlay position; a hidden one is drawn just right of the canvas. */
 function drawn(rect: Rect | null, canvas: Canvas): { w: number; h: number; x: string; y: string } {
@@ -159,8 +161,8 @@ export interface ComposeOptions {
  * `withoutAudio`). Pictures are scaled into their tiles keeping their aspect ratio,
  * centred, over a black canvas; sound is every input at its volume (a muted one at
  * 0), mixed without normalisation (so adding a co-host does not turn the others down).
- * Every scale, overlay and volume is named, so that `liveCommands` can move the mix
- * to another layout, focus, volume or mute while it runs. Deterministic: same
+ * Every scale, overlay, volume and the back slot's selection is named, so that
+ * `liveCommands` can move the mix to another layout, focus, volume or mute while it runs. Deterministic: same
  * request, same graph.
  */
 export function compose(request: CompositionRequest, canvas: Canvas, options: ComposeOptions = {}): Composition {
@@ -168,25 +170,33 @@ export function compose(request: CompositionRequest, canvas: Canvas, options: Co
   const tiles = layoutTiles(request, canvas);
   const places = placements(request, canvas);
   const audible = request.participants.flatMap((p, i) => (p.muted || p.volume === 0 || withoutAudio.has(i) ? [] : [i]));
+  const n = request.participants.length;
   const chains: string[] = [`color=c=black:s=${canvas.width}x${canvas.height}:r=${canvas.fps}[base]`];
+  const scale = (from: string, slot: string, rect: Rect | null, to: string) => {
+    const { w, h } = drawn(rect, canvas);
+    return `${from}${scaleName(slot)}=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1${to}`;
+  };
+  const overlay = (below: string, picture: string, slot: string, rect: Rect | null, to: string) => {
+    const { x, y } = drawn(rect, canvas);
+    return `${below}${picture}${overlayName(slot)}=x=${x}:y=${y}:eval=frame${to}`;
+  };
 
-  places.forEach((place, i) => {
-    chains.push(`[${i}:v]split=2[in${i}back][in${i}front]`);
-    for (const layer of LAYERS) {
-      const { w, h } = drawn(place[layer], canvas);
-      chains.push(
-        `[in${i}${layer}]${scaleName(layer, i)}=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[v${i}${layer}]`,
-      );
-    }
-  });
   let below = '[base]';
-  for (const layer of LAYERS) {
-    places.forEach((place, i) => {
-      const { x, y } = drawn(place[layer], canvas);
-      chains.push(`${below}[v${i}${layer}]${overlayName(layer, i)}=x=${x}:y=${y}:eval=frame[c${i}${layer}]`);
-      below = `[c${i}${layer}]`;
-    });
+  if (n > 0) {
+    // The back slot: the one input it selects (streamselect takes two or more), scaled and drawn first.
+    for (let i = 0; i < n; i++) chains.push(`[${i}:v]split=2[in${i}front][in${i}back]`);
+    const inputs = Array.from({ length: n }, (_, i) => `[in${i}back]`).join('');
+    const selected = n > 1 ? '[selected]' : '[in0back]';
+    if (n > 1) chains.push(`${inputs}${BACK_SELECT}=inputs=${n}:map=${places.back.input}${selected}`);
+    chains.push(scale(selected, 'back', places.back.rect, '[vback]'));
+    chains.push(overlay(below, '[vback]', 'back', places.back.rect, '[cback]'));
+    below = '[cback]';
   }
+  places.front.forEach((rect, i) => chains.push(scale(`[in${i}front]`, front(i), rect, `[v${i}]`)));
+  places.front.forEach((rect, i) => {
+    chains.push(overlay(below, `[v${i}]`, front(i), rect, `[c${i}]`));
+    below = `[c${i}]`;
+  });
   const control = options.control ? `,zmq=bind_address=${graphValue(options.control)}` : '';
   chains.push(`${below}format=yuv420p${control}${VIDEO_OUT}`);
 
@@ -222,17 +232,17 @@ export function liveCommands(
   const before = placements(from, canvas);
   const after = placements(to, canvas);
   const commands: string[] = [];
-  after.forEach((place, i) => {
-    for (const layer of LAYERS) {
-      const was = drawn(before[i]?.[layer] ?? null, canvas);
-      const now = drawn(place[layer], canvas);
-      if (was.w !== now.w || was.h !== now.h) {
-        commands.push(`${scaleName(layer, i)} w ${now.w}`, `${scaleName(layer, i)} h ${now.h}`);
-      }
-      if (was.x !== now.x || was.y !== now.y) {
-        commands.push(`${overlayName(layer, i)} x ${now.x}`, `${overlayName(layer, i)} y ${now.y}`);
-      }
-    }
+  const move = (slot: string, was: Rect | null, now: Rect | null) => {
+    const [a, b] = [drawn(was, canvas), drawn(now, canvas)];
+    if (a.w !== b.w || a.h !== b.h) commands.push(`${scaleName(slot)} w ${b.w}`, `${scaleName(slot)} h ${b.h}`);
+    if (a.x !== b.x || a.y !== b.y) commands.push(`${overlayName(slot)} x ${b.x}`, `${overlayName(slot)} y ${b.y}`);
+  };
+  if (after.back.input !== before.back.input && to.participants.length > 1) {
+    commands.push(`${BACK_SELECT} map ${after.back.input}`);
+  }
+  move('back', before.back.rect, after.back.rect);
+  after.front.forEach((rect, i) => {
+    move(front(i), before.front[i] ?? null, rect);
     const volume = gain(to.participants[i]);
     if (!withoutAudio.has(i) && volume !== gain(from.participants[i]))
       commands.push(`${volumeName(i)} volume ${volume}`);
