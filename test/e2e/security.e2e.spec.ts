@@ -322,9 +322,12 @@ describe('security review findings (real Kafka, Redis and ffmpeg)', () => {
       const seen = new Set(mixProcesses(live.id));
       const watching = setInterval(() => mixProcesses(live.id).forEach((pid) => seen.add(pid)), 50);
       try {
+        // A co-host joining and leaving, over and over: each a new set of inputs, so a new ffmpeg (a layout
+        // change would go into the running one and restart nothing).
         for (let i = 0; i < 8; i++) {
-          const layout = i % 2 === 0 ? 'speaker' : 'grid';
-          await host.client.streams.setLayout(live.id, { layout });
+          if (i % 2 === 0)
+            await host.client.streams.setParticipant(live.id, 'flapping', { inputUrl: 'test:color=blue' });
+          else await host.client.streams.removeParticipant(live.id, 'flapping');
         }
         // Long enough for eight restarts one after the other (each well under a second here).
         await new Promise((resolve) => setTimeout(resolve, 4_000));
