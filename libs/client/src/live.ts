@@ -76,7 +76,7 @@ export class MeshLive {
     });
     this.socket.onAny((_event: string, _payload: unknown, meta?: PushMeta) => this.saw(meta));
     this.socket.on('recovery', ({ recovered }) => this.recovered(recovered));
-    this.socket.on('connect', () => this.connected_());
+    this.socket.on('connect', () => this.onConnect());
     this.socket.on('connect_error', (err) => this.failed(err));
   }
 
@@ -224,7 +224,7 @@ export class MeshLive {
     for (const handler of this.recoveryHandlers) handler(byServer && !unresumed);
   }
 
-  private connected_(): void {
+  private onConnect(): void {
     this.refreshed = false;
     this.pending?.resolve();
     this.pending = null;
