@@ -53,7 +53,9 @@ const MINUTE_MS = 60_000;
 
 /**
  * The ffmpeg processes of the streams this replica mixes, one per live stream.
- * A new revision replaces the process (ffmpeg cannot re-plan its graph), appending
+ * A new revision that only moves, resizes, turns up or down or mutes who is there
+ * goes into the running process as runtime commands (see MixControl); any other
+ * replaces the process (ffmpeg cannot add an input to a running graph), appending
  * to the same HLS playlist so players carry on; an older revision is ignored. A
  * process that dies is restarted with exponential backoff, then the job fails with
  * ffmpeg's reason. ffmpeg never outlives its stream (stop), its job (replace) or
