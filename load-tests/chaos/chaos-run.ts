@@ -42,6 +42,9 @@ export const TOPOLOGY_FAULTS: Record<Topology, readonly Fault[]> = {
   cluster: ['kafka-leader', 'redis-master', 'gateway', 'functions'],
 };
 
+/** How many of the harness's last log lines, and of each process' last output lines, a failed run reports. */
+const RECENT_LINES = 60;
+
 /** How often each courier's app reports its position. */
 const COURIER_REPORT_MS = 15_000;
 
@@ -112,7 +115,13 @@ const PASSING = [429, 502, 503, 504];
  * and customers on Socket.IO, as apps with both gateways' addresses, failing over.
  */
 export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
-  const { log } = options;
+  // The harness's last lines go with a failure, whoever reads the log: CI keeps only what a test throws.
+  const recent: string[] = [];
+  const log = (line: string) => {
+    recent.push(`${new Date().toISOString()} ${line}`);
+    if (recent.length > RECENT_LINES) recent.shift();
+    options.log(line);
+  };
   const cluster = options.topology === 'cluster';
   const dir = mkdtempSync(join(tmpdir(), 'mesh-chaos-'));
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
@@ -256,6 +265,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     let stopped = false;
 
     log(`bringing ${options.couriers} couriers online`);
+    /** Couriers whose last announcement was refused for good (each refusal is in the log). */
+    const notAnnounced = new Set<string>();
     const centre = { lat: 48.85 + Math.random() * 0.01, lng: 2.35 + Math.random() * 0.01 };
     const around = () => ({
       lat: centre.lat + (Math.random() - 0.5) * 0.04,
@@ -275,6 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
             () => api.persist(jwt, i, 'PUT /v1/couriers/me/availability', (app) => app.couriers.setAvailability(true)),
           ]) {
             const done = await step();
+            if (!done.ok) notAnnounced.add(sub);
             if (!done.ok)
               log(`${sub} could not announce itself: ${String(done.error)} (answers ${done.seen.join(',')})`);
           }
@@ -336,7 +348,15 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         const nearby = await api.call(dispatcher, 0, 'GET /v1/couriers/nearby', (app) =>
           app.couriers.nearby({ lat: centre.lat, lng: centre.lng, radiusM: 10_000, limit: 100 }),
         );
-        if (nearby.items.length < Math.min(100, options.couriers)) throw new Error('fleet not online yet');
+        const wanted = Math.min(100, options.couriers);
+        if (nearby.items.length < wanted) {
+          const online = await api.call(dispatcher, 0, 'GET /v1/couriers', (app) => app.couriers.list());
+          throw new Error(
+            `fleet not online yet: ${nearby.items.length} of ${wanted} couriers nearby, ${online.items.length} online ` +
+              `(${online.items.filter((c) => c.status === 'available').length} available), ` +
+              `${notAnnounced.size} never announced`,
+          );
+        }
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -508,6 +528,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           .length,
       };
     });
+  } catch (err) {
+    const tails = [...gateways, ...functions, loadBalancer]
+      .filter((p): p is RunningProcess => p !== undefined)
+      .map((p) => `--- ${p.name}'s last output:\n${p.output.join('').split('\n').slice(-RECENT_LINES).join('\n')}`);
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\n--- the harness's last lines:\n${recent.join('\n')}\n${tails.join('\n')}`,
+      { cause: err },
+    );
   } finally {
     if (placing) clearInterval(placing);
     for (const timer of reporting) clearInterval(timer);

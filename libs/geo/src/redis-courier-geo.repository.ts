@@ -42,7 +42,8 @@ local answers = {}
 for i = 3, #KEYS do
   local courier = KEYS[i]
   local a = (i - 3) * ${FIELDS}
-  if (redis.call('EXISTS', courier) == 0 and ARGV[a + 2] ~= '1') or redis.call('HEXISTS', courier, 'movingTo') == 1 then
+  if (redis.call('EXISTS', courier) == 0 and ARGV[a + 2] ~= '1') or redis.call('HEXISTS', courier, 'movingTo') == 1
+    or redis.call('HEXISTS', courier, 'movedTo') == 1 then
     answers[#answers + 1] = -1
   else
     local prev = tonumber(redis.call('HGET', courier, 'atMs'))
@@ -68,7 +69,8 @@ const MAX_FIXES_PER_CALL = 500;
  * {'gone'} when the courier is not (or no longer) in this market and may not be created here.
  */
 const SET_AVAILABILITY = `
-if (redis.call('EXISTS', KEYS[1]) == 0 and ARGV[4] ~= '1') or redis.call('HEXISTS', KEYS[1], 'movingTo') == 1 then
+if (redis.call('EXISTS', KEYS[1]) == 0 and ARGV[4] ~= '1') or redis.call('HEXISTS', KEYS[1], 'movingTo') == 1
+  or redis.call('HEXISTS', KEYS[1], 'movedTo') == 1 then
   return {'gone', ''}
 end
 local status = redis.call('HGET', KEYS[1], 'status') or 'offline'
@@ -103,7 +105,7 @@ return {'ok', 'offline'}
  * KEYS: courier hash, online index, available index. ARGV: id, target market, fix atMs.
  */
 const LEAVE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'movedTo') == 1 then return {'gone'} end
 local moving = redis.call('HGET', KEYS[1], 'movingTo')
 if moving and moving ~= ARGV[2] then return {'gone'} end
 local status = redis.call('HGET', KEYS[1], 'status') or 'offline'
@@ -143,11 +145,24 @@ if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'status',
 return 0
 `;
 
-/* Step 3, in the market it left. KEYS: courier hash. ARGV: target market. */
+/*
+ * Step 3, in the market it left: only a marker of where it went is kept there for a while
+ * (\`movedTo\`, which every script reads as "not here, and not to be made here"). A worker
+ * that looked for the courier before the move and found it nowhere would otherwise make it
+ * again in the home market with its change (an availability racing a first fix), leaving
+ * two couriers, the moved one without that change.
+ * KEYS: courier hash. ARGV: target market, how long the marker stays (ms).
+ */
 const FORGET = `
-if redis.call('HGET', KEYS[1], 'movingTo') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('HGET', KEYS[1], 'movingTo') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'movedTo', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 0
 `;
+/** How long a market remembers that a courier moved out (far longer than a worker takes from looking to writing). */
+const MOVED_MARKER_MS = 10 * 60_000;
 
 const VIEW_FIELDS = ['status', 'lat', 'lng', 'at', 'activeOrderId'] as const;
 /**
@@ -289,7 +304,7 @@ export class RedisCourierGeoRepository extends CourierGeoRepository {
       ...moved,
     );
     if (arrived !== 1) return this.retry(courierId, fix, attempt);
-    await this.commands.meshCourierForget(keys.courier(current, courierId), target);
+    await this.commands.meshCourierForget(keys.courier(current, courierId), target, MOVED_MARKER_MS);
     this.remember(courierId, target);
     return { activeOrderId: null };
   }
@@ -512,7 +527,7 @@ interface ScriptCommands {
   meshSetAvailability(...args: string[]): Promise<[string, string]>;
   meshCourierLeave(...args: (string | number)[]): Promise<string[]>;
   meshCourierArrive(...args: string[]): Promise<number>;
-  meshCourierForget(key: string, target: string): Promise<number>;
+  meshCourierForget(key: string, target: string, markerMs: number): Promise<number>;
   meshCourierEnsure(key: string): Promise<number>;
 }
 
