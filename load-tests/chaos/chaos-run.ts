@@ -82,6 +82,8 @@ export interface FaultFigures {
   missedFinalPush: number;
   /** …and who did not learn it by refetching after a reconnect either. */
   finalStateUnknown: number;
+  /** Per missed final push: the order, when it was delivered, the last status its customer was pushed, and their socket's story. */
+  missed: string[];
   /** Orders two couriers were each told they hold (accept answered 200). */
   doubleAssigned: number;
   /** From the killed process being back (ready) to the next offer reaching a courier. */
@@ -98,9 +100,43 @@ interface Tracked {
   id: string;
   customer: string;
   window: number;
-  couriers: Set<string>;
-  pushedFinal: boolean;
   refetchedFinal: boolean;
+}
+
+/**
+ * What the apps were told, by order id, kept apart from the orders placed: an order can be
+ * offered, held and delivered before its 202 reaches the customer (while a broker dies, the
+ * gateway may wait out its publish after Kafka took the event).
+ */
+class Told {
+  private readonly lastPushed = new Map<string, string>();
+  private readonly finals = new Set<string>();
+  private readonly holders = new Map<string, Set<string>>();
+
+  /** An `order.updated` its customer got. */
+  pushed(order: OrderView): void {
+    this.lastPushed.set(order.id, order.status);
+    if (order.status === 'delivered') this.finals.add(order.id);
+  }
+
+  /** A courier told (accept answered 200) that it holds the order. */
+  holds(orderId: string, courierId: string): void {
+    const holders = this.holders.get(orderId) ?? new Set();
+    holders.add(courierId);
+    this.holders.set(orderId, holders);
+  }
+
+  finalPushed(id: string): boolean {
+    return this.finals.has(id);
+  }
+
+  lastPushedOf(id: string): string | null {
+    return this.lastPushed.get(id) ?? null;
+  }
+
+  holdersOf(id: string): number {
+    return this.holders.get(id)?.size ?? 0;
+  }
 }
 
 const DELIVERY_STEP_MS = 300;
@@ -206,9 +242,17 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     const refusedConnections: number[] = [];
     /** Per app (its subject), how many times its socket connected. */
     const connections = new Map<string, number>();
+    /** Per app, what its socket went through (connected, recovered or not, disconnected and why). */
+    const socketStory = new Map<string, string[]>();
+    const tell = (who: string, what: string) => {
+      const story = socketStory.get(who) ?? [];
+      story.push(`${new Date().toISOString()} ${what}`);
+      socketStory.set(who, story.slice(-20));
+    };
     const api = new FailoverApi(urls, unreachable, refusedConnections, log);
 
     const orders = new Map<string, Tracked>();
+    const told = new Told();
     const offers: number[] = [];
     let window = 0;
     const refusals: { window: number; ms: number }[] = [];
@@ -234,11 +278,13 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           if (meta && Number(meta.offset) > Number(offsets[meta.room] ?? 0)) offsets[meta.room] = meta.offset;
         });
         socket.on('recovery', ({ recovered }: { recovered: boolean }) => {
+          tell(who, `recovery ${recovered ? 'recovered' : 'not recovered'}`);
           // Told it could not get what it missed: it refetches what it shows.
           if (connectedBefore && !recovered) onUnrecovered();
           connectedBefore = true;
         });
         socket.once('connect', () => {
+          tell(who, `connected to ${urls[attempt % urls.length]}`);
           connections.set(who, (connections.get(who) ?? 0) + 1);
           on(socket);
         });
@@ -250,6 +296,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           setTimeout(open, 200);
         };
         socket.once('connect_error', (err) => {
+          tell(who, `could not connect: ${err.message}`);
           unreachable.push(Date.now());
           const detail = (err as Error & { description?: { message?: string } }).description?.message ?? '';
           if (/ECONNREFUSED/.test(`${err.message} ${detail}`)) refusedConnections.push(Date.now());
@@ -257,6 +304,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           retry();
         });
         socket.once('disconnect', (reason) => {
+          tell(who, `disconnected: ${reason}`);
           if (reason !== 'io client disconnect') retry();
         });
       };
@@ -314,7 +362,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
               if (answered.has(offer.offerId)) return;
               answered.add(offer.offerId);
               offers.push(Date.now());
-              void deliverOffer(api, jwt, sub, offer, orders, i, log);
+              void deliverOffer(api, jwt, sub, offer, told, i, log);
             });
           },
           // Not recovered (a `courier.resync` may have been missed too): the app says again where it is and
@@ -333,11 +381,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           i,
           (socket) => {
             socket.on('order.updated', (order: OrderView) => {
-              const tracked = orders.get(order.id);
-              if (tracked && order.status === 'delivered') tracked.pushedFinal = true;
+              told.pushed(order);
             });
           },
-          () => void refetchOpen(api, jwt, sub, orders, i),
+          () => void refetchOpen(api, jwt, sub, orders, told, i),
         );
         return { sub, jwt, home: i };
       }),
@@ -379,8 +426,6 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
               id: order.id,
               customer: customer.sub,
               window: placedIn,
-              couriers: new Set(),
-              pushedFinal: false,
               refetchedFinal: false,
             });
           },
@@ -484,7 +529,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     // Pushes of the last deliveries are on their way: wait for them, up to a deadline.
     await eventually(
       () => {
-        const waiting = [...orders.values()].filter((o) => finals.get(o.id)?.status === 'delivered' && !o.pushedFinal);
+        const waiting = [...orders.values()].filter(
+          (o) => finals.get(o.id)?.status === 'delivered' && !told.finalPushed(o.id),
+        );
         if (waiting.length > 0) throw new Error('pushes outstanding');
       },
       { timeoutMs: 30_000, intervalMs: 200 },
@@ -492,7 +539,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     stopped = true;
     // Which pushes never came, and to whom: the first thing to look at when one is missed.
     for (const o of orders.values()) {
-      if (finals.get(o.id)?.status !== 'delivered' || o.pushedFinal) continue;
+      if (finals.get(o.id)?.status !== 'delivered' || told.finalPushed(o.id)) continue;
       log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
     }
 
@@ -518,9 +565,16 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           return f && !['delivered', 'cancelled', 'unassigned'].includes(f.status);
         }).length,
         unassigned: mine.filter((o) => final(o)?.status === 'unassigned').length,
-        missedFinalPush: delivered.filter((o) => !o.pushedFinal).length,
-        finalStateUnknown: delivered.filter((o) => !o.pushedFinal && !o.refetchedFinal).length,
-        doubleAssigned: mine.filter((o) => o.couriers.size > 1).length,
+        missedFinalPush: delivered.filter((o) => !told.finalPushed(o.id)).length,
+        finalStateUnknown: delivered.filter((o) => !told.finalPushed(o.id) && !o.refetchedFinal).length,
+        missed: delivered
+          .filter((o) => !told.finalPushed(o.id))
+          .map(
+            (o) =>
+              `${o.id} delivered at ${final(o)!.updatedAt}, last pushed ${told.lastPushedOf(o.id) ?? 'nothing'}; ` +
+              `its customer's socket: ${(socketStory.get(o.customer) ?? []).join(', ')}`,
+          ),
+        doubleAssigned: mine.filter((o) => told.holdersOf(o.id) > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,
         longestOfferGapMs: Math.max(0, ...gaps),
         connectionErrors: unreachable.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!).length,
@@ -556,7 +610,7 @@ async function deliverOffer(
   jwt: string,
   courierId: string,
   offer: OfferView,
-  orders: Map<string, Tracked>,
+  told: Told,
   home: number,
   log: (line: string) => void,
 ): Promise<void> {
@@ -570,7 +624,7 @@ async function deliverOffer(
     );
     if (order?.courierId !== courierId || order.status !== 'assigned') return;
   }
-  orders.get(offer.orderId)?.couriers.add(courierId);
+  told.holds(offer.orderId, courierId);
   for (const step of ['pickup', 'deliver'] as const) {
     await new Promise((resolve) => setTimeout(resolve, DELIVERY_STEP_MS));
     const res = await api.persist(jwt, home, `POST /v1/orders/${offer.orderId}/${step}`, (app) =>
@@ -589,10 +643,11 @@ async function refetchOpen(
   jwt: string,
   customer: string,
   orders: Map<string, Tracked>,
+  told: Told,
   home: number,
 ): Promise<void> {
   for (const order of orders.values()) {
-    if (order.customer !== customer || order.pushedFinal || order.refetchedFinal) continue;
+    if (order.customer !== customer || told.finalPushed(order.id) || order.refetchedFinal) continue;
     const found = await api
       .call(jwt, home, `GET /v1/orders/${order.id}`, (app) => app.orders.get(order.id))
       .catch(() => null);
