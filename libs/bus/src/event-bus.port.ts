@@ -37,6 +37,13 @@ export interface SubscriptionSpec {
    * once, as is a malformed message. Without it an event is retried until it succeeds.
    */
   readonly maxAttempts?: number;
+  /**
+   * Told this member's partitions of the topic whenever the group hands them out (on
+   * joining, and at every rebalance): the keys it alone is given events of until the
+   * next call (see `partitionOf`). A function that keeps work running per key (a mix)
+   * owns that work by it.
+   */
+  readonly onAssigned?: (partitions: readonly number[]) => void | Promise<void>;
 }
 
 export interface PublishOptions {
@@ -98,6 +105,8 @@ export abstract class EventBus {
    */
   abstract publish(topic: TopicKey, event: CloudEvent, options?: PublishOptions): Promise<void>;
   abstract subscribe(spec: SubscriptionSpec): Promise<Subscription>;
+  /** The partition of `topic` that events with this partition key go to. */
+  abstract partitionOf(topic: TopicKey, key: string): number;
   /** Reads a topic's dead letters, from the earliest, as a consumer group. */
   abstract subscribeDeadLetters(spec: DeadLetterSpec): Promise<Subscription>;
   /** Members of a consumer group right now: the replicas of a function, wherever they run. */

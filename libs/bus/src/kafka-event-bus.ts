@@ -3,6 +3,7 @@ import type { Logger } from '@mesh/telemetry';
 import {
   Kafka,
   logLevel,
+  Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
@@ -484,6 +485,18 @@ export class KafkaEventBus extends EventBus {
     await admin.describeCluster();
   }
 
+  partitionOf(topic: TopicKey, key: string): number {
+    // kafkajs's default partitioner (Java's: murmur2 of the key), which the producer uses.
+    const partitionMetadata = Array.from({ length: TOPICS[topic].partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [],
+      isr: [],
+      partitionErrorCode: 0,
+    }));
+    return KEYED_PARTITIONER({ topic: this.name(topic), partitionMetadata, message: { key, value: null } });
+  }
+
   async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
     const log = this.options.logger.child({ component: 'consumer', group: spec.group, topic: spec.topic });
     const topic = this.name(spec.topic);
@@ -509,12 +522,15 @@ export class KafkaEventBus extends EventBus {
         resolve();
       });
     });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      log.info(
-        { durationMs: payload.duration, partitions: payload.memberAssignment[topic] ?? [], uptimeMs: uptimeMs() },
-        'joined the group',
-      ),
-    );
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = payload.memberAssignment[topic] ?? [];
+      log.info({ durationMs: payload.duration, partitions, uptimeMs: uptimeMs() }, 'joined the group');
+      if (spec.onAssigned) {
+        Promise.resolve(spec.onAssigned(partitions)).catch((err: unknown) =>
+          log.error({ err, partitions }, 'taking up the partitions failed'),
+        );
+      }
+    });
     const concurrency = spec.concurrency ?? 64;
     const pace = this.fetchPacer(consumer);
     const committer = new OffsetCommitter(consumer, topic, COMMIT_INTERVAL_MS, log);
@@ -642,6 +658,8 @@ export class KafkaEventBus extends EventBus {
     await Promise.all([producer?.disconnect(), admin?.disconnect()]);
   }
 }
+
+const KEYED_PARTITIONER = Partitioners.DefaultPartitioner();
 
 const uptimeMs = (): number => Math.round(process.uptime() * 1000);
 

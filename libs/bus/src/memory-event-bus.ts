@@ -61,11 +61,15 @@ export class MemoryEventBus extends EventBus {
   publish(key: TopicKey, event: CloudEvent): Promise<void> {
     if (this.closed) return Promise.reject(new Error('event bus is closed'));
     const topic = this.topic(key);
-    const partition = partitionOf(event.partitionkey, topic.partitions.length);
+    const partition = this.partitionOf(key, event.partitionkey);
     // A copy, as a serialized message would be: consumers never share the producer's object.
     (topic.partitions[partition] as CloudEvent[]).push(structuredClone(event));
     for (const group of topic.groups.values()) this.drain(key, group, partition);
     return Promise.resolve();
+  }
+
+  partitionOf(topic: TopicKey, key: string): number {
+    return hashToPartition(key, TOPICS[topic].partitions);
   }
 
   subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -79,12 +83,15 @@ export class MemoryEventBus extends EventBus {
     const member: Member = { spec, active: true };
     group.members.push(member);
     const joined = group;
+    const handOut = () => assign(joined, topic.partitions.length);
+    handOut();
     topic.partitions.forEach((_, partition) => this.drain(spec.topic, joined, partition));
     return Promise.resolve({
       close: async () => {
         member.active = false;
         joined.members.splice(joined.members.indexOf(member), 1);
         await Promise.all(joined.inFlight);
+        handOut();
         topic.partitions.forEach((_, partition) => this.drain(spec.topic, joined, partition));
       },
     });
@@ -230,7 +237,15 @@ export class MemoryEventBus extends EventBus {
 }
 
 /** FNV-1a: a stable key → partition mapping, so one key's events share a partition. */
-function partitionOf(key: string, partitions: number): number {
+/** Tells each member the partitions it is given events of (as \`drain\` picks: partition mod members). */
+function assign(group: Group, partitions: number): void {
+  group.members.forEach((member, i) => {
+    const mine = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % group.members.length === i);
+    void Promise.resolve(member.spec.onAssigned?.(mine)).catch(() => undefined);
+  });
+}
+
+function hashToPartition(key: string, partitions: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);

@@ -1,4 +1,5 @@
 import { EventBus, PermanentFailure, newEvent, type CloudEvent, type DeadLetter, type Subscription } from '@mesh/bus';
+import { TOPICS } from '@mesh/contracts';
 import { eventually, uniqueName } from '@mesh/harness';
 
 export interface BusUnderTest {
@@ -280,6 +281,53 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       const second: CloudEvent[] = [];
       await collect(group, second);
       await eventually(() => expect(second.map((e) => e.id)).toEqual(late.map((e) => e.id)), { timeoutMs: 20_000 });
+    });
+
+    it('tells each member its partitions, and a key’s events go to the member whose partitions hold it', async () => {
+      const group = uniqueName('g');
+      const members = ['a', 'b'].map((name) => ({
+        name,
+        owns: [] as readonly number[],
+        got: [] as CloudEvent[],
+      }));
+      for (const member of members) {
+        subscriptions.push(
+          await under.bus.subscribe({
+            group,
+            topic: 'couriers',
+            onAssigned: (partitions) => {
+              member.owns = partitions;
+            },
+            handle: (event) => {
+              member.got.push(event);
+              return Promise.resolve();
+            },
+          }),
+        );
+      }
+      // Once the group has settled, the two shares are apart and cover the topic.
+      await eventually(
+        () => {
+          const [a, b] = members.map((m) => m.owns);
+          expect(a!.length).toBeGreaterThan(0);
+          expect(b!.length).toBeGreaterThan(0);
+          expect(a!.filter((p) => b!.includes(p))).toEqual([]);
+          expect(a!.length + b!.length).toBe(TOPICS.couriers.partitions);
+        },
+        { timeoutMs: 30_000 },
+      );
+      const sent = Array.from({ length: 20 }, (_, i) => location(uniqueName(`k${i}`), i));
+      for (const e of sent) await under.bus.publish('couriers', e);
+      await eventually(() => expect(members.flatMap((m) => m.got)).toHaveLength(sent.length), { timeoutMs: 20_000 });
+      for (const member of members) {
+        for (const event of member.got) {
+          expect({
+            key: event.partitionkey,
+            member: member.name,
+            owned: member.owns.includes(under.bus.partitionOf('couriers', event.partitionkey)),
+          }).toEqual({ key: event.partitionkey, member: member.name, owned: true });
+        }
+      }
     });
 
     it('answers a ping', async () => {

@@ -28,6 +28,16 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/** The pid of a process's parent; null once it is gone. */
+export function parentPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** A process's resident memory in MB (0 once it is gone). */
 export function rssMb(pid: number): number {
   try {

@@ -117,6 +117,14 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
               // Redis away is an outage, not the event's fault: it waits for Redis, never dead-lettered for it.
               throw isOutage(err) ? new DependencyUnavailable(err) : err;
             }),
+          ...(fn.onAssigned
+            ? {
+                onAssigned: (partitions: readonly number[]) =>
+                  fn.onAssigned!((key) => partitions.includes(this.bus.partitionOf(fn.topic, key))).catch(
+                    (err: unknown) => this.logger.error({ err, function: fn.name }, 'taking up owned work failed'),
+                  ),
+              }
+            : {}),
           onMalformed: (reason) => {
             this.metrics.functionInvocations.inc({ function: fn.name, outcome: 'dead-lettered' });
             this.logger.warn({ function: fn.name, reason }, 'dead-lettered a message that is not a CloudEvent');

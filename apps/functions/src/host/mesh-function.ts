@@ -21,6 +21,12 @@ export interface MeshFunction<T extends EventType = EventType> {
   handle(event: MeshEvent<T>): Promise<void>;
   /** Called once this process hosts the function (after it subscribed): a function with long-running work picks it up again. */
   onHosted?(): Promise<void>;
+  /**
+   * Told, on joining its group and at every rebalance, which partition keys this replica
+   * now owns: their events come only here until the next call. Long-running work kept
+   * per key (a live mix) is taken up for the keys owned and let go for the others.
+   */
+  onAssigned?(owns: (key: string) => boolean): Promise<void>;
 }
 
 /** Injection token: the functions this process may host. */

@@ -153,6 +153,26 @@ export class MixJobs implements OnApplicationShutdown {
     });
   }
 
+  /** The streams this replica mixes now. */
+  running(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /**
+   * Lets a stream go to the replica that owns it now (its group was rebalanced): its ffmpeg
+   * stops, its playlist is left open and nothing is reported; the new owner carries the
+   * playlist on (one discontinuity) and reports the stream live again.
+   */
+  handOver(streamId: string): Promise<void> {
+    return this.serially(streamId, async () => {
+      this.release(streamId);
+      const job = this.jobs.get(streamId);
+      if (!job) return;
+      this.jobs.delete(streamId);
+      await this.halt(job);
+    });
+  }
+
   /**
    * Deletes, from time to time, the HLS of streams that ended (or were abandoned) more
    * than MIX_HLS_RETAIN_S ago; the streams this replica mixes are left alone.

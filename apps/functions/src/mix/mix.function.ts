@@ -49,22 +49,35 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     if (await this.jobs.apply(latest)) await this.announce(latest.id);
   }
 
-  /**
-   * After a restart (a crash, a deploy), picks up the streams that should be on
-   * air, so a room does not stay dark until its host changes something. The mix
-   * runs as one replica (see the scaling policy), so every such stream is this one's.
-   */
-  async onHosted(): Promise<void> {
-    // The first sweep comes one interval from now, after the streams below are this replica's jobs again.
+  onHosted(): Promise<void> {
+    // The first sweep comes one interval from now, after the streams this replica owns are its jobs again.
     this.jobs.startSweeping();
+    return Promise.resolve();
+  }
+
+  /**
+   * Each live stream is mixed by the replica that owns its key's partition of the
+   * streams topic (its changes come only there). On joining, and whenever the group is
+   * rebalanced (a replica started, stopped or died), this replica lets go of the streams
+   * it no longer owns and picks up those it now owns that should be on air, so a room
+   * whose replica died is live again on another without its host doing anything.
+   */
+  async onAssigned(owns: (key: string) => boolean): Promise<void> {
+    const letGo = this.jobs.running().filter((id) => !owns(id));
+    await Promise.all(letGo.map((id) => this.jobs.handOver(id)));
     const streams = await this.store.list(RESUME_LIMIT);
     const resumable = streams.filter(
-      ({ spec, job }) => spec.desired === 'live' && streamStatus(spec, job) !== 'failed',
+      ({ spec, job }) => owns(spec.id) && spec.desired === 'live' && streamStatus(spec, job) !== 'failed',
     );
+    let taken = 0;
     for (const { spec } of resumable) {
-      if (await this.jobs.apply(spec)) await this.announce(spec.id);
+      if (await this.jobs.apply(spec)) {
+        taken++;
+        await this.announce(spec.id);
+      }
     }
-    if (resumable.length > 0) this.logger.info({ streams: resumable.length }, 'resumed live streams');
+    if (taken + letGo.length > 0)
+      this.logger.info({ taken, letGo: letGo.length }, 'took up the live streams owned here');
   }
 
   /** Keeps the job's report with the stream (if it is still that run) and tells the room. */
