@@ -31,6 +31,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   readonly topic = 'streams';
   readonly accepts = STREAM_CHANGES;
   readonly idempotency = 'natural';
+  /** The partition assignments being taken up, one after another. */
+  private assignments: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly jobs: MixJobs,
@@ -61,8 +63,15 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
    * rebalanced (a replica started, stopped or died), this replica lets go of the streams
    * it no longer owns and picks up those it now owns that should be on air, so a room
    * whose replica died is live again on another without its host doing anything.
+   * Assignments are taken up one after another, so the latest is what holds.
    */
-  async onAssigned(owns: (key: string) => boolean): Promise<void> {
+  onAssigned(owns: (key: string) => boolean): Promise<void> {
+    const next = this.assignments.then(() => this.takeUp(owns));
+    this.assignments = next.catch(() => undefined);
+    return next;
+  }
+
+  private async takeUp(owns: (key: string) => boolean): Promise<void> {
     const letGo = this.jobs.running().filter((id) => !owns(id));
     await Promise.all(letGo.map((id) => this.jobs.handOver(id)));
     const streams = await this.store.list(RESUME_LIMIT);
