@@ -334,10 +334,12 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
             () => api.persist(jwt, i, 'PUT /v1/couriers/me/availability', (app) => app.couriers.setAvailability(true)),
           ]) {
             const done = await step();
-            if (!done.ok) notAnnounced.add(sub);
-            if (!done.ok)
-              log(`${sub} could not announce itself: ${String(done.error)} (answers ${done.seen.join(',')})`);
+            if (done.ok) continue;
+            notAnnounced.add(sub);
+            log(`${sub} could not announce itself: ${String(done.error)} (answers ${done.seen.join(',')})`);
+            return;
           }
+          notAnnounced.delete(sub);
         };
         await announce();
         // A working courier's app reports where it is every few seconds; dispatch passes over a courier
