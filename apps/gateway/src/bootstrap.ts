@@ -89,8 +89,8 @@ export async function createGateway(
         handshakeTimeoutMs: config.anonymous.handshakeTimeoutMs,
       },
       redis && {
-        pub: redis.duplicateForPubSub('publisher'),
-        sub: redis.duplicateForPubSub(),
+        pub: redis.publisher(),
+        sub: redis.shardedSubscriber(),
         keyPrefix: config.redis.keyPrefix,
       },
     ),

@@ -28,18 +28,23 @@ export abstract class ClientPush {
   abstract leave(members: string, room: string): void;
 }
 
-/** The Redis channel prefix shared by the gateways' adapter and the functions' emitter. */
+/**
+ * The sharded Pub/Sub channel prefix shared by the gateways' adapter and the functions'
+ * emitter. A hash tag: every channel of it (the broadcasts', each gateway's answers)
+ * is in one slot, served by one master of a Redis Cluster.
+ */
 export function socketIoChannel(redisKeyPrefix: string): string {
-  return `${redisKeyPrefix}socket.io`;
+  return `{${redisKeyPrefix}socket.io}`;
 }
 
-/** What the Socket.IO server and the Redis emitter have in common for broadcasting. */
+/** What the Socket.IO server and the sharded emitter have in common for broadcasting. */
 export interface Broadcaster {
   to(rooms: string | string[]): Broadcast;
 }
 interface Broadcast {
   except(rooms: string | string[]): Broadcast;
-  emit(event: string, ...args: unknown[]): boolean;
+  /** The emitter's resolves once Redis has the broadcast; the server's is done when it returns. */
+  emit(event: string, ...args: unknown[]): boolean | Promise<void>;
 }
 
 /**
@@ -48,7 +53,7 @@ interface Broadcast {
  * in several gets it once), with the `PushMeta` of its first room: one push has
  * one offset in all its rooms, so a client files it under that room and a
  * resume that names it counts it seen whichever room it came through.
- * `sent` runs the broadcast and resolves once it is out (the emitter's publish answered).
+ * Resolves once the broadcast is out (the emitter's publish answered).
  */
 export async function broadcast(
   via: Broadcaster,
@@ -57,16 +62,15 @@ export async function broadcast(
   event: ServerEventName,
   payload: unknown,
   except?: string,
-  sent: (emit: () => void) => Promise<void> = (emit) => Promise.resolve(emit()),
 ): Promise<void> {
   const targets = typeof rooms === 'string' ? [rooms] : [...rooms];
   const to = via.to(targets).except(except ? [except] : []);
   if (UNRECORDED_EVENTS.includes(event)) {
-    await sent(() => to.emit(event, payload));
+    await to.emit(event, payload);
     return;
   }
   const id = newId();
   const offset = await history.append(targets, { id, event, payload });
   const meta: PushMeta = { id, room: targets[0] ?? '', offset };
-  await sent(() => to.emit(event, payload, meta));
+  await to.emit(event, payload, meta);
 }

@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Module, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
 import { RedisConnection } from '@mesh/redis';
-import type { Publisher } from '@mesh/redis';
+import type { RedisClient } from '@mesh/redis';
 import { ClientPush } from './client-push.port';
 import { InProcessClientPush } from './in-process-client-push';
 import { MemoryPushHistory } from './memory-push-history';
@@ -48,7 +48,7 @@ export class RealtimeModule implements OnApplicationShutdown {
         {
           provide: ClientPush,
           inject: [EMITTER_CLIENT, PushHistory],
-          useFactory: (client: Publisher, history: PushHistory) =>
+          useFactory: (client: RedisClient, history: PushHistory) =>
             new RedisClientPush(client, config.redis.keyPrefix, history),
         },
       ],

@@ -6,7 +6,7 @@ function publisher(answer: () => Promise<number>) {
   const published: string[] = [];
   return {
     published,
-    publish: (channel: string) => {
+    spublish: (channel: string) => {
       published.push(channel);
       return answer();
     },
@@ -15,14 +15,14 @@ function publisher(answer: () => Promise<number>) {
   };
 }
 
-describe('Redis emitter push', () => {
+describe('Redis sharded push', () => {
   const history = () => new MemoryPushHistory({ windowMs: 60_000, maxPerRoom: 10 });
 
-  it('is done once Redis took the publish', async () => {
+  it('is done once Redis took the publish, on the gateways\' one channel', async () => {
     const node = publisher(() => Promise.resolve(2));
     const push = new RedisClientPush(node, 'mesh:', history());
     await push.emit(['user:a'], 'order.updated', { id: 'o1' } as never);
-    expect(node.published).toHaveLength(1);
+    expect(node.published).toEqual(['{mesh:socket.io}#/#']);
   });
 
   it('fails when the publish fails (its node gone), so the event it was for comes again', async () => {

@@ -37,23 +37,30 @@ export class RedisConnection {
   }
 
   /**
-   * A new connection without the key prefix, for pub/sub (Socket.IO adapter and emitter).
-   * `publisher`: only publishes, so publishes made in one tick go out in one write.
-   * (On a cluster, PUBLISH reaches the subscribers of every node.)
+   * A new connection without the key prefix, for classic pub/sub (hints that may be
+   * lost, like the outbox's "relayed up to"). `publisher`: only publishes, so publishes
+   * made in one tick go out in one write. On a cluster, PUBLISH reaches the subscribers
+   * of other nodes over the cluster's bus, which drops what it had queued for a node
+   * that stalled; what must arrive goes sharded (`publisher`, `shardedSubscriber`).
    */
   duplicateForPubSub(use: 'subscriber' | 'publisher' = 'subscriber'): RedisClient {
     return this.connect({ enableAutoPipelining: use === 'publisher', maxRetriesPerRequest: null });
   }
 
   /**
-   * A publisher whose messages arrive in the order they were published: pushes
-   * to one room must. (A cluster client sends each keyless command to any node,
-   * and messages published on different nodes may overtake each other; this one
-   * publishes through one master at a time. PUBLISH reaches every node's subscribers.)
+   * Publishes pushes with SPUBLISH: to the master serving the channel's slot (routed by
+   * the cluster client), in the order published, never over the cluster's bus.
    */
-  publisher(): Publisher {
-    const client = this.duplicateForPubSub('publisher');
-    return client instanceof Cluster ? new OneNodePublisher(client) : client;
+  publisher(): RedisClient {
+    return this.duplicateForPubSub('publisher');
+  }
+
+  /**
+   * Subscribes with SSUBSCRIBE, on the master serving each channel's slot; on a cluster,
+   * moved to the new master when a replica takes over (and subscribed again there).
+   */
+  shardedSubscriber(): RedisClient {
+    return this.connect({ enableAutoPipelining: false, maxRetriesPerRequest: null, shardedSubscribers: true });
   }
 
   /**
@@ -97,6 +104,7 @@ export class RedisConnection {
     enableAutoPipelining: boolean;
     commandTimeout?: number;
     maxRetriesPerRequest?: number | null;
+    shardedSubscribers?: boolean;
   }): RedisClient {
     const node = {
       connectTimeout: 3_000,
@@ -119,6 +127,7 @@ export class RedisConnection {
               // A failover (a replica promoted) takes the cluster's node timeout; commands retry through it.
               retryDelayOnFailover: 100,
               retryDelayOnClusterDown: 100,
+              shardedSubscribers: options.shardedSubscribers === true,
               redisOptions: node,
             },
           )
@@ -132,52 +141,6 @@ export class RedisConnection {
     return client;
   }
 }
-
-/** What pushes are published through (the Socket.IO emitter only publishes). */
-export interface Publisher {
-  publish(channel: string, message: string): Promise<number>;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-}
-
-/** Publishes through one master of a cluster, the same one while it answers. */
-class OneNodePublisher implements Publisher {
-  private node: Redis | undefined;
-
-  constructor(private readonly cluster: Cluster) {}
-
-  async publish(channel: string, message: string): Promise<number> {
-    if (this.cluster.status !== 'ready') await new Promise<void>((resolve) => this.cluster.once('ready', resolve));
-    const node = this.pick();
-    try {
-      return await node.publish(channel, message);
-    } catch (err) {
-      this.node = undefined;
-      throw err;
-    }
-  }
-
-  quit(): Promise<unknown> {
-    return this.cluster.quit();
-  }
-
-  disconnect(): void {
-    this.cluster.disconnect();
-  }
-
-  private pick(): Redis {
-    const masters = this.cluster.nodes('master');
-    if (!this.node || !masters.includes(this.node) || this.node.status === 'end') {
-      const byAddress = [...masters].sort((a, b) => address(a).localeCompare(address(b)));
-      const node = byAddress.find((n) => n.status === 'ready') ?? byAddress[0];
-      if (!node) throw new Error('the Redis Cluster has no master to publish through');
-      this.node = node;
-    }
-    return this.node;
-  }
-}
-
-const address = (node: Redis) => `${node.options.host ?? ''}:${node.options.port ?? 0}`;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { socketIoChannel } from '@mesh/realtime';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '@mesh/redis';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
@@ -17,8 +18,10 @@ export interface HandshakePolicy {
 }
 
 /**
- * Socket.IO on the gateway's HTTP server. With Redis, the Redis adapter joins
- * every gateway instance (and the functions' emitter) into one audience.
+ * Socket.IO on the gateway's HTTP server. With Redis, the sharded Redis adapter
+ * joins every gateway instance (and the functions' emitter) into one audience,
+ * on one channel (`static`: pushes to one socket through different rooms keep
+ * their order), held by one master of a Redis Cluster (see ShardedEmitter).
  * Before any token is seen, the handshake policy applies: an Origin allowlist
  * (a WebSocket upgrade is not subject to CORS, so it is checked here), a cap on
  * sessions not yet signed in per address, and a short deadline to sign in.
@@ -51,12 +54,18 @@ export class MeshIoAdapter extends IoAdapter {
     }) as Server;
     countAnonymousSessions(server, anonymous);
     if (this.redis) {
-      server.adapter(createAdapter(this.redis.pub, this.redis.sub, { key: socketIoChannel(this.redis.keyPrefix) }));
+      const { pub, sub } = this.redis;
+      server.adapter(
+        createShardedAdapter(pub, sub, { channelPrefix: socketIoChannel(this.redis.keyPrefix), subscriptionMode: 'static' }),
+      );
       // While the subscription was down, pushes to these sockets went by unheard. Closing their connections
       // makes the apps reconnect and resume from their offsets, so they get what they missed from history.
+      // On a cluster, the subscription is a connection to the channel's master that the client replaces (a
+      // failover, a node restarted) and subscribes again; replacing any node's counts, to be safe.
+      const [down, up] = sub instanceof Cluster ? ['-subscriber', 'subscribersReady'] : ['close', 'ready'];
       let lost = false;
-      this.redis.sub.on('close', () => (lost = true));
-      this.redis.sub.on('ready', () => {
+      sub.on(down, () => (lost = true));
+      sub.on(up, () => {
         if (!lost) return;
         lost = false;
         for (const socket of server.of('/').sockets.values()) socket.conn.close();
