@@ -106,4 +106,27 @@ describe('Redis sharded push on a Redis Cluster whose nodes stall', () => {
     expect(sent).toBeGreaterThan(1_000);
     expect({ sent, missing: missing().length }).toEqual({ sent, missing: 0 });
   }, 60_000);
+
+  it('moves the subscription to the replica that takes over when the channel’s master dies, and says so', async () => {
+    // What the gateway reads as "pushes may have gone by unheard": then its sockets resume from history.
+    const signals: string[] = [];
+    sub.on('close', () => signals.push('lost'));
+    sub.on('ready', () => signals.push('ready'));
+    const received = new Set<number>();
+    client.on('courier.location', (location) => received.add(location.lat));
+    const channelMaster = await cluster.masterOf(socketIoChannel(PREFIX));
+    await cluster.node(channelMaster).kill('SIGKILL');
+
+    const after = 1_000_000;
+    let n = after;
+    await eventually(
+      async () => {
+        await push.emit('watchers', 'courier.location', { courierId: 'c', orderId: null, lat: ++n, lng: 0, at: '' });
+        expect([...received].some((lat) => lat > after)).toBe(true);
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(await cluster.masterOf(socketIoChannel(PREFIX))).not.toBe(channelMaster);
+    expect(signals).toEqual(['lost', 'ready']);
+  }, 60_000);
 });

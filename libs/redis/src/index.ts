@@ -1,3 +1,4 @@
 export * from './redis-connection';
 export * from './redis.module';
 export * from './slots';
+export * from './slot-subscriber';

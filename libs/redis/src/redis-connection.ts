@@ -1,4 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
+import { SlotSubscriber } from './slot-subscriber';
 
 export interface RedisOptions {
   /** A single Redis (`redis://host:port`); not used when `clusterNodes` is given. */
@@ -11,6 +12,9 @@ export interface RedisOptions {
 
 /** A client of either topology: the adapters use only what both have (and keep each script's keys in one slot). */
 export type RedisClient = Redis | Cluster;
+
+/** A sharded Pub/Sub subscriber of either topology. */
+export type Subscriber = Redis | SlotSubscriber;
 
 /** KEYS: any key of the slot (it routes the script to the server holding it). */
 const RUN_ID = `return string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')`;
@@ -56,11 +60,13 @@ export class RedisConnection {
   }
 
   /**
-   * Subscribes with SSUBSCRIBE, on the master serving each channel's slot; on a cluster,
-   * moved to the new master when a replica takes over (and subscribed again there).
+   * Subscribes with SSUBSCRIBE (channels of one slot). On a cluster, on the master serving
+   * their slot, moved to the one that takes over. Either says `close` when the subscription
+   * went and `ready` once it is back, subscribed again.
    */
-  shardedSubscriber(): RedisClient {
-    return this.connect({ enableAutoPipelining: false, maxRetriesPerRequest: null, shardedSubscribers: true });
+  shardedSubscriber(): Subscriber {
+    if (this.client instanceof Cluster) return new SlotSubscriber(this.client);
+    return this.connect({ enableAutoPipelining: false, maxRetriesPerRequest: null }) as Redis;
   }
 
   /**
@@ -104,7 +110,6 @@ export class RedisConnection {
     enableAutoPipelining: boolean;
     commandTimeout?: number;
     maxRetriesPerRequest?: number | null;
-    shardedSubscribers?: boolean;
   }): RedisClient {
     const node = {
       connectTimeout: 3_000,
@@ -127,7 +132,6 @@ export class RedisConnection {
               // A failover (a replica promoted) takes the cluster's node timeout; commands retry through it.
               retryDelayOnFailover: 100,
               retryDelayOnClusterDown: 100,
-              shardedSubscribers: options.shardedSubscribers === true,
               redisOptions: node,
             },
           )

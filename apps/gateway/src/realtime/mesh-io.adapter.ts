@@ -2,8 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { socketIoChannel } from '@mesh/realtime';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { Cluster } from 'ioredis';
-import type { RedisClient } from '@mesh/redis';
+import type { RedisClient, Subscriber } from '@mesh/redis';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 
@@ -30,7 +29,7 @@ export class MeshIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly policy: HandshakePolicy,
-    private readonly redis?: { pub: RedisClient; sub: RedisClient; keyPrefix: string },
+    private readonly redis?: { pub: RedisClient; sub: Subscriber; keyPrefix: string },
   ) {
     super(app);
   }
@@ -60,12 +59,9 @@ export class MeshIoAdapter extends IoAdapter {
       );
       // While the subscription was down, pushes to these sockets went by unheard. Closing their connections
       // makes the apps reconnect and resume from their offsets, so they get what they missed from history.
-      // On a cluster, the subscription is a connection to the channel's master that the client replaces (a
-      // failover, a node restarted) and subscribes again; replacing any node's counts, to be safe.
-      const [down, up] = sub instanceof Cluster ? ['-subscriber', 'subscribersReady'] : ['close', 'ready'];
       let lost = false;
-      sub.on(down, () => (lost = true));
-      sub.on(up, () => {
+      sub.on('close', () => (lost = true));
+      sub.on('ready', () => {
         if (!lost) return;
         lost = false;
         for (const socket of server.of('/').sockets.values()) socket.conn.close();
