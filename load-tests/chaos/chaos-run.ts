@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RedisConnection } from '@mesh/redis';
 import { io, type Socket } from 'socket.io-client';
 import { eventually } from '@mesh/harness';
 import { RedisClusterProcesses, kafkaBroker, kafkaCluster, kafkaLeaderOf, redisServer } from '@mesh/harness';
@@ -136,6 +137,25 @@ class Told {
 
   holdersOf(id: string): number {
     return this.holders.get(id)?.size ?? 0;
+  }
+}
+
+/** The pushes kept in an order's room history, as `offset status at` (what the gateways were sent). */
+async function historyOf(redis: AppConfig['redis'], orderId: string): Promise<string> {
+  const connection = new RedisConnection(redis);
+  try {
+    const entries = await connection.client.xrange(`{history}:order:${orderId}`, '-', '+');
+    const pushes = await Promise.all(
+      entries.map(async ([id]) => {
+        const offset = id.slice(0, id.indexOf('-'));
+        const payload = await connection.client.get(`{history}:push:${offset}`);
+        const order = payload ? (JSON.parse(payload) as Partial<OrderView>) : null;
+        return `${offset} ${order?.status ?? '(payload gone)'} ${order?.updatedAt ?? ''}`.trim();
+      }),
+    );
+    return pushes.length > 0 ? pushes.join(' | ') : 'none';
+  } finally {
+    await connection.close();
   }
 }
 
@@ -539,10 +559,13 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       { timeoutMs: 30_000, intervalMs: 200 },
     ).catch(() => undefined);
     stopped = true;
-    // Which pushes never came, and to whom: the first thing to look at when one is missed.
+    // Which pushes never came, and to whom: the first thing to look at when one is missed. What the
+    // order's room history holds says whether its push was made (then lost on the way) or never made.
+    const pushedPerHistory = new Map<string, string>();
     for (const o of orders.values()) {
       if (finals.get(o.id)?.status !== 'delivered' || told.finalPushed(o.id)) continue;
       log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
+      pushedPerHistory.set(o.id, await historyOf(AppConfig.fromEnv(env).redis, o.id).catch(String));
     }
 
     return options.faults.map((fault, i) => {
@@ -574,7 +597,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           .map(
             (o) =>
               `${o.id} delivered at ${final(o)!.updatedAt}, last pushed ${told.lastPushedOf(o.id) ?? 'nothing'}; ` +
-              `its customer's socket: ${(socketStory.get(o.customer) ?? []).join(', ')}`,
+              `its customer's socket: ${(socketStory.get(o.customer) ?? []).join(', ')}; ` +
+              `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}`,
           ),
         doubleAssigned: mine.filter((o) => told.holdersOf(o.id) > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,
