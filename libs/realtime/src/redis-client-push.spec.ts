@@ -18,7 +18,7 @@ function publisher(answer: () => Promise<number>) {
 describe('Redis sharded push', () => {
   const history = () => new MemoryPushHistory({ windowMs: 60_000, maxPerRoom: 10 });
 
-  it('is done once Redis took the publish, on the gateways\' one channel', async () => {
+  it("is done once Redis took the publish, on the gateways' one channel", async () => {
     const node = publisher(() => Promise.resolve(2));
     const push = new RedisClientPush(node, 'mesh:', history());
     await push.emit(['user:a'], 'order.updated', { id: 'o1' } as never);

@@ -76,7 +76,13 @@ export class SlotSubscriber extends EventEmitter {
     while (!this.closed) {
       try {
         const [host, port] = await this.owner(slot);
-        const connection = new Redis({ host, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        const connection = new Redis({
+          host,
+          port,
+          lazyConnect: true,
+          retryStrategy: () => null,
+          maxRetriesPerRequest: 0,
+        });
         connection.on('error', () => undefined);
         connection.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
           this.emit('smessageBuffer', channel, message),

@@ -55,7 +55,10 @@ export class MeshIoAdapter extends IoAdapter {
     if (this.redis) {
       const { pub, sub } = this.redis;
       server.adapter(
-        createShardedAdapter(pub, sub, { channelPrefix: socketIoChannel(this.redis.keyPrefix), subscriptionMode: 'static' }),
+        createShardedAdapter(pub, sub, {
+          channelPrefix: socketIoChannel(this.redis.keyPrefix),
+          subscriptionMode: 'static',
+        }),
       );
       // While the subscription was down, pushes to these sockets went by unheard. Closing their connections
       // makes the apps reconnect and resume from their offsets, so they get what they missed from history.
