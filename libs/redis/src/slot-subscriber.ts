@@ -74,9 +74,10 @@ export class SlotSubscriber extends EventEmitter {
 
   private async subscribeOnOwner(slot: number): Promise<void> {
     while (!this.closed) {
+      let connection: Redis | undefined;
       try {
         const [host, port] = await this.owner(slot);
-        const connection = new Redis({
+        connection = new Redis({
           host,
           port,
           lazyConnect: true,
@@ -93,7 +94,8 @@ export class SlotSubscriber extends EventEmitter {
           connection.disconnect();
           return;
         }
-        connection.once('end', () => this.dropped(connection));
+        const subscribed = connection;
+        connection.once('end', () => this.dropped(subscribed));
         [this.connection, this.node] = [connection, `${host}:${port}`];
         if (this.lost) {
           this.lost = false;
@@ -101,6 +103,8 @@ export class SlotSubscriber extends EventEmitter {
         }
         return;
       } catch {
+        // A node that went, or no longer serves the slot (MOVED): its connection is let go, the owner asked again.
+        connection?.disconnect();
         this.markLost();
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
