@@ -95,7 +95,8 @@ export class SocketRecovery {
     seen: Readonly<Record<string, string>>,
     delivered: (record: PushRecord) => boolean,
   ): Promise<boolean> {
-    const hold = holdWrites(socket);
+    const gate = writeGate(socket);
+    gate.hold();
     const sent = new Set<string>();
     try {
       await socket.join(Object.keys(offsets));
@@ -117,7 +118,7 @@ export class SocketRecovery {
         }
       }
       const ordered = [...missed.values()].sort((a, b) => Number(a.record.offset) - Number(b.record.offset));
-      hold.passThrough(() => {
+      gate.passThrough(() => {
         for (const { record, room } of ordered) {
           const meta: PushMeta = { id: record.id, room, offset: record.offset };
           socket.emit(record.event, record.payload, meta);
@@ -126,7 +127,7 @@ export class SocketRecovery {
       });
       return histories.every((h) => h.since?.complete === true);
     } finally {
-      hold.release(sent);
+      gate.release(sent);
     }
   }
 
@@ -151,21 +152,50 @@ interface EngineClient {
 }
 
 /**
- * Holds back what Socket.IO writes to this socket's connection (live broadcasts
- * land here, whichever gateway they came from) while the missed events go out
- * first; then lets the held ones through, less those just replayed.
- * `writeToEngine` is where Socket.IO's broadcasts and emits meet for one client.
+ * How long a push just replayed is kept from reaching the socket again live. A push
+ * is in history before it is published, so a replay can send one whose live copy is
+ * still on its way and arrives after the replay is over.
  */
-function holdWrites(socket: Socket): { passThrough(send: () => void): void; release(replayed: Set<string>): void } {
+const REPLAYED_KEPT_MS = 10_000;
+
+interface WriteGate {
+  /** Holds back what is written to the connection (live broadcasts) until `release`. */
+  hold(): void;
+  /** Writes what `send` writes at once, past the hold (the replay). */
+  passThrough(send: () => void): void;
+  /** Lets the held writes through, less the `replayed` pushes, which are also kept out for a while after. */
+  release(replayed: ReadonlySet<string>): void;
+}
+
+const gates = new WeakMap<object, WriteGate>();
+
+/**
+ * The gate in front of a socket's connection, made on its first replay: Socket.IO's
+ * broadcasts and emits for one client meet at `writeToEngine`, whichever gateway they came from.
+ */
+function writeGate(socket: Socket): WriteGate {
   const client = socket.client as unknown as EngineClient;
+  const existing = gates.get(client);
+  if (existing) return existing;
   const write = client.writeToEngine.bind(client);
   const held: [unknown, unknown][] = [];
-  let passing = false;
+  /** Push id → until when it is kept out (performance.now()). */
+  const replayed = new Map<string, number>();
+  let [holding, passing] = [false, false];
+  const replayedAlready = (packets: unknown): boolean => {
+    if (replayed.size === 0) return false;
+    const now = performance.now();
+    for (const [id, until] of replayed) if (until < now) replayed.delete(id);
+    const id = pushId(packets);
+    return id !== undefined && replayed.has(id);
+  };
   client.writeToEngine = (packets, options) => {
     if (passing) write(packets, options);
-    else held.push([packets, options]);
+    else if (holding) held.push([packets, options]);
+    else if (!replayedAlready(packets)) write(packets, options);
   };
-  return {
+  const gate: WriteGate = {
+    hold: () => (holding = true),
     passThrough(send) {
       passing = true;
       try {
@@ -174,14 +204,15 @@ function holdWrites(socket: Socket): { passThrough(send: () => void): void; rele
         passing = false;
       }
     },
-    release(replayed) {
-      delete (client as Partial<EngineClient>).writeToEngine;
-      for (const [packets, options] of held) {
-        const id = pushId(packets);
-        if (!id || !replayed.has(id)) client.writeToEngine(packets, options);
-      }
+    release(sent) {
+      holding = false;
+      const until = performance.now() + REPLAYED_KEPT_MS;
+      for (const id of sent) replayed.set(id, until);
+      for (const [packets, options] of held.splice(0)) if (!replayedAlready(packets)) write(packets, options);
     },
   };
+  gates.set(client, gate);
+  return gate;
 }
 
 /** The PushMeta id in an encoded event packet (`42["event",payload,meta]`), if any. */
