@@ -35,6 +35,7 @@ describe('Redis sharded push on a Redis Cluster whose nodes stall', () => {
   let client: Socket<ServerToClientEvents>;
   let push: RedisClientPush;
   let sub: ReturnType<RedisConnection['shardedSubscriber']>;
+  let adapterPub: ReturnType<RedisConnection['publisher']>;
 
   beforeAll(async () => {
     const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
@@ -46,7 +47,7 @@ describe('Redis sharded push on a Redis Cluster whose nodes stall', () => {
     const http = createServer();
     server = new Server(http);
     server.adapter(
-      createShardedAdapter(redis.publisher(), sub, {
+      createShardedAdapter((adapterPub = redis.publisher()), sub, {
         channelPrefix: socketIoChannel(PREFIX),
         subscriptionMode: 'static',
       }),
@@ -63,6 +64,7 @@ describe('Redis sharded push on a Redis Cluster whose nodes stall', () => {
     await server?.close();
     await push?.close();
     sub?.disconnect();
+    adapterPub?.disconnect();
     await redis?.close();
     await cluster?.kill();
     rmSync(dir, { recursive: true, force: true });
