@@ -38,6 +38,13 @@ export interface SubscriptionSpec {
    */
   readonly maxAttempts?: number;
   /**
+   * How often this subscriber's fetches may start while it is busy, instead of the
+   * bus's own interval: a subscriber whose events can wait a little (positions, the
+   * route log) takes them in fewer, fuller batches, which costs both sides far less
+   * per event. An idle subscriber still gets an event as soon as it comes.
+   */
+  readonly fetchIntervalMs?: number;
+  /**
    * Told this member's partitions of the topic whenever the group hands them out (on
    * joining, and at every rebalance): the keys it alone is given events of until the
    * next call (see `partitionOf`). A function that keeps work running per key (a mix)

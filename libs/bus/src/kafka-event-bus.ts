@@ -532,7 +532,7 @@ export class KafkaEventBus extends EventBus {
       }
     });
     const concurrency = spec.concurrency ?? 64;
-    const pace = this.fetchPacer(consumer);
+    const pace = this.fetchPacer(consumer, spec.fetchIntervalMs ?? this.options.minFetchIntervalMs ?? 0);
     const committer = new OffsetCommitter(consumer, topic, COMMIT_INTERVAL_MS, log);
     const inFlight = new InFlight();
     let closing = false;
@@ -567,8 +567,7 @@ export class KafkaEventBus extends EventBus {
    * holding the last batch until the interval since the fetch began is over
    * spaces fetches out; events that arrive meanwhile come in the next one.
    */
-  private fetchPacer(consumer: Consumer): () => Promise<void> {
-    const interval = this.options.minFetchIntervalMs ?? 0;
+  private fetchPacer(consumer: Consumer, interval: number): () => Promise<void> {
     let fetchStartedAt = 0;
     if (interval > 0) consumer.on(consumer.events.FETCH_START, () => (fetchStartedAt = performance.now()));
     return async () => {

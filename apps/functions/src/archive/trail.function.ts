@@ -28,6 +28,8 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   readonly accepts = ['courier.location.reported', 'courier.locations.reported'] as const;
   readonly idempotency = 'natural';
   readonly records = 'failures';
+  // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes.
+  readonly fetchIntervalMs = 100;
 
   constructor(
     private readonly archive: RouteArchive,

@@ -112,6 +112,7 @@ export class FunctionHost implements OnApplicationBootstrap, BeforeApplicationSh
           concurrency: this.config.functions.concurrency,
           // The other types on the topic (another function's) are passed over without decoding them.
           types: fn.accepts,
+          ...(fn.fetchIntervalMs !== undefined ? { fetchIntervalMs: fn.fetchIntervalMs } : {}),
           handle: (event, delivery) =>
             this.invoke(fn, event, delivery).catch((err: unknown) => {
               // Redis away is an outage, not the event's fault: it waits for Redis, never dead-lettered for it.
