@@ -29,4 +29,34 @@ describe('Coalescer', () => {
     expect(sent).toEqual([[1], [2, 3], [4, 5]]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
   });
+
+  it('starts batches at most every interval under load, and sends an item after a quiet spell at once', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      const sent: number[][] = [];
+      const coalescer = new Coalescer<number>(
+        (items) => {
+          sent.push(items);
+          return Promise.resolve();
+        },
+        100,
+        20,
+      );
+      const first = coalescer.add(1);
+      await first;
+      const next = [2, 3].map((n) => coalescer.add(n));
+      await jest.advanceTimersByTimeAsync(10);
+      expect(sent).toEqual([[1]]);
+      const another = coalescer.add(4);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(sent).toEqual([[1], [2, 3, 4]]);
+      await Promise.all([...next, another]);
+      await jest.advanceTimersByTimeAsync(100);
+      void coalescer.add(5);
+      await Promise.resolve();
+      expect(sent).toEqual([[1], [2, 3, 4], [5]]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

@@ -42,17 +42,20 @@ export class InFlight {
 
 /**
  * Sends items in batches, one batch at a time: what is added while a batch is
- * being sent goes together in the next. An item after a quiet spell goes at once,
- * so batching costs no latency when idle and grows with the load (as Kafka's
- * producer does with requests, here with whole events).
+ * being sent, or within `minIntervalMs` of the last batch's start, goes together
+ * in the next. An item after a quiet spell goes at once, so batching costs no
+ * latency when idle and grows with the load (as Kafka's producer does with
+ * requests and its linger, here with whole events).
  */
 export class Coalescer<T> {
   private queue: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private sending = false;
+  private lastSentAt = -Infinity;
 
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
     private readonly maxItems: number,
+    private readonly minIntervalMs = 0,
   ) {}
 
   /** Resolves once the batch holding the item was sent; rejects with its error. */
@@ -67,6 +70,9 @@ export class Coalescer<T> {
     this.sending = true;
     try {
       while (this.queue.length > 0) {
+        const wait = this.lastSentAt + this.minIntervalMs - performance.now();
+        if (wait >= 1) await delay(wait);
+        this.lastSentAt = performance.now();
         const batch = this.queue.splice(0, this.maxItems);
         try {
           await this.send(batch.map((entry) => entry.item));

@@ -24,6 +24,12 @@ const SOURCE = '/gateway/couriers';
  * with a broker gone, an update that waited on unbounded was given up by the app's HTTP timeout.
  */
 const PUBLISH_TIMEOUT_MS = 2_000;
+/**
+ * Under load, fix events start at most this often: 2,000 couriers' fixes go in a
+ * few dozen fuller events a second, each costing gateway, broker and both position
+ * functions once. A courier's acknowledgement waits for it at most this long.
+ */
+const FIX_EVENT_INTERVAL_MS = 25;
 
 type Fix = EventData<'courier.location.reported'>;
 
@@ -31,11 +37,15 @@ type Fix = EventData<'courier.location.reported'>;
 export class CouriersService {
   /**
    * Fixes go to Kafka together: those that arrive while one event is being
-   * published make the next (2,000 couriers cost tens of events a second, not
-   * thousands). A fix's order with its courier's other fixes does not depend on
-   * it: the location function keeps the newest by `at`.
+   * published, or within the interval since it started, make the next. A fix's
+   * order with its courier's other fixes does not matter: the location function
+   * keeps the newest by `at`.
    */
-  private readonly fixes = new Coalescer<Fix>((fixes) => this.publishFixes(fixes), MAX_FIXES_PER_EVENT);
+  private readonly fixes = new Coalescer<Fix>(
+    (fixes) => this.publishFixes(fixes),
+    MAX_FIXES_PER_EVENT,
+    FIX_EVENT_INTERVAL_MS,
+  );
 
   constructor(
     private readonly bus: EventBus,
