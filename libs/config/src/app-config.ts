@@ -70,7 +70,7 @@ const Env = z
     KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
     KAFKA_CLIENT_ID: z.string().min(1).default('dispatch-mesh'),
     KAFKA_TOPIC_PREFIX: z.string().default(''),
-    KAFKA_FETCH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+    KAFKA_FETCH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     /** Seed nodes of a Redis Cluster (host:port,…); when set, REDIS_URL is not used. */
