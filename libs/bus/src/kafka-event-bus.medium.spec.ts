@@ -5,26 +5,21 @@ import { KafkaEventBus } from './kafka-event-bus';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-eventBusContract('Kafka', async () => {
-  const bus = new KafkaEventBus({
-    brokers,
-    clientId: 'contract',
-    topicPrefix: `${uniqueName('t')}.`,
-    logger: silentLogger,
-  });
+/** A bus on topics of its own, created. */
+async function freshBus(clientId: string): Promise<KafkaEventBus> {
+  const bus = new KafkaEventBus({ brokers, clientId, topicPrefix: `${uniqueName('t')}.`, logger: silentLogger });
   await bus.ensureTopics();
+  return bus;
+}
+
+eventBusContract('Kafka', async () => {
+  const bus = await freshBus('contract');
   return { bus, dispose: () => bus.close() };
 });
 
 describe('KafkaEventBus fetch interval', () => {
   it('gives a subscriber with a fetch interval what arrives while it is busy in fuller batches, not one by one', async () => {
-    const bus = new KafkaEventBus({
-      brokers,
-      clientId: 'paced',
-      topicPrefix: `${uniqueName('t')}.`,
-      logger: silentLogger,
-    });
-    await bus.ensureTopics();
+    const bus = await freshBus('paced');
     const handledAt: number[] = [];
     const subscription = await bus.subscribe({
       group: uniqueName('paced'),
