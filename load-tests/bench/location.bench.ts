@@ -114,13 +114,18 @@ async function main(): Promise<void> {
         lng: centre.lng + (Math.floor(i / 50) - 5) * 0.003,
         at: new Date().toISOString(),
       };
-      pending.get(id)!.push({ t0, atMs: Date.parse(fix.at) });
+      const entry = { t0, atMs: Date.parse(fix.at) };
+      pending.get(id)!.push(entry);
       sent += 1;
       if (measuring) sentInWindow += 1;
       const wasMeasuring = measuring;
       sockets[i]!.emit('courier.location', fix, (reply) => {
-        if (!(reply as { ok: boolean }).ok) ackErrors += 1;
-        else if (wasMeasuring) acked.push(performance.now() - t0);
+        if (!(reply as { ok: boolean }).ok) {
+          // Refused: never to be written, so not counted as superseded or lost as well.
+          ackErrors += 1;
+          const list = pending.get(id)!;
+          list.splice(list.indexOf(entry), 1);
+        } else if (wasMeasuring) acked.push(performance.now() - t0);
       });
       next += intervalMs;
     }

@@ -30,7 +30,7 @@ export class LocationFunction implements MeshFunction<LocationEvents> {
   // A fix is stored only if newer than the stored one, and availability is a set, not a toggle.
   readonly idempotency = 'natural';
   readonly records = 'failures';
-  // A position a dispatcher's map shows 50 ms later is no later to anyone; fetched 50 at a time, it costs half.
+  // A position a dispatcher's map shows 50 ms later is no later to anyone; fetched every 50 ms, it costs half.
   readonly fetchIntervalMs = 50;
   private readonly lastPushAt = new Map<string, number>();
   private lastSweepAt = Date.now();
