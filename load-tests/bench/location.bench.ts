@@ -124,7 +124,8 @@ async function main(): Promise<void> {
           // Refused: never to be written, so not counted as superseded or lost as well.
           ackErrors += 1;
           const list = pending.get(id)!;
-          list.splice(list.indexOf(entry), 1);
+          const at = list.indexOf(entry);
+          if (at >= 0) list.splice(at, 1);
         } else if (wasMeasuring) acked.push(performance.now() - t0);
       });
       next += intervalMs;
