@@ -14,6 +14,7 @@ import { startLoadBalancer } from '@mesh/harness';
 import {
   ALL_BUT_MIX,
   CLUSTER_MARKETS,
+  freeClusterNodePort,
   freePort,
   startProcess,
   waitForHttp,
@@ -184,7 +185,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   const functionsPorts = await ports(2);
   const gatewayPorts = await ports(2);
   // Single: one Redis and one broker. Cluster: a Redis Cluster of six nodes, three brokers and three controllers.
-  const redisPorts = await ports(cluster ? 6 : 1);
+  const redisPorts = cluster
+    ? await Promise.all(Array.from({ length: 6 }, () => freeClusterNodePort()))
+    : await ports(1);
   const [kafkaPorts, controllerPorts] = [await ports(cluster ? 3 : 1), await ports(cluster ? 3 : 1)];
   const redisCluster = cluster ? new RedisClusterProcesses(redisPorts, join(dir, 'redis')) : null;
   const redis = redisCluster ? null : redisServer(redisPorts[0]!, join(dir, 'redis'));

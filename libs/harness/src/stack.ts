@@ -59,6 +59,19 @@ export async function freePort(): Promise<number> {
 
 const FREE_PORTS_FROM = 15_000;
 
+/** Redis Cluster's bus listens 10000 above a node's port. */
+const CLUSTER_BUS_OFFSET = 10_000;
+
+/** A free port for a Redis Cluster node whose bus port (10000 above) is free too, both below the ephemeral range. */
+export async function freeClusterNodePort(): Promise<number> {
+  const below = ephemeralRangeStart() - CLUSTER_BUS_OFFSET;
+  for (let tries = 0; tries < 100; tries++) {
+    const port = FREE_PORTS_FROM + Math.floor(Math.random() * (below - FREE_PORTS_FROM));
+    if ((await canListen(port)) && (await canListen(port + CLUSTER_BUS_OFFSET))) return port;
+  }
+  throw new Error(`no free cluster node port found between ${FREE_PORTS_FROM} and ${below}`);
+}
+
 function ephemeralRangeStart(): number {
   try {
     const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);

@@ -1,5 +1,5 @@
 import type { ServerToClientEvents } from '@mesh/contracts';
-import { RedisClusterProcesses, eventually, freePort } from '@mesh/harness';
+import { RedisClusterProcesses, eventually, freeClusterNodePort } from '@mesh/harness';
 import { RedisConnection } from '@mesh/redis';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +38,7 @@ describe('Redis sharded push on a Redis Cluster whose nodes stall', () => {
   let adapterPub: ReturnType<RedisConnection['publisher']>;
 
   beforeAll(async () => {
-    const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const ports = await Promise.all(Array.from({ length: 6 }, () => freeClusterNodePort()));
     cluster = new RedisClusterProcesses(ports, dir);
     await cluster.start();
     redis = new RedisConnection({ url: '', clusterNodes: cluster.seeds, keyPrefix: PREFIX });
