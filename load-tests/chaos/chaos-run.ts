@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { RedisConnection } from '@mesh/redis';
 import { io, type Socket } from 'socket.io-client';
 import { eventually } from '@mesh/harness';
+import { ChaosRooms, type RoomFigures } from './live-rooms';
 import { RedisClusterProcesses, kafkaBroker, kafkaCluster, kafkaLeaderOf, redisServer } from '@mesh/harness';
 import { startLoadBalancer } from '@mesh/harness';
 import {
@@ -27,7 +28,8 @@ import {
  * On the single topology: the Redis, the broker, the functions process, a gateway. On the
  * cluster topology: the broker leading the first `orders` partition, the Redis master
  * holding the load's market (its replica is promoted), a gateway behind the load
- * balancer, a functions process (another keeps working).
+ * balancer, a functions process (another keeps working). On both: a mix replica, the
+ * one mixing the first of a few live rooms (another replica takes its rooms).
  */
 export const FAULTS = [
   'redis',
@@ -37,11 +39,12 @@ export const FAULTS = [
   'gateway',
   'kafka-leader',
   'redis-master',
+  'mix',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 export const TOPOLOGY_FAULTS: Record<Topology, readonly Fault[]> = {
-  single: ['redis', 'redis-wiped', 'kafka', 'functions', 'gateway'],
-  cluster: ['kafka-leader', 'redis-master', 'gateway', 'functions'],
+  single: ['redis', 'redis-wiped', 'kafka', 'functions', 'gateway', 'mix'],
+  cluster: ['kafka-leader', 'redis-master', 'gateway', 'functions', 'mix'],
 };
 
 /** How many of the harness's last log lines, and of each process' last output lines, a failed run reports. */
@@ -49,6 +52,10 @@ const RECENT_LINES = 60;
 
 /** How often each courier's app reports its position. */
 const COURIER_REPORT_MS = 15_000;
+
+/** The live rooms mixed while the `mix` fault is in the run, and the mix replicas mixing them. */
+const LIVE_ROOMS = 4;
+const MIX_REPLICAS = 2;
 
 /** The market the load is placed in, on the cluster topology (CLUSTER_MARKETS: Paris is in `centre`). */
 const LOAD_MARKET = 'centre';
@@ -96,6 +103,8 @@ export interface FaultFigures {
   connectionErrors: number;
   /** …of which refused outright (nothing listening where the app went). */
   connectionsRefused: number;
+  /** The `mix` fault's: what the killed replica's live rooms went through, and every room at the end. */
+  rooms: RoomFigures | null;
 }
 
 interface Tracked {
@@ -183,6 +192,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-chaos-'));
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
   const functionsPorts = await ports(2);
+  // With the mix fault: live rooms on mix replicas of their own, the functions processes running the rest.
+  const mixing = options.faults.includes('mix');
+  const mixPorts = await ports(mixing ? MIX_REPLICAS : 0);
+  const hlsDir = join(dir, 'live');
   const gatewayPorts = await ports(2);
   // Single: one Redis and one broker. Cluster: a Redis Cluster of six nodes, three brokers and three controllers.
   const redisPorts = cluster
@@ -217,6 +230,12 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     ANON_SOCKETS_PER_IP: '10000',
     OFFER_TTL_S: '5',
     DISPATCH_RETRY_S: '1',
+    // Small pictures from synthetic sources: the rooms' ffmpegs share the cores with the load.
+    MIX_TEST_SOURCES: '1',
+    MIX_HLS_DIR: hlsDir,
+    MIX_OUTPUT_SIZE: '320x180',
+    MIX_FPS: '15',
+    MIX_X264_PRESET: 'ultrafast',
   };
   const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
   // The apps: on the single topology they know both gateways and fail over themselves; on the
@@ -230,11 +249,23 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     const worker = startProcess(`functions-${i}`, 'apps/functions/src/main.js', {
       ...env,
       FUNCTIONS_PORT: String(functionsPorts[i]),
-      ...(i > 0 ? { FUNCTIONS: ALL_BUT_MIX } : {}),
+      ...(i > 0 || mixing ? { FUNCTIONS: ALL_BUT_MIX } : {}),
     });
     functions[i] = worker;
     await waitForHttp(`http://127.0.0.1:${functionsPorts[i]}/healthz`, worker);
   };
+  const mixReplicas: (RunningProcess | undefined)[] = [];
+  const startMix = async (i: number) => {
+    const replica = startProcess(`mix-${i}`, 'apps/functions/src/main.js', {
+      ...env,
+      FUNCTIONS: 'mix',
+      FUNCTIONS_PORT: String(mixPorts[i]),
+    });
+    mixReplicas[i] = replica;
+    await waitForHttp(`http://127.0.0.1:${mixPorts[i]}/healthz`, replica);
+  };
+  let rooms: ChaosRooms | undefined;
+  const roomFigures: Partial<Record<number, RoomFigures>> = {};
   const startGateway = async (i: number) => {
     const gateway = startProcess(`gateway-${i}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
     gateways[i] = gateway;
@@ -251,6 +282,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     ]);
     // One functions process on the single topology (its kill stops every function); two on the cluster one.
     await Promise.all((cluster ? [0, 1] : [0]).map((i) => startFunctions(i)));
+    await Promise.all(mixPorts.map((_, i) => startMix(i)));
     await Promise.all([startGateway(0), startGateway(1)]);
     if (lbPort) {
       loadBalancer = startLoadBalancer(
@@ -415,6 +447,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       }),
     );
     const dispatcher = await token('chaos-dispatcher', ['dispatcher']);
+    if (mixing) {
+      log(`opening ${LIVE_ROOMS} live rooms over ${MIX_REPLICAS} mix replicas`);
+      rooms = await ChaosRooms.open(urls[0]!, hlsDir, LIVE_ROOMS, (sub) => token(sub, ['host']));
+    }
     await eventually(
       async () => {
         const nearby = await api.call(dispatcher, 0, 'GET /v1/couriers/nearby', (app) =>
@@ -511,6 +547,18 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           await pause(options.downS);
           await startGateway(1);
           break;
+        case 'mix': {
+          const pid = await rooms!.firstRoomsMixer();
+          const k = mixReplicas.findIndex((p) => p?.child.pid === pid);
+          if (k === -1) throw new Error(`the first room is mixed by ${pid}, no mix replica of this run`);
+          log(`killing mix-${k}, the mix replica of the first live room (pid ${pid}, SIGKILL)`);
+          // Its rooms are followed while it is down: another replica is to put them back on air.
+          const moved = rooms!.killReplica(pid, () => mixReplicas[k]!.stop('SIGKILL'));
+          await pause(options.downS);
+          await startMix(k);
+          roomFigures[i] = { ...(await moved), notLive: 0, notMixedOnce: 0 };
+          break;
+        }
       }
       backAt.push(Date.now());
       log(`${fault} is back`);
@@ -562,6 +610,18 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       { timeoutMs: 30_000, intervalMs: 200 },
     ).catch(() => undefined);
     stopped = true;
+    // Every room, once the faults are over: live, its playlist going on, mixed by exactly one ffmpeg.
+    if (rooms) {
+      const end = await eventually(
+        async () => {
+          const checked = await rooms!.check();
+          if (checked.notLive + checked.notMixedOnce > 0) throw new Error(JSON.stringify(checked));
+          return checked;
+        },
+        { timeoutMs: 15_000, intervalMs: 500 },
+      ).catch(() => rooms!.check());
+      for (const figures of Object.values(roomFigures)) Object.assign(figures!, end);
+    }
     // Which pushes never came, and to whom: the first thing to look at when one is missed. What the
     // order's room history holds says whether its push was made (then lost on the way) or never made.
     const pushedPerHistory = new Map<string, string>();
@@ -609,10 +669,11 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         connectionErrors: unreachable.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!).length,
         connectionsRefused: refusedConnections.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!)
           .length,
+        rooms: roomFigures[i] ?? null,
       };
     });
   } catch (err) {
-    const tails = [...gateways, ...functions, loadBalancer]
+    const tails = [...gateways, ...functions, ...mixReplicas, loadBalancer]
       .filter((p): p is RunningProcess => p !== undefined)
       .map((p) => `--- ${p.name}'s last output:\n${p.output.join('').split('\n').slice(-RECENT_LINES).join('\n')}`);
     throw new Error(
@@ -623,7 +684,10 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     if (placing) clearInterval(placing);
     for (const timer of reporting) clearInterval(timer);
     for (const socket of sockets) socket.close();
-    const running = [...gateways, ...functions, loadBalancer].filter((p): p is RunningProcess => p !== undefined);
+    await rooms?.close();
+    const running = [...gateways, ...functions, ...mixReplicas, loadBalancer].filter(
+      (p): p is RunningProcess => p !== undefined,
+    );
     await Promise.all(running.map((p) => p.stop('SIGKILL')));
     await Promise.all([
       redisCluster ? redisCluster.kill() : redis!.kill(),
@@ -811,6 +875,7 @@ export function chaosTable(figures: FaultFigures[]): string {
     'back → next offer',
     'longest offer gap',
     'connection errors (refused)',
+    'rooms back (slowest)',
   ];
   const rows = figures.map((f) => [
     f.fault,
@@ -826,6 +891,9 @@ export function chaosTable(figures: FaultFigures[]): string {
     f.backToOfferMs === null ? '—' : `${(f.backToOfferMs / 1000).toFixed(2)} s`,
     `${(f.longestOfferGapMs / 1000).toFixed(2)} s`,
     `${f.connectionErrors} (${f.connectionsRefused})`,
+    f.rooms === null
+      ? '—'
+      : `${f.rooms.back} of ${f.rooms.moved} (${(Math.max(0, ...f.rooms.backMs) / 1000).toFixed(2)} s)`,
   ]);
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }

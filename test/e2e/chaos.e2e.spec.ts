@@ -13,6 +13,8 @@ import { TOPOLOGY_FAULTS, chaosTable, runChaos, type FaultFigures } from '../../
  *   three replicas, three brokers, two functions processes, two gateways behind
  *   HAProxy): the broker leading the first orders partition, the Redis master of the
  *   load's market, a gateway and a functions process, each back only 8 s later.
+ * - On both, a mix replica: four live rooms run over two mix replicas of their own, and
+ *   the replica mixing the first room is killed.
  */
 const cluster = TOPOLOGY === 'cluster';
 
@@ -46,6 +48,15 @@ describe(`faults on the ${TOPOLOGY} topology: one process killed at a time, mid-
       expect(fault.unassigned).toBe(0);
       expect(fault.delivered).toBe(fault.accepted);
     }
+  });
+
+  it('puts every live room of a killed mix replica back on air on the other, its playlist going on', () => {
+    const mix = figures.find((f) => f.fault === 'mix')?.rooms;
+    expect(mix?.moved).toBeGreaterThan(0);
+    // Each room of the dead replica got a new run's segments in its playlist, with one discontinuity at most;
+    // at the end every room is live, its playlist not ended, and mixed by exactly one ffmpeg.
+    expect(mix).toMatchObject({ back: mix?.moved, notLive: 0, notMixedOnce: 0 });
+    expect(mix?.mostDiscontinuities).toBeLessThanOrEqual(1);
   });
 
   // Each topology has the check its own faults call for (no test is skipped on either).
