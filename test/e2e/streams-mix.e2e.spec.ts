@@ -3,6 +3,7 @@ import { MIX_FAILED, TEST_COLORS } from '@mesh/streams';
 import {
   colourAt,
   decodeFrame,
+  decodeFrames,
   discontinuitiesAfter,
   fetchSegmentAfter,
   fetchSegment,
@@ -14,6 +15,7 @@ import {
   playlistSegments,
   runFfmpeg,
   startStack,
+  timelineJumpBefore,
   toneLevelDb,
   type RunningStack,
 } from '@mesh/harness';
@@ -80,6 +82,36 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const seen = await listedSegments(playlistOf(view));
     const { bytes, playlist } = await fetchSegmentAfter(playlistOf(view), seen);
     return { view, frame: await decodeFrame(bytes), bytes, discontinuities: discontinuitiesAfter(playlist, seen) };
+  }
+
+  /**
+   * A co-host's camera on an allowed host: an HLS input of one solid colour with its tone, whose
+   * playlist is answered only `delayMs` after it is asked for.
+   */
+  async function slowCamera(colour: 'green' | 'blue', delayMs: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-camera-'));
+    const made = await runFfmpeg(
+      ['-v', 'error', '-f', 'lavfi', '-i', `color=c=${colour}:s=320x180:r=15`, '-f', 'lavfi', '-i']
+        .concat([`sine=frequency=${TEST_COLORS[colour].toneHz}:sample_rate=48000`, '-t', '30'])
+        .concat(['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-c:a', 'aac', '-f', 'mpegts'])
+        .concat([join(dir, 'camera.ts')]),
+    );
+    expect(made.code).toBe(0);
+    const server = createServer((req, res) => {
+      if (req.url === '/camera.m3u8') {
+        const list = '#EXTM3U\n#EXT-X-TARGETDURATION:30\n#EXTINF:30,\ncamera.ts\n#EXT-X-ENDLIST\n';
+        setTimeout(() => res.end(list), delayMs);
+      } else if (req.url === '/camera.ts') {
+        void readFile(join(dir, 'camera.ts')).then((bytes) => res.end(bytes));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/camera.m3u8`,
+      close: () => new Promise<void>((ok) => server.close(() => ok())),
+    };
   }
 
   async function stopped(view: StreamView): Promise<void> {
@@ -166,21 +198,51 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await stopped(created);
   });
 
-  it('shows a co-host who joins while the stream is live', async () => {
+  it('puts a co-host who joins, then leaves, on air with no gap: the timeline runs on, the picture never goes black', async () => {
     const created = await rooms.stream(host, ['test:color=red']);
     const live = await rooms.goLive(host, created.id);
-    expect(colourAt((await mixAt(live)).frame, 0.75, 0.5)).toBe('red');
+    expect(colourAt((await mixAt(live)).frame, 0.5, 0.5)).toBe('red');
 
-    const joined = await host.client.streams.setParticipant(created.id, 'co-host', { inputUrl: 'test:color=green' });
+    /** The first segment of the revision's run, as a player gets it, and the jump in the timeline just before it. */
+    const change = async (view: StreamView) => {
+      const { name, bytes } = await fetchSegment(playlistOf(view), `r${view.revision}-`);
+      const playlist = await (await fetch(playlistOf(view))).text();
+      const frames = await decodeFrames(bytes);
+      return { frames, frame: frames.at(-1)!, bytes, playlist, jumpS: timelineJumpBefore(playlist, name) };
+    };
+
+    // The co-host's camera, as a remote one is: it takes two seconds to answer. A mix restarted for the
+    // join would be off air all that time; the new run is made beside the one on air instead.
+    const camera = await slowCamera('green', 2_000);
+    const joined = await host.client.streams
+      .setParticipant(created.id, 'co-host', { inputUrl: camera.url })
+      .catch(async (err: unknown) => {
+        await camera.close();
+        throw err;
+      });
     expect(joined.revision).toBeGreaterThan(live.revision);
+    const join = await change(joined).finally(() => camera.close());
+    // From the new run's very first segment: both, side by side, and the co-host heard. The camera's
+    // picture may come a frame after its sound starts (its encoder's audio priming), not later.
+    expect(join.frames.map((f) => colourAt(f, 0.25, 0.5))).toEqual(join.frames.map(() => 'red'));
+    expect(join.frames.slice(1).map((f) => colourAt(f, 0.75, 0.5))).toEqual(join.frames.slice(1).map(() => 'green'));
+    expect(await toneLevelDb(join.bytes, TEST_COLORS.green.toneHz)).toBeGreaterThan(HEARD_DB);
+    // The new run was made beside the old one and the playlist went on to it where the old one was:
+    // at most half a segment (MIX_SEGMENT_S is 1) skipped or repeated; a restart would skip the camera's 2 s.
+    expect(Math.abs(join.jumpS)).toBeLessThanOrEqual(0.55);
+    // One discontinuity (another encoder), no end: players carry on.
+    expect(join.playlist.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+    expect(join.playlist).not.toContain('#EXT-X-ENDLIST');
 
-    const { frame, bytes } = await mixAt(joined);
-    expect(colourAt(frame, 0.25, 0.5)).toBe('red');
-    expect(colourAt(frame, 0.75, 0.5)).toBe('green');
-    expect(await toneLevelDb(bytes, TEST_COLORS.green.toneHz)).toBeGreaterThan(HEARD_DB);
-    // Players carry on: the new run appends to the same playlist.
-    const playlist = await (await fetch(playlistOf(joined))).text();
-    expect(playlist).toContain('#EXT-X-DISCONTINUITY');
+    const left = await host.client.streams.removeParticipant(created.id, 'co-host');
+    const leave = await change(left);
+    expect(leave.frames.flatMap((f) => [colourAt(f, 0.25, 0.5), colourAt(f, 0.75, 0.5)])).toEqual(
+      leave.frames.flatMap(() => ['red', 'red']),
+    );
+    expect(await toneLevelDb(leave.bytes, TEST_COLORS.green.toneHz)).toBeLessThan(GONE_DB);
+    expect(Math.abs(leave.jumpS)).toBeLessThanOrEqual(0.55);
+    // Each change's run stopped once the next took over: one ffmpeg mixes the room.
+    await eventually(() => expect(mixProcesses(created.id)).toHaveLength(1));
     await stopped(created);
   });
 

@@ -90,6 +90,31 @@ export async function fetchSegmentAfter(
 }
 
 /**
+ * How much time the playlist's timeline skips (positive) or repeats (negative) just before
+ * segment `name`, in seconds: the start of `name` less the end of the segment listed before
+ * it, by their `#EXT-X-PROGRAM-DATE-TIME` and lengths. What a viewer misses at a change.
+ */
+export function timelineJumpBefore(playlist: string, name: string): number {
+  const segments: { name: string; startMs: number; duration: number }[] = [];
+  let startMs = NaN;
+  let duration = NaN;
+  for (const line of playlist.split('\n').map((l) => l.trim())) {
+    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) startMs = Date.parse(line.slice(25));
+    else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    else if (line !== '' && !line.startsWith('#')) {
+      segments.push({ name: line, startMs, duration });
+      [startMs, duration] = [NaN, NaN];
+    }
+  }
+  const at = segments.findIndex((segment) => segment.name === name);
+  const [before, after] = [segments[at - 1], segments[at]];
+  if (!before || !after) throw new Error(`${name} is not listed after another segment`);
+  const jump = (after.startMs - (before.startMs + before.duration * 1000)) / 1000;
+  if (Number.isNaN(jump)) throw new Error(`no time or length given around ${name}`);
+  return jump;
+}
+
+/**
  * The `#EXT-X-DISCONTINUITY` tags a playlist has after the last of `seen` it still lists:
  * a player re-buffers at each. Throws when it lists none of them any more (nothing to tell).
  */
@@ -108,14 +133,22 @@ export interface Frame {
 }
 
 export async function decodeFrame(segment: Buffer, width = 64, height = 36): Promise<Frame> {
+  const [first] = await decodeFrames(segment, { width, height, frames: 1 });
+  return first!;
+}
+
+/** Every frame of a media segment (or its first `frames`), in order, as small RGB pictures. */
+export async function decodeFrames(
+  segment: Buffer,
+  { width = 64, height = 36, frames = Infinity } = {},
+): Promise<Frame[]> {
   const { stdout, stderr } = await runFfmpeg(
     [
       '-v',
       'error',
       '-i',
       'pipe:0',
-      '-frames:v',
-      '1',
+      ...(Number.isFinite(frames) ? ['-frames:v', String(frames)] : []),
       '-vf',
       `scale=${width}:${height}:flags=neighbor`,
       '-f',
@@ -126,8 +159,13 @@ export async function decodeFrame(segment: Buffer, width = 64, height = 36): Pro
     ],
     segment,
   );
-  if (stdout.length !== width * height * 3) throw new Error(`no frame decoded: ${stderr}`);
-  return { width, height, rgb: stdout };
+  const size = width * height * 3;
+  if (stdout.length === 0 || stdout.length % size !== 0) throw new Error(`no frame decoded: ${stderr}`);
+  return Array.from({ length: stdout.length / size }, (_, i) => ({
+    width,
+    height,
+    rgb: stdout.subarray(i * size, (i + 1) * size),
+  }));
 }
 
 /** The test colour nearest to the pixel at (fx, fy), given as fractions of the frame; `black` for the canvas. */

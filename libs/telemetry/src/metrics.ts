@@ -149,7 +149,7 @@ export class Metrics {
   });
   readonly mixSwitch = new Histogram({
     name: 'mesh_mix_switch_seconds',
-    help: 'From a stream-mix request reaching the mix function to its revision being mixed: taken by the running ffmpeg (how=live) or the first HLS segment of a restarted one (how=restart)',
+    help: 'From a stream-mix request reaching the mix function to its revision being mixed: taken by the running ffmpeg (how=live), the first HLS segment of a run started beside the one on air and taking over from it (how=handover), or of a restarted one (how=restart)',
     labelNames: ['how'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
     registers: [this.registry],

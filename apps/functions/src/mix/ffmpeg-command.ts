@@ -5,9 +5,12 @@ import type { PinnedUrl } from './pinned-source';
 /** How the mix encodes and where it writes. */
 export interface MixOutput {
   readonly canvas: Canvas;
-  /** The stream's HLS directory; the playlist is `index.m3u8` in it. */
+  /** The stream's HLS directory: its public playlist is `index.m3u8` in it (see LivePublisher). */
   readonly dir: string;
-  /** Segment names start with it (`<prefix>-<n>.ts`), so each run's segments are told apart. */
+  /**
+   * Names this run's files: its segments `<prefix>-<n>.ts` and its own playlist `<prefix>.m3u8`,
+   * which the public playlist is made from.
+   */
   readonly segmentPrefix: string;
   readonly segmentS: number;
   readonly x264Preset: string;
@@ -18,9 +21,13 @@ export interface MixOutput {
   readonly caFile: string;
 }
 
+/** The public playlist of a stream, the one players are given. */
 export const PLAYLIST = 'index.m3u8';
-const HLS_LIST_SIZE = 6;
-const HLS_FLAGS = 'delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file';
+/** Segments the public playlist lists. */
+export const HLS_LIST_SIZE = 6;
+/** Segments a run's own playlist lists (its files are deleted by the publisher, not ffmpeg). */
+const RUN_LIST_SIZE = 10;
+const HLS_FLAGS = 'program_date_time+independent_segments+temp_file';
 
 /**
  * The protocols ffmpeg may use for each kind of input, nested ones included (an
@@ -46,7 +53,10 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
   const { canvas } = out;
   const gop = Math.max(1, Math.round(canvas.fps * out.segmentS));
   const segmentPath = `${out.dir}/${out.segmentPrefix}-%d.ts`;
-  const playlistPath = `${out.dir}/${PLAYLIST}`;
+  const playlistPath = `${out.dir}/${out.segmentPrefix}.m3u8`;
+  // A run's first segment is half as long (one forced keyframe cuts it): a new run is on air, and a
+  // co-host who joined is seen, half a segment sooner.
+  const firstS = out.segmentS / 2;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '1'];
   for (const source of sources) args.push(...inputArgs(source, canvas, out));
   args.push(
@@ -70,6 +80,8 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
     String(gop),
     '-sc_threshold',
     '0',
+    '-force_key_frames',
+    `expr:gte(t,${firstS})*eq(n_forced,0)`,
     '-c:a',
     'aac',
     '-b:a',
@@ -81,7 +93,8 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
   );
   const hls = {
     hls_time: String(out.segmentS),
-    hls_list_size: String(HLS_LIST_SIZE),
+    hls_init_time: String(firstS),
+    hls_list_size: String(RUN_LIST_SIZE),
     hls_flags: HLS_FLAGS,
     hls_segment_filename: segmentPath,
   };

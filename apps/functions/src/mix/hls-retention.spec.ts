@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLAYLIST } from './ffmpeg-command';
-import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
+import { sweepHls } from './hls-retention';
 
 const LIVE = '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nr3-1-7.ts\n';
 
@@ -23,21 +23,6 @@ describe('HLS of ended streams', () => {
     await utimes(dir, at, at);
     return dir;
   }
-
-  it('ends a playlist once, so players stop at its last segment; reopening takes the end off', async () => {
-    const dir = await stream('s1', LIVE, 0);
-    await endPlaylist(dir);
-    await endPlaylist(dir);
-    expect(await readFile(join(dir, PLAYLIST), 'utf8')).toBe(`${LIVE}#EXT-X-ENDLIST\n`);
-    await reopenPlaylist(dir);
-    expect(await readFile(join(dir, PLAYLIST), 'utf8')).toBe(LIVE);
-  });
-
-  it('does nothing to a stream that has no playlist yet', async () => {
-    const dir = await stream('s2', null, 0);
-    await expect(endPlaylist(dir)).resolves.toBeUndefined();
-    await expect(reopenPlaylist(dir)).resolves.toBeUndefined();
-  });
 
   it('deletes streams unchanged for longer than the retention, never one still mixed', async () => {
     await stream('ended-long-ago', `${LIVE}#EXT-X-ENDLIST\n`, 600);

@@ -51,12 +51,20 @@ class FakeChild implements ChildRun {
     this.resolveExit({ code, signal });
   }
 
-  /** As ffmpeg does once a segment is written: the playlist lists it, named by this run's prefix. */
-  async writeSegment(n: number): Promise<void> {
+  /**
+   * As ffmpeg does once a segment is written: the run's own playlist lists it, named by the
+   * run's prefix, starting `startS` seconds into the test (the publisher cuts between runs by it).
+   */
+  async writeSegment(n: number, startS = n): Promise<void> {
     const pattern = this.args.find((arg) => arg.endsWith('-%d.ts'));
     if (!pattern) throw new Error('not an HLS mix: no segment file pattern');
     const dir = pattern.slice(0, pattern.lastIndexOf('/'));
-    await appendFile(join(dir, PLAYLIST), `#EXTINF:1.0,\n${pattern.slice(dir.length + 1).replace('%d', String(n))}\n`);
+    const prefix = pattern.slice(dir.length + 1, -'-%d.ts'.length);
+    const start = new Date(Date.parse('2026-12-06T12:00:00.000Z') + startS * 1000).toISOString();
+    await appendFile(
+      join(dir, `${prefix}.m3u8`),
+      `#EXTINF:1.0,\n#EXT-X-PROGRAM-DATE-TIME:${start}\n${prefix}-${n}.ts\n`,
+    );
   }
 }
 
@@ -267,6 +275,55 @@ describe('MixJobs with a fake ffmpeg', () => {
     expect(await jobs.apply(spec(2, { participants: people('red', 'green') }))).toBe(false);
     expect(runner.runs).toHaveLength(3);
     expect(runner.run(3).ended).toBe(false);
+  });
+
+  it('puts a co-host who joins a live mix on air from a run beside it: the one on air stops only once it took over', async () => {
+    await jobs.apply(spec(1, { participants: people('red') }));
+    await runner.run(1).writeSegment(0, 0);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => statuses().includes('live'), 'live');
+
+    expect(await jobs.apply(spec(2, { participants: people('red', 'green') }))).toBe(true);
+    expect(runner.runs).toHaveLength(2);
+    // Still on air, and still said to be: nothing restarts for the viewers.
+    expect(runner.run(1).signals).toEqual([]);
+    expect(statuses()).toEqual(['starting', 'live']);
+
+    await runner.run(1).writeSegment(1, 1);
+    await runner.run(2).writeSegment(0, 1.6);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => runner.run(1).signals.includes('SIGTERM'), 'the run before stopped');
+    await until(() => reports.at(-1)?.revision === 2, 'the new revision reported');
+    expect(reports.at(-1)).toEqual({ revision: 2, status: 'live', error: null });
+    const text = await playlist();
+    const names = text.split('\n').filter((line) => line.endsWith('.ts'));
+    expect(names.map((name) => name.replace(/-\d{13,}-/, '-<run>-'))).toEqual([
+      'r1-<run>-0.ts',
+      'r1-<run>-1.ts',
+      'r2-<run>-0.ts',
+    ]);
+    expect(text.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+    expect(runner.run(2).signals).toEqual([]);
+  });
+
+  it('a later change replaces a run that was still to take over; one that dies first takes the one on air with it', async () => {
+    await jobs.apply(spec(1, { participants: people('red') }));
+    await runner.run(1).writeSegment(0, 0);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => statuses().includes('live'), 'live');
+
+    await jobs.apply(spec(2, { participants: people('red', 'green') }));
+    await jobs.apply(spec(3, { participants: people('red', 'green', 'blue') }));
+    expect(runner.run(2).signals).toEqual(['SIGTERM']);
+    expect(runner.run(1).signals).toEqual([]);
+    expect(runner.runs).toHaveLength(3);
+
+    runner.run(3).crash('[in#2] Conversion failed!');
+    await until(() => statuses().includes('restarting'), 'restarting');
+    expect(runner.run(1).signals).toEqual(['SIGTERM']);
+    await jest.advanceTimersByTimeAsync(500);
+    await until(() => runner.runs.length === 4, 'the restart');
+    expect(segmentPattern(runner.run(4))).toMatch(/\/r3-\d+-%d\.ts$/);
   });
 
   it('holds changes past MIX_RESTARTS_PER_MIN and applies only the latest once the minute allows', async () => {

@@ -13,21 +13,23 @@ import {
   type MediaSource,
 } from '@mesh/streams';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
 import { pinned, type PinnedUrl } from './pinned-source';
 import { MixControl } from './mix-control';
 import { ProcessRunner, type ChildRun } from './process-runner';
-import { endPlaylist, reopenPlaylist, sweepHls } from './hls-retention';
-import { MISSING_AUDIO, PLAYLIST, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
+import { sweepHls } from './hls-retention';
+import { LivePublisher } from './live-publisher';
+import { HLS_LIST_SIZE, MISSING_AUDIO, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
 export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null) => void;
 
 /** How long ffmpeg gets to finish its segment and playlist after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 3_000;
-const PLAYLIST_POLL_MS = 200;
+/** How often a run's own playlist is read for segments to publish. */
+const PLAYLIST_POLL_MS = 100;
 const FIRST_BACKOFF_MS = 500;
 const STDERR_LINES = 20;
 
@@ -36,10 +38,18 @@ interface Job {
   /** Names each ffmpeg run's segments; increasing, and unique across processes (it starts from the clock). */
   run: number;
   child: ChildRun | null;
+  /** The run `child` is: its files' prefix (see MixOutput). */
+  prefix: string | null;
+  /**
+   * A run started beside `child` to replace it without a gap (a co-host joined or left):
+   * it takes over once the public playlist goes on to it, and `child` stops then.
+   */
+  next: { child: ChildRun; prefix: string; control: string } | null;
+  /** Writes the stream's public playlist from its runs' own; opened at the first launch here. */
+  publisher: LivePublisher | null;
   status: JobStatus;
   failures: number;
   retry: NodeJS.Timeout | null;
-  poll: NodeJS.Timeout | null;
   requestedAt: number;
   /** Input URLs found to carry no audio (a screen share, a camera without its microphone): mixed as silent. */
   withoutAudio: Set<string>;
@@ -54,9 +64,12 @@ const MINUTE_MS = 60_000;
 /**
  * The ffmpeg processes of the streams this replica mixes, one per live stream.
  * A new revision that only moves, resizes, turns up or down or mutes who is there
- * goes into the running process as runtime commands (see MixControl); any other
- * replaces the process (ffmpeg cannot add an input to a running graph), appending
- * to the same HLS playlist so players carry on; an older revision is ignored. A
+ * goes into the running process as runtime commands (see MixControl). Any other
+ * replaces the process (ffmpeg cannot add an input to a running graph): a live mix
+ * writing only HLS is replaced make-before-break, the new run started beside it and
+ * the public playlist going on to it without a gap (see LivePublisher); otherwise
+ * the process is stopped first (an RTMP ingest takes one publisher per key). An
+ * older revision is ignored. A
  * process that dies is restarted with exponential backoff, then the job fails with
  * ffmpeg's reason. ffmpeg never outlives its stream (stop), its job (replace) or
  * this process (the runner's part: see SpawnRunner).
@@ -132,23 +145,34 @@ export class MixJobs implements OnApplicationShutdown {
         spec,
         run: 0,
         child: null,
+        prefix: null,
+        next: null,
+        publisher: null,
         status: 'starting',
         failures: 0,
         retry: null,
-        poll: null,
         requestedAt: Date.now(),
         withoutAudio: new Set(),
         launches: [],
         control: null,
       };
-      if (job) await this.halt(job);
+      // Make before break where nothing else takes the stream: the mix on air goes on until the new one is.
+      const beside =
+        job !== undefined &&
+        job.child !== null &&
+        job.status === 'live' &&
+        job.spec.startRevision === spec.startRevision &&
+        job.spec.output.rtmpUrl === null &&
+        spec.output.rtmpUrl === null;
+      if (job && beside) await this.dropNext(job);
+      else if (job) await this.halt(job);
       const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
       next.spec = spec;
       next.failures = 0;
       next.requestedAt = Date.now();
       this.jobs.set(spec.id, next);
       if (newRun) this.setStatus(next, 'starting', null);
-      await this.launch(next);
+      await this.launch(next, beside);
       return true;
     });
   }
@@ -170,6 +194,7 @@ export class MixJobs implements OnApplicationShutdown {
       if (!job) return;
       this.jobs.delete(streamId);
       await this.halt(job);
+      await job.publisher?.stop();
     });
   }
 
@@ -197,7 +222,8 @@ export class MixJobs implements OnApplicationShutdown {
     for (const streamId of [...this.held.keys()]) this.release(streamId);
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
-    await Promise.all([...this.jobs.values()].map((job) => this.halt(job)));
+    // Playlists are left open: whoever mixes the streams next goes on with them.
+    await Promise.all([...this.jobs.values()].map(async (job) => (await this.halt(job), await job.publisher?.stop())));
     this.jobs.clear();
     await this.egress.close();
   }
@@ -209,7 +235,8 @@ export class MixJobs implements OnApplicationShutdown {
    * commands: the change then restarts the mix.
    */
   private async changeLive(job: Job, spec: StreamSpec): Promise<boolean> {
-    if (!job.child || !job.control || job.status === 'failed' || !sameMix(job.spec, spec)) return false;
+    // While a run is taking over, a change goes to the run after it.
+    if (!job.child || job.next || !job.control || job.status === 'failed' || !sameMix(job.spec, spec)) return false;
     const commands = liveCommands(job.spec, spec, this.config.mix.canvas, this.silentOf(job, spec));
     if (commands === null) return false;
     const started = Date.now();
@@ -240,7 +267,8 @@ export class MixJobs implements OnApplicationShutdown {
     return (job.launches[0] as number) + MINUTE_MS - now;
   }
 
-  private async launch(job: Job): Promise<void> {
+  /** Starts a run of the job's spec: instead of the one on air, or with `beside`, next to it to take over. */
+  private async launch(job: Job, beside = false): Promise<void> {
     const { spec } = job;
     const sources: MediaSource[] = [];
     for (const p of spec.participants) {
@@ -268,11 +296,11 @@ export class MixJobs implements OnApplicationShutdown {
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
     await mkdir(dir, { recursive: true });
-    await reopenPlaylist(dir);
+    const publisher = await this.publisherOf(job);
     job.run = Math.max(job.run + 1, Date.now());
     const segmentPrefix = `r${spec.revision}-${job.run}`;
-    job.control = await this.control.address();
-    const composition = compose(spec, mix.canvas, { withoutAudio: this.silentOf(job, spec), control: job.control });
+    const control = await this.control.address();
+    const composition = compose(spec, mix.canvas, { withoutAudio: this.silentOf(job, spec), control });
     const args = ffmpegArgs(sources, composition, {
       canvas: mix.canvas,
       dir,
@@ -284,7 +312,10 @@ export class MixJobs implements OnApplicationShutdown {
       caFile: mix.caFile,
     });
     const child = await this.spawnFfmpeg(args);
-    job.child = child;
+    if (beside) job.next = { child, prefix: segmentPrefix, control };
+    else [job.child, job.prefix, job.control] = [child, segmentPrefix, control];
+    publisher.follow(segmentPrefix, beside);
+    publisher.start(PLAYLIST_POLL_MS);
     job.launches.push(Date.now());
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
@@ -298,17 +329,56 @@ export class MixJobs implements OnApplicationShutdown {
     });
     void child.exited.then(({ code, signal }) => {
       this.metrics.mixJobs.dec();
+      const ended = () => {
+        const reason = describeExit(code, signal, stderr, job.spec);
+        if (stderr.some((line) => MISSING_AUDIO.test(line))) return this.mixWithoutAudio(job, sources, reason);
+        this.onCrash(job, reason);
+        return Promise.resolve();
+      };
+      if (job.next?.child === child) {
+        // The run that was to take over ended first: the one on air stops too, and the change is
+        // retried as after any crash (a restart, with backoff).
+        void this.serially(job.spec.id, async () => {
+          if (job.next?.child !== child) return;
+          await this.halt(job);
+          await ended();
+        });
+        return;
+      }
       if (job.child !== child) return; // replaced or stopped on purpose
       job.child = null;
-      this.clearPoll(job);
-      const reason = describeExit(code, signal, stderr, job.spec);
-      if (stderr.some((line) => MISSING_AUDIO.test(line))) {
-        void this.serially(job.spec.id, () => this.mixWithoutAudio(job, sources, reason));
-      } else {
-        this.onCrash(job, reason);
-      }
+      // A run is about to take over from this one: the playlist goes on to it, no restart needed.
+      if (job.next) return;
+      void this.serially(job.spec.id, ended);
     });
-    this.watchFirstSegment(job, child, dir, segmentPrefix);
+  }
+
+  /** The job's publisher, opened on the playlist as it stands; it tells the job what players see. */
+  private async publisherOf(job: Job): Promise<LivePublisher> {
+    /** The run that last took over beside another. */
+    let tookOver: string | null = null;
+    job.publisher ??= await LivePublisher.open(join(this.config.mix.hlsDir, job.spec.id), {
+      listSize: HLS_LIST_SIZE,
+      segmentS: this.config.mix.segmentS,
+      switched: (from) => {
+        // The playlist went on to the run beside: it is the one on air now, and the one before stops.
+        if (!job.next || from !== job.prefix) return;
+        const previous = job.child;
+        [job.child, job.prefix, job.control] = [job.next.child, job.next.prefix, job.next.control];
+        job.next = null;
+        tookOver = job.prefix;
+        if (previous) void stop(previous);
+      },
+      published: (run) => {
+        // `live` once players can see the run's first segment.
+        if (run !== job.prefix || !job.child) return;
+        const how = run === tookOver ? 'handover' : 'restart';
+        this.metrics.mixSwitch.observe({ how }, (Date.now() - job.requestedAt) / 1000);
+        job.failures = 0;
+        this.setStatus(job, 'live', null);
+      },
+    });
+    return job.publisher;
   }
 
   private async spawnFfmpeg(args: string[]): Promise<ChildRun> {
@@ -363,24 +433,6 @@ export class MixJobs implements OnApplicationShutdown {
     return { ...env, http_proxy: await this.egress.url() };
   }
 
-  /** `live` once the playlist lists a segment of this run. */
-  private watchFirstSegment(job: Job, child: ChildRun, dir: string, prefix: string): void {
-    const check = async () => {
-      job.poll = null;
-      if (job.child !== child) return;
-      const playlist = await readFile(join(dir, PLAYLIST), 'utf8').catch(() => '');
-      if (job.child !== child) return;
-      if (playlist.split('\n').some((line) => line.startsWith(`${prefix}-`))) {
-        this.metrics.mixSwitch.observe({ how: 'restart' }, (Date.now() - job.requestedAt) / 1000);
-        job.failures = 0;
-        this.setStatus(job, 'live', null);
-        return;
-      }
-      job.poll = setTimeout(() => void check(), PLAYLIST_POLL_MS);
-    };
-    job.poll = setTimeout(() => void check(), PLAYLIST_POLL_MS);
-  }
-
   private onCrash(job: Job, reason: string): void {
     job.failures += 1;
     if (job.failures > this.config.mix.maxRestarts) {
@@ -408,9 +460,11 @@ export class MixJobs implements OnApplicationShutdown {
 
   /** Players stop at the last segment of a stream that stopped or failed. */
   private async endPlaylistOf(job: Job): Promise<void> {
-    await endPlaylist(join(this.config.mix.hlsDir, job.spec.id)).catch((err: unknown) =>
-      this.logger.warn({ err, streamId: job.spec.id }, 'playlist not marked as ended'),
-    );
+    try {
+      await (await this.publisherOf(job)).end();
+    } catch (err) {
+      this.logger.warn({ err, streamId: job.spec.id }, 'playlist not marked as ended');
+    }
   }
 
   private setStatus(job: Job, status: JobStatus, error: string | null): void {
@@ -425,23 +479,22 @@ export class MixJobs implements OnApplicationShutdown {
     this.report(job.spec, status, null);
   }
 
-  /** Stops the job's process (SIGTERM, then SIGKILL after a grace period) and its timers. */
+  /** Stops the job's processes (the one on air, and one taking over) and its retry. */
   private async halt(job: Job): Promise<void> {
     if (job.retry) clearTimeout(job.retry);
     job.retry = null;
-    this.clearPoll(job);
     const child = job.child;
     job.child = null;
-    if (!child || child.ended) return;
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await child.exited;
-    clearTimeout(killer);
+    await Promise.all([this.dropNext(job), child && stop(child)]);
   }
 
-  private clearPoll(job: Job): void {
-    if (job.poll) clearTimeout(job.poll);
-    job.poll = null;
+  /** Stops a run that was to take over (a later change replaces it), leaving the one on air. */
+  private async dropNext(job: Job): Promise<void> {
+    const next = job.next;
+    if (!next) return;
+    job.next = null;
+    job.publisher?.abandon(next.prefix);
+    await stop(next.child);
   }
 
   /** Changes held back by the restart limit, per stream: the latest, and the timer that applies it. */
@@ -482,6 +535,15 @@ export class MixJobs implements OnApplicationShutdown {
     });
     return next;
   }
+}
+
+/** Stops a child: SIGTERM (ffmpeg finishes its segment and playlist), then SIGKILL after a grace period. */
+async function stop(child: ChildRun): Promise<void> {
+  if (child.ended) return;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await child.exited;
+  clearTimeout(killer);
 }
 
 /** Whether `to` keeps the mix `from` runs: the same run, inputs in the same order, the same output. */

@@ -77,7 +77,7 @@ describe('the ffmpeg command of a mix', () => {
       rtmp: { url: 'rtmp://8.8.4.4/app/key', tcUrl: 'rtmp://ingest.example.com:1935/app' },
     });
     expect(args.at(-1)).toBe(
-      '[f=hls:hls_time=1:hls_list_size=6:hls_flags=delete_segments+append_list+omit_endlist+discont_start+independent_segments+temp_file:hls_segment_filename=/tmp/s/r1-1-%d.ts]/tmp/s/index.m3u8' +
+      '[f=hls:hls_time=1:hls_init_time=0.5:hls_list_size=10:hls_flags=program_date_time+independent_segments+temp_file:hls_segment_filename=/tmp/s/r1-1-%d.ts]/tmp/s/r1-1.m3u8' +
         '|[f=flv:onfail=ignore:rtmp_tcurl=rtmp\\\\\\://ingest.example.com\\\\\\:1935/app]rtmp://8.8.4.4/app/key',
     );
   });
