@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RedisConnection } from '@mesh/redis';
 import { io, type Socket } from 'socket.io-client';
 import { eventually } from '@mesh/harness';
-import { ChaosRooms, type RoomFigures } from './live-rooms';
+import { LiveRoomFleet, type RoomFigures } from './live-rooms';
 import { RedisClusterProcesses, kafkaBroker, kafkaCluster, kafkaLeaderOf, redisServer } from '@mesh/harness';
 import { startLoadBalancer } from '@mesh/harness';
 import {
@@ -264,7 +264,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     mixReplicas[i] = replica;
     await waitForHttp(`http://127.0.0.1:${mixPorts[i]}/healthz`, replica);
   };
-  let rooms: ChaosRooms | undefined;
+  let rooms: LiveRoomFleet | undefined;
   const roomFigures: Partial<Record<number, RoomFigures>> = {};
   const startGateway = async (i: number) => {
     const gateway = startProcess(`gateway-${i}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
@@ -449,7 +449,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     const dispatcher = await token('chaos-dispatcher', ['dispatcher']);
     if (mixing) {
       log(`opening ${LIVE_ROOMS} live rooms over ${MIX_REPLICAS} mix replicas`);
-      rooms = await ChaosRooms.open(urls[0]!, hlsDir, LIVE_ROOMS, (sub) => token(sub, ['host']));
+      const colours = ['red', 'green', 'blue', 'white'];
+      rooms = new LiveRoomFleet(
+        urls[0]!,
+        hlsDir,
+        (sub) => token(sub, ['host']),
+        (i) => [colours[i % 4], colours[(i + 1) % 4]].map((colour) => `test:color=${colour}`),
+      );
+      await rooms.open(LIVE_ROOMS);
     }
     await eventually(
       async () => {
@@ -548,7 +555,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
           await startGateway(1);
           break;
         case 'mix': {
-          const pid = await rooms!.firstRoomsMixer();
+          const pid = await rooms!.mixerOf(rooms!.rooms[0]!);
           const k = mixReplicas.findIndex((p) => p?.child.pid === pid);
           if (k === -1) throw new Error(`the first room is mixed by ${pid}, no mix replica of this run`);
           log(`killing mix-${k}, the mix replica of the first live room (pid ${pid}, SIGKILL)`);
@@ -612,14 +619,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     stopped = true;
     // Every room, once the faults are over: live, its playlist going on, mixed by exactly one ffmpeg.
     if (rooms) {
-      const end = await eventually(
-        async () => {
-          const checked = await rooms!.check();
-          if (checked.notLive + checked.notMixedOnce > 0) throw new Error(JSON.stringify(checked));
-          return checked;
-        },
-        { timeoutMs: 15_000, intervalMs: 500 },
-      ).catch(() => rooms!.check());
+      await rooms.settled(15_000).catch(() => undefined);
+      const end = await rooms.check();
       for (const figures of Object.values(roomFigures)) Object.assign(figures!, end);
     }
     // Which pushes never came, and to whom: the first thing to look at when one is missed. What the

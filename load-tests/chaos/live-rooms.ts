@@ -1,5 +1,4 @@
 import { MeshClient } from '@mesh/client';
-import type { StreamView } from '@mesh/contracts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discontinuitiesAfter, eventually, mixProcesses, parentPid, playlistSegments } from '@mesh/harness';
@@ -20,51 +19,69 @@ export interface RoomFigures {
   notMixedOnce: number;
 }
 
+export interface LiveRoom {
+  readonly id: string;
+  readonly host: MeshClient;
+}
+
 /** How long a moved room has to be on air again before it counts as not back. */
 const BACK_DEADLINE_MS = 30_000;
 
 /**
- * Live rooms for the fault tier: a few rooms of synthetic co-hosts, mixed by the mix
- * replicas, so that killing one replica can be judged by what its rooms' players see:
- * each room on air again on another replica, its playlist going on.
+ * Live rooms on a running stack, mixed by its mix replicas, judged by what their players
+ * see: the playlists in the shared HLS directory, and which replica's ffmpeg mixes each.
+ * The fault tier kills a replica and follows its rooms back on air; `bench:mix` adds
+ * rooms until the replicas cannot keep up, and times failovers.
  */
-export class ChaosRooms {
-  private constructor(
+export class LiveRoomFleet {
+  readonly rooms: LiveRoom[] = [];
+  /** Rooms ever opened: numbers the next one. */
+  private opened = 0;
+
+  /**
+   * @param inputs the co-hosts' input URLs of the i-th room
+   * @param token a host's token (each host has at most two rooms live: MIX_MAX_ROOMS_PER_HOST)
+   */
+  constructor(
+    private readonly baseUrl: string,
     private readonly hlsDir: string,
-    private readonly rooms: { id: string; host: MeshClient }[],
+    private readonly token: (sub: string) => Promise<string>,
+    private readonly inputs: (i: number) => string[],
   ) {}
 
-  /** `count` rooms of two co-hosts each, started, once each is live (two rooms per host: MIX_MAX_ROOMS_PER_HOST). */
-  static async open(
-    baseUrl: string,
-    hlsDir: string,
-    count: number,
-    token: (sub: string) => Promise<string>,
-  ): Promise<ChaosRooms> {
-    const colours = ['red', 'green', 'blue', 'white'];
-    const rooms = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const host = new MeshClient({ baseUrl, token: await token(`chaos-host-${Math.floor(i / 2)}`) });
-        const view = await host.streams.create({ title: `chaos room ${i}` });
-        for (const [k, colour] of [colours[i % 4], colours[(i + 1) % 4]].entries())
-          await host.streams.setParticipant(view.id, `cohost-${k}`, { inputUrl: `test:color=${colour}` });
-        await host.streams.start(view.id);
-        return { id: view.id, host };
-      }),
-    );
-    const opened = new ChaosRooms(hlsDir, rooms);
-    await eventually(() => opened.allLive(), { timeoutMs: 60_000, intervalMs: 250 });
+  /** Opens `count` more rooms, once each is live. */
+  async open(count: number): Promise<LiveRoom[]> {
+    const opened = await Promise.all(Array.from({ length: count }, () => this.start()));
+    await eventually(() => this.allLive(opened), { timeoutMs: 60_000, intervalMs: 250 });
     return opened;
   }
 
-  /** The replica (its pid) mixing the first room. */
-  firstRoomsMixer(): Promise<number> {
-    return eventually(() => this.mixerOf(this.rooms[0]!.id), { timeoutMs: 10_000, intervalMs: 100 });
+  /** Stops the last room opened. */
+  async closeLast(): Promise<void> {
+    const room = this.rooms.pop();
+    if (room) await room.host.streams.stop(room.id);
+  }
+
+  /** The replica (its pid) mixing the room, once exactly one ffmpeg does. */
+  mixerOf(room: LiveRoom): Promise<number> {
+    return eventually(
+      () => {
+        const owner = this.owner(room.id);
+        if (owner === null) throw new Error(`${room.id} is not mixed by exactly one ffmpeg`);
+        return owner;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+  }
+
+  /** The replica (its pid) of each ffmpeg mixing a room now. */
+  mixers(): number[] {
+    return this.rooms.flatMap(({ id }) => mixProcesses(id).map((pid) => parentPid(pid) ?? 0));
   }
 
   /**
    * Kills the replica with `kill` and follows its rooms until each is on air again (a
-   * segment of a new ffmpeg run in its playlist), then checks every room.
+   * segment of a new ffmpeg run in its playlist).
    */
   async killReplica(
     victim: number,
@@ -88,7 +105,7 @@ export class ChaosRooms {
               throw new Error(`no segment of a new run of ${id} yet`);
             return { afterMs: Date.now() - killedAt, discontinuities: discontinuitiesSince(playlist, seen) };
           },
-          { timeoutMs: BACK_DEADLINE_MS, intervalMs: 100 },
+          { timeoutMs: BACK_DEADLINE_MS, intervalMs: 50 },
         ).catch(() => null),
       ),
     );
@@ -101,7 +118,7 @@ export class ChaosRooms {
     };
   }
 
-  /** At the end: the rooms that are not live (or whose playlist ended), and those not mixed exactly once. */
+  /** The rooms that are not live (or whose playlist ended), and those not mixed exactly once. */
   async check(): Promise<Pick<RoomFigures, 'notLive' | 'notMixedOnce'>> {
     const states = await Promise.all(
       this.rooms.map(async ({ id, host }) => ({
@@ -115,12 +132,42 @@ export class ChaosRooms {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.rooms.map(({ id, host }) => host.streams.stop(id).catch(() => undefined)));
+  /** Waits until every room is live and mixed exactly once (after a kill, once the group settled). */
+  settled(timeoutMs = 30_000): Promise<void> {
+    return eventually(
+      async () => {
+        const checked = await this.check();
+        if (checked.notLive + checked.notMixedOnce > 0)
+          throw new Error(`rooms not settled: ${JSON.stringify(checked)}`);
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
   }
 
-  private async allLive(): Promise<void> {
-    const views: StreamView[] = await Promise.all(this.rooms.map(({ id, host }) => host.streams.get(id)));
+  async close(): Promise<void> {
+    await Promise.all(this.rooms.map(({ id, host }) => host.streams.stop(id).catch(() => undefined)));
+    this.rooms.length = 0;
+  }
+
+  /** The room's playlist as every gateway serves it (the replicas write it to the shared HLS directory). */
+  playlist(streamId: string): Promise<string> {
+    return readFile(join(this.hlsDir, streamId, 'index.m3u8'), 'utf8').catch(() => '');
+  }
+
+  private async start(): Promise<LiveRoom> {
+    const i = this.opened++;
+    const host = new MeshClient({ baseUrl: this.baseUrl, token: await this.token(`room-host-${Math.floor(i / 2)}`) });
+    const view = await host.streams.create({ title: `room ${i}` });
+    for (const [k, inputUrl] of this.inputs(i).entries())
+      await host.streams.setParticipant(view.id, `cohost-${k}`, { inputUrl });
+    await host.streams.start(view.id);
+    const room = { id: view.id, host };
+    this.rooms.push(room);
+    return room;
+  }
+
+  private async allLive(rooms: readonly LiveRoom[]): Promise<void> {
+    const views = await Promise.all(rooms.map(({ id, host }) => host.streams.get(id)));
     const waiting = views.filter((v) => v.status !== 'live');
     if (waiting.length > 0) throw new Error(`rooms not live yet: ${waiting.map((v) => v.status).join(', ')}`);
   }
@@ -129,21 +176,10 @@ export class ChaosRooms {
     const pids = mixProcesses(streamId);
     return pids.length === 1 ? parentPid(pids[0]!) : null;
   }
-
-  private mixerOf(streamId: string): number {
-    const owner = this.owner(streamId);
-    if (owner === null) throw new Error(`${streamId} is not mixed by exactly one ffmpeg`);
-    return owner;
-  }
-
-  /** The room's playlist as every gateway serves it (the replicas write it to the shared HLS directory). */
-  private playlist(streamId: string): Promise<string> {
-    return readFile(join(this.hlsDir, streamId, 'index.m3u8'), 'utf8').catch(() => '');
-  }
 }
 
 /** Segments are named r<revision>-<run>-<n>: the run is the ffmpeg process that wrote it. */
-const runOf = (name: string) => name.split('-').slice(0, 2).join('-');
+export const runOf = (name: string) => name.split('-').slice(0, 2).join('-');
 
 /** Discontinuity tags after the last of `seen` still listed; all of them when none is listed any more. */
 function discontinuitiesSince(playlist: string, seen: readonly string[]): number {

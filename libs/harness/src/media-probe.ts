@@ -89,23 +89,29 @@ export async function fetchSegmentAfter(
   );
 }
 
-/**
- * How much time the playlist's timeline skips (positive) or repeats (negative) just before
- * segment `name`, in seconds: the start of `name` less the end of the segment listed before
- * it, by their `#EXT-X-PROGRAM-DATE-TIME` and lengths. What a viewer misses at a change.
- */
-export function timelineJumpBefore(playlist: string, name: string): number {
-  const segments: { name: string; startMs: number; duration: number }[] = [];
+/** A playlist's segments with their lengths (s) and, where given, their start (`#EXT-X-PROGRAM-DATE-TIME`, ms; else NaN). */
+export function playlistEntries(playlist: string): { name: string; startMs: number; duration: number }[] {
+  const entries: { name: string; startMs: number; duration: number }[] = [];
   let startMs = NaN;
   let duration = NaN;
   for (const line of playlist.split('\n').map((l) => l.trim())) {
     if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) startMs = Date.parse(line.slice(25));
     else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
     else if (line !== '' && !line.startsWith('#')) {
-      segments.push({ name: line, startMs, duration });
+      entries.push({ name: line, startMs, duration });
       [startMs, duration] = [NaN, NaN];
     }
   }
+  return entries;
+}
+
+/**
+ * How much time the playlist's timeline skips (positive) or repeats (negative) just before
+ * segment `name`, in seconds: the start of `name` less the end of the segment listed before
+ * it, by their `#EXT-X-PROGRAM-DATE-TIME` and lengths. What a viewer misses at a change.
+ */
+export function timelineJumpBefore(playlist: string, name: string): number {
+  const segments = playlistEntries(playlist);
   const at = segments.findIndex((segment) => segment.name === name);
   const [before, after] = [segments[at - 1], segments[at]];
   if (!before || !after) throw new Error(`${name} is not listed after another segment`);
