@@ -71,6 +71,21 @@ describe('Kubernetes + KEDA manifests', () => {
                 activationLagThreshold: String(policy.activationLagThreshold),
               },
             },
+            ...(policy.liveRooms
+              ? [
+                  {
+                    type: 'prometheus',
+                    metadata: { query: 'max(mesh_live_rooms)', threshold: String(policy.liveRooms.roomsPerReplica) },
+                  },
+                  {
+                    type: 'prometheus',
+                    metadata: {
+                      query: 'max(mesh_live_room_inputs)',
+                      threshold: String(policy.liveRooms.inputsPerReplica),
+                    },
+                  },
+                ]
+              : []),
             ...policy.warm.map((w) => ({
               type: 'cron',
               metadata: { timezone: w.timeZone, start: w.start, end: w.end, desiredReplicas: String(w.replicas) },
@@ -81,6 +96,9 @@ describe('Kubernetes + KEDA manifests', () => {
     }
     // Dispatch runs warm before the weekday lunch peak, in KEDA as in the local scaler.
     expect(SCALING_POLICY.functions.dispatch?.warm).toEqual([expect.objectContaining({ name: 'lunch', replicas: 2 })]);
+    // The mix follows the live rooms, from none to several replicas.
+    expect(SCALING_POLICY.functions.mix).toMatchObject({ minReplicas: 0, liveRooms: expect.any(Object) });
+    expect(SCALING_POLICY.functions.mix?.maxReplicas).toBeGreaterThan(1);
   });
 
   it('are committed as rendered (run `npm run k8s:render` after changing the policy)', () => {

@@ -24,6 +24,11 @@ const KAFKA = [0, 1, 2].map((i) => `kafka-${i}.kafka-headless.dispatch-mesh.svc:
 const REDIS_CLUSTER = [0, 1, 2]
   .map((i) => `redis-cluster-${i}.redis-cluster-headless.dispatch-mesh.svc:6379`)
   .join(',');
+/**
+ * The Prometheus that scrapes the gateways' /metrics (with METRICS_TOKEN, give it the token): KEDA
+ * reads the live-room counts the mix scales on from it. The Prometheus Operator's default service.
+ */
+const PROMETHEUS = 'http://prometheus-operated.monitoring.svc:9090';
 /** The topics' replication on the cluster; min.insync.replicas is one less (a write acknowledged by two survives one loss). */
 const KAFKA_REPLICATION = 3;
 const labels = (component: string) => ({
@@ -253,6 +258,21 @@ export function renderManifests(policy: ScalingPolicy = SCALING_POLICY): Manifes
                 allowIdleConsumers: 'false',
               },
             },
+            // Live rooms: the gateways' deployment-wide counts, through Prometheus (every gateway reports the same).
+            ...(scaling.liveRooms
+              ? [
+                  ['mesh_live_rooms', scaling.liveRooms.roomsPerReplica],
+                  ['mesh_live_room_inputs', scaling.liveRooms.inputsPerReplica],
+                ].map(([metric, perReplica]) => ({
+                  type: 'prometheus',
+                  metadata: {
+                    serverAddress: PROMETHEUS,
+                    query: `max(${metric})`,
+                    threshold: String(perReplica),
+                    activationThreshold: '0',
+                  },
+                }))
+              : []),
             // Warm windows: KEDA takes the highest of its triggers, as the local scaler raises its minimum.
             ...scaling.warm.map((w) => ({
               type: 'cron',

@@ -25,6 +25,7 @@ import { SocketRecovery } from './realtime/socket-recovery';
 import { LiveController } from './streams/live.controller';
 import { StreamsController } from './streams/streams.controller';
 import { StreamsService } from './streams/streams.service';
+import { LiveLoadGauge } from './streams/live-load.gauge';
 
 /** The gateway's routes, guard and Socket.IO server; adapters come from the infrastructure modules. */
 @Module({})
@@ -50,6 +51,7 @@ export class GatewayModule {
         OrdersService,
         ProofService,
         StreamsService,
+        LiveLoadGauge,
         AdminService,
         ReportsService,
         RealtimeGateway,

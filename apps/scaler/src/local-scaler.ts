@@ -1,4 +1,5 @@
 import type { EventBus } from '@mesh/bus';
+import type { LiveLoad } from '@mesh/streams';
 import type { Logger, Metrics } from '@mesh/telemetry';
 import { DEADLINES, FUNCTION_CATALOG, TOPICS, functionGroup, type ScalingPolicy } from '@mesh/contracts';
 import { IDLE, decideReplicas, policyAt, type ScalingState } from './scaling-decision';
@@ -29,7 +30,8 @@ export interface StartRecord {
 /**
  * Grows and shrinks each function's worker processes from its consumer lag, by
  * the same policy KEDA applies in Kubernetes (`scaling-policy.json`), down to zero
- * when a topic is idle. Keeps one deadlines sweeper running at all times.
+ * when a topic is idle; a function scaled on live rooms (the mix) also from the rooms
+ * asked to be on air and their co-hosts. Keeps one deadlines sweeper running at all times.
  */
 export class LocalScaler {
   private readonly state = new Map<string, ScalingState>();
@@ -46,6 +48,8 @@ export class LocalScaler {
     private readonly policy: ScalingPolicy,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** The live rooms' load now (the stream store's). */
+    private readonly liveLoad: () => Promise<LiveLoad> = () => Promise.resolve({ rooms: 0, inputs: 0 }),
   ) {}
 
   start(): void {
@@ -69,15 +73,28 @@ export class LocalScaler {
 
   async tick(now = Date.now()): Promise<void> {
     if (this.pool.count(DEADLINES) === 0) this.pool.start(DEADLINES);
+    // Read once a tick, and only when a function scales on it. Unknown (the store unreachable): a function
+    // scaled on rooms keeps its replicas rather than take a room off air for want of a count.
+    const rooms = Object.values(this.policy.functions).some((p) => p.liveRooms)
+      ? await this.liveLoad().catch((err: unknown) => {
+          this.logger.warn({ err }, 'live rooms not counted; the mix keeps its replicas this tick');
+          return undefined;
+        })
+      : null;
+    if (rooms) {
+      this.metrics.liveRooms.set(rooms.rooms);
+      this.metrics.liveRoomInputs.set(rooms.inputs);
+    }
     await Promise.all(
       FUNCTION_CATALOG.map(async ({ name, topic }) => {
         const policy = this.policy.functions[name];
         if (!policy) return;
+        if (policy.liveRooms && rooms === undefined) return;
         const lag = await this.bus.consumerLag(functionGroup(name), topic);
         this.lags.set(name, lag);
         // A worker that died is gone: the decision starts from the workers really running.
         const current = { ...(this.state.get(name) ?? IDLE), replicas: this.pool.count(name) };
-        const next = decideReplicas(current, lag, now, policyAt(policy, now), TOPICS[topic].partitions);
+        const next = decideReplicas(current, lag, now, policyAt(policy, now), TOPICS[topic].partitions, rooms ?? null);
         this.state.set(name, next);
         this.metrics.functionLag.set({ function: name }, lag);
         this.metrics.functionReplicas.set({ function: name }, next.replicas);

@@ -1,11 +1,14 @@
 /**
  * The local scaler: runs each function as worker processes of apps/functions and
- * scales them from Kafka consumer lag (scaling-policy.json, or SCALING_POLICY_FILE).
+ * scales them from Kafka consumer lag (scaling-policy.json, or SCALING_POLICY_FILE),
+ * the mix also from the live rooms in the stream store.
  * Serves /healthz, /status (replicas, lag, workers, scaling history) and /metrics on SCALER_PORT.
  */
 import { KafkaEventBus } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import { SCALING_POLICY, ScalingPolicy } from '@mesh/contracts';
+import { RedisConnection } from '@mesh/redis';
+import { RedisStreamStore } from '@mesh/streams';
 import { createLogger, Metrics } from '@mesh/telemetry';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -32,7 +35,9 @@ async function main(): Promise<void> {
     (role, ms, kind) => scaler?.coldStarted(role, ms, kind),
     standbyCount(process.env.SCALER_STANDBY),
   );
-  scaler = new LocalScaler(bus, pool, policy, metrics, logger);
+  const redis = new RedisConnection(config.redis);
+  const streams = new RedisStreamStore(redis);
+  scaler = new LocalScaler(bus, pool, policy, metrics, logger, () => streams.liveLoad());
   const running = scaler;
 
   const port = Number(process.env.SCALER_PORT ?? 3002);
@@ -56,7 +61,7 @@ async function main(): Promise<void> {
     logger.info('scaler stopping: draining workers');
     void running
       .stop()
-      .then(() => bus.close())
+      .then(() => Promise.all([bus.close(), redis.close()]))
       .finally(() => server.close(() => process.exit(0)));
   };
   process.once('SIGTERM', shutdown);

@@ -50,6 +50,27 @@ describe('scaling decisions', () => {
     expect(new Set(run(samples))).toEqual(new Set([1]));
   });
 
+  it('scales a function on live rooms and their co-hosts: none without a room, the most any measure calls for', () => {
+    const mix = { ...policy, minReplicas: 0, maxReplicas: 8, liveRooms: { roomsPerReplica: 4, inputsPerReplica: 12 } };
+    const at = (state: ScalingState, rooms: number, inputs: number, lag = 0, ms = 1_000) =>
+      decideReplicas(state, lag, ms, mix, 12, { rooms, inputs });
+    expect(at(IDLE, 0, 0).replicas).toBe(0);
+    // One room wakes it, with no lag at all; five rooms call for two replicas, 30 co-hosts over them for three.
+    expect(at(IDLE, 1, 2).replicas).toBe(1);
+    expect(at(IDLE, 5, 10).replicas).toBe(2);
+    expect(at(IDLE, 5, 30).replicas).toBe(3);
+    // A burst of requests may call for more than the rooms do; the maximum and the partitions still bound it.
+    expect(at(IDLE, 1, 1, 500).replicas).toBe(5);
+    expect(at(IDLE, 1, 1, 5_000).replicas).toBe(8);
+    expect(decideReplicas(IDLE, 0, 1_000, mix, 2, { rooms: 20, inputs: 20 }).replicas).toBe(2);
+    // The rooms stop: down only after a whole cooldown, as for lag.
+    const busy = at(IDLE, 5, 10, 0, 0);
+    expect(at(busy, 0, 0, 0, 10_000).replicas).toBe(2);
+    expect(at(at(busy, 0, 0, 0, 10_000), 0, 0, 0, 41_000).replicas).toBe(0);
+    // A policy without liveRooms ignores them.
+    expect(decideReplicas(IDLE, 0, 1_000, policy, 12, { rooms: 9, inputs: 9 }).replicas).toBe(0);
+  });
+
   it('runs warm through a declared window whatever the lag (weekday lunch in Berlin), and as usual outside it', () => {
     const lunch = {
       name: 'lunch',

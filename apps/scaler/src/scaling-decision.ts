@@ -1,4 +1,5 @@
 import type { FunctionScaling } from '@mesh/contracts';
+import type { LiveLoad } from '@mesh/streams';
 import { latestTick } from '@mesh/schedules';
 
 export interface ScalingState {
@@ -9,13 +10,27 @@ export interface ScalingState {
 
 export const IDLE: ScalingState = { replicas: 0, recommendations: [] };
 
-/** The replicas the lag calls for right now: KEDA's Kafka-trigger arithmetic. */
-export function recommendReplicas(lag: number, current: number, policy: FunctionScaling, partitions: number): number {
+/**
+ * The replicas the lag calls for right now (KEDA's Kafka-trigger arithmetic) and, for a
+ * function scaled on live rooms, what the rooms and their co-hosts call for (its
+ * Prometheus triggers): the most of them, as KEDA takes the most of its triggers.
+ */
+export function recommendReplicas(
+  lag: number,
+  current: number,
+  policy: FunctionScaling,
+  partitions: number,
+  rooms: LiveLoad | null = null,
+): number {
   const ceiling = Math.min(policy.maxReplicas, partitions);
   let target: number;
   // At zero, only lag above the activation threshold wakes the function.
   if (current === 0 && lag <= policy.activationLagThreshold) target = 0;
   else target = lag > 0 ? Math.max(1, Math.ceil(lag / policy.lagThreshold)) : 0;
+  if (policy.liveRooms && rooms) {
+    const { roomsPerReplica, inputsPerReplica } = policy.liveRooms;
+    target = Math.max(target, Math.ceil(rooms.rooms / roomsPerReplica), Math.ceil(rooms.inputs / inputsPerReplica));
+  }
   return Math.min(ceiling, Math.max(policy.minReplicas, target));
 }
 
@@ -32,8 +47,9 @@ export function decideReplicas(
   nowMs: number,
   policy: FunctionScaling,
   partitions: number,
+  rooms: LiveLoad | null = null,
 ): ScalingState {
-  const recommended = recommendReplicas(lag, state.replicas, policy, partitions);
+  const recommended = recommendReplicas(lag, state.replicas, policy, partitions, rooms);
   const windowStart = nowMs - policy.cooldownS * 1000;
   const recommendations = [
     ...state.recommendations.filter((r) => r.atMs > windowStart),

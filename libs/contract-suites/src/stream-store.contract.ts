@@ -110,6 +110,28 @@ export function streamStoreContract(adapter: string, create: () => Promise<Strea
       });
     });
 
+    it('counts the live rooms and their inputs: from a room’s start to its stop, its co-hosts as they change', async () => {
+      const input = (url: string) => ({ inputUrl: url, volume: 1, muted: false });
+      const before = await under.store.liveLoad();
+      const created = fresh();
+      await under.store.commit(created);
+      const one = setParticipant(created.after, 'a', input('test:pattern'), 9, now);
+      await under.store.commit(one);
+      const started = startStream(one.after, null, now) as StreamChange;
+      await under.store.commit(started);
+      expect(await under.store.liveLoad()).toEqual({ rooms: before.rooms + 1, inputs: before.inputs + 1 });
+      // A co-host joins the live room: the same room, one more input.
+      const two = setParticipant(started.after, 'b', input('test:color=red'), 9, now);
+      await under.store.commit(two);
+      expect(await under.store.liveLoad()).toEqual({ rooms: before.rooms + 1, inputs: before.inputs + 2 });
+      // An idle room counts for nothing; a stopped one no more.
+      const idle = fresh();
+      await under.store.commit(idle);
+      await under.store.commit(setParticipant(idle.after, 'c', input('test:pattern'), 9, now));
+      await under.store.commit(stopStream(two.after, now) as StreamChange);
+      expect(await under.store.liveLoad()).toEqual(before);
+    });
+
     it('keeps a job report only for the current run, and a spec change never drops it', async () => {
       const created = fresh();
       await under.store.commit(created);

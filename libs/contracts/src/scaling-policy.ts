@@ -15,6 +15,17 @@ export const WarmWindow = z.strictObject({
 });
 export type WarmWindow = z.infer<typeof WarmWindow>;
 
+/**
+ * Scaling on live rooms (the mix): at least one replica per `roomsPerReplica` rooms asked to be
+ * on air, and per `inputsPerReplica` co-hosts over all of them (each is an input to decode); none
+ * when no room is live.
+ */
+export const RoomScaling = z.strictObject({
+  roomsPerReplica: z.number().int().min(1),
+  inputsPerReplica: z.number().int().min(1),
+});
+export type RoomScaling = z.infer<typeof RoomScaling>;
+
 export const FunctionScaling = z
   .strictObject({
     minReplicas: z.number().int().min(0),
@@ -23,6 +34,7 @@ export const FunctionScaling = z
     activationLagThreshold: z.number().int().min(0),
     cooldownS: z.number().min(0),
     warm: z.array(WarmWindow).default([]),
+    liveRooms: RoomScaling.optional(),
   })
   .refine((p) => p.minReplicas <= p.maxReplicas, 'minReplicas must not exceed maxReplicas');
 export type FunctionScaling = z.infer<typeof FunctionScaling>;

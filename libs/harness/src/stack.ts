@@ -226,7 +226,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}, topology = TO
   const functionsPorts = cluster ? [functionsPort, await freePort()] : [functionsPort];
   const startGateway = (i: number) =>
     startProcess(`gateway-${i + 1}`, 'apps/gateway/src/main.js', { ...env, PORT: String(gatewayPorts[i]) });
-  // The mix runs on one replica (scaling-policy.json): the second process runs the rest.
+  // The mix runs on the first process only (its rooms stay where the tests look for them): the second runs the rest.
   const startFunctions = (i: number) =>
     startProcess(`functions-${i + 1}`, 'apps/functions/src/main.js', {
       ...env,

@@ -3,7 +3,13 @@ import type { StreamJob, StreamSpec } from '@mesh/contracts';
 import type { MemoryOutbox } from '@mesh/outbox';
 import { STREAMS_TAG } from '@mesh/redis';
 import type { StreamChange } from './stream-changes';
-import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
+import {
+  LiveRoomLimitReached,
+  StreamStore,
+  type LiveLoad,
+  type LiveRoomLimits,
+  type StoredStream,
+} from './stream-store.port';
 
 /** Streams in process memory, for the embedded default and small tests; each write is atomic on the event loop. */
 export class MemoryStreamStore extends StreamStore {
@@ -31,6 +37,11 @@ export class MemoryStreamStore extends StreamStore {
     this.streams.set(change.after.id, { spec: structuredClone(change.after), job: stored?.job ?? null });
     if (event) this.outbox.appendNow(STREAMS_TAG, 'streams', event);
     return Promise.resolve(true);
+  }
+
+  liveLoad(): Promise<LiveLoad> {
+    const live = [...this.streams.values()].filter((s) => s.spec.desired === 'live');
+    return Promise.resolve({ rooms: live.length, inputs: live.reduce((n, s) => n + s.spec.participants.length, 0) });
   }
 
   /** In memory the rooms live and die with the process: one incarnation. */

@@ -3,24 +3,33 @@ import { StreamJob, StreamSpec } from '@mesh/contracts';
 import { outboxFields, outboxKey } from '@mesh/outbox';
 import { STREAMS_TAG, type RedisConnection } from '@mesh/redis';
 import type { StreamChange } from './stream-changes';
-import { LiveRoomLimitReached, StreamStore, type LiveRoomLimits, type StoredStream } from './stream-store.port';
+import {
+  LiveRoomLimitReached,
+  StreamStore,
+  type LiveLoad,
+  type LiveRoomLimits,
+  type StoredStream,
+} from './stream-store.port';
 
 /** All under one hash tag, with their outbox: a room's commit checks the live limits over every room at once. */
 const keys = {
   stream: (id: string) => `${STREAMS_TAG}:stream:${id}`,
   /** Stream ids, all at score 0, so they sort by id: ULIDs sort by creation time. */
   all: `${STREAMS_TAG}:streams:all`,
-  /** Ids of the streams asked to be live: all of them, and each host's. */
+  /** Ids of the streams asked to be live: all of them (scored by their inputs), and each host's. */
   live: `${STREAMS_TAG}:streams:live`,
   hostLive: (hostId: string) => `${STREAMS_TAG}:streams:live:${hostId}`,
   outbox: outboxKey(STREAMS_TAG),
 };
 
-/* The live indexes follow the spec: in them while it is asked to be live. KEYS 3, 4: all live, the host's live. */
+/*
+ * The live indexes follow the spec: in them while it is asked to be live, the index of all live rooms
+ * scoring each by its inputs (what scaling the mix counts). KEYS 3, 4: all live, the host's live.
+ */
 const FOLLOW_LIVE = `
-local function follow(live, id)
+local function follow(live, id, spec)
   if live then
-    redis.call('ZADD', KEYS[3], 0, id)
+    redis.call('ZADD', KEYS[3], #cjson.decode(spec).participants, id)
     redis.call('ZADD', KEYS[4], 0, id)
   else
     redis.call('ZREM', KEYS[3], id)
@@ -42,7 +51,7 @@ if live and not redis.call('ZSCORE', KEYS[3], ARGV[5]) then
 end
 redis.call('HSET', KEYS[1], 'spec', ARGV[2], 'rev', ARGV[3], 'start', ARGV[4])
 if ARGV[1] == '' then redis.call('ZADD', KEYS[2], 0, ARGV[5]) end
-follow(live, ARGV[5])
+follow(live, ARGV[5], ARGV[2])
 if #ARGV > 8 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 9)) end
 return 1
 `;
@@ -52,8 +61,16 @@ const RESTORE = `${FOLLOW_LIVE}
 if tonumber(redis.call('HGET', KEYS[1], 'rev') or '-1') >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'rev', ARGV[2], 'start', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
-follow(ARGV[5] == '1', ARGV[4])
+follow(ARGV[5] == '1', ARGV[4], ARGV[1])
 return 1
+`;
+
+// KEYS: all live. Answers the rooms, and their inputs in all.
+const LIVE_LOAD = `
+local scored = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local inputs = 0
+for i = 2, #scored, 2 do inputs = inputs + tonumber(scored[i]) end
+return { #scored / 2, inputs }
 `;
 
 // KEYS: stream. ARGV: the report's start revision, report
@@ -70,6 +87,7 @@ export class RedisStreamStore extends StreamStore {
     redis.defineScript('meshStreamCommit', COMMIT, 5);
     redis.defineScript('meshStreamJob', RECORD_JOB, 1);
     redis.defineScript('meshStreamRestore', RESTORE, 4);
+    redis.defineScript('meshStreamLiveLoad', LIVE_LOAD, 1);
   }
 
   async stream(id: string): Promise<StoredStream | null> {
@@ -134,6 +152,11 @@ export class RedisStreamStore extends StreamStore {
     return rows.filter((row): row is StoredStream => row !== null);
   }
 
+  async liveLoad(): Promise<LiveLoad> {
+    const [rooms, inputs] = await this.commands.meshStreamLiveLoad(keys.live);
+    return { rooms, inputs };
+  }
+
   incarnation(): Promise<string> {
     return this.redis.serverRunId(keys.all);
   }
@@ -147,6 +170,7 @@ interface ScriptCommands {
   meshStreamCommit(...args: string[]): Promise<number>;
   meshStreamJob(...args: string[]): Promise<number>;
   meshStreamRestore(...args: string[]): Promise<number>;
+  meshStreamLiveLoad(key: string): Promise<[number, number]>;
 }
 
 function parseStored(spec: string | null, job: string | null): StoredStream | null {

@@ -14,6 +14,12 @@ export interface LiveRoomLimits {
   readonly total: number;
 }
 
+/** What the live rooms ask of the mix replicas: the rooms asked to be on air, and their co-hosts (inputs) in all. */
+export interface LiveLoad {
+  readonly rooms: number;
+  readonly inputs: number;
+}
+
 /** A change would take a stream live past a limit; nothing was written. */
 export class LiveRoomLimitReached extends Error {
   constructor(
@@ -55,6 +61,9 @@ export abstract class StreamStore {
    * how many were written. Job reports are the mixers' to send again.
    */
   abstract restore(specs: readonly StreamSpec[]): Promise<number>;
+
+  /** The live rooms and their inputs now: what the mix replicas are scaled on. */
+  abstract liveLoad(): Promise<LiveLoad>;
 
   /** Newest first, up to `limit` (the dispatchers' list of live rooms). */
   abstract list(limit: number): Promise<StoredStream[]>;

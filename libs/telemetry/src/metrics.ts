@@ -109,6 +109,16 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly liveRooms = new Gauge({
+    name: 'mesh_live_rooms',
+    help: 'Live rooms asked to be on air, in the whole deployment (what the mix scales on; every gateway reports the same count)',
+    registers: [this.registry],
+  });
+  readonly liveRoomInputs = new Gauge({
+    name: 'mesh_live_room_inputs',
+    help: 'Co-hosts (inputs to decode) over every live room, in the whole deployment (what the mix scales on)',
+    registers: [this.registry],
+  });
   readonly functionReplicas = new Gauge({
     name: 'mesh_function_replicas',
     help: 'Worker processes the local scaler runs, by function',
