@@ -3,6 +3,7 @@ import type { Logger } from '@mesh/telemetry';
 import {
   Kafka,
   logLevel,
+  PartitionAssigners,
   Partitioners,
   type Admin,
   type Consumer,
@@ -14,6 +15,7 @@ import {
 } from 'kafkajs';
 import type { CloudEvent } from './cloud-event';
 import { delay, forEachLimit, InFlight } from './concurrency';
+import { stickyAssigner } from './sticky-assigner';
 import {
   DEAD_LETTER_HEADERS,
   EventBus,
@@ -500,8 +502,13 @@ export class KafkaEventBus extends EventBus {
   async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
     const log = this.options.logger.child({ component: 'consumer', group: spec.group, topic: spec.topic });
     const topic = this.name(spec.topic);
+    /** The partitions this member holds: told to the group when it joins again, so it keeps them where it can. */
+    let holds: number[] = [];
     const consumer = this.kafka.consumer({
       groupId: this.groupId(spec.group),
+      // Sticky first: a replica joining or leaving moves only the partitions it must (a live room keeps its
+      // mixer, a courier's stream its consumer). Round robin for a group whose older members know only that.
+      partitionAssigners: [stickyAssigner(() => ({ [topic]: holds })), PartitionAssigners.roundRobin],
       allowAutoTopicCreation: false,
       sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       rebalanceTimeout: 15_000,
@@ -524,6 +531,7 @@ export class KafkaEventBus extends EventBus {
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = payload.memberAssignment[topic] ?? [];
+      holds = [...partitions];
       log.info({ durationMs: payload.duration, partitions, uptimeMs: uptimeMs() }, 'joined the group');
       if (spec.onAssigned) {
         Promise.resolve(spec.onAssigned(partitions)).catch((err: unknown) =>

@@ -13,8 +13,10 @@ import {
   type SubscriptionSpec,
 } from './event-bus.port';
 import { headerStrings, toKafkaMessage } from './kafka-binding';
+import { stickyAssignment } from './sticky-assigner';
 
 interface Member {
+  readonly id: string;
   readonly spec: SubscriptionSpec;
   active: boolean;
 }
@@ -23,6 +25,8 @@ interface Group {
   /** Next offset to deliver, per partition (the group's committed position). */
   readonly cursor: number[];
   readonly members: Member[];
+  /** Which member each partition's events go to (a sticky assignment, as on Kafka). */
+  readonly owners: Map<number, Member>;
   readonly draining: Set<number>;
   readonly inFlight: Set<Promise<void>>;
 }
@@ -43,6 +47,7 @@ interface Topic {
 export class MemoryEventBus extends EventBus {
   private readonly topics = new Map<TopicKey, Topic>();
   private closed = false;
+  private joined = 0;
 
   private topic(key: TopicKey): Topic {
     let topic = this.topics.get(key);
@@ -77,10 +82,16 @@ export class MemoryEventBus extends EventBus {
     const topic = this.topic(spec.topic);
     let group = topic.groups.get(spec.group);
     if (!group) {
-      group = { cursor: topic.partitions.map(() => 0), members: [], draining: new Set(), inFlight: new Set() };
+      group = {
+        cursor: topic.partitions.map(() => 0),
+        members: [],
+        owners: new Map(),
+        draining: new Set(),
+        inFlight: new Set(),
+      };
       topic.groups.set(spec.group, group);
     }
-    const member: Member = { spec, active: true };
+    const member: Member = { id: `member-${++this.joined}`, spec, active: true };
     group.members.push(member);
     const joined = group;
     const handOut = () => assign(joined, topic.partitions.length);
@@ -105,7 +116,7 @@ export class MemoryEventBus extends EventBus {
       while (!this.closed) {
         const offset = group.cursor[partition] as number;
         const event = log[offset];
-        const member = group.members[partition % Math.max(1, group.members.length)];
+        const member = group.owners.get(partition);
         if (event === undefined || member === undefined) break;
         if (member.spec.types && !member.spec.types.includes(event.type)) {
           group.cursor[partition] = offset + 1;
@@ -237,12 +248,20 @@ export class MemoryEventBus extends EventBus {
 }
 
 /** FNV-1a: a stable key → partition mapping, so one key's events share a partition. */
-/** Tells each member the partitions it is given events of (as \`drain\` picks: partition mod members). */
+/** Hands the partitions out again (members keep what they hold where they can) and tells each member its own. */
 function assign(group: Group, partitions: number): void {
-  group.members.forEach((member, i) => {
-    const mine = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % group.members.length === i);
+  const all = Array.from({ length: partitions }, (_, p) => p);
+  const holds = (member: Member) => all.filter((p) => group.owners.get(p) === member);
+  const assignment = stickyAssignment(
+    group.members.map((member) => ({ id: member.id, holds: { topic: holds(member) } })),
+    { topic: all },
+  );
+  group.owners.clear();
+  for (const member of group.members) {
+    const mine = assignment.get(member.id)?.topic ?? [];
+    for (const p of mine) group.owners.set(p, member);
     void Promise.resolve(member.spec.onAssigned?.(mine)).catch(() => undefined);
-  });
+  }
 }
 
 function hashToPartition(key: string, partitions: number): number {

@@ -330,6 +330,44 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       }
     });
 
+    it('moves only the partitions a joining member must take: the others keep the rest of theirs', async () => {
+      const group = uniqueName('g');
+      const member = () => ({ owns: [] as readonly number[] });
+      const join = async (m: ReturnType<typeof member>) => {
+        subscriptions.push(
+          await under.bus.subscribe({
+            group,
+            topic: 'couriers',
+            onAssigned: (partitions) => {
+              m.owns = partitions;
+            },
+            handle: () => Promise.resolve(),
+          }),
+        );
+      };
+      const [a, b, c] = [member(), member(), member()];
+      await join(a);
+      await join(b);
+      const settled = (ms: ReturnType<typeof member>[]) =>
+        eventually(
+          () => {
+            const all = ms.flatMap((m) => m.owns);
+            expect(new Set(all).size).toBe(TOPICS.couriers.partitions);
+            expect(all).toHaveLength(TOPICS.couriers.partitions);
+            for (const m of ms) expect(m.owns.length).toBeGreaterThanOrEqual(Math.floor(all.length / ms.length));
+          },
+          { timeoutMs: 30_000 },
+        );
+      await settled([a, b]);
+      const before = [a.owns, b.owns];
+      await join(c);
+      await settled([a, b, c]);
+      // The newcomer's share came out of the others' shares; nothing else changed hands.
+      expect(before[0]).toEqual(expect.arrayContaining([...a.owns]));
+      expect(before[1]).toEqual(expect.arrayContaining([...b.owns]));
+      expect(c.owns).toHaveLength(TOPICS.couriers.partitions / 3);
+    });
+
     it('answers a ping', async () => {
       await expect(under.bus.ping()).resolves.toBeUndefined();
     });
