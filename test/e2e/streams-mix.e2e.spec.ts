@@ -246,38 +246,51 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     await stopped(created);
   });
 
-  it('pushes the mix to an RTMP ingest as a playable stream', async () => {
+  it('pushes the mix to an RTMP ingest, says the push’s state, and pushes again when the ingest drops it and comes back', async () => {
     const port = await freePort();
-    const received = join(mkdtempSync(join(tmpdir(), 'mesh-rtmp-')), 'received.flv');
-    // ffmpeg itself as the CDN's ingest: listens, takes three seconds of what is pushed, keeps it.
-    const ingest = runFfmpeg([
-      '-v',
-      'error',
-      '-listen',
-      '1',
-      '-timeout',
-      '60',
-      '-i',
-      `rtmp://127.0.0.1:${port}/live/secret-key`,
-      '-t',
-      '3',
-      '-c',
-      'copy',
-      '-f',
-      'flv',
-      received,
-    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-rtmp-'));
+    /** ffmpeg itself as the CDN's ingest: listens, takes three seconds of what is pushed, keeps it, and goes. */
+    const ingest = (file: string) =>
+      runFfmpeg(
+        ['-v', 'error', '-listen', '1', '-timeout', '60', '-i', `rtmp://127.0.0.1:${port}/live/secret-key`].concat([
+          '-t',
+          '3',
+          '-c',
+          'copy',
+          '-f',
+          'flv',
+          join(dir, file),
+        ]),
+      );
+    const first = ingest('first.flv');
     const created = await rooms.stream(host, ['test:color=magenta'], {
       rtmpUrl: `rtmp://127.0.0.1:${port}/live/secret-key`,
     });
     const live = await rooms.goLive(host, created.id);
+    const pushOf = async () => (await host.client.streams.get(created.id)).output.push;
+    expect(await pushOf()).toEqual({ state: 'connected', error: null });
 
-    const { code, stderr } = await ingest;
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    const frame = await decodeFrame(await readFile(received));
-    expect(colourAt(frame, 0.5, 0.5)).toBe('magenta');
-    // The ingest going away does not take the HLS output down.
-    await fetchSegment(playlistOf(live), `r${live.revision}-`, { skip: 4 });
+    expect(await first).toMatchObject({ code: 0, stderr: '' });
+    expect(colourAt(await decodeFrame(await readFile(join(dir, 'first.flv'))), 0.5, 0.5)).toBe('magenta');
+    // The ingest went away: the host is told why, and the push is tried again.
+    const dropped = await eventually(async () => {
+      const push = await pushOf();
+      expect(push?.state).toBe('retrying');
+      return push!;
+    });
+    expect(dropped.error).toEqual(expect.any(String));
+    expect(dropped.error).not.toContain('secret-key');
+
+    // It is back: the push goes on to it by itself, and the HLS never stopped.
+    const second = ingest('second.flv');
+    await eventually(async () => expect(await pushOf()).toEqual({ state: 'connected', error: null }), {
+      timeoutMs: 30_000,
+    });
+    expect(await second).toMatchObject({ code: 0, stderr: '' });
+    expect(colourAt(await decodeFrame(await readFile(join(dir, 'second.flv'))), 0.5, 0.5)).toBe('magenta');
+    const playlist = await (await fetch(playlistOf(live))).text();
+    expect(playlist).not.toContain('#EXT-X-ENDLIST');
+    expect((await host.client.streams.get(created.id)).status).toBe('live');
     await stopped(live);
   });
 

@@ -152,6 +152,7 @@ const Env = z
     MIX_SEGMENT_S: z.coerce.number().min(0.5).max(10).default(1),
     MIX_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
     MIX_MAX_RESTARTS: z.coerce.number().int().min(0).max(20).default(3),
+    MIX_PUSH_RETRIES: z.coerce.number().int().min(0).max(100).default(5),
     MIX_INPUT_TIMEOUT_S: z.coerce.number().min(1).max(60).default(5),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     PLAYBACK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -325,6 +326,8 @@ export class AppConfig {
     segmentS: number;
     x264Preset: string;
     maxRestarts: number;
+    /** Times an RTMP push the ingest refused or dropped is tried again (with backoff) before it is `failed`. */
+    pushRetries: number;
     inputTimeoutS: number;
     ffmpegPath: string;
   };
@@ -413,6 +416,7 @@ export class AppConfig {
       segmentS: env.MIX_SEGMENT_S,
       x264Preset: env.MIX_X264_PRESET,
       maxRestarts: env.MIX_MAX_RESTARTS,
+      pushRetries: env.MIX_PUSH_RETRIES,
       inputTimeoutS: env.MIX_INPUT_TIMEOUT_S,
       ffmpegPath: env.FFMPEG_PATH,
     };

@@ -36,6 +36,7 @@ export function streamStoreContract(adapter: string, create: () => Promise<Strea
       revision: startRevision,
       status,
       error: status === 'failed' ? 'boom' : null,
+      push: null,
       at: now.toISOString(),
     });
 

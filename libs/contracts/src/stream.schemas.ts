@@ -80,6 +80,17 @@ export const StreamSpec = z.object({
 });
 export type StreamSpec = z.infer<typeof StreamSpec>;
 
+/**
+ * The RTMP push of a live stream, apart from its HLS (which goes on whatever the push does):
+ * `connecting` to the ingest, `connected`, `retrying` after the ingest refused or dropped it
+ * (with its reason; tried again with backoff), `failed` once its retries are spent (MIX_PUSH_RETRIES).
+ */
+export const PushState = z.object({
+  state: z.enum(['connecting', 'connected', 'retrying', 'failed']),
+  error: z.string().nullable(),
+});
+export type PushState = z.infer<typeof PushState>;
+
 /** What the mix function reports of its ffmpeg job for one run of a stream. */
 export const StreamJob = z.object({
   startRevision: z.number().int(),
@@ -87,6 +98,8 @@ export const StreamJob = z.object({
   revision: z.number().int(),
   status: z.enum(['starting', 'live', 'restarting', 'failed', 'stopped']),
   error: z.string().nullable(),
+  /** The RTMP push's state, when the stream has one (reports from before it was kept have none). */
+  push: PushState.nullable().default(null),
   at: z.string(),
 });
 export type StreamJob = z.infer<typeof StreamJob>;
@@ -101,7 +114,12 @@ export const StreamView = z.object({
   layout: StreamLayout,
   focus: z.string().nullable(),
   participants: z.array(Participant),
-  output: z.object({ hlsUrl: z.string().nullable(), rtmpUrl: z.string().nullable() }),
+  output: z.object({
+    hlsUrl: z.string().nullable(),
+    rtmpUrl: z.string().nullable(),
+    /** The RTMP push's state while the stream is on air with one; null otherwise. Its error is the host's only. */
+    push: PushState.nullable(),
+  }),
   error: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

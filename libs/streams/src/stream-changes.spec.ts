@@ -37,6 +37,7 @@ const job = (spec: StreamSpec, status: StreamJob['status']): StreamJob => ({
   revision: spec.revision,
   status,
   error: status === 'failed' ? 'the input of u0 failed: Connection refused' : null,
+  push: null,
   at: later.toISOString(),
 });
 

@@ -43,6 +43,10 @@ export function streamView(
     output: {
       hlsUrl: spec.startRevision === null ? null : playback.grant(spec.id).url,
       rtmpUrl: rtmpUrl === null ? null : forHost ? rtmpUrl : maskUrl(rtmpUrl),
+      push:
+        rtmpUrl !== null && status !== 'idle' && status !== 'stopped' && current?.push
+          ? { state: current.push.state, error: mixError(current.push.error, forHost) }
+          : null,
     },
     error: status === 'failed' || status === 'restarting' ? mixError(current?.error ?? null, forHost) : null,
     createdAt: spec.createdAt,

@@ -1,5 +1,5 @@
 import { AppConfig } from '@mesh/config';
-import type { StreamSpec } from '@mesh/contracts';
+import type { PushState, StreamSpec } from '@mesh/contracts';
 import { silentLogger } from '@mesh/harness';
 import { Metrics } from '@mesh/telemetry';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -39,9 +39,14 @@ class FakeChild implements ChildRun {
     this.exit(null, signal);
   }
 
+  /** A line on its error output, as it goes on. */
+  say(line: string): void {
+    for (const listener of this.stderr) listener(`${line}\n`);
+  }
+
   /** Its last words, then its end. */
   crash(line: string): void {
-    for (const listener of this.stderr) listener(`${line}\n`);
+    this.say(line);
     this.exit(1);
   }
 
@@ -56,10 +61,11 @@ class FakeChild implements ChildRun {
    * run's prefix, starting `startS` seconds into the test (the publisher cuts between runs by it).
    */
   async writeSegment(n: number, startS = n): Promise<void> {
-    const pattern = this.args.find((arg) => arg.endsWith('-%d.ts'));
+    // An argument of its own, or inside the tee muxer's output list (with an RTMP push).
+    const pattern = /(\/[^\s\]|:]+)-%d\.ts/.exec(this.args.join(' '))?.[1];
     if (!pattern) throw new Error('not an HLS mix: no segment file pattern');
     const dir = pattern.slice(0, pattern.lastIndexOf('/'));
-    const prefix = pattern.slice(dir.length + 1, -'-%d.ts'.length);
+    const prefix = pattern.slice(dir.length + 1);
     const start = new Date(Date.parse('2026-12-06T12:00:00.000Z') + startS * 1000).toISOString();
     await appendFile(
       join(dir, `${prefix}.m3u8`),
@@ -151,7 +157,7 @@ describe('MixJobs with a fake ffmpeg', () => {
   let runner: FakeRunner;
   let control: FakeControl;
   let jobs: MixJobs;
-  let reports: { revision: number; status: JobStatus; error: string | null }[];
+  let reports: { revision: number; status: JobStatus; error: string | null; push: PushState | null }[];
   const statuses = () => reports.map((r) => r.status);
 
   beforeEach(async () => {
@@ -163,12 +169,14 @@ describe('MixJobs with a fake ffmpeg', () => {
       MIX_HLS_DIR: hlsDir,
       MIX_MAX_RESTARTS: '2',
       MIX_RESTARTS_PER_MIN: '3',
+      MIX_OUTPUT_HOSTS: '127.0.0.1:*',
+      MIX_PUSH_RETRIES: '1',
     });
     runner = new FakeRunner();
     control = new FakeControl();
     jobs = new MixJobs(config, new Metrics(), silentLogger, runner, control);
     reports = [];
-    jobs.onReport((s, status, error) => reports.push({ revision: s.revision, status, error }));
+    jobs.onReport((s, status, error, push) => reports.push({ revision: s.revision, status, error, push }));
   });
   afterEach(async () => {
     await jobs.onApplicationShutdown();
@@ -205,6 +213,7 @@ describe('MixJobs with a fake ffmpeg', () => {
       revision: 1,
       status: 'restarting',
       error: 'ffmpeg exited with code 1: Conversion failed!',
+      push: null,
     });
 
     await jest.advanceTimersByTimeAsync(499);
@@ -227,6 +236,7 @@ describe('MixJobs with a fake ffmpeg', () => {
       revision: 1,
       status: 'failed',
       error: 'ffmpeg exited with code 1: Conversion failed!',
+      push: null,
     });
     // Players stop at the last segment; nothing is started again.
     await until(async () => (await playlist()).trimEnd().endsWith('#EXT-X-ENDLIST'), 'the playlist ended');
@@ -255,8 +265,8 @@ describe('MixJobs with a fake ffmpeg', () => {
     expect(control.sent[1]?.commands).toEqual(['volume@a0 volume 0.00', 'volume@a1 volume 0.50']);
     // Each revision is reported as live as soon as the mix took it.
     expect(reports.slice(-2)).toEqual([
-      { revision: 2, status: 'live', error: null },
-      { revision: 3, status: 'live', error: null },
+      { revision: 2, status: 'live', error: null, push: null },
+      { revision: 3, status: 'live', error: null, push: null },
     ]);
   });
 
@@ -294,7 +304,7 @@ describe('MixJobs with a fake ffmpeg', () => {
     await jest.advanceTimersByTimeAsync(100);
     await until(() => runner.run(1).signals.includes('SIGTERM'), 'the run before stopped');
     await until(() => reports.at(-1)?.revision === 2, 'the new revision reported');
-    expect(reports.at(-1)).toEqual({ revision: 2, status: 'live', error: null });
+    expect(reports.at(-1)).toEqual({ revision: 2, status: 'live', error: null, push: null });
     const text = await playlist();
     const names = text.split('\n').filter((line) => line.endsWith('.ts'));
     expect(names.map((name) => name.replace(/-\d{13,}-/, '-<run>-'))).toEqual([
@@ -324,6 +334,67 @@ describe('MixJobs with a fake ffmpeg', () => {
     await jest.advanceTimersByTimeAsync(500);
     await until(() => runner.runs.length === 4, 'the restart');
     expect(segmentPattern(runner.run(4))).toMatch(/\/r3-\d+-%d\.ts$/);
+  });
+
+  const pushing = (revision: number) =>
+    spec(revision, { output: { rtmpUrl: 'rtmp://127.0.0.1:1935/live/secret-key' } });
+  const refused = '[tee @ 0x1] Slave muxer #1 failed: Connection refused, continuing with 1/2 slaves.';
+  const pushStates = () => reports.map((r) => r.push?.state ?? null);
+
+  it('tries a refused RTMP push again after a second, from a fresh run beside the one on air, then says it is connected', async () => {
+    await jobs.apply(pushing(1));
+    expect(pushStates()).toEqual(['connecting']);
+    runner.run(1).say(refused);
+    await until(() => pushStates().includes('retrying'), 'retrying');
+    expect(reports.at(-1)?.push).toEqual({ state: 'retrying', error: 'Connection refused' });
+    // The HLS goes on: on air, and said so, with the push still to come back.
+    await runner.run(1).writeSegment(0, 0);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => statuses().includes('live'), 'live');
+    expect(reports.at(-1)).toMatchObject({ status: 'live', push: { state: 'retrying' } });
+
+    // A second after the refusal (100 ms of it went by above).
+    await jest.advanceTimersByTimeAsync(899);
+    await settled();
+    expect(runner.runs).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await until(() => runner.runs.length === 2, 'the push tried again');
+    expect(runner.run(1).signals).toEqual([]);
+    await runner.run(1).writeSegment(1, 1);
+    await runner.run(2).writeSegment(0, 1.6);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => pushStates().at(-1) === 'connected', 'connected');
+    expect(runner.run(1).signals).toEqual(['SIGTERM']);
+    expect(reports.at(-1)).toEqual({
+      revision: 1,
+      status: 'live',
+      error: null,
+      push: { state: 'connected', error: null },
+    });
+  });
+
+  it('gives a push up once MIX_PUSH_RETRIES are spent, and the HLS goes on without it', async () => {
+    await jobs.apply(pushing(1));
+    runner.run(1).say(refused);
+    await runner.run(1).writeSegment(0, 0);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await until(() => runner.runs.length === 2, 'the push tried again');
+    // The fresh run's push is refused too, before it is on air: told once it has taken over.
+    runner.run(2).say(refused);
+    await runner.run(1).writeSegment(1, 1);
+    await runner.run(2).writeSegment(0, 1.6);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => pushStates().at(-1) === 'failed', 'failed');
+    expect(reports.at(-1)).toEqual({
+      revision: 1,
+      status: 'live',
+      error: null,
+      push: { state: 'failed', error: 'Connection refused' },
+    });
+    await jest.advanceTimersByTimeAsync(60_000);
+    await settled();
+    expect(runner.runs).toHaveLength(2);
+    expect(runner.run(2).ended).toBe(false);
   });
 
   it('holds changes past MIX_RESTARTS_PER_MIN and applies only the latest once the minute allows', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@mesh/config';
-import type { StreamJob, StreamSpec } from '@mesh/contracts';
+import type { PushState, StreamJob, StreamSpec } from '@mesh/contracts';
 import {
   checkInputUrl,
   checkOutputUrl,
@@ -24,13 +24,18 @@ import { LivePublisher } from './live-publisher';
 import { HLS_LIST_SIZE, MISSING_AUDIO, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
-export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null) => void;
+export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null, push: PushState | null) => void;
 
 /** How long ffmpeg gets to finish its segment and playlist after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 3_000;
 /** How often a run's own playlist is read for segments to publish. */
 const PLAYLIST_POLL_MS = 100;
 const FIRST_BACKOFF_MS = 500;
+/** A refused or dropped RTMP push is tried again after 1 s, then 2, 4… up to 30 s. */
+const FIRST_PUSH_BACKOFF_MS = 1_000;
+const MAX_PUSH_BACKOFF_MS = 30_000;
+/** ffmpeg's tee muxer giving up one output (the RTMP push) and going on with the others (the HLS). */
+const PUSH_FAILED = /Slave muxer #\d+ failed: (.*?)(?:, continuing with \d+\/\d+ slaves\.?)?$/;
 const STDERR_LINES = 20;
 
 interface Job {
@@ -48,8 +53,14 @@ interface Job {
   /** Writes the stream's public playlist from its runs' own; opened at the first launch here. */
   publisher: LivePublisher | null;
   status: JobStatus;
+  /** The error told with `status` (restarting, failed), told again with a push's news. */
+  error: string | null;
   failures: number;
   retry: NodeJS.Timeout | null;
+  /** The RTMP push, when the stream has one: its state, its failures since it last connected, its retry. */
+  push: { state: PushState['state']; error: string | null; failures: number; retry: NodeJS.Timeout | null } | null;
+  /** Runs whose push the ingest refused or dropped (their HLS goes on). */
+  deadPushes: WeakSet<ChildRun>;
   requestedAt: number;
   /** Input URLs found to carry no audio (a screen share, a camera without its microphone): mixed as silent. */
   withoutAudio: Set<string>;
@@ -149,8 +160,11 @@ export class MixJobs implements OnApplicationShutdown {
         next: null,
         publisher: null,
         status: 'starting',
+        error: null,
         failures: 0,
         retry: null,
+        push: null,
+        deadPushes: new WeakSet(),
         requestedAt: Date.now(),
         withoutAudio: new Set(),
         launches: [],
@@ -170,6 +184,9 @@ export class MixJobs implements OnApplicationShutdown {
       next.spec = spec;
       next.failures = 0;
       next.requestedAt = Date.now();
+      this.clearPushRetry(next);
+      // A new run pushes afresh: connecting, its retries counted anew.
+      next.push = spec.output.rtmpUrl === null ? null : { state: 'connecting', error: null, failures: 0, retry: null };
       this.jobs.set(spec.id, next);
       if (newRun) this.setStatus(next, 'starting', null);
       await this.launch(next, beside);
@@ -320,7 +337,12 @@ export class MixJobs implements OnApplicationShutdown {
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
     child.onStderr((chunk) => {
-      stderr.push(...chunk.split('\n').filter((line) => line.trim() !== ''));
+      const lines = chunk.split('\n').filter((line) => line.trim() !== '');
+      for (const line of lines) {
+        const pushFailed = PUSH_FAILED.exec(line)?.[1];
+        if (pushFailed !== undefined) this.pushFailed(job, child, maskUrls(pushFailed.trim()));
+      }
+      stderr.push(...lines);
       stderr.splice(0, Math.max(0, stderr.length - STDERR_LINES));
     });
     child.onStdout((chunk) => {
@@ -368,6 +390,8 @@ export class MixJobs implements OnApplicationShutdown {
         job.next = null;
         tookOver = job.prefix;
         if (previous) void stop(previous);
+        // A run that took over with its push already refused is tried again as any such push is.
+        if (job.child && job.deadPushes.has(job.child) && job.push?.error) this.retryPush(job, job.push.error);
       },
       published: (run) => {
         // `live` once players can see the run's first segment.
@@ -375,6 +399,10 @@ export class MixJobs implements OnApplicationShutdown {
         const how = run === tookOver ? 'handover' : 'restart';
         this.metrics.mixSwitch.observe({ how }, (Date.now() - job.requestedAt) / 1000);
         job.failures = 0;
+        // The tee opens the push before the first segment: a run on air whose push did not fail has it connected.
+        if (job.push && job.push.state !== 'failed' && !job.deadPushes.has(job.child)) {
+          Object.assign(job.push, { state: 'connected', error: null, failures: 0 });
+        }
         this.setStatus(job, 'live', null);
       },
     });
@@ -469,20 +497,69 @@ export class MixJobs implements OnApplicationShutdown {
 
   private setStatus(job: Job, status: JobStatus, error: string | null): void {
     job.status = status;
-    this.report(job.spec, status, error);
+    job.error = error;
+    this.report(job.spec, status, error, job.push && { state: job.push.state, error: job.push.error });
+  }
+
+  /**
+   * The ingest refused or dropped a run's push (its HLS goes on). The run on air has its push
+   * tried again; one still to take over is tried once it has (see publisherOf).
+   */
+  private pushFailed(job: Job, child: ChildRun, reason: string): void {
+    job.deadPushes.add(child);
+    if (!job.push) return;
+    this.logger.warn({ streamId: job.spec.id, reason }, 'RTMP push refused or dropped');
+    if (job.next?.child === child) {
+      job.push.error = reason;
+      return;
+    }
+    if (job.child === child && !job.next) this.retryPush(job, reason);
+  }
+
+  /**
+   * Tries a push again after a backoff: a fresh run beside the one on air, pushing afresh,
+   * takes over from it (one playlist discontinuity, no gap); past MIX_PUSH_RETRIES the push
+   * is `failed` and the HLS goes on without it.
+   */
+  private retryPush(job: Job, reason: string): void {
+    const push = job.push;
+    if (!push || push.retry || push.state === 'failed') return;
+    push.failures += 1;
+    push.error = reason;
+    if (push.failures > this.config.mix.pushRetries) {
+      push.state = 'failed';
+      this.setStatus(job, job.status, job.error);
+      return;
+    }
+    push.state = 'retrying';
+    this.setStatus(job, job.status, job.error);
+    const delay = Math.min(MAX_PUSH_BACKOFF_MS, FIRST_PUSH_BACKOFF_MS * 2 ** (push.failures - 1));
+    push.retry = setTimeout(() => {
+      push.retry = null;
+      void this.serially(job.spec.id, async () => {
+        if (this.jobs.get(job.spec.id) !== job || !job.child || job.next || job.push !== push) return;
+        await this.launch(job, true);
+      });
+    }, delay);
+  }
+
+  private clearPushRetry(job: Job): void {
+    if (job.push?.retry) clearTimeout(job.push.retry);
+    if (job.push) job.push.retry = null;
   }
 
   private async end(job: Job, status: JobStatus): Promise<void> {
     await this.halt(job);
     await this.endPlaylistOf(job);
     this.jobs.delete(job.spec.id);
-    this.report(job.spec, status, null);
+    this.report(job.spec, status, null, null);
   }
 
   /** Stops the job's processes (the one on air, and one taking over) and its retry. */
   private async halt(job: Job): Promise<void> {
     if (job.retry) clearTimeout(job.retry);
     job.retry = null;
+    this.clearPushRetry(job);
     const child = job.child;
     job.child = null;
     await Promise.all([this.dropNext(job), child && stop(child)]);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
-import { rooms, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
+import { rooms, type PushState, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
 import { ClientPush } from '@mesh/realtime';
 import { PlaybackSigner, StreamStore, streamStatus, streamView } from '@mesh/streams';
 import { LOGGER, type Logger } from '@mesh/telemetry';
@@ -41,7 +41,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     private readonly playback: PlaybackSigner,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    jobs.onReport((spec, status, error) => void this.record(spec, status, error));
+    jobs.onReport((spec, status, error, push) => void this.record(spec, status, error, push));
   }
 
   async handle(event: MeshEvent<(typeof STREAM_CHANGES)[number]>): Promise<void> {
@@ -90,7 +90,12 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   }
 
   /** Keeps the job's report with the stream (if it is still that run) and tells the room. */
-  private async record(spec: StreamSpec, status: JobStatus, error: string | null): Promise<void> {
+  private async record(
+    spec: StreamSpec,
+    status: JobStatus,
+    error: string | null,
+    push: PushState | null,
+  ): Promise<void> {
     if (spec.startRevision === null) return;
     try {
       const job = {
@@ -98,6 +103,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
         revision: spec.revision,
         status,
         error,
+        push,
         at: new Date().toISOString(),
       };
       if (await this.store.recordJob(spec.id, job)) await this.announce(spec.id);
