@@ -15,7 +15,7 @@ describe('the function catalog', () => {
       new LocationFunction(none, none, none),
       new DispatchFunction(none, none, none, none, none, none, none, none),
       new OrderUpdatesFunction(none, none, none),
-      new MixFunction({ onReport: () => undefined } as never, none, none, none, none),
+      new MixFunction({ onReport: () => undefined } as never, none, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),
       new ArchiveFunction(none),
       new TrailFunction(none, none),

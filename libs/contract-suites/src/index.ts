@@ -8,3 +8,4 @@ export * from './outbox.contract';
 export * from './route-archive.contract';
 export * from './schedule-store.contract';
 export * from './stream-store.contract';
+export * from './room-leases.contract';

@@ -3,6 +3,7 @@ export * from './media-source';
 export * from './memory-stream-store';
 export * from './playback';
 export * from './redis-stream-store';
+export * from './room-leases';
 export * from './stream-changes';
 export * from './stream-fold';
 export * from './stream-store.port';

@@ -5,9 +5,13 @@ import { RedisConnection } from '@mesh/redis';
 import { MemoryStreamStore } from './memory-stream-store';
 import { PlaybackSigner } from './playback';
 import { RedisStreamStore } from './redis-stream-store';
+import { MemoryRoomLeases, RedisRoomLeases, RoomLeases } from './room-leases';
 import { StreamStore } from './stream-store.port';
 
-/** Provides the StreamStore: Redis for `ADAPTERS=real`, in-memory (over the in-memory outbox) for the embedded default. */
+/**
+ * Provides the StreamStore and the rooms' leases: Redis for `ADAPTERS=real`, in memory (the store over
+ * the in-memory outbox) for the embedded default.
+ */
 @Global()
 @Module({})
 export class StreamsModule {
@@ -28,10 +32,22 @@ export class StreamsModule {
             inject: [RedisConnection],
             useFactory: (redis: RedisConnection) => new RedisStreamStore(redis),
           };
+    const leases =
+      config.adapters === 'memory'
+        ? { provide: RoomLeases, useValue: new MemoryRoomLeases() }
+        : {
+            provide: RoomLeases,
+            inject: [RedisConnection],
+            useFactory: (redis: RedisConnection) => new RedisRoomLeases(redis),
+          };
     const signer = {
       provide: PlaybackSigner,
       useValue: new PlaybackSigner(config.playback.secret, config.playback.ttlS),
     };
-    return { module: StreamsModule, providers: [provider, signer], exports: [StreamStore, PlaybackSigner] };
+    return {
+      module: StreamsModule,
+      providers: [provider, leases, signer],
+      exports: [StreamStore, RoomLeases, PlaybackSigner],
+    };
   }
 }

@@ -234,7 +234,15 @@ export class MixJobs implements OnApplicationShutdown {
     this.sweeper = setInterval(() => void sweep(), Math.min(60, hlsRetainS) * 1000).unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops every mix (once, whoever asks first: the mix function stops them before it gives up their leases). */
+  onApplicationShutdown(): Promise<void> {
+    this.shutdown ??= this.stopAll();
+    return this.shutdown;
+  }
+
+  private shutdown: Promise<void> | null = null;
+
+  private async stopAll(): Promise<void> {
     this.closed = true;
     for (const streamId of [...this.held.keys()]) this.release(streamId);
     if (this.sweeper) clearInterval(this.sweeper);

@@ -1,14 +1,22 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { MeshEvent } from '@mesh/bus';
 import { rooms, type PushState, type StreamChangeType, type StreamSpec } from '@mesh/contracts';
 import { ClientPush } from '@mesh/realtime';
-import { PlaybackSigner, StreamStore, streamStatus, streamView } from '@mesh/streams';
+import { PlaybackSigner, RoomLeases, StreamStore, streamStatus, streamView } from '@mesh/streams';
 import { LOGGER, type Logger } from '@mesh/telemetry';
 import type { MeshFunction } from '../host/mesh-function';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { MixJobs, type JobStatus } from './mix-jobs';
 
 /** The most streams looked at when resuming; newest first. */
 const RESUME_LIMIT = 1_000;
+/**
+ * A room's lease lasts as long as the group's session timeout and is renewed four times as often: a dead
+ * replica's rooms are free about when the group gives their partitions to another.
+ */
+const LEASE_TTL_MS = 2_500;
+const RENEW_EVERY_MS = 500;
 
 const STREAM_CHANGES = [
   'stream.created',
@@ -26,13 +34,18 @@ const STREAM_CHANGES = [
  * harmless. Every change and every job status is pushed as `stream.updated`.
  */
 @Injectable()
-export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]> {
+export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]>, OnApplicationShutdown {
   readonly name = 'mix';
   readonly topic = 'streams';
   readonly accepts = STREAM_CHANGES;
   readonly idempotency = 'natural';
   /** The partition assignments being taken up, one after another. */
   private assignments: Promise<void> = Promise.resolve();
+  /** Who this replica is to the rooms' leases. */
+  private readonly owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  /** Live rooms this replica should mix whose lease another still holds (it is letting them go): tried every renewal. */
+  private readonly waiting = new Set<string>();
+  private renewer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly jobs: MixJobs,
@@ -40,6 +53,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     private readonly push: ClientPush,
     private readonly playback: PlaybackSigner,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly leases: RoomLeases,
   ) {
     jobs.onReport((spec, status, error, push) => void this.record(spec, status, error, push));
   }
@@ -48,13 +62,58 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
     const requested = event.data.stream;
     const stored = await this.store.stream(requested.id);
     const latest = stored && stored.spec.revision > requested.revision ? stored.spec : requested;
+    if (latest.desired === 'live') return this.mixHere(latest);
+    this.waiting.delete(latest.id);
     if (await this.jobs.apply(latest)) await this.announce(latest.id);
+    await this.leases.release(latest.id, this.owner);
   }
 
   onHosted(): Promise<void> {
     // The first sweep comes one interval from now, after the streams this replica owns are its jobs again.
     this.jobs.startSweeping();
+    this.renewer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
     return Promise.resolve();
+  }
+
+  /** Stops the mixes first, then gives their leases up, so that their next owners start at once. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = null;
+    const held = this.jobs.running();
+    await this.jobs.onApplicationShutdown();
+    await Promise.all(held.map((id) => this.leases.release(id, this.owner).catch(() => undefined)));
+  }
+
+  /** Mixes a live room here once this replica holds its lease; until then it waits its turn (see `renew`). */
+  private async mixHere(spec: StreamSpec): Promise<void> {
+    if (!(await this.leases.acquire(spec.id, this.owner, LEASE_TTL_MS))) {
+      this.waiting.add(spec.id);
+      return;
+    }
+    this.waiting.delete(spec.id);
+    if (await this.jobs.apply(spec)) await this.announce(spec.id);
+  }
+
+  /**
+   * Keeps the leases of the rooms mixed here; a room whose lease another took is let go at
+   * once (never mixed twice). Rooms waiting for their lease get another try.
+   */
+  private async renew(): Promise<void> {
+    try {
+      const lost = await this.leases.renew(this.jobs.running(), this.owner, LEASE_TTL_MS);
+      for (const id of lost) {
+        this.logger.warn({ streamId: id }, 'another replica holds this room now; letting it go');
+        await this.jobs.handOver(id);
+      }
+      for (const id of [...this.waiting]) {
+        const stored = await this.store.stream(id);
+        if (stored?.spec.desired === 'live') await this.mixHere(stored.spec);
+        else this.waiting.delete(id);
+      }
+    } catch (err) {
+      // Redis away: the leases run out meanwhile; the rooms are looked at again next time.
+      this.logger.warn({ err }, 'room leases not renewed');
+    }
   }
 
   /**
@@ -73,18 +132,21 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
 
   private async takeUp(owns: (key: string) => boolean): Promise<void> {
     const letGo = this.jobs.running().filter((id) => !owns(id));
-    await Promise.all(letGo.map((id) => this.jobs.handOver(id)));
+    // Stopped first, then the lease given up: the next owner never mixes a room this one still does.
+    await Promise.all(
+      letGo.map(async (id) => {
+        await this.jobs.handOver(id);
+        await this.leases.release(id, this.owner);
+      }),
+    );
+    for (const id of [...this.waiting]) if (!owns(id)) this.waiting.delete(id);
     const streams = await this.store.list(RESUME_LIMIT);
     const resumable = streams.filter(
       ({ spec, job }) => owns(spec.id) && spec.desired === 'live' && streamStatus(spec, job) !== 'failed',
     );
-    let taken = 0;
-    for (const { spec } of resumable) {
-      if (await this.jobs.apply(spec)) {
-        taken++;
-        await this.announce(spec.id);
-      }
-    }
+    const before = this.jobs.running().length;
+    for (const { spec } of resumable) await this.mixHere(spec);
+    const taken = Math.max(0, this.jobs.running().length - before);
     if (taken + letGo.length > 0)
       this.logger.info({ taken, letGo: letGo.length }, 'took up the live streams owned here');
   }
