@@ -12,11 +12,13 @@ import {
   eventually,
   metricValue,
   mixProcesses,
+  playlistEntries,
   playlistSegments,
   runFfmpeg,
   startStack,
   timelineJumpBefore,
   toneLevelDb,
+  videoSize,
   type RunningStack,
 } from '@mesh/harness';
 import { mkdtempSync } from 'node:fs';
@@ -291,6 +293,37 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     const playlist = await (await fetch(playlistOf(live))).text();
     expect(playlist).not.toContain('#EXT-X-ENDLIST');
     expect((await host.client.streams.get(created.id)).status).toBe('live');
+    await stopped(live);
+  });
+
+  it('serves an adaptive ladder when asked: a master playlist of two renditions, each its own size, cut alike', async () => {
+    const created = await host.client.streams.create({ title: 'ladder', output: { ladder: true } });
+    await host.client.streams.setParticipant(created.id, 'cam', { inputUrl: 'test:color=green' });
+    const live = await rooms.goLive(host, created.id);
+    expect(live.output.ladder).toBe(true);
+    const master = await (await fetch(playlistOf(live))).text();
+    // The canvas (320x180 here) and half of it, with their peak bandwidths, for players to pick from.
+    expect(master).toMatch(/#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180\n180p\.m3u8/);
+    expect(master).toMatch(/#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=160x90\n90p\.m3u8/);
+    const renditions = await Promise.all(
+      [
+        ['180p', 320, 180],
+        ['90p', 160, 90],
+      ].map(async ([name, width, height]) => {
+        const url = new URL(`${name}.m3u8`, playlistOf(live)).href;
+        const { name: segment, bytes } = await fetchSegment(url, `r${live.revision}-`, { skip: 1 });
+        expect(segment).toMatch(new RegExp(`^r${live.revision}-\\d+-${name}-\\d+\\.ts$`));
+        expect(await videoSize(bytes)).toEqual({ width, height });
+        expect(colourAt(await decodeFrame(bytes), 0.5, 0.5)).toBe('green');
+        const entries = playlistEntries(await (await fetch(url)).text());
+        return new Map(entries.map((e) => [e.name.replace(`-${name}-`, '-'), e.duration]));
+      }),
+    );
+    // Cut on the same keyframes: a segment of one rendition is as long as the same segment of the other.
+    const [big, small] = renditions as [Map<string, number>, Map<string, number>];
+    const common = [...big.keys()].filter((n) => small.has(n));
+    expect(common.length).toBeGreaterThanOrEqual(2);
+    for (const n of common) expect(Math.abs(big.get(n)! - small.get(n)!)).toBeLessThan(0.01);
     await stopped(live);
   });
 

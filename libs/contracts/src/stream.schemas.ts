@@ -14,7 +14,11 @@ export const UserId = z.string().min(1).max(200);
 /** Client-supplied URLs: bounded here, checked against the media policy (schemes, hosts) by the service. */
 const ClientUrl = z.string().min(1).max(2_048);
 
-export const StreamOutputRequest = z.strictObject({ rtmpUrl: ClientUrl.optional() });
+/**
+ * Where the mix goes besides HLS (`rtmpUrl`), and whether its HLS is an adaptive ladder
+ * (`ladder`: renditions at the canvas and at 720p and 360p below it, under a master playlist).
+ */
+export const StreamOutputRequest = z.strictObject({ rtmpUrl: ClientUrl.optional(), ladder: z.boolean().optional() });
 
 /** Body of `POST /v1/streams`. */
 export const CreateStream = z.strictObject({
@@ -72,7 +76,7 @@ export const StreamSpec = z.object({
   layout: StreamLayout,
   focus: z.string().nullable(),
   participants: z.array(Participant),
-  output: z.object({ rtmpUrl: z.string().nullable() }),
+  output: z.object({ rtmpUrl: z.string().nullable(), ladder: z.boolean().default(false) }),
   desired: z.enum(['idle', 'live', 'stopped']),
   startRevision: z.number().int().nullable(),
   createdAt: z.string(),
@@ -117,6 +121,8 @@ export const StreamView = z.object({
   output: z.object({
     hlsUrl: z.string().nullable(),
     rtmpUrl: z.string().nullable(),
+    /** Whether `hlsUrl` is a master playlist of several renditions (an adaptive ladder). */
+    ladder: z.boolean(),
     /** The RTMP push's state while the stream is on air with one; null otherwise. Its error is the host's only. */
     push: PushState.nullable(),
   }),

@@ -174,6 +174,14 @@ export async function decodeFrames(
   }));
 }
 
+/** The picture size of a media segment's video, as ffmpeg reads it. */
+export async function videoSize(segment: Buffer): Promise<{ width: number; height: number }> {
+  const { stderr } = await runFfmpeg(['-v', 'info', '-i', 'pipe:0', '-f', 'null', '-'], segment);
+  const size = /Stream #\d+:\d+.*?: Video: .*?, (\d+)x(\d+)/.exec(stderr);
+  if (!size) throw new Error(`no video stream found: ${stderr.slice(-500)}`);
+  return { width: Number(size[1]), height: Number(size[2]) };
+}
+
 /** The test colour nearest to the pixel at (fx, fy), given as fractions of the frame; `black` for the canvas. */
 export function colourAt(frame: Frame, fx: number, fy: number): TestColor | 'black' {
   const x = Math.min(frame.width - 1, Math.floor(fx * frame.width));

@@ -117,7 +117,7 @@ describe('the stream view', () => {
   });
 
   it('shows input and RTMP URLs whole to the host only', () => {
-    const spec = { ...withParticipants(1), output: { rtmpUrl: 'rtmp://ingest.example.com/app/secret' } };
+    const spec = { ...withParticipants(1), output: { rtmpUrl: 'rtmp://ingest.example.com/app/secret', ladder: false } };
     const host = streamView(spec, null, true, playback);
     const other = streamView(spec, null, false, playback);
     expect(host.participants[0]?.inputUrl).toBe('rtmp://cams.example.com/live/key-0');

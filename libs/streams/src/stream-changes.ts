@@ -19,6 +19,8 @@ export function createStream(input: {
   hostId: string;
   title: string;
   rtmpUrl: string | null;
+  /** An adaptive ladder of renditions (default: one). */
+  ladder?: boolean;
   now: Date;
 }): StreamChange {
   const at = input.now.toISOString();
@@ -33,7 +35,7 @@ export function createStream(input: {
       layout: 'grid',
       focus: null,
       participants: [],
-      output: { rtmpUrl: input.rtmpUrl },
+      output: { rtmpUrl: input.rtmpUrl, ladder: input.ladder ?? false },
       desired: 'idle',
       startRevision: null,
       createdAt: at,

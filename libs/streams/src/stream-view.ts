@@ -43,6 +43,7 @@ export function streamView(
     output: {
       hlsUrl: spec.startRevision === null ? null : playback.grant(spec.id).url,
       rtmpUrl: rtmpUrl === null ? null : forHost ? rtmpUrl : maskUrl(rtmpUrl),
+      ladder: spec.output.ladder,
       push:
         rtmpUrl !== null && status !== 'idle' && status !== 'stopped' && current?.push
           ? { state: current.push.state, error: mixError(current.push.error, forHost) }

@@ -19,6 +19,52 @@ export interface MixOutput {
   readonly inputTimeoutS: number;
   /** The CA bundle https and rtmps peers are verified against. */
   readonly caFile: string;
+  /**
+   * An adaptive ladder: one H.264 encoding per rendition (the first at the canvas), each its own
+   * playlist `<prefix>-<name>.m3u8` and segments `<prefix>-<name>-<n>.ts`, cut on the same
+   * keyframes; the RTMP push takes the first. Null: one encoding at the canvas, as `<prefix>.m3u8`.
+   */
+  readonly renditions: readonly Rendition[] | null;
+}
+
+/** One rung of an adaptive ladder. */
+export interface Rendition {
+  /** Names its playlists and segments (`720p`). */
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  /** Its video bitrate cap (its playlist's BANDWIDTH adds the audio's). */
+  readonly videoKbps: number;
+}
+
+/** The audio bitrate of every output. */
+export const AUDIO_KBPS = 128;
+
+/** Heights a ladder steps down to, below the canvas. */
+const LADDER_HEIGHTS = [720, 360];
+
+/** The video bitrate a rendition is capped at, by its height (H.264, live, 30 fps). */
+function videoKbpsFor(height: number): number {
+  if (height >= 1080) return 5_000;
+  if (height >= 720) return 2_800;
+  if (height >= 480) return 1_400;
+  return 800;
+}
+
+/**
+ * The ladder of a canvas: the canvas itself, then 720p and 360p where they are below it, or half
+ * the canvas when neither is (widths keep its shape).
+ */
+export function ladderOf(canvas: Canvas): Rendition[] {
+  const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+  const below = LADDER_HEIGHTS.filter((h) => h < canvas.height);
+  const heights = [canvas.height, ...(below.length > 0 ? below : [even(canvas.height / 2)])];
+  return heights.map((height) => ({
+    name: `${height}p`,
+    width: even((canvas.width * height) / canvas.height),
+    height,
+    videoKbps: videoKbpsFor(height),
+  }));
 }
 
 /** The public playlist of a stream, the one players are given. */
@@ -52,20 +98,32 @@ const PROTOCOLS: Readonly<Record<NetworkScheme, string>> = {
 export function ffmpegArgs(sources: readonly MediaSource[], composition: Composition, out: MixOutput): string[] {
   const { canvas } = out;
   const gop = Math.max(1, Math.round(canvas.fps * out.segmentS));
-  const segmentPath = `${out.dir}/${out.segmentPrefix}-%d.ts`;
-  const playlistPath = `${out.dir}/${out.segmentPrefix}.m3u8`;
+  const ladder = out.renditions;
+  // With a ladder, ffmpeg's `%v` is each rendition's name (var_stream_map below).
+  const segmentPath = `${out.dir}/${out.segmentPrefix}${ladder ? '-%v' : ''}-%d.ts`;
+  const playlistPath = `${out.dir}/${out.segmentPrefix}${ladder ? '-%v' : ''}.m3u8`;
   // A run's first segment is half as long (one forced keyframe cuts it): a new run is on air, and a
   // co-host who joined is seen, half a segment sooner.
   const firstS = out.segmentS / 2;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '1'];
   for (const source of sources) args.push(...inputArgs(source, canvas, out));
+  args.push('-filter_complex', ladder ? withLadder(composition.filterGraph, ladder) : composition.filterGraph);
+  if (ladder) {
+    ladder.forEach((_, i) => args.push('-map', `[lv${i}]`, '-map', `[la${i}]`));
+    ladder.forEach(({ videoKbps }, i) =>
+      args.push(
+        `-b:v:${i}`,
+        `${videoKbps}k`,
+        `-maxrate:v:${i}`,
+        `${videoKbps}k`,
+        `-bufsize:v:${i}`,
+        `${videoKbps * 2}k`,
+      ),
+    );
+  } else {
+    args.push('-map', VIDEO_OUT, '-map', AUDIO_OUT);
+  }
   args.push(
-    '-filter_complex',
-    composition.filterGraph,
-    '-map',
-    VIDEO_OUT,
-    '-map',
-    AUDIO_OUT,
     '-c:v',
     'libx264',
     '-preset',
@@ -85,24 +143,25 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
     '-c:a',
     'aac',
     '-b:a',
-    '128k',
+    `${AUDIO_KBPS}k`,
     '-ar',
     String(AUDIO_RATE),
     '-ac',
     '2',
   );
-  const hls = {
+  const hls: Record<string, string> = {
     hls_time: String(out.segmentS),
     hls_init_time: String(firstS),
     hls_list_size: String(RUN_LIST_SIZE),
     hls_flags: HLS_FLAGS,
     hls_segment_filename: segmentPath,
+    ...(ladder ? { var_stream_map: ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ') } : {}),
   };
   if (out.rtmp === null) {
     args.push('-f', 'hls', ...Object.entries(hls).flatMap(([k, v]) => [`-${k}`, v]), playlistPath);
   } else {
     const hlsOptions = Object.entries(hls)
-      .map(([k, v]) => `${k}=${v}`)
+      .map(([k, v]) => `${k}=${teeEscape(v)}`)
       .join(':');
     args.push(
       '-flags',
@@ -116,15 +175,27 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
 }
 
 /**
- * The tee slave options of the RTMP push. A value's `:` and `\` are escaped twice
- * (`\\\:`): the tee muxer unescapes the slave's `[…]` once, then again as it splits
- * the options.
+ * A tee slave option's value: its `:`, `,` and `\` escaped twice (`\\\:`), as the tee
+ * muxer unescapes the slave's `[…]` once, then again as it splits the options.
  */
+const teeEscape = (value: string) => value.replace(/[\\:,]/g, (c) => '\\\\\\' + c);
+
+/** The composition's picture split into the ladder's renditions (`[lv<i>]`), and its sound once for each (`[la<i>]`). */
+function withLadder(graph: string, ladder: readonly Rendition[]): string {
+  const n = ladder.length;
+  const videos = ladder.map((_, i) => `[lsplit${i}]`).join('');
+  const audios = ladder.map((_, i) => `[la${i}]`).join('');
+  const scaled = ladder.map(({ width, height }, i) =>
+    i === 0 ? `[lsplit0]null[lv0]` : `[lsplit${i}]scale=w=${width}:h=${height}[lv${i}]`,
+  );
+  return [graph, `${VIDEO_OUT}split=${n}${videos}`, ...scaled, `${AUDIO_OUT}asplit=${n}${audios}`].join(';');
+}
+
+/** The tee slave options of the RTMP push (the ladder's first rendition, when there is one). */
 function pushOptions(out: MixOutput): string {
-  const escape = (value: string) => value.replace(/[\\:]/g, (c) => '\\\\\\' + c);
-  const options = ['f=flv', 'onfail=ignore'];
-  if (out.rtmp?.tcUrl) options.push(`rtmp_tcurl=${escape(out.rtmp.tcUrl)}`);
-  if (out.rtmp?.url.startsWith('rtmps:')) options.push('tls_verify=1', `ca_file=${escape(out.caFile)}`);
+  const options = out.renditions ? [`select=\\'v:0,a:0\\'`, 'f=flv', 'onfail=ignore'] : ['f=flv', 'onfail=ignore'];
+  if (out.rtmp?.tcUrl) options.push(`rtmp_tcurl=${teeEscape(out.rtmp.tcUrl)}`);
+  if (out.rtmp?.url.startsWith('rtmps:')) options.push('tls_verify=1', `ca_file=${teeEscape(out.caFile)}`);
   return options.join(':');
 }
 

@@ -8,23 +8,29 @@ const T0 = Date.parse('2026-12-06T12:00:00.000Z');
 
 /** An ffmpeg run as the publisher sees it: segment files, and its own playlist listing them. */
 class FakeRun {
-  private readonly lines: string[] = ['#EXTM3U', '#EXT-X-TARGETDURATION:1'];
+  private readonly lines = new Map<string, string[]>();
 
+  /** With `variants`, a ladder's run: each rendition its own playlist and segments. */
   constructor(
     private readonly dir: string,
     readonly prefix: string,
+    private readonly variants: readonly string[] = [''],
   ) {}
 
-  /** Segment `n`, starting `startS` seconds after T0. */
-  async segment(n: number, startS: number, duration = 1): Promise<void> {
-    const name = `${this.prefix}-${n}.ts`;
-    await writeFile(join(this.dir, name), 'ts');
-    this.lines.push(
-      `#EXTINF:${duration.toFixed(6)},`,
-      `#EXT-X-PROGRAM-DATE-TIME:${new Date(T0 + startS * 1000).toISOString()}`,
-      name,
-    );
-    await writeFile(join(this.dir, LivePublisher.runPlaylist(this.prefix)), `${this.lines.join('\n')}\n`);
+  /** Segment `n` (of the renditions named, or all), starting `startS` seconds after T0. */
+  async segment(n: number, startS: number, duration = 1, only = this.variants): Promise<void> {
+    for (const variant of only) {
+      const name = `${this.prefix}${variant === '' ? '' : `-${variant}`}-${n}.ts`;
+      await writeFile(join(this.dir, name), 'ts');
+      const lines = this.lines.get(variant) ?? ['#EXTM3U', '#EXT-X-TARGETDURATION:1'];
+      lines.push(
+        `#EXTINF:${duration.toFixed(6)},`,
+        `#EXT-X-PROGRAM-DATE-TIME:${new Date(T0 + startS * 1000).toISOString()}`,
+        name,
+      );
+      this.lines.set(variant, lines);
+      await writeFile(join(this.dir, LivePublisher.runPlaylist(this.prefix, variant)), `${lines.join('\n')}\n`);
+    }
   }
 }
 
@@ -35,6 +41,7 @@ describe('LivePublisher', () => {
     LivePublisher.open(dir, {
       listSize: 4,
       segmentS: 1,
+      renditions: null,
       published: (run) => told.push(`published ${run}`),
       switched: (from) => told.push(`switched from ${from}`),
     });
@@ -122,6 +129,57 @@ describe('LivePublisher', () => {
     await publisher.tick();
     expect(await listed()).toEqual(['r1-100-0.ts', 'r1-100-1.ts']);
     expect(told).toEqual(['published r1-100']);
+  });
+
+  it('writes a ladder: a master playlist, and each rendition cut alike, never ahead of the others', async () => {
+    const renditions = [
+      { name: '720p', width: 1280, height: 720, videoKbps: 2_800 },
+      { name: '360p', width: 640, height: 360, videoKbps: 800 },
+    ];
+    const publisher = await LivePublisher.open(dir, {
+      listSize: 4,
+      segmentS: 1,
+      renditions,
+      published: (run) => told.push(`published ${run}`),
+      switched: (from) => told.push(`switched from ${from}`),
+    });
+    const variants = renditions.map((r) => r.name);
+    const a = new FakeRun(dir, 'r1-100', variants);
+    publisher.follow(a.prefix, false);
+    await a.segment(0, 0);
+    // The 360p of segment 1 is not written yet: neither rendition lists segment 1.
+    await a.segment(1, 1, 1, ['720p']);
+    await publisher.tick();
+    const list = async (file: string) => playlistSegments(await readFile(join(dir, file), 'utf8'));
+    expect(await list('720p.m3u8')).toEqual(['r1-100-720p-0.ts']);
+    expect(await list('360p.m3u8')).toEqual(['r1-100-360p-0.ts']);
+    expect(await publicPlaylist()).toBe(
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:6',
+        '#EXT-X-INDEPENDENT-SEGMENTS',
+        '#EXT-X-STREAM-INF:BANDWIDTH=2928000,RESOLUTION=1280x720',
+        '720p.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=928000,RESOLUTION=640x360',
+        '360p.m3u8',
+        '',
+      ].join('\n'),
+    );
+    await a.segment(1, 1, 1, ['360p']);
+
+    // A new run beside: both renditions go on to it at the same segment.
+    const b = new FakeRun(dir, 'r2-200', variants);
+    publisher.follow(b.prefix, true);
+    await b.segment(0, 1.6);
+    await publisher.tick();
+    expect(told).toEqual(['published r1-100', 'switched from r1-100', 'published r2-200']);
+    for (const variant of variants) {
+      const text = await readFile(join(dir, `${variant}.m3u8`), 'utf8');
+      expect(playlistSegments(text)).toEqual(
+        [0, 1].map((n) => `r1-100-${variant}-${n}.ts`).concat(`r2-200-${variant}-0.ts`),
+      );
+      expect(text.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+    }
   });
 
   it('ends the playlist for players, and another replica goes on with it: sequences kept, one discontinuity', async () => {

@@ -28,7 +28,7 @@ const spec = (revision: number, changes: Partial<StreamSpec> = {}): StreamSpec =
   layout: 'grid',
   focus: null,
   participants: [{ userId: 'host-1', inputUrl: 'test:color=red', volume: 1, muted: false }],
-  output: { rtmpUrl: null },
+  output: { rtmpUrl: null, ladder: false },
   desired: 'live',
   startRevision: 1,
   createdAt: '2026-12-05T12:00:00.000Z',
@@ -221,7 +221,7 @@ describe('MixJobs with a fake ffmpeg', () => {
   });
 
   const pushing = (revision: number) =>
-    spec(revision, { output: { rtmpUrl: 'rtmp://127.0.0.1:1935/live/secret-key' } });
+    spec(revision, { output: { rtmpUrl: 'rtmp://127.0.0.1:1935/live/secret-key', ladder: false } });
   const refused = '[tee @ 0x1] Slave muxer #1 failed: Connection refused, continuing with 1/2 slaves.';
   const pushStates = () => reports.map((r) => r.push?.state ?? null);
 

@@ -21,7 +21,15 @@ import { MixControl } from './mix-control';
 import { ProcessRunner, type ChildRun } from './process-runner';
 import { sweepHls } from './hls-retention';
 import { LivePublisher } from './live-publisher';
-import { HLS_LIST_SIZE, MISSING_AUDIO, ffmpegArgs, probeArgs, probedAudio, type NetworkSource } from './ffmpeg-command';
+import {
+  HLS_LIST_SIZE,
+  MISSING_AUDIO,
+  ffmpegArgs,
+  ladderOf,
+  probeArgs,
+  probedAudio,
+  type NetworkSource,
+} from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
 export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null, push: PushState | null) => void;
@@ -332,6 +340,7 @@ export class MixJobs implements OnApplicationShutdown {
       segmentPrefix,
       segmentS: mix.segmentS,
       x264Preset: mix.x264Preset,
+      renditions: spec.output.ladder ? ladderOf(mix.canvas) : null,
       rtmp: output,
       inputTimeoutS: mix.inputTimeoutS,
       caFile: mix.caFile,
@@ -390,6 +399,7 @@ export class MixJobs implements OnApplicationShutdown {
     job.publisher ??= await LivePublisher.open(join(this.config.mix.hlsDir, job.spec.id), {
       listSize: HLS_LIST_SIZE,
       segmentS: this.config.mix.segmentS,
+      renditions: job.spec.output.ladder ? ladderOf(this.config.mix.canvas) : null,
       switched: (from) => {
         // The playlist went on to the run beside: it is the one on air now, and the one before stops.
         if (!job.next || from !== job.prefix) return;
@@ -650,7 +660,7 @@ export function describeExit(
   code: number | null,
   signal: NodeJS.Signals | null,
   stderr: readonly string[],
-  spec: Pick<StreamSpec, 'participants' | 'output'>,
+  spec: Pick<StreamSpec, 'participants'> & { output: Pick<StreamSpec['output'], 'rtmpUrl'> },
 ): string {
   for (const line of stderr) {
     for (const p of spec.participants) {

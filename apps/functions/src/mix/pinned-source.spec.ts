@@ -1,5 +1,5 @@
 import { compose, type MediaSource } from '@mesh/streams';
-import { ffmpegArgs } from './ffmpeg-command';
+import { ffmpegArgs, ladderOf } from './ffmpeg-command';
 import { pinned } from './pinned-source';
 
 const dns: Record<string, string[]> = {
@@ -50,6 +50,7 @@ describe('the ffmpeg command of a mix', () => {
     x264Preset: 'ultrafast',
     inputTimeoutS: 5,
     caFile: '/etc/ssl/certs/ca-certificates.crt',
+    renditions: null,
   };
   const composition = compose(
     { participants: [{ userId: 'a', volume: 1, muted: false }], layout: 'grid', focus: null },
@@ -80,5 +81,27 @@ describe('the ffmpeg command of a mix', () => {
       '[f=hls:hls_time=1:hls_init_time=0.5:hls_list_size=10:hls_flags=program_date_time+independent_segments+temp_file:hls_segment_filename=/tmp/s/r1-1-%d.ts]/tmp/s/r1-1.m3u8' +
         '|[f=flv:onfail=ignore:rtmp_tcurl=rtmp\\\\\\://ingest.example.com\\\\\\:1935/app]rtmp://8.8.4.4/app/key',
     );
+  });
+
+  it('encodes a ladder once per rendition, each its own playlist, and pushes only the first', () => {
+    const renditions = ladderOf({ width: 1280, height: 720, fps: 30 });
+    expect(renditions.map((r) => `${r.name} ${r.width}x${r.height} ${r.videoKbps}k`)).toEqual([
+      '720p 1280x720 2800k',
+      '360p 640x360 800k',
+    ]);
+    const hlsOnly = ffmpegArgs([{ kind: 'test-pattern' }], composition, { ...out, renditions, rtmp: null });
+    const line = hlsOnly.join(' ');
+    expect(line).toContain('[vout]split=2[lsplit0][lsplit1];[lsplit0]null[lv0];[lsplit1]scale=w=640:h=360[lv1]');
+    expect(line).toContain('-map [lv0] -map [la0] -map [lv1] -map [la1]');
+    expect(line).toContain('-b:v:1 800k -maxrate:v:1 800k -bufsize:v:1 1600k');
+    expect(line).toContain('-var_stream_map v:0,a:0,name:720p v:1,a:1,name:360p');
+    expect(hlsOnly.at(-1)).toBe('/tmp/s/r1-1-%v.m3u8');
+    const pushed = ffmpegArgs([{ kind: 'test-pattern' }], composition, {
+      ...out,
+      renditions,
+      rtmp: { url: 'rtmp://8.8.4.4/app/key' },
+    });
+    expect(pushed.at(-1)).toContain(':var_stream_map=v\\\\\\:0\\\\\\,a\\\\\\:0\\\\\\,name\\\\\\:720p v\\\\\\:1');
+    expect(pushed.at(-1)).toContain("|[select=\\'v:0,a:0\\':f=flv:onfail=ignore]rtmp://8.8.4.4/app/key");
   });
 });

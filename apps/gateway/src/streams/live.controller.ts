@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { Public } from '../auth/auth.decorators';
 import { sendProblem } from '../http/problem.filter';
 
-/** Only the playlist and the mix's own segment names; nothing else under the directory is ever served. */
-const FILE = /^(index\.m3u8|r\d+-\d+-\d+\.ts)$/;
+/**
+ * Only the public playlists (`index.m3u8`; with a ladder also each rendition's, `720p.m3u8`) and the
+ * mix's own segment names; nothing else under the directory (the runs' own playlists) is ever served.
+ */
+const FILE = /^(index\.m3u8|\d{2,4}p\.m3u8|r\d+-\d+-(\d{2,4}p-)?\d+\.ts)$/;
 const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t' } as const;
 
 /**

@@ -73,7 +73,14 @@ export class StreamsService {
       await this.requirePublic(checked.value, this.policy.outputHosts, 'body.output.rtmpUrl');
       rtmpUrl = checked.value;
     }
-    const change = createStream({ id: newId(), hostId: host.sub, title: body.title, rtmpUrl, now: new Date() });
+    const change = createStream({
+      id: newId(),
+      hostId: host.sub,
+      title: body.title,
+      rtmpUrl,
+      ladder: body.output?.ladder ?? false,
+      now: new Date(),
+    });
     const request = mixRequest(change);
     if (!(await this.store.commit(change, request))) {
       throw problems.conflict('The stream could not be created; retry.');
