@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { createServer } from 'node:net';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** How long a running mix gets to take a change's commands (it takes them between two frames). */
 const COMMAND_TIMEOUT_MS = 2_000;
@@ -16,19 +19,24 @@ export abstract class MixControl {
   abstract send(address: string, commands: readonly string[]): Promise<void>;
 }
 
-/** ffmpeg's zmq filter over ZeroMQ on the loopback interface (a REP socket in ffmpeg, a DEALER here). */
+/**
+ * ffmpeg's zmq filter over ZeroMQ (a REP socket in ffmpeg, a DEALER here) on a Unix socket in a
+ * directory only this user may enter: no port for anything else on the machine or the network to
+ * send a running mix commands (ffmpeg's filter knows no ZeroMQ CURVE keys, so the socket's place is
+ * its lock).
+ */
 @Injectable()
-export class ZmqMixControl extends MixControl {
-  address(): Promise<string> {
-    // A port the system says is free now; ffmpeg binds it a moment later.
-    return new Promise((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(`tcp://127.0.0.1:${port}`));
-      });
-    });
+export class ZmqMixControl extends MixControl implements OnApplicationShutdown {
+  private dir: Promise<string> | null = null;
+
+  async address(): Promise<string> {
+    // mkdtemp makes the directory 0700.
+    this.dir ??= mkdtemp(join(tmpdir(), 'mesh-mix-control-'));
+    return `ipc://${join(await this.dir, `${randomBytes(8).toString('hex')}.sock`)}`;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dir) await rm(await this.dir, { recursive: true, force: true });
   }
 
   async send(address: string, commands: readonly string[]): Promise<void> {
