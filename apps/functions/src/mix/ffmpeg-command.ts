@@ -225,7 +225,7 @@ export type NetworkSource = Extract<MediaSource, { kind: 'network' }>;
  * data, TLS peers verified (ffmpeg's default is not to), an rtmp input pinned to
  * an address told its tcUrl.
  */
-function networkInput(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
+export function networkInput(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
   const tls =
     source.scheme === 'https' || source.scheme === 'rtmps' ? ['-tls_verify', '1', '-ca_file', out.caFile] : [];
   const tcUrl = source.tcUrl ? ['-rtmp_tcurl', source.tcUrl] : [];
@@ -240,21 +240,3 @@ function networkInput(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS
     source.url,
   ];
 }
-
-/**
- * ffmpeg opening one network input and listing its streams, without writing anything
- * (it then exits with "At least one output file must be specified", which is expected).
- */
-export function probeArgs(source: NetworkSource, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'info', ...networkInput(source, out)];
-}
-
-/** From a probe's output: whether the input has audio, or null when its streams were not listed (it did not open). */
-export function probedAudio(stderr: string): boolean | null {
-  if (/^\s*Stream #\d+:\d+.*?: Audio:/m.test(stderr)) return true;
-  if (/^\s*Stream #\d+:\d+.*?: Video:/m.test(stderr)) return false;
-  return null;
-}
-
-/** ffmpeg's refusal of a graph that names the audio of an input that has none. */
-export const MISSING_AUDIO = /Stream specifier ':a' in filtergraph description .* matches no streams/;

@@ -20,16 +20,10 @@ import { pinned, type PinnedUrl } from './pinned-source';
 import { MixControl } from './mix-control';
 import { ProcessRunner, type ChildRun } from './process-runner';
 import { sweepHls } from './hls-retention';
+import { afterExit, afterLiveRefused, afterPushFailure, planRevision, type JobFacts } from './mix-decisions';
 import { LivePublisher } from './live-publisher';
-import {
-  HLS_LIST_SIZE,
-  MISSING_AUDIO,
-  ffmpegArgs,
-  ladderOf,
-  probeArgs,
-  probedAudio,
-  type NetworkSource,
-} from './ffmpeg-command';
+import { AudioProbe, MISSING_AUDIO } from './audio-probe';
+import { HLS_LIST_SIZE, ffmpegArgs, ladderOf } from './ffmpeg-command';
 
 export type JobStatus = StreamJob['status'];
 export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null, push: PushState | null) => void;
@@ -38,10 +32,6 @@ export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | nu
 const STOP_GRACE_MS = 3_000;
 /** How often a run's own playlist is read for segments to publish. */
 const PLAYLIST_POLL_MS = 100;
-const FIRST_BACKOFF_MS = 500;
-/** A refused or dropped RTMP push is tried again after 1 s, then 2, 4… up to 30 s. */
-const FIRST_PUSH_BACKOFF_MS = 1_000;
-const MAX_PUSH_BACKOFF_MS = 30_000;
 /** ffmpeg's tee muxer giving up one output (the RTMP push) and going on with the others (the HLS). */
 const PUSH_FAILED = /Slave muxer #\d+ failed: (.*?)(?:, continuing with \d+\/\d+ slaves\.?)?$/;
 const STDERR_LINES = 20;
@@ -78,8 +68,6 @@ interface Job {
   control: string | null;
 }
 
-const MINUTE_MS = 60_000;
-
 /**
  * The ffmpeg processes of the streams this replica mixes, one per live stream.
  * A new revision that only moves, resizes, turns up or down or mutes who is there
@@ -100,6 +88,7 @@ export class MixJobs implements OnApplicationShutdown {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly policy: MediaPolicy;
   private readonly egress: EgressProxy;
+  private readonly probe: AudioProbe;
   private sweeper: NodeJS.Timeout | null = null;
   private report: JobReport = () => undefined;
 
@@ -126,6 +115,10 @@ export class MixJobs implements OnApplicationShutdown {
       },
       logger,
     );
+    this.probe = new AudioProbe((args) => this.spawnFfmpeg(args), {
+      inputTimeoutS: mix.inputTimeoutS,
+      caFile: mix.caFile,
+    });
   }
 
   onReport(report: JobReport): void {
@@ -138,27 +131,33 @@ export class MixJobs implements OnApplicationShutdown {
    */
   apply(spec: StreamSpec): Promise<boolean> {
     return this.serially(spec.id, async () => {
-      const job = this.jobs.get(spec.id);
-      if (job && job.spec.revision >= spec.revision) return false;
-      if (spec.desired !== 'live') {
+      const job = this.jobs.get(spec.id) ?? null;
+      const now = Date.now();
+      let plan = planRevision(
+        job && this.factsOf(job),
+        spec,
+        this.held.get(spec.id)?.spec.revision ?? null,
+        now,
+        this.config.mix.restartsPerMin,
+      );
+      if (plan.kind === 'ignore') return false;
+      if (plan.kind === 'stop') {
         this.release(spec.id);
         if (job) await this.end(job, 'stopped');
         return true;
       }
-      // A newer change is already held: it goes on air when the minute allows, not this older one.
-      if ((this.held.get(spec.id)?.spec.revision ?? -1) > spec.revision) return false;
-      // A new layout, focus, volume or mute goes into the running mix: no restart, no gap.
-      if (job && (await this.changeLive(job, spec))) return true;
-      if (job?.child) {
-        // A running mix restarts for a change at most MIX_RESTARTS_PER_MIN times a minute. Past that the
-        // change is held (the mix goes on as it is, nothing waits on it) and the latest one held is applied
-        // once the minute allows; it is announced when its first segment is out, as any run is.
-        const waitMs = this.restartWait(job);
-        if (waitMs > 0) {
-          this.hold(spec, waitMs);
-          return false;
-        }
+      if (plan.kind === 'try-live') {
+        // A new layout, focus, volume or mute goes into the running mix: no restart, no gap.
+        if (job && (await this.changeLive(job, spec))) return true;
+        plan = afterLiveRefused(job && this.factsOf(job), plan.replace, now, this.config.mix.restartsPerMin);
       }
+      if (plan.kind === 'hold') {
+        // Past MIX_RESTARTS_PER_MIN the change is held (the mix goes on as it is, nothing waits on it) and
+        // the latest one held is applied once the minute allows; it is announced when its first segment is out.
+        this.hold(spec, plan.waitMs);
+        return false;
+      }
+      if (plan.kind !== 'replace') return false;
       this.release(spec.id);
       const next: Job = job ?? {
         spec,
@@ -173,33 +172,30 @@ export class MixJobs implements OnApplicationShutdown {
         retry: null,
         push: null,
         deadPushes: new WeakSet(),
-        requestedAt: Date.now(),
+        requestedAt: now,
         withoutAudio: new Set(),
         launches: [],
         control: null,
       };
-      // Make before break where nothing else takes the stream: the mix on air goes on until the new one is.
-      const beside =
-        job !== undefined &&
-        job.child !== null &&
-        job.status === 'live' &&
-        job.spec.startRevision === spec.startRevision &&
-        job.spec.output.rtmpUrl === null &&
-        spec.output.rtmpUrl === null;
-      if (job && beside) await this.dropNext(job);
+      // Beside: the mix on air goes on until the new one is; else it stops first.
+      if (job && plan.beside) await this.dropNext(job);
       else if (job) await this.halt(job);
-      const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
       next.spec = spec;
       next.failures = 0;
-      next.requestedAt = Date.now();
+      next.requestedAt = now;
       this.clearPushRetry(next);
       // A new run pushes afresh: connecting, its retries counted anew.
       next.push = spec.output.rtmpUrl === null ? null : { state: 'connecting', error: null, failures: 0, retry: null };
       this.jobs.set(spec.id, next);
-      if (newRun) this.setStatus(next, 'starting', null);
-      await this.launch(next, beside);
+      if (plan.newRun) this.setStatus(next, 'starting', null);
+      await this.launch(next, plan.beside);
       return true;
     });
+  }
+
+  /** What the job's decisions go by (see mix-decisions). */
+  private factsOf(job: Job): JobFacts {
+    return { spec: job.spec, status: job.status, running: job.child !== null, launches: job.launches };
   }
 
   /** The streams this replica mixes now. */
@@ -269,7 +265,7 @@ export class MixJobs implements OnApplicationShutdown {
    */
   private async changeLive(job: Job, spec: StreamSpec): Promise<boolean> {
     // While a run is taking over, a change goes to the run after it.
-    if (!job.child || job.next || !job.control || job.status === 'failed' || !sameMix(job.spec, spec)) return false;
+    if (!job.child || job.next || !job.control) return false;
     const commands = liveCommands(job.spec, spec, this.config.mix.canvas, this.silentOf(job, spec));
     if (commands === null) return false;
     const started = Date.now();
@@ -290,14 +286,6 @@ export class MixJobs implements OnApplicationShutdown {
   /** The inputs of `spec` found to carry no audio, by position. */
   private silentOf(job: Job, spec: StreamSpec): Set<number> {
     return new Set(spec.participants.flatMap((p, i) => (job.withoutAudio.has(p.inputUrl) ? [i] : [])));
-  }
-
-  /** How long a change must wait before this job's ffmpeg may be restarted again (0: now). */
-  private restartWait(job: Job): number {
-    const now = Date.now();
-    job.launches = job.launches.filter((at) => now - at < MINUTE_MS);
-    if (job.launches.length < this.config.mix.restartsPerMin) return 0;
-    return (job.launches[0] as number) + MINUTE_MS - now;
   }
 
   /** Starts a run of the job's spec: instead of the one on air, or with `beside`, next to it to take over. */
@@ -350,7 +338,8 @@ export class MixJobs implements OnApplicationShutdown {
     else [job.child, job.prefix, job.control] = [child, segmentPrefix, control];
     publisher.follow(segmentPrefix, beside);
     publisher.start(PLAYLIST_POLL_MS);
-    job.launches.push(Date.now());
+    // The last minute's starts are what MIX_RESTARTS_PER_MIN counts.
+    job.launches = [...job.launches.filter((at) => Date.now() - at < 60_000), Date.now()];
     this.metrics.mixJobs.inc();
     const stderr: string[] = [];
     child.onStderr((chunk) => {
@@ -444,7 +433,9 @@ export class MixJobs implements OnApplicationShutdown {
       const source = sources[i];
       return source?.kind === 'network' && !job.withoutAudio.has(p.inputUrl) ? [{ p, source }] : [];
     });
-    const probed = await Promise.all(unknown.map(async ({ p, source }) => ({ p, audio: await this.hasAudio(source) })));
+    const probed = await Promise.all(
+      unknown.map(async ({ p, source }) => ({ p, audio: await this.probe.hasAudio(source) })),
+    );
     const silent = probed.filter(({ audio }) => audio === false).map(({ p }) => p);
     if (!idle()) return;
     if (silent.length === 0) return this.onCrash(job, reason);
@@ -454,18 +445,6 @@ export class MixJobs implements OnApplicationShutdown {
       'mixing inputs without audio as silent',
     );
     await this.launch(job);
-  }
-
-  /** Whether a network input carries audio; null when it could not be opened to tell. */
-  private async hasAudio(source: NetworkSource): Promise<boolean | null> {
-    const { inputTimeoutS, caFile } = this.config.mix;
-    const child = await this.spawnFfmpeg(probeArgs(source, { inputTimeoutS, caFile }));
-    let stderr = '';
-    child.onStderr((chunk) => (stderr = (stderr + chunk).slice(-16_000)));
-    const killer = setTimeout(() => child.kill('SIGKILL'), inputTimeoutS * 2_000);
-    await child.exited;
-    clearTimeout(killer);
-    return probedAudio(stderr);
   }
 
   /**
@@ -481,7 +460,8 @@ export class MixJobs implements OnApplicationShutdown {
 
   private onCrash(job: Job, reason: string): void {
     job.failures += 1;
-    if (job.failures > this.config.mix.maxRestarts) {
+    const next = afterExit(job.failures, this.config.mix.maxRestarts);
+    if (next === 'fail') {
       this.metrics.mixRestarts.inc({ outcome: 'failed' });
       this.fail(job, reason);
       return;
@@ -489,13 +469,12 @@ export class MixJobs implements OnApplicationShutdown {
     this.metrics.mixRestarts.inc({ outcome: 'restarting' });
     this.logger.warn({ streamId: job.spec.id, reason, failures: job.failures }, 'mix ended; restarting');
     this.setStatus(job, 'restarting', reason);
-    const delay = FIRST_BACKOFF_MS * 2 ** (job.failures - 1);
     job.retry = setTimeout(() => {
       job.retry = null;
       void this.serially(job.spec.id, () =>
         this.jobs.get(job.spec.id) === job ? this.launch(job) : Promise.resolve(),
       );
-    }, delay);
+    }, next.restartInMs);
   }
 
   private fail(job: Job, reason: string): void {
@@ -544,21 +523,21 @@ export class MixJobs implements OnApplicationShutdown {
     if (!push || push.retry || push.state === 'failed') return;
     push.failures += 1;
     push.error = reason;
-    if (push.failures > this.config.mix.pushRetries) {
+    const next = afterPushFailure(push.failures, this.config.mix.pushRetries);
+    if (next === 'fail') {
       push.state = 'failed';
       this.setStatus(job, job.status, job.error);
       return;
     }
     push.state = 'retrying';
     this.setStatus(job, job.status, job.error);
-    const delay = Math.min(MAX_PUSH_BACKOFF_MS, FIRST_PUSH_BACKOFF_MS * 2 ** (push.failures - 1));
     push.retry = setTimeout(() => {
       push.retry = null;
       void this.serially(job.spec.id, async () => {
         if (this.jobs.get(job.spec.id) !== job || !job.child || job.next || job.push !== push) return;
         await this.launch(job, true);
       });
-    }, delay);
+    }, next.retryInMs);
   }
 
   private clearPushRetry(job: Job): void {
@@ -639,17 +618,6 @@ async function stop(child: ChildRun): Promise<void> {
   const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   await child.exited;
   clearTimeout(killer);
-}
-
-/** Whether `to` keeps the mix `from` runs: the same run, inputs in the same order, the same output. */
-function sameMix(from: StreamSpec, to: StreamSpec): boolean {
-  const inputs = (s: StreamSpec) => JSON.stringify(s.participants.map((p) => [p.userId, p.inputUrl]));
-  return (
-    to.desired === 'live' &&
-    from.startRevision === to.startRevision &&
-    from.output.rtmpUrl === to.output.rtmpUrl &&
-    inputs(from) === inputs(to)
-  );
 }
 
 /**
