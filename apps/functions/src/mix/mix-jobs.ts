@@ -477,10 +477,11 @@ export class MixJobs implements OnApplicationShutdown {
     }, next.restartInMs);
   }
 
+  /** The room failed: whatever of it still runs stops (a run on air whose successor could not start), players are told the end. */
   private fail(job: Job, reason: string): void {
     this.logger.warn({ streamId: job.spec.id, reason }, 'mix failed');
     this.setStatus(job, 'failed', reason);
-    void this.endPlaylistOf(job);
+    void this.halt(job).then(() => this.endPlaylistOf(job));
   }
 
   /** Players stop at the last segment of a stream that stopped or failed. */
