@@ -281,6 +281,22 @@ describe('MixJobs with a fake ffmpeg', () => {
     expect(runner.run(2).ended).toBe(false);
   });
 
+  it('a run that cannot take over fails the room: the one on air stops too, and players are told the end', async () => {
+    await jobs.apply(spec(1, { participants: people('red') }));
+    await runner.run(1).writeSegment(0, 0);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => statuses().includes('live'), 'live');
+    const refused = [
+      ...people('red'),
+      { userId: 'guest-9', inputUrl: 'rtmp://10.0.0.9/live/cam', volume: 1, muted: false },
+    ];
+    await jobs.apply(spec(2, { participants: refused }));
+    expect(runner.runs).toHaveLength(1);
+    expect(reports.at(-1)).toMatchObject({ revision: 2, status: 'failed', error: expect.stringContaining('guest-9') });
+    await until(() => runner.run(1).signals.includes('SIGTERM'), 'the run on air stopped');
+    await until(async () => (await playlist()).trimEnd().endsWith('#EXT-X-ENDLIST'), 'the playlist ended');
+  });
+
   it('holds changes past MIX_RESTARTS_PER_MIN and applies only the latest once the minute allows', async () => {
     // Co-hosts joining: each a new input, so a restart.
     await jobs.apply(spec(1, { participants: people('red') }));
