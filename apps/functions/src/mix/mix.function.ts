@@ -46,6 +46,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   /** Live rooms this replica should mix whose lease another still holds (it is letting them go): tried every renewal. */
   private readonly waiting = new Set<string>();
   private renewer: NodeJS.Timeout | null = null;
+  /** A renewal under way (one at a time: a slow one is not piled on). */
+  private renewing: Promise<void> | null = null;
 
   constructor(
     private readonly jobs: MixJobs,
@@ -71,7 +73,9 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   onHosted(): Promise<void> {
     // The first sweep comes one interval from now, after the streams this replica owns are its jobs again.
     this.jobs.startSweeping();
-    this.renewer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
+    this.renewer = setInterval(() => {
+      this.renewing ??= this.renew().finally(() => (this.renewing = null));
+    }, RENEW_EVERY_MS);
     return Promise.resolve();
   }
 
@@ -79,6 +83,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   async onApplicationShutdown(): Promise<void> {
     if (this.renewer) clearInterval(this.renewer);
     this.renewer = null;
+    await this.renewing;
     const held = this.jobs.running();
     await this.jobs.onApplicationShutdown();
     await Promise.all(held.map((id) => this.leases.release(id, this.owner).catch(() => undefined)));
