@@ -263,9 +263,6 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
                   (SELECT count(*) FROM route_positions) AS positions, (SELECT sum(n) FROM dispatch_latency) AS latency`,
         )
       ).rows[0];
-    const before = { rows: await count(), report: await report() };
-    expect(Number(before.rows?.events)).toBeGreaterThan(1_000);
-
     const kafka = new Kafka({
       clientId: 'replay',
       brokers: String(stack.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
@@ -274,7 +271,32 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
     const admin = kafka.admin();
     await admin.connect();
     const prefix = String(stack.env.KAFKA_TOPIC_PREFIX);
+    /** Both archive functions have handled every event on their topics (a position waiting for its order's archive record included). */
+    const caughtUp = () =>
+      eventually(
+        async () => {
+          for (const [fn, topic] of [
+            ['archive', 'orders'],
+            ['trail', 'couriers'],
+          ] as const) {
+            const [committed] = await admin.fetchOffsets({
+              groupId: `${prefix}${functionGroup(fn)}`,
+              topics: [topicName(topic, prefix)],
+            });
+            const ends = await admin.fetchTopicOffsets(topicName(topic, prefix));
+            for (const p of committed?.partitions ?? []) {
+              expect(p.offset).toBe(ends.find((e) => e.partition === p.partition)?.offset);
+            }
+          }
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+    let before: { rows: Awaited<ReturnType<typeof count>>; report: Awaited<ReturnType<typeof report>> };
     try {
+      // What the archive holds once everything sent so far was handled: a replay must leave exactly that.
+      await caughtUp();
+      before = { rows: await count(), report: await report() };
+      expect(Number(before.rows?.events)).toBeGreaterThan(1_000);
       await stack.restartFunctions('SIGKILL', async () => {
         // Once the killed process has left the groups, both archive functions start again from the first offset.
         for (const [fn, topic] of [
@@ -295,25 +317,8 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
           );
         }
       });
-      // The replay is done when the archive's group has caught up again.
-      await eventually(
-        async () => {
-          for (const [fn, topic] of [
-            ['archive', 'orders'],
-            ['trail', 'couriers'],
-          ] as const) {
-            const [committed] = await admin.fetchOffsets({
-              groupId: `${prefix}${functionGroup(fn)}`,
-              topics: [topicName(topic, prefix)],
-            });
-            const ends = await admin.fetchTopicOffsets(topicName(topic, prefix));
-            for (const p of committed?.partitions ?? []) {
-              expect(p.offset).toBe(ends.find((e) => e.partition === p.partition)?.offset);
-            }
-          }
-        },
-        { timeoutMs: 60_000, intervalMs: 500 },
-      );
+      // The replay is done when the archive's groups have caught up again.
+      await caughtUp();
     } finally {
       await admin.disconnect();
     }
