@@ -283,6 +283,23 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       await eventually(() => expect(second.map((e) => e.id)).toEqual(late.map((e) => e.id)), { timeoutMs: 20_000 });
     });
 
+    /** A member of `group` on `couriers` that keeps the partitions it is told it owns and the events it gets. */
+    async function joinGroup(group: string, member: { owns: readonly number[]; got: CloudEvent[] }): Promise<void> {
+      subscriptions.push(
+        await under.bus.subscribe({
+          group,
+          topic: 'couriers',
+          onAssigned: (partitions) => {
+            member.owns = partitions;
+          },
+          handle: (event) => {
+            member.got.push(event);
+            return Promise.resolve();
+          },
+        }),
+      );
+    }
+
     it('tells each member its partitions, and a key’s events go to the member whose partitions hold it', async () => {
       const group = uniqueName('g');
       const members = ['a', 'b'].map((name) => ({
@@ -290,21 +307,7 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
         owns: [] as readonly number[],
         got: [] as CloudEvent[],
       }));
-      for (const member of members) {
-        subscriptions.push(
-          await under.bus.subscribe({
-            group,
-            topic: 'couriers',
-            onAssigned: (partitions) => {
-              member.owns = partitions;
-            },
-            handle: (event) => {
-              member.got.push(event);
-              return Promise.resolve();
-            },
-          }),
-        );
-      }
+      for (const member of members) await joinGroup(group, member);
       // Once the group has settled, the two shares are apart and cover the topic.
       await eventually(
         () => {
@@ -332,19 +335,8 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
 
     it('moves only the partitions a joining member must take: the others keep the rest of theirs', async () => {
       const group = uniqueName('g');
-      const member = () => ({ owns: [] as readonly number[] });
-      const join = async (m: ReturnType<typeof member>) => {
-        subscriptions.push(
-          await under.bus.subscribe({
-            group,
-            topic: 'couriers',
-            onAssigned: (partitions) => {
-              m.owns = partitions;
-            },
-            handle: () => Promise.resolve(),
-          }),
-        );
-      };
+      const member = () => ({ owns: [] as readonly number[], got: [] as CloudEvent[] });
+      const join = (m: ReturnType<typeof member>) => joinGroup(group, m);
       const [a, b, c] = [member(), member(), member()];
       await join(a);
       await join(b);

@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@mesh/bus';
 import type { TopicKey } from '@mesh/contracts';
-import type { RedisClient, RedisConnection } from '@mesh/redis';
+import { RedisLeases, type RedisClient, type RedisConnection } from '@mesh/redis';
 import { DrainWaiters } from './drain-waiters';
 import {
   Outbox,
@@ -12,20 +12,6 @@ import {
   streamIdAtLeast,
   type OutboxEntry,
 } from './outbox.port';
-
-// KEYS: lease. ARGV: holder, ttl ms
-const LEASE = `
-local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`;
-
-// KEYS: lease. ARGV: holder
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 // KEYS: outbox. The id of its newest entry, without the entry's body; false when it is empty (all relayed);
 // 0 when the stream itself is gone: Redis lost its data since the caller's commit, and what it held with it.
@@ -50,14 +36,15 @@ export class RedisOutbox extends Outbox {
   /** Per shard, the newest id a relay has said Kafka has (from the shard's channel). */
   private readonly relayedUpTo = new Map<string, string>();
   private readonly waiters = new DrainWaiters();
+  /** Which relay holds each shard. */
+  private readonly leases: RedisLeases;
 
   constructor(
     private readonly redis: RedisConnection,
     readonly shards: readonly string[],
   ) {
     super();
-    redis.defineScript('meshOutboxLease', LEASE, 1);
-    redis.defineScript('meshOutboxRelease', RELEASE, 1);
+    this.leases = new RedisLeases(redis);
     redis.defineScript('meshOutboxNewest', NEWEST, 1);
     // Channels are not keys: the prefix is added here so that stores with different prefixes do not hear each other.
     this.channels = new Map(shards.map((shard) => [shard, `${redis.options.keyPrefix}${outboxRelayedChannel(shard)}`]));
@@ -104,11 +91,11 @@ export class RedisOutbox extends Outbox {
   }
 
   async lease(shard: string, holder: string, ttlMs: number): Promise<boolean> {
-    return (await this.commands.meshOutboxLease(outboxLeaseKey(shard), holder, ttlMs)) === 1;
+    return this.leases.acquire(outboxLeaseKey(shard), holder, ttlMs);
   }
 
   async release(shard: string, holder: string): Promise<void> {
-    await this.commands.meshOutboxRelease(outboxLeaseKey(shard), holder);
+    await this.leases.release(outboxLeaseKey(shard), holder);
   }
 
   async backlog(): Promise<number> {
@@ -161,7 +148,5 @@ export class RedisOutbox extends Outbox {
 }
 
 interface ScriptCommands {
-  meshOutboxLease(key: string, holder: string, ttlMs: number): Promise<number>;
-  meshOutboxRelease(key: string, holder: string): Promise<number>;
   meshOutboxNewest(key: string): Promise<string | null | 0>;
 }

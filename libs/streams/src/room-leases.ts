@@ -1,4 +1,4 @@
-import { STREAMS_TAG, type RedisConnection } from '@mesh/redis';
+import { RedisLeases, STREAMS_TAG, type RedisConnection } from '@mesh/redis';
 
 /**
  * Who mixes a live room: one replica at a time holds its lease, renewing it while it mixes
@@ -17,61 +17,27 @@ export abstract class RoomLeases {
 
 const leaseKey = (roomId: string) => `${STREAMS_TAG}:lease:${roomId}`;
 
-// KEYS: lease. ARGV: owner, ttl ms. 1 when the lease is (now) the owner's.
-const ACQUIRE = `
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`;
-
-// KEYS: leases. ARGV: owner, ttl ms. The indexes (1-based) of the leases not the owner's any more.
-const RENEW = `
-local lost = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) else lost[#lost + 1] = i end
-end
-return lost
-`;
-
-// KEYS: lease. ARGV: owner.
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-`;
-
 /** Leases in Redis, beside the rooms (one hash slot): renewed and taken over atomically. */
 export class RedisRoomLeases extends RoomLeases {
-  constructor(private readonly redis: RedisConnection) {
+  private readonly leases: RedisLeases;
+
+  constructor(redis: RedisConnection) {
     super();
-    redis.defineScript('meshLeaseAcquire', ACQUIRE, 1);
-    redis.defineScript('meshLeaseRelease', RELEASE, 1);
-    redis.defineScript('meshLeaseRenew', RENEW);
+    this.leases = new RedisLeases(redis);
   }
 
-  async acquire(roomId: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.commands.meshLeaseAcquire(leaseKey(roomId), owner, String(ttlMs))) === 1;
+  acquire(roomId: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.leases.acquire(leaseKey(roomId), owner, ttlMs);
   }
 
   async renew(roomIds: readonly string[], owner: string, ttlMs: number): Promise<string[]> {
-    if (roomIds.length === 0) return [];
-    const lost = await this.commands.meshLeaseRenew(roomIds.length, ...roomIds.map(leaseKey), owner, String(ttlMs));
-    return lost.map((i) => roomIds[i - 1]!);
+    const lost = new Set(await this.leases.renew(roomIds.map(leaseKey), owner, ttlMs));
+    return roomIds.filter((id) => lost.has(leaseKey(id)));
   }
 
-  async release(roomId: string, owner: string): Promise<void> {
-    await this.commands.meshLeaseRelease(leaseKey(roomId), owner);
+  release(roomId: string, owner: string): Promise<void> {
+    return this.leases.release(leaseKey(roomId), owner);
   }
-
-  private get commands(): LeaseCommands {
-    return this.redis.client as unknown as LeaseCommands;
-  }
-}
-
-interface LeaseCommands {
-  meshLeaseAcquire(key: string, owner: string, ttlMs: string): Promise<number>;
-  meshLeaseRelease(key: string, owner: string): Promise<number>;
-  meshLeaseRenew(keys: number, ...args: string[]): Promise<number[]>;
 }
 
 /** Leases in process memory, for the embedded default and small tests. */
