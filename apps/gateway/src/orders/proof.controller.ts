@@ -3,13 +3,17 @@ import { OrderView, ResourceId, type Principal } from '@mesh/contracts';
 import { PROOF_CONTENT_TYPES, PROOF_MAX_BYTES, renditionOfFile } from '@mesh/media';
 import { ProblemCode, ProblemError, problems } from '@mesh/problem';
 import type { Request, Response } from 'express';
+import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { CurrentPrincipal, Public, Roles } from '../auth/auth.decorators';
 import { Operation } from '../docs/operation';
 import { ProofService } from './proof.service';
 
 const ACCEPTED_TYPES: readonly string[] = Object.values(PROOF_CONTENT_TYPES);
+/** How long a refused upload's remaining body is read before the answer goes anyway. */
+const DRAIN_WAIT_MS = 5_000;
 const binary = { schema: { type: 'string', format: 'binary' } };
 
 /** `PUT /v1/orders/{id}/proof` takes the photo as the raw body (the JSON body parser leaves it alone). */
@@ -65,11 +69,13 @@ export class ProofController {
       }
       return await this.proofs.upload(me, id, req);
     } catch (err) {
-      // Whatever of the body was not read is read and dropped, so the client hears the answer, and the
-      // connection is not kept for another request behind a body of unknown length.
+      // Whatever of the body was not read is read and dropped before the answer goes, so the client,
+      // still sending, is not cut off (EPIPE) and hears it; the connection is not kept for another
+      // request behind a body of unknown length. A client that sends on and on is waited for a while only.
       if (!req.readableEnded) {
         res.setHeader('Connection', 'close');
         req.resume();
+        await Promise.race([once(req, 'end'), delay(DRAIN_WAIT_MS, undefined, { ref: false })]).catch(() => undefined);
       }
       throw err;
     }
