@@ -14,10 +14,13 @@ export interface MixOutput {
   readonly segmentPrefix: string;
   readonly segmentS: number;
   readonly x264Preset: string;
-  /** The RTMP push, its address pinned (see pinned-source), or none. */
-  readonly rtmp: PinnedUrl | null;
+  /**
+   * Where the run writes its MPEG-TS for the room's RTMP push (a PushRelay's feed, `unix:…`), or
+   * none. The push itself is the relay's pusher (see pushArgs), so it outlives the run.
+   */
+  readonly push: string | null;
   readonly inputTimeoutS: number;
-  /** The CA bundle https and rtmps peers are verified against. */
+  /** The CA bundle https and rtmps peers are verified against (the inputs'). */
   readonly caFile: string;
   /**
    * An adaptive ladder: one H.264 encoding per rendition (the first at the canvas), each its own
@@ -91,8 +94,8 @@ const PROTOCOLS: Readonly<Record<NetworkScheme, string>> = {
 /**
  * The ffmpeg command line of a mix: one input per participant (a checked network
  * URL, or a generated test source that is paced in real time), the composition's
- * filter graph, H.264 + AAC, written as live HLS and, with an RTMP target, pushed
- * there too through the tee muxer (a failing push does not stop the HLS output).
+ * filter graph, H.264 + AAC, written as live HLS and, for a room pushing to RTMP, as
+ * MPEG-TS to its push relay too, through the tee muxer (a failing feed does not stop the HLS).
  * Arguments are an array for `spawn`, never a shell string.
  */
 export function ffmpegArgs(sources: readonly MediaSource[], composition: Composition, out: MixOutput): string[] {
@@ -157,7 +160,7 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
     hls_segment_filename: segmentPath,
     ...(ladder ? { var_stream_map: ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ') } : {}),
   };
-  if (out.rtmp === null) {
+  if (out.push === null) {
     args.push('-f', 'hls', ...Object.entries(hls).flatMap(([k, v]) => [`-${k}`, v]), playlistPath);
   } else {
     const hlsOptions = Object.entries(hls)
@@ -168,7 +171,7 @@ export function ffmpegArgs(sources: readonly MediaSource[], composition: Composi
       '+global_header',
       '-f',
       'tee',
-      `[f=hls:${hlsOptions}]${playlistPath}|[${pushOptions(out)}]${out.rtmp.url}`,
+      `[f=hls:${hlsOptions}]${playlistPath}|[${feedOptions(out)}]${out.push}`,
     );
   }
   return args;
@@ -191,12 +194,46 @@ function withLadder(graph: string, ladder: readonly Rendition[]): string {
   return [graph, `${VIDEO_OUT}split=${n}${videos}`, ...scaled, `${AUDIO_OUT}asplit=${n}${audios}`].join(';');
 }
 
-/** The tee slave options of the RTMP push (the ladder's first rendition, when there is one). */
-function pushOptions(out: MixOutput): string {
-  const options = out.renditions ? [`select=\\'v:0,a:0\\'`, 'f=flv', 'onfail=ignore'] : ['f=flv', 'onfail=ignore'];
-  if (out.rtmp?.tcUrl) options.push(`rtmp_tcurl=${teeEscape(out.rtmp.tcUrl)}`);
-  if (out.rtmp?.url.startsWith('rtmps:')) options.push('tls_verify=1', `ca_file=${teeEscape(out.caFile)}`);
-  return options.join(':');
+/** The tee slave options of the push relay's feed (the ladder's first rendition, when there is one). */
+function feedOptions(out: MixOutput): string {
+  return [...(out.renditions ? [`select=\\'v:0,a:0\\'`] : []), 'f=mpegts', 'onfail=ignore'].join(':');
+}
+
+/**
+ * The command line of a room's pusher (see PushRelay): the mix's MPEG-TS read from `input`,
+ * remuxed (no encoding) to FLV and pushed to the ingest, its address pinned; an ingest that
+ * takes nothing for `inputTimeoutS` is given up; rtmps peers verified against `caFile`.
+ */
+export function pushArgs(input: string, target: PinnedUrl, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {
+  const tls = target.url.startsWith('rtmps:') ? ['-tls_verify', '1', '-ca_file', out.caFile] : [];
+  const tcUrl = target.tcUrl ? ['-rtmp_tcurl', target.tcUrl] : [];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '1',
+    '-analyzeduration',
+    '2000000',
+    '-f',
+    'mpegts',
+    '-i',
+    input,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-rw_timeout',
+    String(Math.round(out.inputTimeoutS * 1_000_000)),
+    ...tls,
+    ...tcUrl,
+    '-f',
+    'flv',
+    target.url,
+  ];
 }
 
 function inputArgs(source: MediaSource, canvas: Canvas, out: Pick<MixOutput, 'inputTimeoutS' | 'caFile'>): string[] {

@@ -58,12 +58,15 @@ describe('the mix job’s decisions', () => {
     expect(plan(live(spec(1)), spec(2, { output: { rtmpUrl: null, ladder: true } })).kind).toBe('replace');
   });
 
-  it('replaces a live mix beside it, but stops first one pushing to RTMP or not on air yet', () => {
+  it('replaces a live mix beside it, its RTMP push going on, but stops first one pushing elsewhere now or not on air yet', () => {
     const joined = (changes: Partial<StreamSpec> = {}) =>
       spec(2, { participants: [person('red'), person('blue')], ...changes });
     expect(plan(live(spec(1)), joined())).toEqual({ kind: 'replace', beside: true, newRun: false });
     const rtmp = { rtmpUrl: 'rtmp://ingest.example.com/app/key', ladder: false };
-    expect(plan(live(spec(1, { output: rtmp })), joined({ output: rtmp }))).toMatchObject({ beside: false });
+    expect(plan(live(spec(1, { output: rtmp })), joined({ output: rtmp }))).toMatchObject({ beside: true });
+    const elsewhere = { rtmpUrl: 'rtmp://ingest.example.com/app/other', ladder: false };
+    expect(plan(live(spec(1, { output: rtmp })), joined({ output: elsewhere }))).toMatchObject({ beside: false });
+    expect(plan(live(spec(1)), joined({ output: rtmp }))).toMatchObject({ beside: false });
     expect(plan(live(spec(1), { status: 'starting' }), joined())).toMatchObject({ beside: false });
     // A room started again, or after it failed, is a new run (told `starting`); a first one too.
     expect(plan(live(spec(1)), joined({ startRevision: 2 }))).toMatchObject({ beside: false, newRun: true });

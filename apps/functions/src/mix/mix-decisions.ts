@@ -79,9 +79,10 @@ export function restartWait(launches: readonly number[], now: number, perMin: nu
 }
 
 /**
- * Make before break where nothing else takes the stream: a live mix of the same run is
- * replaced by a run beside it. A push to RTMP is stopped first: an ingest takes one
- * publisher per stream key.
+ * Make before break: a live mix of the same run is replaced by a run beside it. Its RTMP
+ * push, if any, goes on to the new run (the room's push relay keeps the one publisher an
+ * ingest takes per stream key); a push to a new address is a new publisher, so the mix
+ * stops first.
  */
 function replacement(job: JobFacts | null, spec: StreamSpec): Replacement {
   const beside =
@@ -89,8 +90,7 @@ function replacement(job: JobFacts | null, spec: StreamSpec): Replacement {
     job.running &&
     job.status === 'live' &&
     job.spec.startRevision === spec.startRevision &&
-    job.spec.output.rtmpUrl === null &&
-    spec.output.rtmpUrl === null;
+    job.spec.output.rtmpUrl === spec.output.rtmpUrl;
   const newRun = !job || job.spec.startRevision !== spec.startRevision || job.status === 'failed';
   return { beside, newRun };
 }

@@ -220,54 +220,87 @@ describe('MixJobs with a fake ffmpeg', () => {
     expect(segmentPattern(runner.run(4))).toMatch(/\/r3-\d+-%d\.ts$/);
   });
 
-  const pushing = (revision: number) =>
-    spec(revision, { output: { rtmpUrl: 'rtmp://127.0.0.1:1935/live/secret-key', ladder: false } });
-  const refused = '[tee @ 0x1] Slave muxer #1 failed: Connection refused, continuing with 1/2 slaves.';
+  const pushing = (revision: number, participants = people('red')) =>
+    spec(revision, { participants, output: { rtmpUrl: 'rtmp://127.0.0.1:1935/live/secret-key', ladder: false } });
   const pushStates = () => reports.map((r) => r.push?.state ?? null);
-
-  it('tries a refused RTMP push again after a second, from a fresh run beside the one on air, then says it is connected', async () => {
+  /** The room's pushers (remuxing to FLV for the ingest), and its mix runs. */
+  const pushers = () => runner.runs.filter((r) => r.args.includes('flv'));
+  const mixes = () => runner.runs.filter((r) => !r.args.includes('flv'));
+  /** A pushing room on air: its pusher started, its first run's first segment out. */
+  const pushingLive = async () => {
     await jobs.apply(pushing(1));
-    expect(pushStates()).toEqual(['connecting']);
-    runner.run(1).say(refused);
-    await until(() => pushStates().includes('retrying'), 'retrying');
-    expect(reports.at(-1)?.push).toEqual({ state: 'retrying', error: 'Connection refused' });
-    // The HLS goes on: on air, and said so, with the push still to come back.
-    await runner.run(1).writeSegment(0, 0);
+    expect(pushers()).toHaveLength(1);
+    expect(pushers()[0]!.args.join(' ')).toMatch(
+      /-f mpegts -i unix:\S+ .*-f flv rtmp:\/\/127\.0\.0\.1:1935\/live\/secret-key$/,
+    );
+    // The run writes its MPEG-TS to the relay, beside its HLS.
+    expect(mixes()[0]!.args.at(-1)).toMatch(/\|\[f=mpegts:onfail=ignore\]unix:\S+\.sock$/);
+    await mixes()[0]!.writeSegment(0, 0);
     await jest.advanceTimersByTimeAsync(100);
     await until(() => statuses().includes('live'), 'live');
-    expect(reports.at(-1)).toMatchObject({ status: 'live', push: { state: 'retrying' } });
+  };
+  const dropPush = (pusher: FakeChild) =>
+    pusher.crash('[flv @ 0x1] rtmp://127.0.0.1:1935/live/secret-key: Connection refused');
 
-    // A second after the refusal (100 ms of it went by above).
-    await jest.advanceTimersByTimeAsync(899);
-    await settled();
-    expect(runner.runs).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1);
-    await until(() => runner.runs.length === 2, 'the push tried again');
-    expect(runner.run(1).signals).toEqual([]);
-    await runner.run(1).writeSegment(1, 1);
-    await runner.run(2).writeSegment(0, 1.6);
-    await jest.advanceTimersByTimeAsync(100);
+  it("keeps one pusher for a pushing room across its runs: a co-host's run beside takes over, the push goes on", async () => {
+    await pushingLive();
+    expect(pushStates()).toEqual(['connecting', 'connecting']);
+    // `-progress`: the pusher wrote to the ingest.
+    pushers()[0]!.print('total_size=4096\nprogress=continue\n');
     await until(() => pushStates().at(-1) === 'connected', 'connected');
-    expect(runner.run(1).signals).toEqual(['SIGTERM']);
+
+    await jobs.apply(pushing(2, people('red', 'blue')));
+    expect(mixes()).toHaveLength(2);
+    await mixes()[0]!.writeSegment(1, 1);
+    await mixes()[1]!.writeSegment(0, 1.6);
+    await jest.advanceTimersByTimeAsync(100);
+    await until(() => reports.at(-1)?.revision === 2 && reports.at(-1)?.status === 'live', 'the run beside on air');
+    // The run before goes on feeding the push until the new one's next keyframe (these fakes send none: its wait, 3 s).
+    expect(mixes()[0]!.signals).toEqual([]);
+    await jest.advanceTimersByTimeAsync(3_000);
+    await until(() => mixes()[0]!.signals.includes('SIGTERM'), 'the run before stopped');
+    expect(pushers()).toHaveLength(1);
+    expect(pushers()[0]!.signals).toEqual([]);
     expect(reports.at(-1)).toEqual({
-      revision: 1,
+      revision: 2,
       status: 'live',
       error: null,
       push: { state: 'connected', error: null },
     });
+
+    // The room stops: its pusher too (the ingest sees the publisher end).
+    await jobs.apply({ ...pushing(3, people('red', 'blue')), desired: 'stopped' });
+    expect(pushers()[0]!.signals).toEqual(['SIGTERM']);
   });
 
-  it('gives a push up once MIX_PUSH_RETRIES are spent, and the HLS goes on without it', async () => {
-    await jobs.apply(pushing(1));
-    runner.run(1).say(refused);
-    await runner.run(1).writeSegment(0, 0);
+  it('tries a dropped push again after a second with a new pusher, the mix untouched, and says why without the stream key', async () => {
+    await pushingLive();
+    dropPush(pushers()[0]!);
+    await until(() => pushStates().at(-1) === 'retrying', 'retrying');
+    expect(reports.at(-1)).toEqual({
+      revision: 1,
+      status: 'live',
+      error: null,
+      push: { state: 'retrying', error: 'Connection refused' },
+    });
+    await jest.advanceTimersByTimeAsync(999);
+    await settled();
+    expect(pushers()).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await until(() => pushers().length === 2, 'the push tried again');
+    pushers()[1]!.print('total_size=188\n');
+    await until(() => pushStates().at(-1) === 'connected', 'connected');
+    expect(mixes()).toHaveLength(1);
+    expect(mixes()[0]!.signals).toEqual([]);
+  });
+
+  it('gives a push up once MIX_PUSH_RETRIES are spent, the HLS going on, and tries again with the next co-host change', async () => {
+    await pushingLive();
+    dropPush(pushers()[0]!);
+    await until(() => pushStates().at(-1) === 'retrying', 'retrying');
     await jest.advanceTimersByTimeAsync(1_000);
-    await until(() => runner.runs.length === 2, 'the push tried again');
-    // The fresh run's push is refused too, before it is on air: told once it has taken over.
-    runner.run(2).say(refused);
-    await runner.run(1).writeSegment(1, 1);
-    await runner.run(2).writeSegment(0, 1.6);
-    await jest.advanceTimersByTimeAsync(100);
+    await until(() => pushers().length === 2, 'the push tried again');
+    dropPush(pushers()[1]!);
     await until(() => pushStates().at(-1) === 'failed', 'failed');
     expect(reports.at(-1)).toEqual({
       revision: 1,
@@ -277,8 +310,12 @@ describe('MixJobs with a fake ffmpeg', () => {
     });
     await jest.advanceTimersByTimeAsync(60_000);
     await settled();
-    expect(runner.runs).toHaveLength(2);
-    expect(runner.run(2).ended).toBe(false);
+    expect(pushers()).toHaveLength(2);
+    expect(mixes()[0]!.ended).toBe(false);
+
+    await jobs.apply(pushing(2, people('red', 'blue')));
+    await until(() => pushers().length === 3, 'the push tried afresh');
+    expect(mixes()).toHaveLength(2);
   });
 
   it('a run that cannot take over fails the room: the one on air stops too, and players are told the end', async () => {

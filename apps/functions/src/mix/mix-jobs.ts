@@ -16,14 +16,15 @@ import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
-import { pinned, type PinnedUrl } from './pinned-source';
+import { pinned } from './pinned-source';
 import { MixControl } from './mix-control';
 import { ProcessRunner, type ChildRun } from './process-runner';
 import { sweepHls } from './hls-retention';
-import { afterExit, afterLiveRefused, afterPushFailure, planRevision, type JobFacts } from './mix-decisions';
+import { afterExit, afterLiveRefused, planRevision, type JobFacts } from './mix-decisions';
 import { LivePublisher } from './live-publisher';
 import { AudioProbe, MISSING_AUDIO } from './audio-probe';
-import { HLS_LIST_SIZE, ffmpegArgs, ladderOf } from './ffmpeg-command';
+import { HLS_LIST_SIZE, ffmpegArgs, ladderOf, pushArgs } from './ffmpeg-command';
+import { PushRelay } from './push-relay';
 
 export type JobStatus = StreamJob['status'];
 export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | null, push: PushState | null) => void;
@@ -32,9 +33,8 @@ export type JobReport = (spec: StreamSpec, status: JobStatus, error: string | nu
 const STOP_GRACE_MS = 3_000;
 /** How often a run's own playlist is read for segments to publish. */
 const PLAYLIST_POLL_MS = 100;
-/** ffmpeg's tee muxer giving up one output (the RTMP push) and going on with the others (the HLS). */
-const PUSH_FAILED = /Slave muxer #\d+ failed: (.*?)(?:, continuing with \d+\/\d+ slaves\.?)?$/;
 const STDERR_LINES = 20;
+const CONNECTING: PushState = { state: 'connecting', error: null };
 
 interface Job {
   spec: StreamSpec;
@@ -55,10 +55,8 @@ interface Job {
   error: string | null;
   failures: number;
   retry: NodeJS.Timeout | null;
-  /** The RTMP push, when the stream has one: its state, its failures since it last connected, its retry. */
-  push: { state: PushState['state']; error: string | null; failures: number; retry: NodeJS.Timeout | null } | null;
-  /** Runs whose push the ingest refused or dropped (their HLS goes on). */
-  deadPushes: WeakSet<ChildRun>;
+  /** The room's RTMP push, when it has one, and the URL it pushes to: it goes on across the room's runs. */
+  relay: { relay: PushRelay; target: string } | null;
   requestedAt: number;
   /** Input URLs found to carry no audio (a screen share, a camera without its microphone): mixed as silent. */
   withoutAudio: Set<string>;
@@ -73,9 +71,9 @@ interface Job {
  * A new revision that only moves, resizes, turns up or down or mutes who is there
  * goes into the running process as runtime commands (see MixControl). Any other
  * replaces the process (ffmpeg cannot add an input to a running graph): a live mix
- * writing only HLS is replaced make-before-break, the new run started beside it and
- * the public playlist going on to it without a gap (see LivePublisher); otherwise
- * the process is stopped first (an RTMP ingest takes one publisher per key). An
+ * is replaced make-before-break, the new run started beside it and the public
+ * playlist going on to it without a gap (see LivePublisher), and the room's RTMP
+ * push too (see PushRelay: one publisher for the ingest, whatever the runs). An
  * older revision is ignored. A
  * process that dies is restarted with exponential backoff, then the job fails with
  * ffmpeg's reason. ffmpeg never outlives its stream (stop), its job (replace) or
@@ -170,8 +168,7 @@ export class MixJobs implements OnApplicationShutdown {
         error: null,
         failures: 0,
         retry: null,
-        push: null,
-        deadPushes: new WeakSet(),
+        relay: null,
         requestedAt: now,
         withoutAudio: new Set(),
         launches: [],
@@ -183,9 +180,8 @@ export class MixJobs implements OnApplicationShutdown {
       next.spec = spec;
       next.failures = 0;
       next.requestedAt = now;
-      this.clearPushRetry(next);
-      // A new run pushes afresh: connecting, its retries counted anew.
-      next.push = spec.output.rtmpUrl === null ? null : { state: 'connecting', error: null, failures: 0, retry: null };
+      // A push given up is worth another go with the host's change.
+      next.relay?.relay.revive();
       this.jobs.set(spec.id, next);
       if (plan.newRun) this.setStatus(next, 'starting', null);
       await this.launch(next, plan.beside);
@@ -215,6 +211,7 @@ export class MixJobs implements OnApplicationShutdown {
       if (!job) return;
       this.jobs.delete(streamId);
       await this.halt(job);
+      await this.closeRelay(job);
       await job.publisher?.stop();
     });
   }
@@ -252,7 +249,13 @@ export class MixJobs implements OnApplicationShutdown {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     // Playlists are left open: whoever mixes the streams next goes on with them.
-    await Promise.all([...this.jobs.values()].map(async (job) => (await this.halt(job), await job.publisher?.stop())));
+    await Promise.all(
+      [...this.jobs.values()].map(async (job) => {
+        await this.halt(job);
+        await this.closeRelay(job);
+        await job.publisher?.stop();
+      }),
+    );
     this.jobs.clear();
     await this.egress.close();
   }
@@ -305,15 +308,8 @@ export class MixJobs implements OnApplicationShutdown {
       sources.push({ ...checked.value, ...pin.value });
     }
     if (sources.length === 0) return this.fail(job, 'the stream has no participants');
-    let output: PinnedUrl | null = null;
-    if (spec.output.rtmpUrl !== null) {
-      const push = checkOutputUrl(spec.output.rtmpUrl, this.policy);
-      if (!push.ok) return this.fail(job, `the RTMP output is not allowed: ${push.reason}`);
-      const scheme = push.value.startsWith('rtmps:') ? 'rtmps' : 'rtmp';
-      const pin = await pinned({ kind: 'network', scheme, url: push.value }, this.policy.outputHosts);
-      if (!pin.ok) return this.fail(job, `the RTMP output is not allowed: ${pin.reason}`);
-      output = pin.value;
-    }
+    const relay = await this.relayOf(job);
+    if (typeof relay === 'string') return this.fail(job, relay);
     const { mix } = this.config;
     const dir = join(mix.hlsDir, spec.id);
     await mkdir(dir, { recursive: true });
@@ -322,6 +318,7 @@ export class MixJobs implements OnApplicationShutdown {
     const segmentPrefix = `r${spec.revision}-${job.run}`;
     const control = await this.control.address();
     const composition = compose(spec, mix.canvas, { withoutAudio: this.silentOf(job, spec), control });
+    const push = relay ? await relay.feed(segmentPrefix) : null;
     const args = ffmpegArgs(sources, composition, {
       canvas: mix.canvas,
       dir,
@@ -329,13 +326,15 @@ export class MixJobs implements OnApplicationShutdown {
       segmentS: mix.segmentS,
       x264Preset: mix.x264Preset,
       renditions: spec.output.ladder ? ladderOf(mix.canvas) : null,
-      rtmp: output,
+      push,
       inputTimeoutS: mix.inputTimeoutS,
       caFile: mix.caFile,
     });
     const child = await this.spawnFfmpeg(args);
     if (beside) job.next = { child, prefix: segmentPrefix, control };
     else [job.child, job.prefix, job.control] = [child, segmentPrefix, control];
+    // Instead of a run that ended, the push goes on from this one's first keyframe.
+    if (!beside) void relay?.onAir(segmentPrefix, this.switchTimeoutMs());
     publisher.follow(segmentPrefix, beside);
     publisher.start(PLAYLIST_POLL_MS);
     // The last minute's starts are what MIX_RESTARTS_PER_MIN counts.
@@ -344,10 +343,6 @@ export class MixJobs implements OnApplicationShutdown {
     const stderr: string[] = [];
     child.onStderr((chunk) => {
       const lines = chunk.split('\n').filter((line) => line.trim() !== '');
-      for (const line of lines) {
-        const pushFailed = PUSH_FAILED.exec(line)?.[1];
-        if (pushFailed !== undefined) this.pushFailed(job, child, maskUrls(pushFailed.trim()));
-      }
       stderr.push(...lines);
       stderr.splice(0, Math.max(0, stderr.length - STDERR_LINES));
     });
@@ -396,9 +391,11 @@ export class MixJobs implements OnApplicationShutdown {
         [job.child, job.prefix, job.control] = [job.next.child, job.next.prefix, job.next.control];
         job.next = null;
         tookOver = job.prefix;
-        if (previous) void stop(previous);
-        // A run that took over with its push already refused is tried again as any such push is.
-        if (job.child && job.deadPushes.has(job.child) && job.push?.error) this.retryPush(job, job.push.error);
+        if (!previous) return;
+        // The push goes on to the new run at its next keyframe; the one before stops then.
+        const relay = job.relay?.relay;
+        if (relay && job.prefix) void relay.onAir(job.prefix, this.switchTimeoutMs()).then(() => stop(previous));
+        else void stop(previous);
       },
       published: (run) => {
         // `live` once players can see the run's first segment.
@@ -406,14 +403,51 @@ export class MixJobs implements OnApplicationShutdown {
         const how = run === tookOver ? 'handover' : 'restart';
         this.metrics.mixSwitch.observe({ how }, (Date.now() - job.requestedAt) / 1000);
         job.failures = 0;
-        // The tee opens the push before the first segment: a run on air whose push did not fail has it connected.
-        if (job.push && job.push.state !== 'failed' && !job.deadPushes.has(job.child)) {
-          Object.assign(job.push, { state: 'connected', error: null, failures: 0 });
-        }
         this.setStatus(job, 'live', null);
       },
     });
     return job.publisher;
+  }
+
+  /**
+   * The room's push relay, opened (its output URL checked and pinned) for its first run and
+   * kept for the next ones; a new URL is a new relay, none closes it. A string: why the
+   * output is refused.
+   */
+  private async relayOf(job: Job): Promise<PushRelay | null | string> {
+    const target = job.spec.output.rtmpUrl;
+    if (job.relay && job.relay.target === target) return job.relay.relay;
+    await this.closeRelay(job);
+    if (target === null) return null;
+    const checked = checkOutputUrl(target, this.policy);
+    if (!checked.ok) return `the RTMP output is not allowed: ${checked.reason}`;
+    const scheme = checked.value.startsWith('rtmps:') ? 'rtmps' : 'rtmp';
+    const pin = await pinned({ kind: 'network', scheme, url: checked.value }, this.policy.outputHosts);
+    if (!pin.ok) return `the RTMP output is not allowed: ${pin.reason}`;
+    const { mix } = this.config;
+    const relay = await PushRelay.open({
+      fps: mix.canvas.fps,
+      retries: mix.pushRetries,
+      target: pin.value.url,
+      args: (input) => pushArgs(input, pin.value, { inputTimeoutS: mix.inputTimeoutS, caFile: mix.caFile }),
+      start: (args) => this.spawnFfmpeg(args),
+      changed: () => {
+        if (job.relay?.relay === relay) this.setStatus(job, job.status, job.error);
+      },
+    });
+    job.relay = { relay, target };
+    return relay;
+  }
+
+  private async closeRelay(job: Job): Promise<void> {
+    const relay = job.relay?.relay;
+    job.relay = null;
+    await relay?.close();
+  }
+
+  /** How long a run beside waits for the push to go on to it (its next keyframe) before the one before stops anyway. */
+  private switchTimeoutMs(): number {
+    return this.config.mix.segmentS * 2_000 + 1_000;
   }
 
   private async spawnFfmpeg(args: string[]): Promise<ChildRun> {
@@ -481,7 +515,9 @@ export class MixJobs implements OnApplicationShutdown {
   private fail(job: Job, reason: string): void {
     this.logger.warn({ streamId: job.spec.id, reason }, 'mix failed');
     this.setStatus(job, 'failed', reason);
-    void this.halt(job).then(() => this.endPlaylistOf(job));
+    void this.halt(job)
+      .then(() => this.closeRelay(job))
+      .then(() => this.endPlaylistOf(job));
   }
 
   /** Players stop at the last segment of a stream that stopped or failed. */
@@ -496,58 +532,14 @@ export class MixJobs implements OnApplicationShutdown {
   private setStatus(job: Job, status: JobStatus, error: string | null): void {
     job.status = status;
     job.error = error;
-    this.report(job.spec, status, error, job.push && { state: job.push.state, error: job.push.error });
-  }
-
-  /**
-   * The ingest refused or dropped a run's push (its HLS goes on). The run on air has its push
-   * tried again; one still to take over is tried once it has (see publisherOf).
-   */
-  private pushFailed(job: Job, child: ChildRun, reason: string): void {
-    job.deadPushes.add(child);
-    if (!job.push) return;
-    this.logger.warn({ streamId: job.spec.id, reason }, 'RTMP push refused or dropped');
-    if (job.next?.child === child) {
-      job.push.error = reason;
-      return;
-    }
-    if (job.child === child && !job.next) this.retryPush(job, reason);
-  }
-
-  /**
-   * Tries a push again after a backoff: a fresh run beside the one on air, pushing afresh,
-   * takes over from it (one playlist discontinuity, no gap); past MIX_PUSH_RETRIES the push
-   * is `failed` and the HLS goes on without it.
-   */
-  private retryPush(job: Job, reason: string): void {
-    const push = job.push;
-    if (!push || push.retry || push.state === 'failed') return;
-    push.failures += 1;
-    push.error = reason;
-    const next = afterPushFailure(push.failures, this.config.mix.pushRetries);
-    if (next === 'fail') {
-      push.state = 'failed';
-      this.setStatus(job, job.status, job.error);
-      return;
-    }
-    push.state = 'retrying';
-    this.setStatus(job, job.status, job.error);
-    push.retry = setTimeout(() => {
-      push.retry = null;
-      void this.serially(job.spec.id, async () => {
-        if (this.jobs.get(job.spec.id) !== job || !job.child || job.next || job.push !== push) return;
-        await this.launch(job, true);
-      });
-    }, next.retryInMs);
-  }
-
-  private clearPushRetry(job: Job): void {
-    if (job.push?.retry) clearTimeout(job.push.retry);
-    if (job.push) job.push.retry = null;
+    // A room to push whose relay is not open yet (its first run is starting) is connecting.
+    const push = job.relay?.relay.state() ?? (job.spec.output.rtmpUrl ? CONNECTING : null);
+    this.report(job.spec, status, error, push);
   }
 
   private async end(job: Job, status: JobStatus): Promise<void> {
     await this.halt(job);
+    await this.closeRelay(job);
     await this.endPlaylistOf(job);
     this.jobs.delete(job.spec.id);
     this.report(job.spec, status, null, null);
@@ -557,7 +549,6 @@ export class MixJobs implements OnApplicationShutdown {
   private async halt(job: Job): Promise<void> {
     if (job.retry) clearTimeout(job.retry);
     job.retry = null;
-    this.clearPushRetry(job);
     const child = job.child;
     job.child = null;
     await Promise.all([this.dropNext(job), child && stop(child)]);
@@ -569,6 +560,7 @@ export class MixJobs implements OnApplicationShutdown {
     if (!next) return;
     job.next = null;
     job.publisher?.abandon(next.prefix);
+    job.relay?.relay.drop(next.prefix);
     await stop(next.child);
   }
 

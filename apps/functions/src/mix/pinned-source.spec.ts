@@ -1,5 +1,5 @@
 import { compose, type MediaSource } from '@mesh/streams';
-import { ffmpegArgs, ladderOf } from './ffmpeg-command';
+import { ffmpegArgs, ladderOf, pushArgs } from './ffmpeg-command';
 import { pinned } from './pinned-source';
 
 const dns: Record<string, string[]> = {
@@ -60,26 +60,34 @@ describe('the ffmpeg command of a mix', () => {
   it('verifies TLS peers of https and rtmps inputs, and tells a pinned rtmp input its tcUrl', () => {
     const https = ffmpegArgs([network('https', 'https://cams.example.com/a.m3u8')], composition, {
       ...out,
-      rtmp: null,
+      push: null,
     });
     expect(https.join(' ')).toContain('-tls_verify 1 -ca_file /etc/ssl/certs/ca-certificates.crt -i https://');
     const rtmp = ffmpegArgs(
       [{ ...network('rtmp', 'rtmp://8.8.4.4/live/key'), tcUrl: 'rtmp://cams.example.com/live' }],
       composition,
-      { ...out, rtmp: null },
+      { ...out, push: null },
     );
     expect(rtmp.join(' ')).toContain('-rtmp_tcurl rtmp://cams.example.com/live -i rtmp://8.8.4.4/live/key');
     expect(rtmp.join(' ')).not.toContain('tls_verify');
   });
 
-  it('passes a pinned push its tcUrl through the tee muxer, escaped as it reads options', () => {
-    const args = ffmpegArgs([{ kind: 'test-pattern' }], composition, {
-      ...out,
-      rtmp: { url: 'rtmp://8.8.4.4/app/key', tcUrl: 'rtmp://ingest.example.com:1935/app' },
-    });
+  it("writes a pushing room's MPEG-TS to its relay beside the HLS, and gives the relay's pusher a pinned push's tcUrl", () => {
+    const args = ffmpegArgs([{ kind: 'test-pattern' }], composition, { ...out, push: 'unix:/tmp/p/feed.sock' });
     expect(args.at(-1)).toBe(
       '[f=hls:hls_time=1:hls_init_time=0.5:hls_list_size=10:hls_flags=program_date_time+independent_segments+temp_file:hls_segment_filename=/tmp/s/r1-1-%d.ts]/tmp/s/r1-1.m3u8' +
-        '|[f=flv:onfail=ignore:rtmp_tcurl=rtmp\\\\\\://ingest.example.com\\\\\\:1935/app]rtmp://8.8.4.4/app/key',
+        '|[f=mpegts:onfail=ignore]unix:/tmp/p/feed.sock',
+    );
+    const pusher = pushArgs(
+      'unix:/tmp/p/pusher.sock',
+      { url: 'rtmp://8.8.4.4/app/key', tcUrl: 'rtmp://ingest.example.com:1935/app' },
+      out,
+    ).join(' ');
+    expect(pusher).toContain('-f mpegts -i unix:/tmp/p/pusher.sock -map 0 -c copy');
+    expect(pusher).toMatch(/-rtmp_tcurl rtmp:\/\/ingest\.example\.com:1935\/app -f flv rtmp:\/\/8\.8\.4\.4\/app\/key$/);
+    expect(pusher).not.toContain('tls_verify');
+    expect(pushArgs('unix:/x', { url: 'rtmps://ingest.example.com/app/key' }, out).join(' ')).toContain(
+      '-tls_verify 1 -ca_file /etc/ssl/certs/ca-certificates.crt -f flv rtmps://ingest.example.com/app/key',
     );
   });
 
@@ -89,7 +97,7 @@ describe('the ffmpeg command of a mix', () => {
       '720p 1280x720 2800k',
       '360p 640x360 800k',
     ]);
-    const hlsOnly = ffmpegArgs([{ kind: 'test-pattern' }], composition, { ...out, renditions, rtmp: null });
+    const hlsOnly = ffmpegArgs([{ kind: 'test-pattern' }], composition, { ...out, renditions, push: null });
     const line = hlsOnly.join(' ');
     expect(line).toContain('[vout]split=2[lsplit0][lsplit1];[lsplit0]null[lv0];[lsplit1]scale=w=640:h=360[lv1]');
     expect(line).toContain('-map [lv0] -map [la0] -map [lv1] -map [la1]');
@@ -99,9 +107,9 @@ describe('the ffmpeg command of a mix', () => {
     const pushed = ffmpegArgs([{ kind: 'test-pattern' }], composition, {
       ...out,
       renditions,
-      rtmp: { url: 'rtmp://8.8.4.4/app/key' },
+      push: 'unix:/tmp/p/feed.sock',
     });
     expect(pushed.at(-1)).toContain(':var_stream_map=v\\\\\\:0\\\\\\,a\\\\\\:0\\\\\\,name\\\\\\:720p v\\\\\\:1');
-    expect(pushed.at(-1)).toContain("|[select=\\'v:0,a:0\\':f=flv:onfail=ignore]rtmp://8.8.4.4/app/key");
+    expect(pushed.at(-1)).toContain("|[select=\\'v:0,a:0\\':f=mpegts:onfail=ignore]unix:/tmp/p/feed.sock");
   });
 });
