@@ -18,6 +18,7 @@ import {
   startStack,
   timelineJumpBefore,
   toneLevelDb,
+  videoDecodeTimes,
   videoSize,
   type RunningStack,
 } from '@mesh/harness';
@@ -270,7 +271,8 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     });
     const live = await rooms.goLive(host, created.id);
     const pushOf = async () => (await host.client.streams.get(created.id)).output.push;
-    expect(await pushOf()).toEqual({ state: 'connected', error: null });
+    // Connected once the pusher wrote to the ingest.
+    await eventually(async () => expect(await pushOf()).toEqual({ state: 'connected', error: null }));
 
     expect(await first).toMatchObject({ code: 0, stderr: '' });
     expect(colourAt(await decodeFrame(await readFile(join(dir, 'first.flv'))), 0.5, 0.5)).toBe('magenta');
@@ -294,6 +296,51 @@ describe('stream mixing (real Kafka, Redis and ffmpeg)', () => {
     expect(playlist).not.toContain('#EXT-X-ENDLIST');
     expect((await host.client.streams.get(created.id)).status).toBe('live');
     await stopped(live);
+  });
+
+  it('keeps a pushing room’s ingest on one connection while a co-host joins: both pictures come, its clock runs on, the HLS skips nothing', async () => {
+    const port = await freePort();
+    const url = `rtmp://127.0.0.1:${port}/live/secret-key`;
+    const file = join(mkdtempSync(join(tmpdir(), 'mesh-rtmp-')), 'pushed.flv');
+    // The CDN's ingest: takes 10 s of one publisher. A publisher that left and came back would end it sooner.
+    const ingest = runFfmpeg(
+      ['-v', 'error', '-listen', '1', '-timeout', '60', '-i', url, '-t', '10'].concat([
+        '-c',
+        'copy',
+        '-f',
+        'flv',
+        file,
+      ]),
+    );
+    const created = await rooms.stream(host, ['test:color=red'], { rtmpUrl: url });
+    await rooms.goLive(host, created.id);
+    const pushOf = async () => (await host.client.streams.get(created.id)).output.push;
+    await eventually(async () => expect(await pushOf()).toEqual({ state: 'connected', error: null }));
+
+    const joined = await host.client.streams.setParticipant(created.id, 'co-host', { inputUrl: 'test:color=green' });
+    // The HLS went on to the new run beside the old one, as in a room without a push.
+    const { name } = await fetchSegment(playlistOf(joined), `r${joined.revision}-`);
+    const playlist = await (await fetch(playlistOf(joined))).text();
+    expect(Math.abs(timelineJumpBefore(playlist, name))).toBeLessThanOrEqual(0.55);
+    expect(playlist.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+
+    expect(await ingest).toMatchObject({ code: 0, stderr: '' });
+    const pushed = await readFile(file);
+    // One publisher gave the ingest its 10 s: time never went back nor jumped across the runs.
+    const times = await videoDecodeTimes(pushed);
+    expect(times.at(-1)).toBeGreaterThan(9.5);
+    const steps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.min(...steps)).toBeGreaterThan(0);
+    expect(Math.max(...steps)).toBeLessThan(0.5);
+    // The host alone, then host and co-host side by side; never a black frame.
+    const frames = await decodeFrames(pushed);
+    expect(colourAt(frames[0]!, 0.75, 0.5)).toBe('red');
+    expect([colourAt(frames.at(-1)!, 0.25, 0.5), colourAt(frames.at(-1)!, 0.75, 0.5)]).toEqual(['red', 'green']);
+    expect(frames.filter((f) => colourAt(f, 0.25, 0.5) !== 'red')).toHaveLength(0);
+    expect(await pushOf()).toMatchObject({ state: expect.stringMatching(/^(connected|retrying)$/) });
+    // One ffmpeg mixes the room once the run before stopped (the pusher is not a mix).
+    await eventually(() => expect(mixProcesses(created.id)).toHaveLength(1));
+    await stopped(created);
   });
 
   it('serves an adaptive ladder when asked: a master playlist of two renditions, each its own size, cut alike', async () => {

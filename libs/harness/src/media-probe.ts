@@ -174,6 +174,22 @@ export async function decodeFrames(
   }));
 }
 
+/** The decode times (s) of a media file's video packets, in order, as ffmpeg demuxes them. */
+export async function videoDecodeTimes(media: Buffer): Promise<number[]> {
+  const { stdout, stderr } = await runFfmpeg(
+    ['-v', 'error', '-i', 'pipe:0', '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', 'pipe:1'],
+    media,
+  );
+  const text = stdout.toString('utf8');
+  const base = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
+  if (!base) throw new Error(`no video packets read: ${stderr}`);
+  const unit = Number(base[1]) / Number(base[2]);
+  return text
+    .split('\n')
+    .filter((line) => /^0,/.test(line))
+    .map((line) => Number(line.split(',')[1]) * unit);
+}
+
 /** The picture size of a media segment's video, as ffmpeg reads it. */
 export async function videoSize(segment: Buffer): Promise<{ width: number; height: number }> {
   const { stderr } = await runFfmpeg(['-v', 'info', '-i', 'pipe:0', '-f', 'null', '-'], segment);
