@@ -36,17 +36,21 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
       changed: () => undefined,
     });
     // The pusher reads from the relay: here the test does.
-    const pusher = await open(runner.run(1).args[1]!);
-    const splitter = new TsSplitter();
-    pusher.on('data', (chunk: Buffer) => {
-      for (const p of splitter.push(chunk)) seen.push({ pid: pidOf(p), tag: p.at(-1)!, dts: decodeTime(p) });
-    });
+    await readAsPusher(runner.run(1));
   });
   afterEach(async () => {
     for (const socket of sockets) socket.destroy();
     await relay.close();
   });
 
+  /** Connects to the relay as the pusher `child` would, and keeps what it is sent in `seen`. */
+  const readAsPusher = async (child: FakeChild) => {
+    const socket = await open(child.args[1]!);
+    const splitter = new TsSplitter();
+    socket.on('data', (chunk: Buffer) => {
+      for (const p of splitter.push(chunk)) seen.push({ pid: pidOf(p), tag: p.at(-1)!, dts: decodeTime(p) });
+    });
+  };
   /** A run's feed, connected as its ffmpeg's tee does, and a way to write packets to it. */
   const run = async (name: string) => {
     const socket = await open(await relay.feed(name));
@@ -111,11 +115,7 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
     runner.run(1).crash('Broken pipe');
     await until(() => runner.runs.length === 2, 'a new pusher');
     seen = [];
-    const again = await open(runner.run(2).args[1]!);
-    const splitter = new TsSplitter();
-    again.on('data', (chunk: Buffer) => {
-      for (const p of splitter.push(chunk)) seen.push({ pid: pidOf(p), tag: p.at(-1)!, dts: decodeTime(p) });
-    });
+    await readAsPusher(runner.run(2));
     await new Promise((resolve) => setImmediate(resolve));
     a(fakeTs.video(3_000, { tag: 2 }), fakeTs.video(6_000, { keyframe: true, tag: 3 }));
     await until(() => tags().includes(3), 'forwarded to the new pusher');
