@@ -352,6 +352,8 @@ export class MixJobs implements OnApplicationShutdown {
     });
     void child.exited.then(({ code, signal }) => {
       this.metrics.mixJobs.dec();
+      // Its feed of the push is over (a run that never got to write to it included).
+      relay?.drop(segmentPrefix);
       const ended = () => {
         const reason = describeExit(code, signal, stderr, job.spec);
         if (stderr.some((line) => MISSING_AUDIO.test(line))) return this.mixWithoutAudio(job, sources, reason);
