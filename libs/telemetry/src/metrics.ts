@@ -164,6 +164,23 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
     registers: [this.registry],
   });
+  readonly mixPushes = new Gauge({
+    name: 'mesh_mix_pushes',
+    help: "Live rooms' RTMP pushes held by this process, by state (connecting, connected, retrying, failed)",
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly mixPushDrops = new Counter({
+    name: 'mesh_mix_push_drops_total',
+    help: 'RTMP pushes the ingest refused or dropped (each tried again with backoff, or failed past MIX_PUSH_RETRIES)',
+    registers: [this.registry],
+  });
+  readonly mixPushSwitch = new Histogram({
+    name: 'mesh_mix_push_switch_seconds',
+    help: 'From a run taking over a pushing room to its RTMP push going on from that run (at its next keyframe)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -433,6 +433,7 @@ export class MixJobs implements OnApplicationShutdown {
       target: pin.value.url,
       args: (input) => pushArgs(input, pin.value, { inputTimeoutS: mix.inputTimeoutS, caFile: mix.caFile }),
       start: (args) => this.spawnFfmpeg(args),
+      metrics: this.metrics,
       changed: () => {
         if (job.relay?.relay === relay) this.setStatus(job, job.status, job.error);
       },

@@ -1,3 +1,5 @@
+import { metricValue } from '@mesh/harness';
+import { Metrics } from '@mesh/telemetry';
 import { connect, type Socket } from 'node:net';
 import { FakeRunner, fakeTs, until, type FakeChild } from './mix.fakes';
 import { TsSplitter, decodeTime, pidOf } from './mpegts';
@@ -14,6 +16,9 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
   let runner: FakeRunner;
   let relay: PushRelay;
   let seen: Seen[];
+  let metrics: Metrics;
+  const metric = async (name: string, labels?: Record<string, string>) =>
+    metricValue(await metrics.render(), name, labels);
   const sockets: Socket[] = [];
 
   /** Connects as ffmpeg does to a `unix:` URL, and keeps what comes. */
@@ -25,6 +30,7 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
     });
 
   beforeEach(async () => {
+    metrics = new Metrics();
     runner = new FakeRunner();
     seen = [];
     relay = await PushRelay.open({
@@ -34,6 +40,7 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
       args: (input) => ['-i', input, '-f', 'flv', 'rtmp://ingest.example.com/live/key'],
       start: (args) => Promise.resolve(runner.start('ffmpeg', args)),
       changed: () => undefined,
+      metrics,
     });
     // The pusher reads from the relay: here the test does.
     await readAsPusher(runner.run(1));
@@ -88,6 +95,8 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
     await until(() => tags().includes(3), 'the run before, still on air');
     b(fakeTs.video(9_000, { keyframe: true, tag: 24 }), fakeTs.audio(9_000, 25), fakeTs.video(12_000, { tag: 26 }));
     await expect(switched).resolves.toBe(true);
+    // A handover: how long the push waited for the new run's keyframe is measured.
+    expect(await metric('mesh_mix_push_switch_seconds_count')).toBe(1);
     // The run before is not forwarded any more.
     a(fakeTs.video(906_000, { tag: 4 }));
     b(fakeTs.video(15_000, { tag: 27 }));
@@ -121,8 +130,12 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
     await until(() => tags().includes(3), 'forwarded to the new pusher');
     expect(tags()).toEqual([0, 0, 3]);
 
+    expect(await metric('mesh_mix_push_drops_total')).toBe(1);
+    expect(await metric('mesh_mix_pushes', { state: 'retrying' })).toBe(1);
     const pusher: FakeChild = runner.run(2);
     await relay.close();
+    expect(await metric('mesh_mix_pushes', { state: 'retrying' })).toBe(0);
+    expect(await metric('mesh_mix_pushes', { state: 'connecting' })).toBe(0);
     expect(pusher.signals).toEqual(['SIGTERM']);
     await expect(relay.feed('late')).rejects.toThrow();
   });

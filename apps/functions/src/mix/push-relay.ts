@@ -1,5 +1,6 @@
 import type { PushState } from '@mesh/contracts';
 import { maskUrls } from '@mesh/streams';
+import type { Metrics } from '@mesh/telemetry';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -39,6 +40,8 @@ export interface PushRelayOptions {
   readonly changed: () => void;
   /** The ingest's URL as the pusher names it in its errors: cut from the reason a host is told. */
   readonly target: string;
+  /** `mesh_mix_pushes` by state, drops, and how long a switch waited for its keyframe. */
+  readonly metrics: Metrics;
 }
 
 interface Feed {
@@ -79,7 +82,7 @@ export class PushRelay {
   /** The run forwarded now. */
   private current: Feed | null = null;
   /** The run to go on to at its next keyframe, and who waits for it. */
-  private pending: { feed: Feed; done: (switched: boolean) => void } | null = null;
+  private pending: { feed: Feed; since: number; done: (switched: boolean) => void } | null = null;
   /** The pusher's connection here, once it made one. */
   private out: Socket | null = null;
   /** The next packet forwarded must start a keyframe (a new pusher, a new run, packets dropped). */
@@ -104,6 +107,7 @@ export class PushRelay {
     const dir = await mkdtemp(join(tmpdir(), 'mesh-mix-push-'));
     const server = createServer();
     const relay = new PushRelay(dir, server, options);
+    options.metrics.mixPushes.inc({ state: relay.push.state });
     server.on('connection', (socket) => relay.pusherConnected(socket));
     await listen(server, join(dir, 'pusher.sock'));
     await relay.startPusher();
@@ -155,6 +159,7 @@ export class PushRelay {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.pending = {
         feed,
+        since: performance.now(),
         done: (switched) => {
           clearTimeout(timer);
           resolve(switched);
@@ -194,6 +199,7 @@ export class PushRelay {
     this.out?.destroy();
     for (const [run, feed] of [...this.feeds]) this.ended(run, feed);
     this.server.close();
+    this.options.metrics.mixPushes.dec({ state: this.push.state });
     await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -233,6 +239,7 @@ export class PushRelay {
     this.out?.destroy();
     this.out = null;
     this.failures += 1;
+    this.options.metrics.mixPushDrops.inc();
     const next = afterPushFailure(this.failures, this.options.retries);
     if (next === 'fail') {
       this.setState({ state: 'failed', error: reason });
@@ -252,6 +259,10 @@ export class PushRelay {
   }
 
   private setState(push: PushState): void {
+    if (!this.closed) {
+      this.options.metrics.mixPushes.dec({ state: this.push.state });
+      this.options.metrics.mixPushes.inc({ state: push.state });
+    }
     this.push = push;
     this.options.changed();
   }
@@ -337,6 +348,10 @@ export class PushRelay {
       const frameTicks = Math.round(TS_CLOCK_HZ / this.options.fps);
       const since = Math.round(((Date.now() - this.last.at) * TS_CLOCK_HZ) / 1000);
       feed.delta = wrapAdd(wrapAdd(this.last.dts, Math.max(frameTicks, since)), -at);
+    }
+    // A handover (the run before still feeding), not a first run or one after a crash: how long it waited for the keyframe.
+    if (this.pending && this.current && !this.current.ended) {
+      this.options.metrics.mixPushSwitch.observe((performance.now() - this.pending.since) / 1000);
     }
     this.current = feed;
     this.cut = true;
