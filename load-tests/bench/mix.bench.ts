@@ -16,12 +16,17 @@
  *    segment of a new run listed in its playlist (p50 / max over the kills), and the
  *    discontinuities that cost. The replica is restarted and the rooms left to settle
  *    between kills.
- * 3. Changes, on one replica, in a room of three co-hosts: layout, volume, mute (applied
- *    to the running mix), a co-host joining and one leaving (a new run beside the one on
- *    air), each `--changes` times: from the request's 202 to the first segment that
- *    shows it being listed, and the playlist discontinuities each caused.
+ * 3. Changes, on one replica, in a room of three co-hosts pushing to an RTMP ingest: layout,
+ *    volume, mute (applied to the running mix), a co-host joining and one leaving (a new run
+ *    beside the one on air), each `--changes` times: from the request's 202 to the first
+ *    segment that shows it being listed, the playlist discontinuities each caused, and for a
+ *    new run how long from its start until the push went on from it, at its first keyframe
+ *    (`mesh_mix_push_switch_seconds`; the HLS goes on to it a segment later).
+ *    The ingest (ffmpeg listening) counts the times its publisher left: 0 when the push
+ *    went on across every run.
  */
 import { MeshClient } from '@mesh/client';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +97,8 @@ async function withReplicas<T>(n: number, body: (r: Replicas) => Promise<T>): Pr
     MIX_FPS: values.fps,
     MIX_X264_PRESET: values.preset,
     MIX_MAX_ROOMS: '1000',
+    // The changes' room pushes to a local ingest.
+    MIX_OUTPUT_HOSTS: '127.0.0.1:*',
   });
   const replicas: RunningProcess[] = [];
   const metricsUrls: string[] = [];
@@ -222,13 +229,48 @@ interface ChangeRow {
   kind: ChangeKind;
   visibleMs: number[];
   discontinuities: number[];
+  /** A new run's: from its start to the push going on from it (its first keyframe). */
+  pushWaitMs: number[];
+}
+
+/**
+ * An RTMP ingest (ffmpeg listening, the media thrown away) that takes one publisher at a
+ * time and is started again when its publisher leaves; `left` counts those times.
+ */
+function ingest(url: string): { left: number; close(): void } {
+  let child: ChildProcess | null = null;
+  const state = {
+    left: 0,
+    close: () => {
+      const last = child;
+      child = null;
+      last?.kill('SIGKILL');
+    },
+  };
+  const listen = () => {
+    const started = spawn(
+      process.env.FFMPEG_PATH ?? 'ffmpeg',
+      ['-v', 'error', '-listen', '1', '-timeout', '600', '-i', url, '-c', 'copy', '-f', 'null', '-'],
+      { stdio: 'ignore' },
+    );
+    child = started;
+    started.once('exit', () => {
+      if (child !== started) return;
+      state.left += 1;
+      listen();
+    });
+  };
+  listen();
+  return state;
 }
 
 /** One room of three co-hosts on the first replica: each kind of change, timed from its 202 to being seen. */
 async function changes(r: Replicas): Promise<ChangeRow[]> {
   const token = await r.stack.token('bench-changes-host', ['host']);
   const host = new MeshClient({ baseUrl: r.stack.baseUrl, token, retry: { attempts: 0 } });
-  let view = await host.streams.create({ title: 'bench changes' });
+  const rtmpUrl = `rtmp://127.0.0.1:${await freePort()}/live/bench`;
+  const cdn = ingest(rtmpUrl);
+  let view = await host.streams.create({ title: 'bench changes', output: { rtmpUrl } });
   for (let i = 0; i < 3; i++)
     view = await host.streams.setParticipant(view.id, `cohost-${i}`, { inputUrl: 'test:pattern' });
   await host.streams.start(view.id);
@@ -240,12 +282,24 @@ async function changes(r: Replicas): Promise<ChangeRow[]> {
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  const liveChanges = async () =>
-    metricValue(await (await fetch(r.metricsUrls[0]!)).text(), 'mesh_mix_switch_seconds_count', { how: 'live' });
+  await eventually(
+    async () => {
+      if ((await host.streams.get(id)).output.push?.state !== 'connected') throw new Error('not pushing yet');
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const metric = async (name: string, labels?: Record<string, string>) =>
+    metricValue(await (await fetch(r.metricsUrls[0]!)).text(), name, labels);
+  const liveChanges = () => metric('mesh_mix_switch_seconds_count', { how: 'live' });
+  const pushSwitches = async () => ({
+    count: await metric('mesh_mix_push_switch_seconds_count'),
+    sum: await metric('mesh_mix_push_switch_seconds_sum'),
+  });
   const rows: ChangeRow[] = (['layout', 'volume', 'mute', 'join', 'leave'] as const).map((kind) => ({
     kind,
     visibleMs: [],
     discontinuities: [],
+    pushWaitMs: [],
   }));
   const make = (kind: ChangeKind, k: number) => {
     switch (kind) {
@@ -266,6 +320,7 @@ async function changes(r: Replicas): Promise<ChangeRow[]> {
       for (const row of rows) {
         const seen = playlistSegments(await playlist());
         const liveBefore = await liveChanges();
+        const switchesBefore = await pushSwitches();
         const changed = await make(row.kind, k);
         const answeredAt = Date.now();
         let shows: (names: string[]) => boolean;
@@ -293,11 +348,24 @@ async function changes(r: Replicas): Promise<ChangeRow[]> {
         );
         row.visibleMs.push(Date.now() - answeredAt);
         row.discontinuities.push(discontinuitiesAfter(text, seen));
+        if (!LIVE_KINDS.includes(row.kind)) {
+          const switched = await eventually(
+            async () => {
+              const now = await pushSwitches();
+              if (now.count <= switchesBefore.count) throw new Error('the push has not gone on to the new run yet');
+              return now;
+            },
+            { timeoutMs: 10_000, intervalMs: 50 },
+          );
+          row.pushWaitMs.push((switched.sum - switchesBefore.sum) * 1000);
+        }
         await sleep(2_500);
       }
     }
+    log(`the ingest saw its publisher leave ${cdn.left} time(s) over every change`);
   } finally {
     await host.streams.stop(id).catch(() => undefined);
+    cdn.close();
   }
   return rows;
 }
@@ -341,11 +409,14 @@ async function main(): Promise<void> {
     }
   }
   if (changeRows.length > 0) {
-    log(`\n| change | 202 → visible p50 | max | discontinuities per change |`);
-    log(`| --- | --- | --- | --- |`);
+    log(
+      `\n| change | 202 → visible p50 | max | discontinuities per change | new run started → the push on it (p50 / max) |`,
+    );
+    log(`| --- | --- | --- | --- | --- |`);
     for (const row of changeRows)
       log(
-        `| ${row.kind} | ${s(p50(row.visibleMs))} | ${s(Math.max(...row.visibleMs))} | ${row.discontinuities.join(', ')} |`,
+        `| ${row.kind} | ${s(p50(row.visibleMs))} | ${s(Math.max(...row.visibleMs))} | ${row.discontinuities.join(', ')} | ` +
+          `${row.pushWaitMs.length > 0 ? `${s(p50(row.pushWaitMs))} / ${s(Math.max(...row.pushWaitMs))}` : '—'} |`,
       );
   }
   log(

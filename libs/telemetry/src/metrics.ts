@@ -177,7 +177,7 @@ export class Metrics {
   });
   readonly mixPushSwitch = new Histogram({
     name: 'mesh_mix_push_switch_seconds',
-    help: 'From a run taking over a pushing room to its RTMP push going on from that run (at its next keyframe)',
+    help: 'From a run started beside the one on air in a pushing room to its RTMP push going on from that run (at its first keyframe)',
     buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5],
     registers: [this.registry],
   });

@@ -333,8 +333,9 @@ export class MixJobs implements OnApplicationShutdown {
     const child = await this.spawnFfmpeg(args);
     if (beside) job.next = { child, prefix: segmentPrefix, control };
     else [job.child, job.prefix, job.control] = [child, segmentPrefix, control];
-    // Instead of a run that ended, the push goes on from this one's first keyframe.
-    if (!beside) void relay?.onAir(segmentPrefix, this.switchTimeoutMs());
+    // The push goes on from this run's first keyframe: instead of a run that ended, or, beside the run
+    // on air, as soon as this one mixes (before the HLS goes on to it, which waits for a whole segment).
+    void relay?.onAir(segmentPrefix, this.switchTimeoutMs());
     publisher.follow(segmentPrefix, beside);
     publisher.start(PLAYLIST_POLL_MS);
     // The last minute's starts are what MIX_RESTARTS_PER_MIN counts.
@@ -394,7 +395,7 @@ export class MixJobs implements OnApplicationShutdown {
         job.next = null;
         tookOver = job.prefix;
         if (!previous) return;
-        // The push goes on to the new run at its next keyframe; the one before stops then.
+        // The push has gone on to the new run (or does at its next keyframe); the one before stops then.
         const relay = job.relay?.relay;
         if (relay && job.prefix) void relay.onAir(job.prefix, this.switchTimeoutMs()).then(() => stop(previous));
         else void stop(previous);
@@ -563,7 +564,10 @@ export class MixJobs implements OnApplicationShutdown {
     if (!next) return;
     job.next = null;
     job.publisher?.abandon(next.prefix);
-    job.relay?.relay.drop(next.prefix);
+    const relay = job.relay?.relay;
+    relay?.drop(next.prefix);
+    // The push may have gone on to it already: back to the run on air (at once if it had not).
+    if (relay && job.prefix) void relay.onAir(job.prefix, this.switchTimeoutMs());
     await stop(next.child);
   }
 

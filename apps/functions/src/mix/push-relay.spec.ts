@@ -113,6 +113,11 @@ describe('PushRelay: one push for a room, fed by its runs in turn', () => {
     expect(next - last).toBeGreaterThanOrEqual(3_000);
     expect(next - last).toBeLessThan(3_000 + 90_000);
     expect(video.at(-1)! - next).toBe(6_000);
+
+    // Asked again for the run it forwards (the HLS went on to it too): so it is, nothing cut.
+    await expect(relay.onAir('b', 1_000)).resolves.toBe(true);
+    b(fakeTs.video(18_000, { tag: 28 }));
+    await until(() => tags().includes(28), 'still forwarded, no keyframe needed');
   });
 
   it('starts a new pusher at the on-air run’s next keyframe, and stops its pusher and feeds when closed', async () => {

@@ -69,8 +69,8 @@ interface Feed {
  *
  * Each run writes MPEG-TS to a Unix socket of its own here (`feed`). The relay passes the
  * on-air run's packets on to one pusher (ffmpeg remuxing into FLV, owning the RTMP
- * connection); `onAir` moves it to another run at that run's next keyframe, after which
- * the old run may stop. Timestamps are moved so that each run goes on from the last:
+ * connection); `onAir` moves it to another run at that run's next keyframe (a run started
+ * beside: its first), after which the old run may stop. Timestamps are moved so that each run goes on from the last:
  * the ingest sees one stream, never a new publisher or time going backwards.
  *
  * The pusher's state is the push's: connecting, connected once it wrote to the ingest,
@@ -82,7 +82,7 @@ export class PushRelay {
   /** The run forwarded now. */
   private current: Feed | null = null;
   /** The run to go on to at its next keyframe, and who waits for it. */
-  private pending: { feed: Feed; since: number; done: (switched: boolean) => void } | null = null;
+  private pending: { feed: Feed; since: number; waiters: ((switched: boolean) => void)[] } | null = null;
   /** The pusher's connection here, once it made one. */
   private out: Socket | null = null;
   /** The next packet forwarded must start a keyframe (a new pusher, a new run, packets dropped). */
@@ -148,24 +148,33 @@ export class PushRelay {
 
   /**
    * Forwards `run` from its next keyframe on, instead of the run forwarded now (which goes on
-   * until then). True once it does; false if it ended first, or nothing came for `timeoutMs`
-   * (it is still gone on to when its keyframe comes).
+   * until then). True once it does (at once if it does already); false if it ended first, another
+   * run was asked for meanwhile, or its keyframe did not come within `timeoutMs` (it is still
+   * gone on to when it comes).
    */
   onAir(run: string, timeoutMs: number): Promise<boolean> {
     const feed = this.feeds.get(run);
     if (!feed || feed.ended) return Promise.resolve(false);
-    this.pending?.done(false);
+    if (feed === this.current) return Promise.resolve(true);
+    if (this.pending?.feed !== feed) {
+      this.settle(false);
+      this.pending = { feed, since: performance.now(), waiters: [] };
+    }
+    const { waiters } = this.pending;
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.pending = {
-        feed,
-        since: performance.now(),
-        done: (switched) => {
-          clearTimeout(timer);
-          resolve(switched);
-        },
-      };
+      waiters.push((switched) => {
+        clearTimeout(timer);
+        resolve(switched);
+      });
     });
+  }
+
+  /** Tells whoever waits for the pending run whether it went on air, and forgets it. */
+  private settle(switched: boolean): void {
+    const pending = this.pending;
+    this.pending = null;
+    for (const waiter of pending?.waiters ?? []) waiter(switched);
   }
 
   /** Forgets a run that will not go on air (a later change replaced it). */
@@ -186,8 +195,7 @@ export class PushRelay {
     if (this.closed) return;
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
-    this.pending?.done(false);
-    this.pending = null;
+    this.settle(false);
     const pusher = this.pusher;
     this.pusher = null;
     if (pusher && !pusher.ended) {
@@ -283,10 +291,7 @@ export class PushRelay {
     if (this.feeds.get(run) === feed) this.feeds.delete(run);
     feed.ended = true;
     feed.server.close();
-    if (this.pending?.feed === feed) {
-      this.pending.done(false);
-      this.pending = null;
-    }
+    if (this.pending?.feed === feed) this.settle(false);
   }
 
   /** A run's bytes: its packets, forwarded while it is the one on air. */
@@ -349,14 +354,13 @@ export class PushRelay {
       const since = Math.round(((Date.now() - this.last.at) * TS_CLOCK_HZ) / 1000);
       feed.delta = wrapAdd(wrapAdd(this.last.dts, Math.max(frameTicks, since)), -at);
     }
-    // A handover (the run before still feeding), not a first run or one after a crash: how long it waited for the keyframe.
+    // A handover (the run before still feeding), not a first run or one after a crash: how long the new run took to its first keyframe here.
     if (this.pending && this.current && !this.current.ended) {
       this.options.metrics.mixPushSwitch.observe((performance.now() - this.pending.since) / 1000);
     }
     this.current = feed;
     this.cut = true;
-    this.pending?.done(true);
-    this.pending = null;
+    this.settle(true);
   }
 }
 
