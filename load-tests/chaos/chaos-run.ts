@@ -101,10 +101,19 @@ export interface FaultFigures {
   longestOfferGapMs: number;
   /** Requests and socket connections of the apps that failed below HTTP (refused, reset, dropped mid-answer). */
   connectionErrors: number;
+  /** …each as what failed and how (the first ten): what to look at when one happened where none should. */
+  connectionFailures: string[];
   /** …of which refused outright (nothing listening where the app went). */
   connectionsRefused: number;
   /** The `mix` fault's: what the killed replica's live rooms went through, and every room at the end. */
   rooms: RoomFigures | null;
+}
+
+/** A request or socket of an app that failed below HTTP (refused, reset, timed out, dropped mid-answer). */
+interface Unreachable {
+  at: number;
+  /** The call (or whose socket) and why. */
+  what: string;
 }
 
 interface Tracked {
@@ -293,7 +302,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     }
     const issuer = new TokenIssuer(AppConfig.fromEnv(env));
     const token = (sub: string, roles: Role[]) => issuer.issue({ sub, roles });
-    const unreachable: number[] = [];
+    const unreachable: Unreachable[] = [];
     const refusedConnections: number[] = [];
     /** Per app (its subject), how many times its socket connected. */
     const connections = new Map<string, number>();
@@ -352,8 +361,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         };
         socket.once('connect_error', (err) => {
           tell(who, `could not connect: ${err.message}`);
-          unreachable.push(Date.now());
           const detail = (err as Error & { description?: { message?: string } }).description?.message ?? '';
+          unreachable.push({ at: Date.now(), what: `${who}'s socket: ${err.message} ${detail}`.trim() });
           if (/ECONNREFUSED/.test(`${err.message} ${detail}`)) refusedConnections.push(Date.now());
           log(`a socket could not connect to ${urls[attempt % urls.length]}: ${err.message} ${detail}`);
           retry();
@@ -637,6 +646,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
       const final = (o: Tracked) => finals.get(o.id);
       const delivered = mine.filter((o) => final(o)?.status === 'delivered');
       const refused = refusals.filter((r) => r.window === i);
+      const failedHere = unreachable.filter((u) => u.at >= windowStarts[i]! && u.at < windowStarts[i + 1]!);
       const back = backAt[i];
       const firstOffer = back === undefined ? undefined : offers.find((at) => at >= back);
       const [from, to] = [killedAt[i] ?? 0, (back ?? 0) + options.loadS * 1000];
@@ -667,7 +677,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         doubleAssigned: mine.filter((o) => told.holdersOf(o.id) > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,
         longestOfferGapMs: Math.max(0, ...gaps),
-        connectionErrors: unreachable.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!).length,
+        connectionErrors: failedHere.length,
+        connectionFailures: failedHere.slice(0, 10).map((u) => `${new Date(u.at).toISOString()} ${u.what}`),
         connectionsRefused: refusedConnections.filter((at) => at >= windowStarts[i]! && at < windowStarts[i + 1]!)
           .length,
         rooms: roomFigures[i] ?? null,
@@ -763,7 +774,7 @@ class FailoverApi {
 
   constructor(
     private readonly urls: string[],
-    private readonly unreachable: number[],
+    private readonly unreachable: Unreachable[],
     private readonly refused: number[],
     private readonly log: (line: string) => void,
   ) {}
@@ -783,7 +794,6 @@ class FailoverApi {
         // The gateway (or the load balancer in front of it) answered: the app's to handle.
         if (err instanceof MeshApiError) throw err;
         lastError = err;
-        this.unreachable.push(Date.now());
         // What `fetch` threw (the SDK wraps it when the request did not get through; not when the answer broke off).
         const failure = err instanceof MeshConnectionError ? err.cause : err;
         if (
@@ -796,6 +806,7 @@ class FailoverApi {
           failure instanceof Error
             ? `${failure.message} ${String((failure.cause as Error | undefined)?.message ?? '')}`
             : String(failure);
+        this.unreachable.push({ at: Date.now(), what: `${what} to ${this.urls[at]}: ${cause}`.trim() });
         this.log(`${what} could not reach ${this.urls[at]}: ${cause}`);
       }
     }

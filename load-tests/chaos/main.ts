@@ -40,8 +40,10 @@ async function main(): Promise<void> {
     log: (line) => process.stdout.write(`[chaos] ${line}\n`),
   });
   process.stdout.write(`\n${chaosTable(figures)}\n`);
-  for (const { fault, missed } of figures)
+  for (const { fault, missed, connectionFailures } of figures) {
     for (const line of missed) process.stdout.write(`[${fault}] missed: ${line}\n`);
+    for (const line of connectionFailures) process.stdout.write(`[${fault}] below HTTP: ${line}\n`);
+  }
   const losses = figures.filter((f) => f.lost + f.stuck + f.doubleAssigned + f.finalStateUnknown > 0);
   process.exitCode = losses.length > 0 ? 1 : 0;
 }

@@ -67,7 +67,10 @@ describe(`faults on the ${TOPOLOGY} topology: one process killed at a time, mid-
       }
       // Only the gateway's death drops anything below HTTP: the requests it was answering when killed.
       const others = figures.filter((f) => f.fault !== 'gateway');
-      expect(others.map((f) => [f.fault, f.connectionErrors])).toEqual(others.map((f) => [f.fault, 0]));
+      // Each failure is described (what failed, and how), for CI's log.
+      expect(others.map((f) => [f.fault, f.connectionErrors, f.connectionFailures])).toEqual(
+        others.map((f) => [f.fault, 0, []]),
+      );
     });
   } else {
     it('refuses new orders with 503 while Kafka is away, and accepts again once it is back', () => {
