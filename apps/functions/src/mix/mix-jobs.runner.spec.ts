@@ -239,8 +239,9 @@ describe('MixJobs with a fake ffmpeg', () => {
     await jest.advanceTimersByTimeAsync(100);
     await until(() => statuses().includes('live'), 'live');
   };
+  /** As ffmpeg ends when the ingest refuses it: its last line names the URL, then the cause. */
   const dropPush = (pusher: FakeChild) =>
-    pusher.crash('[flv @ 0x1] rtmp://127.0.0.1:1935/live/secret-key: Connection refused');
+    pusher.crash('[out#0/flv @ 0x1] Error opening output rtmp://127.0.0.1:1935/live/secret-key: Connection refused');
 
   it("keeps one pusher for a pushing room across its runs: a co-host's run beside takes over, the push goes on", async () => {
     await pushingLive();
@@ -315,6 +316,7 @@ describe('MixJobs with a fake ffmpeg', () => {
 
     await jobs.apply(pushing(2, people('red', 'blue')));
     await until(() => pushers().length === 3, 'the push tried afresh');
+    expect(reports.at(-1)?.push).toEqual({ state: 'connecting', error: null });
     expect(mixes()).toHaveLength(2);
   });
 

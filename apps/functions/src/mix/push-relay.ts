@@ -187,6 +187,7 @@ export class PushRelay {
   revive(): void {
     if (this.closed || this.push.state !== 'failed') return;
     this.failures = 0;
+    this.setState({ state: 'connecting', error: null });
     void this.startPusher();
   }
 
@@ -260,10 +261,14 @@ export class PushRelay {
     }, next.retryInMs);
   }
 
-  /** What a host is told of a dropped push: ffmpeg's last words, without its URL (stream keys). */
+  /**
+   * What a host is told of a dropped push: ffmpeg's last words, without its URL (stream keys):
+   * what follows the URL when ffmpeg names it (`Error writing trailer of <url>: Broken pipe`).
+   */
   private reasonOf(stderr: readonly string[]): string {
     const last = stderr.at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'the pusher ended';
-    return maskUrls(last.split(`${this.options.target}: `).join('')).trim();
+    const named = last.indexOf(`${this.options.target}: `);
+    return maskUrls(named === -1 ? last : last.slice(named + this.options.target.length + 2)).trim();
   }
 
   private setState(push: PushState): void {
