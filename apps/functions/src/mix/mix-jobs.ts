@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { EgressProxy } from './egress-proxy';
 import { pinned } from './pinned-source';
 import { MixControl } from './mix-control';
-import { ProcessRunner, type ChildRun } from './process-runner';
+import { ProcessRunner, stopChild, type ChildRun } from './process-runner';
 import { sweepHls } from './hls-retention';
 import { afterExit, afterLiveRefused, planRevision, type JobFacts } from './mix-decisions';
 import { LivePublisher } from './live-publisher';
@@ -611,14 +611,8 @@ export class MixJobs implements OnApplicationShutdown {
   }
 }
 
-/** Stops a child: SIGTERM (ffmpeg finishes its segment and playlist), then SIGKILL after a grace period. */
-async function stop(child: ChildRun): Promise<void> {
-  if (child.ended) return;
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await child.exited;
-  clearTimeout(killer);
-}
+/** Stops a run: ffmpeg gets STOP_GRACE_MS to finish its segment and playlist. */
+const stop = (child: ChildRun) => stopChild(child, STOP_GRACE_MS);
 
 /**
  * Why ffmpeg ended, in words a host can act on. Input URLs (which may hold stream

@@ -22,6 +22,18 @@ export interface ChildRun {
 }
 
 /**
+ * Stops a child: SIGTERM (ffmpeg finishes what it writes: a segment, a playlist, a trailer),
+ * then SIGKILL once `graceMs` went by.
+ */
+export async function stopChild(child: ChildRun, graceMs: number): Promise<void> {
+  if (child.ended) return;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await child.exited;
+  clearTimeout(killer);
+}
+
+/**
  * Starts the mixer's child processes (ffmpeg, its probes): the port that lets the
  * mix's restart, backoff and revision logic be tested with a fake runner, and the
  * real one be swapped for a remote worker later.

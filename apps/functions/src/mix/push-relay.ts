@@ -19,7 +19,7 @@ import {
   startsUnit,
   wrapAdd,
 } from './mpegts';
-import type { ChildRun } from './process-runner';
+import { stopChild, type ChildRun } from './process-runner';
 
 /** What the pusher may have queued towards the ingest before what comes is dropped (up to the next keyframe). */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -45,7 +45,6 @@ export interface PushRelayOptions {
 }
 
 interface Feed {
-  readonly path: string;
   readonly server: Server;
   readonly splitter: TsSplitter;
   /** The program's PAT and PMT as last seen: sent before a cut, so a decoder starting there knows the streams. */
@@ -123,7 +122,6 @@ export class PushRelay {
     const path = join(this.dir, `${randomBytes(6).toString('hex')}.sock`);
     const server = createServer();
     const feed: Feed = {
-      path,
       server,
       splitter: new TsSplitter(),
       pat: null,
@@ -199,12 +197,7 @@ export class PushRelay {
     this.settle(false);
     const pusher = this.pusher;
     this.pusher = null;
-    if (pusher && !pusher.ended) {
-      pusher.kill('SIGTERM');
-      const killer = setTimeout(() => pusher.kill('SIGKILL'), STOP_GRACE_MS);
-      await pusher.exited;
-      clearTimeout(killer);
-    }
+    if (pusher) await stopChild(pusher, STOP_GRACE_MS);
     this.out?.destroy();
     for (const [run, feed] of [...this.feeds]) this.ended(run, feed);
     this.server.close();
