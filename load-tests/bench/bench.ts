@@ -31,6 +31,7 @@ import { startStack, type RunningStack, type Topology } from '@mesh/harness';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '@mesh/harness';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
+import { marginalCost, type MarginalCost } from './marginal-cost';
 import { archiveLag, reportQueryFigures, type ArchiveLag, type ReportQueryFigures } from './archive.bench';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -50,6 +51,8 @@ const { values } = parseArgs({
 /** The bar for the multiplier search (the issue's): nothing lost, dispatch p99 within this. */
 const SEARCH_DISPATCH_P99_MS = 250;
 const SETTLE_MS = 8_000;
+/** The k6 series' windows (seconds): the chart's, and those the CPU per order at the margin is fitted over. */
+const SERIES_WINDOW_S = 5;
 /** The stack's own processes: what an order costs is theirs (k6 is the load, ffmpeg the rooms; PostgreSQL holds the route log). */
 const STACK = ['gateway', 'functions', 'kafka', 'redis', 'postgres', 'haproxy'];
 
@@ -81,6 +84,8 @@ interface Run {
     series: WindowFigures[];
     /** How far the route log ran behind the run's order events. */
     archive: ArchiveLag;
+    /** What one more order costs, apart from what the stack spends anyway (null: too few windows to tell). */
+    marginal: MarginalCost | null;
   };
 }
 
@@ -168,7 +173,7 @@ async function measured(
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const accepted = metrics.orders_accepted?.count ?? 0;
       const { stored, stuck } = await storedOrders(stack);
-      const series = await readSeries(csv, 5);
+      const series = await readSeries(csv, SERIES_WINDOW_S);
       run.lunch = {
         accepted,
         stored,
@@ -177,6 +182,7 @@ async function measured(
         peakOrdersPerS: Math.max(0, ...series.map((s) => s.ordersPerS)),
         series,
         archive: await archiveLag(String(stack.env.DATABASE_URL), String(stack.env.DATABASE_SCHEMA)),
+        marginal: marginalCost(series, sampler.timeline(), STACK, SERIES_WINDOW_S),
       };
     }
     return run;
@@ -240,7 +246,19 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
       `- **${topology}**, ${repeated.length} run${repeated.length > 1 ? 's' : ''} of ${values.spike}x, median (min–max): dispatch p99 ${spread(repeated.map((r) => r.metrics.dispatch_latency?.['p(99)'] ?? NaN))} ms, place-order p99 ${spread(repeated.map((r) => r.metrics['http_req_duration{name:place-order}']?.['p(99)'] ?? NaN))} ms, stack CPU per order ${spread(
         repeated.map((r) => cpuPerUnit(r)?.stack ?? NaN),
         2,
-      )} ms, lost ${repeated.reduce((sum, r) => sum + (r.lunch?.lost ?? 0), 0)}.`,
+      )} ms (at the margin ${spread(
+        repeated.map((r) => r.lunch?.marginal?.stack.perOrderMs ?? NaN),
+        2,
+      )} ms), lost ${repeated.reduce((sum, r) => sum + (r.lunch?.lost ?? 0), 0)}.`,
+    ];
+  });
+  const marginalRows = runs.flatMap((r) => {
+    const m = r.lunch?.marginal;
+    if (!m) return [];
+    const line = (name: string) =>
+      `${name} ${(m.byProcess[name]?.perOrderMs ?? 0).toFixed(2)} + ${(m.byProcess[name]?.withoutOrdersPct ?? 0).toFixed(0)}%`;
+    return [
+      `| ${r.label} | **${m.stack.perOrderMs.toFixed(2)}** | ${m.stack.withoutOrdersPct.toFixed(0)}% | ${[...STACK, 'k6'].map(line).join(' · ')} | ${m.windows}, R² ${m.r2.toFixed(2)} |`,
     ];
   });
   const archiveRows = runs.flatMap((r) =>
@@ -286,6 +304,16 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
     '| --- | --- | --- | --- |',
     ...costRows,
     '',
+    ...(marginalRows.length > 0
+      ? [
+          `At the margin: the stack's CPU in each ${SERIES_WINDOW_S} s window of the orders against that window's orders per second, fitted with a line. Its slope is what one more order costs (ms); where it meets zero orders, what the stack spends anyway (share of one core: couriers online, their positions, idle work). The figure above spreads that over the orders; this one says how high a spike the cores can take.`,
+          '',
+          '| run | CPU per order at the margin (stack, ms) | stack with no orders | by process (ms per order + share of a core) | windows, fit |',
+          '| --- | --- | --- | --- | --- |',
+          ...marginalRows,
+          '',
+        ]
+      : []),
     '## Route log (archive lag: when an order event reached PostgreSQL minus when it happened, in seconds)',
     '',
     '| run | order events archived | lag p50 / p99 / max (s) |',

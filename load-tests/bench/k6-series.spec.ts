@@ -26,6 +26,7 @@ describe('k6 run series', () => {
       [0, 20],
       [5, 2],
     ]);
+    expect(series.map((w) => w.atS)).toEqual([1000, 1005]);
     expect(series[0]).toMatchObject({ placeP95Ms: 96, placeP99Ms: 100, dispatchP95Ms: 960, dispatchP99Ms: 1000 });
 
     const svg = seriesChartSvg(series, 'a <run>');

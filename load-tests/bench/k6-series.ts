@@ -6,6 +6,8 @@ import { percentile } from './figures';
 export interface WindowFigures {
   /** Seconds since the run's first sample. */
   t: number;
+  /** When the window starts (Unix seconds). */
+  atS: number;
   ordersPerS: number;
   placeP95Ms: number;
   placeP99Ms: number;
@@ -51,6 +53,7 @@ export async function readSeries(csvFile: string, windowS = 5): Promise<WindowFi
       const dispatch = b.dispatch.sort((x, y) => x - y);
       return {
         t: key - Math.floor(first / windowS) * windowS,
+        atS: key,
         ordersPerS: b.orders / windowS,
         placeP95Ms: percentile(place, 95),
         placeP99Ms: percentile(place, 99),

@@ -9,6 +9,13 @@ export interface ProcessFigures {
   rssMaxMb: number;
 }
 
+/** What each group used in one sampling tick: CPU seconds between the tick before (`fromMs`) and this one (`toMs`). */
+export interface CpuTick {
+  fromMs: number;
+  toMs: number;
+  cpuS: Record<string, number>;
+}
+
 /**
  * Samples CPU (share of one core) and resident memory of named groups of
  * processes once a second; a group's pids are looked up at every tick, so
@@ -19,6 +26,7 @@ export class ProcessSampler {
   private readonly cpu = new Map<string, number[]>();
   private readonly rss = new Map<string, number>();
   private readonly used = new Map<string, number>();
+  private readonly ticks: CpuTick[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastAt = 0;
 
@@ -44,9 +52,16 @@ export class ProcessSampler {
     });
   }
 
+  /** Every tick so far, in order: what the stack spent when (set against what k6 did then). */
+  timeline(): readonly CpuTick[] {
+    return this.ticks;
+  }
+
   private tick(): void {
     const now = Date.now();
     const elapsedS = (now - this.lastAt) / 1000;
+    const tick: CpuTick = { fromMs: this.lastAt, toMs: now, cpuS: {} };
+    this.ticks.push(tick);
     this.lastAt = now;
     for (const [name, pids] of Object.entries(this.groups)) {
       let used = 0;
@@ -59,6 +74,7 @@ export class ProcessSampler {
         rss += rssMb(pid);
       }
       this.used.set(name, (this.used.get(name) ?? 0) + used);
+      tick.cpuS[name] = used;
       const samples = this.cpu.get(name) ?? [];
       samples.push((used / elapsedS) * 100);
       this.cpu.set(name, samples);

@@ -1,0 +1,61 @@
+import { marginalCost, type OrderWindow } from './marginal-cost';
+import type { CpuTick } from './process-sampler';
+
+/** One-second ticks from `startS` on, each group's CPU seconds given by `cores(second)`. */
+function ticksFor(startS: number, seconds: number, cores: (s: number) => Record<string, number>): CpuTick[] {
+  return Array.from({ length: seconds }, (_, i) => ({
+    fromMs: (startS + i) * 1000,
+    toMs: (startS + i + 1) * 1000,
+    cpuS: cores(startS + i),
+  }));
+}
+
+describe('what one more order costs', () => {
+  // Calm at 20 orders/s, a burst at 200/s from second 1010 to 1020, calm again.
+  const rate = (s: number) => (s >= 1010 && s < 1020 ? 200 : 20);
+  const windows: OrderWindow[] = [1000, 1005, 1010, 1015, 1020, 1025].map((atS) => ({ atS, ordersPerS: rate(atS) }));
+
+  it('finds the CPU per order and what the stack spends with no orders, per process and in all', () => {
+    // The gateway: 10% of a core anyway, 3 ms an order; the functions 5% and 2 ms; k6 is not the stack.
+    const ticks = ticksFor(1000, 30, (s) => ({
+      gateway: 0.1 + 0.003 * rate(s),
+      functions: 0.05 + 0.002 * rate(s),
+      k6: 0.5,
+    }));
+
+    const cost = marginalCost(windows, ticks, ['gateway', 'functions'], 5)!;
+
+    expect(cost.windows).toBe(6);
+    expect(cost.stack.perOrderMs).toBeCloseTo(5, 6);
+    expect(cost.stack.withoutOrdersPct).toBeCloseTo(15, 6);
+    expect(cost.byProcess.gateway).toEqual({
+      perOrderMs: expect.closeTo(3, 6) as number,
+      withoutOrdersPct: expect.closeTo(10, 6) as number,
+    });
+    expect(cost.byProcess.k6!.perOrderMs).toBeCloseTo(0, 6);
+    expect(cost.r2).toBeCloseTo(1, 6);
+  });
+
+  it('leaves out windows the sampler did not cover and windows without orders', () => {
+    // Sampling began at 1007: the first window is not covered, the second only in part.
+    const ticks = ticksFor(1007, 23, (s) => ({ gateway: 0.1 + 0.003 * rate(s) }));
+    const quiet = [...windows, { atS: 1030, ordersPerS: 0 }];
+
+    const cost = marginalCost(quiet, ticks, ['gateway'], 5)!;
+
+    expect(cost.windows).toBe(4);
+    expect(cost.stack.perOrderMs).toBeCloseTo(3, 6);
+  });
+
+  it('finds nothing in a run whose rate never changed', () => {
+    const steady = windows.map((w) => ({ ...w, ordersPerS: 20 }));
+    expect(
+      marginalCost(
+        steady,
+        ticksFor(1000, 30, () => ({ gateway: 0.2 })),
+        ['gateway'],
+        5,
+      ),
+    ).toBeNull();
+  });
+});

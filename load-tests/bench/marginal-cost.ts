@@ -1,0 +1,97 @@
+import type { CpuTick } from './process-sampler';
+
+/** A window of the run: when it starts (Unix seconds) and the orders k6 had accepted per second in it. */
+export interface OrderWindow {
+  atS: number;
+  ordersPerS: number;
+}
+
+/** The fit for one group of processes (or the sum of several). */
+export interface CpuLine {
+  /** CPU milliseconds one more order costs: the slope. */
+  perOrderMs: number;
+  /** Share of one core (%) spent with no orders coming: the fleet online, its positions, idle work. */
+  withoutOrdersPct: number;
+}
+
+export interface MarginalCost {
+  /** Windows the fit used. */
+  windows: number;
+  /** How much of the windows' CPU the line explains (R², 0–1). */
+  r2: number;
+  stack: CpuLine;
+  byProcess: Record<string, CpuLine>;
+}
+
+/**
+ * Splits what a run cost into what an order costs and what the stack spends anyway:
+ * a least-squares line through each window's CPU (cores) against its orders per
+ * second. The whole-run CPU per order spreads the fleet's sign-in, its positions
+ * and idle work over the orders; this slope is what the next order costs, which is
+ * what decides how high a spike the machine can take. A window counts when the
+ * sampler covered it (`windowS - 1` seconds of ticks at least) and orders came in it.
+ */
+export function marginalCost(
+  orderWindows: readonly OrderWindow[],
+  ticks: readonly CpuTick[],
+  stack: readonly string[],
+  windowS: number,
+): MarginalCost | null {
+  const groups = [...new Set(ticks.flatMap((t) => Object.keys(t.cpuS)))];
+  const points = orderWindows.flatMap(({ atS, ordersPerS }) => {
+    const [from, to] = [atS * 1000, (atS + windowS) * 1000];
+    // A tick belongs to the window holding its middle.
+    const inside = ticks.filter((t) => (t.fromMs + t.toMs) / 2 >= from && (t.fromMs + t.toMs) / 2 < to);
+    const coveredS = inside.reduce((s, t) => s + (t.toMs - t.fromMs) / 1000, 0);
+    if (ordersPerS <= 0 || coveredS < windowS - 1) return [];
+    const cores = Object.fromEntries(
+      groups.map((g) => [g, inside.reduce((s, t) => s + (t.cpuS[g] ?? 0), 0) / coveredS]),
+    );
+    return [{ x: ordersPerS, cores }];
+  });
+  // Two rates at least, or there is no slope to find.
+  if (points.length < 3 || new Set(points.map((p) => p.x)).size < 2) return null;
+  const xs = points.map((p) => p.x);
+  const stackOf = (cores: Record<string, number>) => stack.reduce((s, g) => s + (cores[g] ?? 0), 0);
+  const stackLine = fit(
+    xs,
+    points.map((p) => stackOf(p.cores)),
+  );
+  return {
+    windows: points.length,
+    r2: stackLine.r2,
+    stack: asLine(stackLine),
+    byProcess: Object.fromEntries(
+      groups.map((g) => [
+        g,
+        asLine(
+          fit(
+            xs,
+            points.map((p) => p.cores[g] ?? 0),
+          ),
+        ),
+      ]),
+    ),
+  };
+}
+
+function asLine({ slope, intercept }: { slope: number; intercept: number }): CpuLine {
+  return { perOrderMs: slope * 1000, withoutOrdersPct: intercept * 100 };
+}
+
+/** Ordinary least squares of y on x. */
+function fit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; r2: number } {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
