@@ -28,7 +28,8 @@ function bucket(eventId: string): number {
 /*
  * Each call works on many events: a busy function host claims, completes and
  * records the events of a whole Kafka batch at once, so the ledger costs a
- * command per batch and hash tag (pipelined together) rather than three per event.
+ * command per batch (per batch and hash tag on a Redis Cluster, pipelined
+ * together) rather than three per event.
  */
 // KEYS: claim keys. ARGV: lease ms, one per key. Answers 'run', 'done' or 'busy' per key.
 const CLAIM = `
@@ -92,6 +93,8 @@ export class RedisInvocationLedger extends InvocationLedger {
     redis.defineScript('meshRelease', RELEASE, 1);
     redis.defineScript('meshRecords', RECORD, 1);
     const options = { cache: false, maxBatchSize: MAX_PER_CALL } as const;
+    // One Redis takes any keys in one script; a cluster, only keys of one slot.
+    const perSlot = redis.clustered ? perHashTag : inOne;
     this.claims = new DataLoader(
       (batch) => perSlot(batch, (slot) => this.commands.meshClaims(slot.length, ...keysThenMs(slot))),
       options,
@@ -170,8 +173,13 @@ export class RedisInvocationLedger extends InvocationLedger {
   }
 }
 
+/** Runs `call` once for the whole batch. */
+function inOne<T>(batch: readonly Entry[], call: (slot: Entry[]) => Promise<T[]>): Promise<T[]> {
+  return call([...batch]);
+}
+
 /** Runs `call` once per hash tag among the batch's keys; answers in the batch's order. */
-async function perSlot<T>(batch: readonly Entry[], call: (slot: Entry[]) => Promise<T[]>): Promise<T[]> {
+async function perHashTag<T>(batch: readonly Entry[], call: (slot: Entry[]) => Promise<T[]>): Promise<T[]> {
   const groups = new Map<string, number[]>();
   batch.forEach((entry, index) => {
     const tag = entry.key.slice(0, entry.key.indexOf('}') + 1);

@@ -40,6 +40,11 @@ export class RedisConnection {
     });
   }
 
+  /** A Redis Cluster: a script's keys must then share a hash slot. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
   /**
    * A new connection without the key prefix, for classic pub/sub (hints that may be
    * lost, like the outbox's "relayed up to"). `publisher`: only publishes, so publishes
