@@ -48,3 +48,29 @@ describe('KafkaEventBus fetch interval', () => {
     }
   });
 });
+
+describe('an idle Kafka client', () => {
+  it('arms no timer every millisecond while nothing waits to be sent (kafkajs#1556, patched)', async () => {
+    const bus = await freshBus('idle');
+    const subscription = await bus.subscribe({
+      group: uniqueName('idle'),
+      topic: 'couriers',
+      handle: () => Promise.resolve(),
+    });
+    const timers = jest.spyOn(global, 'setTimeout');
+    try {
+      const courierId = uniqueName('courier');
+      const fix = { courierId, lat: 52.5, lng: 13.4, at: new Date().toISOString() };
+      await bus.publish('couriers', newEvent('courier.location.reported', fix, { source: '/t', key: courierId }));
+      timers.mockClear();
+      // A second of a connected producer and an idle consumer: their fetch waits and heartbeats arm a few
+      // dozen timers; each connection's request queue re-arming itself every millisecond arms thousands.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(timers.mock.calls.length).toBeLessThan(200);
+    } finally {
+      timers.mockRestore();
+      await subscription.close();
+      await bus.close();
+    }
+  });
+});
