@@ -1,7 +1,8 @@
 import { MemoryEventBus, newEvent, type MeshEvent } from '@mesh/bus';
 import { AppConfig } from '@mesh/config';
 import { functionGroup } from '@mesh/contracts';
-import { MemoryInvocationLedger } from '@mesh/invocations';
+import { eventually } from '@mesh/harness';
+import { MemoryInvocationLedger, type InvocationRecord } from '@mesh/invocations';
 import { createLogger, Metrics } from '@mesh/telemetry';
 import { FunctionHost, LAG_REPORT_INTERVAL_MS } from './function-host';
 import type { MeshFunction } from './mesh-function';
@@ -21,7 +22,57 @@ class HeldFunction implements MeshFunction<'courier.availability.changed'> {
   }
 }
 
+/** A ledger whose completions wait until let go, noting what it was asked. */
+class HeldLedger extends MemoryInvocationLedger {
+  readonly asked: string[] = [];
+  private release: () => void = () => undefined;
+  private readonly held = new Promise<void>((resolve) => (this.release = resolve));
+  override async complete(fn: string, eventId: string, keepMs: number): Promise<void> {
+    this.asked.push('complete');
+    await this.held;
+    return super.complete(fn, eventId, keepMs);
+  }
+  override record(record: InvocationRecord): Promise<void> {
+    this.asked.push(`record ${record.outcome}`);
+    return super.record(record);
+  }
+  letGo(): void {
+    this.release();
+  }
+}
+
 describe('FunctionHost', () => {
+  it('completes a handled event and records it at once, in one round trip rather than one after the other', async () => {
+    const bus = new MemoryEventBus();
+    const ledger = new HeldLedger();
+    const fn = new HeldFunction();
+    fn.letGo();
+    const host = new FunctionHost(
+      bus,
+      [fn],
+      ledger,
+      AppConfig.fromEnv({ JWT_SECRET: 'x'.repeat(32) }),
+      new Metrics(),
+      createLogger('test', 'silent'),
+    );
+    try {
+      await host.onApplicationBootstrap();
+      const event = newEvent(
+        'courier.availability.changed',
+        { courierId: 'c-1', available: true },
+        { source: '/t', key: 'c-1' },
+      );
+      await bus.publish('couriers', event);
+      // The record is asked for while the completion is still on its way.
+      await eventually(() => expect(ledger.asked).toEqual(['complete', 'record ok']));
+      ledger.letGo();
+      await eventually(async () => expect(await ledger.claim('location', event.id, 1_000)).toBe('done'));
+    } finally {
+      ledger.letGo();
+      await host.beforeApplicationShutdown();
+    }
+  });
+
   it('reports each hosted function’s consumer lag as mesh_consumer_lag, as scaling sees it', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
     const bus = new MemoryEventBus();
