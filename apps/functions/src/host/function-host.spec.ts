@@ -25,8 +25,8 @@ class HeldFunction implements MeshFunction<'courier.availability.changed'> {
 /** A ledger whose completions wait until let go, noting what it was asked. */
 class HeldLedger extends MemoryInvocationLedger {
   readonly asked: string[] = [];
-  private release: () => void = () => undefined;
-  private readonly held = new Promise<void>((resolve) => (this.release = resolve));
+  private finish: () => void = () => undefined;
+  private readonly held = new Promise<void>((resolve) => (this.finish = resolve));
   override async complete(fn: string, eventId: string, keepMs: number): Promise<void> {
     this.asked.push('complete');
     await this.held;
@@ -37,7 +37,7 @@ class HeldLedger extends MemoryInvocationLedger {
     return super.record(record);
   }
   letGo(): void {
-    this.release();
+    this.finish();
   }
 }
 
