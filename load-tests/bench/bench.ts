@@ -31,7 +31,7 @@ import { startStack, type RunningStack, type Topology } from '@mesh/harness';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '@mesh/harness';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
-import { marginalCost, type MarginalCost } from './marginal-cost';
+import { cpuByPhase, marginalCost, type MarginalCost, type PhaseCost, type RunPhases } from './marginal-cost';
 import { archiveLag, reportQueryFigures, type ArchiveLag, type ReportQueryFigures } from './archive.bench';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -86,6 +86,8 @@ interface Run {
     archive: ArchiveLag;
     /** What one more order costs, apart from what the stack spends anyway (null: too few windows to tell). */
     marginal: MarginalCost | null;
+    /** Where the run's CPU went: before, between and after the orders, in calm and in bursts. */
+    phases: RunPhases | null;
   };
 }
 
@@ -183,6 +185,7 @@ async function measured(
         series,
         archive: await archiveLag(String(stack.env.DATABASE_URL), String(stack.env.DATABASE_SCHEMA)),
         marginal: marginalCost(series, sampler.timeline(), STACK, SERIES_WINDOW_S),
+        phases: cpuByPhase(series, sampler.timeline(), STACK, SERIES_WINDOW_S),
       };
     }
     return run;
@@ -261,6 +264,18 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
       `| ${r.label} | **${m.stack.perOrderMs.toFixed(2)}** | ${m.stack.withoutOrdersPct.toFixed(0)}% | ${[...STACK, 'k6'].map(line).join(' · ')} | ${m.windows}, R² ${m.r2.toFixed(2)} |`,
     ];
   });
+  const phaseRows = runs.flatMap((r) => {
+    const p = r.lunch?.phases;
+    if (!p) return [];
+    const total = Object.values(p).reduce((sum, part) => sum + part.cpuS, 0);
+    const cell = (part: PhaseCost) =>
+      part.seconds === 0
+        ? '—'
+        : `${part.seconds.toFixed(0)} s${part.orders > 0 ? ` at ${(part.orders / part.seconds).toFixed(0)} orders/s` : ''}: ${((part.cpuS / part.seconds) * 100).toFixed(0)}% of a core, ${part.cpuS.toFixed(1)} CPU-s (${((part.cpuS / total) * 100).toFixed(0)}%)${part.perOrderMs === null ? '' : `, ${part.perOrderMs.toFixed(1)} ms per order`}`;
+    return [
+      `| ${r.label} | ${cell(p.beforeOrders)} | ${cell(p.calm)} | ${cell(p.ramps)} | ${cell(p.bursts)} | ${cell(p.afterOrders)} |`,
+    ];
+  });
   const archiveRows = runs.flatMap((r) =>
     r.lunch
       ? [
@@ -311,6 +326,16 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
           '| run | CPU per order at the margin (stack, ms) | stack with no orders | by process (ms per order + share of a core) | windows, fit |',
           '| --- | --- | --- | --- | --- |',
           ...marginalRows,
+          '',
+        ]
+      : []),
+    ...(phaseRows.length > 0
+      ? [
+          "By part of the run: the stack's CPU before the first order (the fleet signing in and settling), in the calm and burst windows and the ramps between them, and after the last order (deliveries finishing, the fleet online, then leaving). Per order in a part: all the stack spent in it, the fleet's share included, over the orders it took.",
+          '',
+          '| run | before the orders | calm | ramps | bursts | after the orders |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...phaseRows,
           '',
         ]
       : []),

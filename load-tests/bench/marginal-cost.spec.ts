@@ -1,4 +1,4 @@
-import { marginalCost, type OrderWindow } from './marginal-cost';
+import { cpuByPhase, marginalCost, type OrderWindow } from './marginal-cost';
 import type { CpuTick } from './process-sampler';
 
 /** One-second ticks from `startS` on, each group's CPU seconds given by `cores(second)`. */
@@ -57,5 +57,49 @@ describe('what one more order costs', () => {
         5,
       ),
     ).toBeNull();
+  });
+});
+
+describe('where a run spent its CPU', () => {
+  // 10 s of sign-in before the orders; calm at 20/s, a ramp window at 110/s, a burst at 200/s; 5 s after.
+  const rates: Record<number, number> = { 1010: 20, 1015: 20, 1020: 110, 1025: 200, 1030: 200, 1035: 20 };
+  const windows: OrderWindow[] = Object.entries(rates).map(([atS, ordersPerS]) => ({ atS: Number(atS), ordersPerS }));
+  // The gateway: 0.5 of a core signing the fleet in, then 0.1 plus 2 ms an order (1 ms at the burst rate, batched),
+  // 0.05 after; k6 is not the stack.
+  const ticks = ticksFor(1000, 45, (s) => {
+    const window = Math.floor(s / 5) * 5;
+    const rate = rates[window] ?? 0;
+    const gateway = s < 1010 ? 0.5 : s >= 1040 ? 0.05 : 0.1 + (rate >= 200 ? 0.001 : 0.002) * rate;
+    return { gateway, k6: 0.4 };
+  });
+
+  it('splits it into the sign-in, calm, ramps, bursts and after, with what an order cost in each', () => {
+    const phases = cpuByPhase(windows, ticks, ['gateway'], 5)!;
+
+    expect(phases.beforeOrders).toEqual({
+      seconds: 10,
+      orders: 0,
+      cpuS: expect.closeTo(5, 6) as number,
+      perOrderMs: null,
+    });
+    expect(phases.calm.seconds).toBe(15);
+    expect(phases.calm.orders).toBe(300);
+    // 15 s at 0.14 of a core over 300 orders: 7 ms each, the idle share included.
+    expect(phases.calm.perOrderMs).toBeCloseTo(7, 6);
+    expect(phases.ramps).toMatchObject({ seconds: 5, orders: 550 });
+    expect(phases.bursts.orders).toBe(2000);
+    // 10 s at 0.3 of a core over 2,000 orders.
+    expect(phases.bursts.perOrderMs).toBeCloseTo(1.5, 6);
+    expect(phases.afterOrders).toEqual({
+      seconds: 5,
+      orders: 0,
+      cpuS: expect.closeTo(0.25, 6) as number,
+      perOrderMs: null,
+    });
+  });
+
+  it('has nothing to split without windows or ticks', () => {
+    expect(cpuByPhase([], ticks, ['gateway'], 5)).toBeNull();
+    expect(cpuByPhase(windows, [], ['gateway'], 5)).toBeNull();
   });
 });

@@ -95,3 +95,68 @@ function fit(xs: readonly number[], ys: readonly number[]): { slope: number; int
   const slope = sxy / sxx;
   return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
 }
+
+/** What the stack spent in one part of the run. */
+export interface PhaseCost {
+  /** Seconds of the run in this part. */
+  seconds: number;
+  /** Orders accepted in it (k6's windows; none before and after the orders). */
+  orders: number;
+  /** The stack's CPU seconds in it. */
+  cpuS: number;
+  /** CPU milliseconds per order in it (null where no orders came). */
+  perOrderMs: number | null;
+}
+
+/**
+ * The parts of a run: `beforeOrders`, from the start of sampling to the first window of
+ * orders (the fleet signing in and settling); `calm`, windows at the baseline rate (at most
+ * a quarter of the peak); `bursts`, windows at three quarters of the peak and more; `ramps`,
+ * the windows between (a burst starting or ending); `afterOrders`, after the last window
+ * (deliveries finishing, the fleet still online, then leaving).
+ */
+export type PhaseName = 'beforeOrders' | 'calm' | 'ramps' | 'bursts' | 'afterOrders';
+export type RunPhases = Record<PhaseName, PhaseCost>;
+
+/**
+ * Where a run's CPU went, by part of the run: the whole-run CPU per order mixes the
+ * fleet's sign-in, calm orders (each on its own: nothing to batch with) and burst
+ * orders (which share every fetch, pipeline and produce request), and a change can
+ * move one and not the others. Each tick goes to the part holding its middle.
+ */
+export function cpuByPhase(
+  orderWindows: readonly OrderWindow[],
+  ticks: readonly CpuTick[],
+  stack: readonly string[],
+  windowS: number,
+): RunPhases | null {
+  if (orderWindows.length === 0 || ticks.length === 0) return null;
+  const peak = Math.max(...orderWindows.map((w) => w.ordersPerS));
+  const firstMs = Math.min(...orderWindows.map((w) => w.atS)) * 1000;
+  const lastMs = (Math.max(...orderWindows.map((w) => w.atS)) + windowS) * 1000;
+  const empty = (): PhaseCost => ({ seconds: 0, orders: 0, cpuS: 0, perOrderMs: null });
+  const phases: RunPhases = {
+    beforeOrders: empty(),
+    calm: empty(),
+    bursts: empty(),
+    ramps: empty(),
+    afterOrders: empty(),
+  };
+  const partOf = (rate: number): PhaseName => (rate <= peak / 4 ? 'calm' : rate >= (peak * 3) / 4 ? 'bursts' : 'ramps');
+  for (const w of orderWindows) phases[partOf(w.ordersPerS)].orders += w.ordersPerS * windowS;
+  for (const t of ticks) {
+    const middle = (t.fromMs + t.toMs) / 2;
+    let part: PhaseName;
+    if (middle < firstMs) part = 'beforeOrders';
+    else if (middle >= lastMs) part = 'afterOrders';
+    else {
+      const window = orderWindows.find((w) => middle >= w.atS * 1000 && middle < (w.atS + windowS) * 1000);
+      // A tick in a gap between windows (none in k6's series) counts with the ramps.
+      part = window ? partOf(window.ordersPerS) : 'ramps';
+    }
+    phases[part].seconds += (t.toMs - t.fromMs) / 1000;
+    phases[part].cpuS += stack.reduce((s, g) => s + (t.cpuS[g] ?? 0), 0);
+  }
+  for (const p of Object.values(phases)) p.perOrderMs = p.orders > 0 ? (p.cpuS / p.orders) * 1000 : null;
+  return phases;
+}
