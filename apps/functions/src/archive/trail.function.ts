@@ -29,7 +29,7 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   readonly idempotency = 'natural';
   readonly records = 'failures';
   // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes.
-  readonly fetchIntervalMs = 100;
+  readonly fetchIntervalMs = 250;
 
   constructor(
     private readonly archive: RouteArchive,

@@ -40,8 +40,9 @@ export class OrderUpdatesFunction implements MeshFunction<(typeof ORDER_CHANGES)
   readonly name = 'order-updates';
   readonly topic = 'orders';
   readonly accepts = ORDER_CHANGES;
-  // A status on a customer's screen 20 ms later is not later to them (the offer goes from dispatch, not from here).
-  readonly fetchIntervalMs = 20;
+  // A status on a customer's screen 50 ms later is not later to them (the offer goes from dispatch, not from
+  // here); at a calm 20 orders a second it takes its events in half as many fetches as at 20 ms.
+  readonly fetchIntervalMs = 50;
 
   constructor(
     private readonly push: ClientPush,
