@@ -28,7 +28,8 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   readonly accepts = ['courier.location.reported', 'courier.locations.reported'] as const;
   readonly idempotency = 'natural';
   readonly records = 'failures';
-  // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes.
+  // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes. Lazier
+  // than the archive's, so that a position's assignment is usually archived before the position is judged.
   readonly fetchIntervalMs = 250;
 
   constructor(
