@@ -189,18 +189,23 @@ describe('reports from the route log (real Kafka, Redis, PostgreSQL)', () => {
     const offer = await courier.inbox.next('offer.created', (o) => o.orderId === order.id);
     expect(await courier.live.acceptOffer(offer.offerId)).toMatchObject({ id: order.id, status: 'assigned' });
 
-    // Each position acknowledged (a refusal would throw its problem).
+    // Each position acknowledged (a refusal would throw its problem). An ack can
+    // come back within the millisecond, so each fix is dated at least 1 ms after
+    // the one before it (well inside the gateway's allowance for clock skew).
     const sent: { lat: number; lng: number; at: string }[] = [];
+    let lastAt = 0;
     for (let i = 1; i <= 6; i += 1) {
-      const fix = { ...offset(pickup, 200 - i * 40), at: new Date().toISOString() };
+      lastAt = Math.max(Date.now(), lastAt + 1);
+      const fix = { ...offset(pickup, 200 - i * 40), at: new Date(lastAt).toISOString() };
       await courier.live.reportLocation(fix);
       sent.push(fix);
     }
     expect(new Set(sent.map((s) => s.at)).size).toBe(sent.length);
     expect(await courier.client.orders.pickUp(order.id)).toMatchObject({ status: 'picked_up' });
     expect(await courier.client.orders.deliver(order.id)).toMatchObject({ status: 'delivered' });
-    // After the delivery the courier is off the order: this position is not in the trail.
-    await courier.live.reportLocation({ ...offset(pickup, 5_000), at: new Date().toISOString() });
+    // After the delivery the courier is off the order: this position is not in the trail. The delivery
+    // may share the millisecond the answer came back in, and a trail ends on it inclusively: 1 ms later.
+    await courier.live.reportLocation({ ...offset(pickup, 5_000), at: new Date(Date.now() + 1).toISOString() });
 
     const trailSpan: Span = { from: new Date(Date.now() - HOUR), to: new Date(Date.now() + 60_000) };
     const trail = await eventually(
