@@ -133,9 +133,20 @@ export abstract class EventBus {
   ): Promise<LogPositions>;
   /** A group's committed positions on a topic (partition → next offset to read); partitions it never committed are left out. */
   abstract committedPositions(group: string, topic: TopicKey): Promise<LogPositions>;
+  /** Where each partition of a topic ends now: partition → the offset its next event will take. */
+  abstract endPositions(topic: TopicKey): Promise<LogPositions>;
   /** Resolves when the bus answers; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
+}
+
+/**
+ * Whether positions (a group's committed ones) have reached `ends` in every
+ * partition: every event that was there when the ends were read is behind them.
+ * A partition that had no event needs no position.
+ */
+export function reached(positions: LogPositions, ends: LogPositions): boolean {
+  return Object.entries(ends).every(([partition, end]) => BigInt(positions[partition] ?? '0') >= BigInt(end));
 }
 
 /** Kafka header names of a dead letter's extra information, next to the original headers. */

@@ -302,6 +302,12 @@ export class KafkaEventBus extends EventBus {
     );
   }
 
+  async endPositions(topic: TopicKey): Promise<LogPositions> {
+    const admin = await this.connectAdmin();
+    const ends = await whileTransient(() => admin.fetchTopicOffsets(this.name(topic)));
+    return Object.fromEntries(ends.map((e) => [String(e.partition), e.high]));
+  }
+
   async replay(
     topic: TopicKey,
     from: LogPositions | 'earliest',

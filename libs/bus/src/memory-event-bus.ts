@@ -176,6 +176,12 @@ export class MemoryEventBus extends EventBus {
     );
   }
 
+  endPositions(key: TopicKey): Promise<LogPositions> {
+    return Promise.resolve(
+      Object.fromEntries(this.topic(key).partitions.map((log, partition) => [String(partition), String(log.length)])),
+    );
+  }
+
   groupMembers(group: string): Promise<number> {
     let members = 0;
     for (const topic of this.topics.values()) members += topic.groups.get(group)?.members.length ?? 0;

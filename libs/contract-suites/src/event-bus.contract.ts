@@ -1,4 +1,12 @@
-import { EventBus, PermanentFailure, newEvent, type CloudEvent, type DeadLetter, type Subscription } from '@mesh/bus';
+import {
+  EventBus,
+  PermanentFailure,
+  newEvent,
+  reached,
+  type CloudEvent,
+  type DeadLetter,
+  type Subscription,
+} from '@mesh/bus';
 import { TOPICS } from '@mesh/contracts';
 import { eventually, uniqueName } from '@mesh/harness';
 
@@ -60,21 +68,26 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
       expect(tail.map((e) => e.id)).toEqual([later.id]);
     });
 
-    it('tells where a group has got to on a topic once it has handled events', async () => {
+    it('tells where a topic ends, and where a group has got to on it once it has handled events', async () => {
       const group = uniqueName('g');
       const received: CloudEvent[] = [];
       const sent = location(uniqueName('courier'), 1);
       await under.bus.publish('couriers', sent);
+      // Before the group has handled anything, it has not reached the end.
+      expect(
+        reached(await under.bus.committedPositions(group, 'couriers'), await under.bus.endPositions('couriers')),
+      ).toBe(false);
       await collect(group, received);
       await eventually(() => expect(received.map((e) => e.id)).toContain(sent.id));
       await Promise.all(subscriptions.splice(0).map((s) => s.close()));
       const ends: Record<string, string> = {};
       await under.bus.replay('couriers', 'earliest', () => undefined).then((r) => Object.assign(ends, r));
-      await eventually(async () =>
-        expect(await under.bus.committedPositions(group, 'couriers')).toEqual(
-          Object.fromEntries(Object.entries(ends).filter(([, offset]) => Number(offset) > 0)),
-        ),
-      );
+      expect(await under.bus.endPositions('couriers')).toEqual(ends);
+      await eventually(async () => {
+        const committed = await under.bus.committedPositions(group, 'couriers');
+        expect(committed).toEqual(Object.fromEntries(Object.entries(ends).filter(([, offset]) => Number(offset) > 0)));
+        expect(reached(committed, ends)).toBe(true);
+      });
     });
 
     it('delivers a published event with every CloudEvents attribute intact', async () => {
