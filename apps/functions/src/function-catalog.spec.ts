@@ -18,7 +18,7 @@ describe('the function catalog', () => {
       new MixFunction({ onReport: () => undefined } as never, none, none, none, none, none),
       new HousekeepingFunction(none, none, none, none),
       new ArchiveFunction(none),
-      new TrailFunction(none, none),
+      new TrailFunction(none, none, none),
       new MediaFunction(none, none, none, none, none),
     ];
     expect(functions.map((fn) => ({ name: fn.name, topic: fn.topic }))).toEqual([...FUNCTION_CATALOG]);

@@ -16,6 +16,7 @@ import { HousekeepingFunction } from './housekeeping/housekeeping.function';
 import { Scheduler } from './schedules/scheduler';
 import { ArchiveFunction } from './archive/archive.function';
 import { TrailFunction } from './archive/trail.function';
+import { ArchiveWatermark } from './archive/archive-watermark';
 import { MediaFunction } from './media/media.function';
 
 const ALL_FUNCTIONS = [
@@ -48,6 +49,7 @@ export class FunctionsModule {
       module: FunctionsModule,
       providers: [
         ...ALL_FUNCTIONS,
+        ArchiveWatermark,
         MixJobs,
         { provide: ProcessRunner, useClass: SpawnRunner },
         { provide: MixControl, useClass: ZmqMixControl },

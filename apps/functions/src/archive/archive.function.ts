@@ -22,10 +22,8 @@ export class ArchiveFunction implements MeshFunction<OrderChangeType> {
   readonly idempotency = 'natural';
   readonly records = 'failures';
   // The route log feeds reports, not screens (its lag goal is 2 s): fuller batches, fewer transactions.
-  // Not lazier than this: the trails judge a position by the assignments archived so far, and one judged
-  // before its order's assignment is archived may be dropped where a replay keeps it (TrailFunction), so
-  // the archive fetches more often than the trails.
-  readonly fetchIntervalMs = 100;
+  // The trails wait for it to catch up before judging positions (ArchiveWatermark).
+  readonly fetchIntervalMs = 250;
 
   constructor(private readonly archive: RouteArchive) {}
 

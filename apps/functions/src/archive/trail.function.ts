@@ -3,9 +3,12 @@ import { DependencyUnavailable, type MeshEvent } from '@mesh/bus';
 import { RouteArchive, type ArchivedFix } from '@mesh/archive';
 import { CourierGeoRepository } from '@mesh/geo';
 import type { MeshFunction } from '../host/mesh-function';
+import { ArchiveWatermark } from './archive-watermark';
 
 type FixEvents = 'courier.location.reported' | 'courier.locations.reported';
 
+/** How long positions wait for the archive to catch up with the order log before their event is handed back to wait. */
+const WAIT_FOR_ARCHIVE_MS = 10_000;
 /** How long a position may wait for the archive to learn of its courier's order (older ones are judged as they are). */
 const WAIT_FOR_ORDER_MS = 60_000;
 /** How long one invocation looks for it before handing the event back to wait (a retry at least every second). */
@@ -16,10 +19,13 @@ const LOOK_EVERY_MS = 100;
  * The trails: courier positions into the archive, which keeps those taken while
  * the courier was on an order (from assignment to delivery) and adds each leg
  * to that order's distance. Positions and order events travel on different
- * topics, so a position may come before the archive knows its courier was
- * assigned: when the live state has the courier on an order the archive has not
- * seen assigned yet, the position waits for it rather than being lost. Which
- * positions are kept then depends on their times alone, so a replay keeps the same.
+ * topics, so a position may come before the archive knows its courier's order:
+ * - positions are judged only once the archive has every order event that was
+ *   on the bus when they came (ArchiveWatermark), so an order assigned, and maybe
+ *   delivered too, before then is known;
+ * - when the live state has the courier on an order the archive has still not
+ *   seen assigned (its event not on the bus yet), the position waits for it.
+ * Which positions are kept then depends on their times alone, so a replay keeps the same.
  */
 @Injectable()
 export class TrailFunction implements MeshFunction<FixEvents> {
@@ -28,19 +34,21 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   readonly accepts = ['courier.location.reported', 'courier.locations.reported'] as const;
   readonly idempotency = 'natural';
   readonly records = 'failures';
-  // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes. Lazier
-  // than the archive's, so that a position's assignment is usually archived before the position is judged.
+  // The trails are read in reports, not live: fuller batches make fewer, larger PostgreSQL writes.
   readonly fetchIntervalMs = 250;
 
   constructor(
     private readonly archive: RouteArchive,
     private readonly couriers: CourierGeoRepository,
+    private readonly watermark: ArchiveWatermark,
   ) {}
 
   async handle(event: MeshEvent<FixEvents>): Promise<void> {
+    const cameAt = Date.now();
     const fixes = (event.type === 'courier.locations.reported' ? event.data.fixes : [event.data]).map(
       (f): ArchivedFix => ({ courierId: f.courierId, atMs: Date.parse(f.at), lat: f.lat, lng: f.lng }),
     );
+    await this.watermark.through(cameAt, WAIT_FOR_ARCHIVE_MS);
     const { unmatched } = await this.archive.recordPositions(fixes);
     const recent = unmatched.filter((f) => Date.now() - f.atMs < WAIT_FOR_ORDER_MS);
     if (recent.length === 0) return;
