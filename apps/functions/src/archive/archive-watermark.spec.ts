@@ -36,6 +36,21 @@ describe('the archive watermark', () => {
     await subscription.close();
   });
 
+  it('starts at most two rounds a second, however often it is asked', async () => {
+    const roundsAt: number[] = [];
+    const ends = bus.endPositions.bind(bus);
+    jest.spyOn(bus, 'endPositions').mockImplementation((topic) => {
+      roundsAt.push(performance.now());
+      return ends(topic);
+    });
+    const watermark = new ArchiveWatermark(bus);
+    const started = performance.now();
+    while (performance.now() - started < 1_200) await watermark.through(Date.now(), 1_000);
+    expect(roundsAt.length).toBeGreaterThan(1);
+    // Half a second apart (a timer may fire a millisecond early).
+    expect(Math.min(...roundsAt.slice(1).map((at, i) => at - (roundsAt[i] as number)))).toBeGreaterThan(495);
+  });
+
   it('shares one round between the callers that wait together', async () => {
     const looks = jest.spyOn(bus, 'endPositions');
     const watermark = new ArchiveWatermark(bus);

@@ -7,6 +7,8 @@ const ARCHIVE_GROUP = functionGroup('archive');
 const ORDERS: TopicKey = 'orders';
 /** How often a round looks at the archive's positions (it commits them every second). */
 const LOOK_EVERY_MS = 200;
+/** Rounds start at most this often: the archive's positions move once a second, so sooner would only cost. */
+const ROUND_EVERY_MS = 500;
 /** How long one round looks before it ends unreached (its waiters start another, or give up). */
 const ROUND_MS = 5_000;
 
@@ -19,10 +21,10 @@ const ROUND_MS = 5_000;
  * in a replay: which positions a trail keeps does not depend on how far the
  * archive had got.
  *
- * One round at a time reads the log's ends and then the archive's committed
- * positions until they reach them. Callers that come while a round runs share
- * the next one, so a busy trail costs a few admin requests a second, not a few
- * per event.
+ * One round at a time, at most two a second, reads the log's ends and then the
+ * archive's committed positions until they reach them. Callers that come while a
+ * round runs share the next one, so a busy trail costs a few admin requests a
+ * second, not a few per event.
  */
 @Injectable()
 export class ArchiveWatermark {
@@ -31,6 +33,8 @@ export class ArchiveWatermark {
   /** The round after the one running, which callers join until it starts. */
   private next: Promise<void> | null = null;
   private rounds: Promise<void> = Promise.resolve();
+  /** When the last round started (performance.now()). */
+  private lastRoundAt = -Infinity;
 
   constructor(private readonly bus: EventBus) {}
 
@@ -58,7 +62,8 @@ export class ArchiveWatermark {
 
   private nextRound(): Promise<void> {
     if (!this.next) {
-      const round = this.rounds.then(() => {
+      const round = this.rounds.then(async () => {
+        await sleep(this.lastRoundAt + ROUND_EVERY_MS - performance.now());
         // Started from here on: a caller that comes now waits for the round after this one.
         this.next = null;
         return this.round();
@@ -70,6 +75,7 @@ export class ArchiveWatermark {
   }
 
   private async round(): Promise<void> {
+    this.lastRoundAt = performance.now();
     const startedAt = Date.now();
     const ends = await this.bus.endPositions(ORDERS);
     for (const stopAt = performance.now() + ROUND_MS; ;) {
@@ -78,8 +84,12 @@ export class ArchiveWatermark {
         return;
       }
       if (performance.now() > stopAt) return;
-      // Unref'd: a round left looking never holds the process open.
-      await new Promise((resolve) => setTimeout(resolve, LOOK_EVERY_MS).unref());
+      await sleep(LOOK_EVERY_MS);
     }
   }
+}
+
+/** Unref'd: a round left looking never holds the process open. */
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms).unref()) : Promise.resolve();
 }
