@@ -118,6 +118,18 @@ describe('the trail function', () => {
     expect((await archive.trail('courier-1', placedAt, Date.now())).map((p) => p.orderId)).toEqual(['order-1']);
   });
 
+  it('takes a courier’s backlog of positions through in one look at the archive, not one each', async () => {
+    await archiving();
+    const looks = jest.spyOn(bus, 'endPositions');
+    const trail = trailOf();
+    // Put on the bus a minute ago, handled one after another as a replay or a backlog does.
+    for (let i = 0; i < 10; i += 1) {
+      const fix = fixOf('courier-2', placedAt + i * 1_000);
+      await trail.handle({ ...fix, time: new Date(Date.now() - 60_000 + i * 1_000).toISOString() });
+    }
+    expect(looks).toHaveBeenCalledTimes(1);
+  });
+
   it('lets the positions of an idle courier go once the archive has the order log', async () => {
     await archiving();
     await bus.publish('orders', orderEvent('order.assigned', order));

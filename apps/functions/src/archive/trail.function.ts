@@ -9,6 +9,8 @@ type FixEvents = 'courier.location.reported' | 'courier.locations.reported';
 
 /** How long positions wait for the archive to catch up with the order log before their event is handed back to wait. */
 const WAIT_FOR_ARCHIVE_MS = 10_000;
+/** An order change committed before a position was put on the bus is on the bus itself within this (the outbox relay's lag). */
+const RELAY_LAG_MS = 1_000;
 /** How long a position may wait for the archive to learn of its courier's order (older ones are judged as they are). */
 const WAIT_FOR_ORDER_MS = 60_000;
 /** How long one invocation looks for it before handing the event back to wait (a retry at least every second). */
@@ -21,8 +23,10 @@ const LOOK_EVERY_MS = 100;
  * to that order's distance. Positions and order events travel on different
  * topics, so a position may come before the archive knows its courier's order:
  * - positions are judged only once the archive has every order event that was
- *   on the bus when they came (ArchiveWatermark), so an order assigned, and maybe
- *   delivered too, before then is known;
+ *   on the bus a little after they were put on it (ArchiveWatermark), so an order
+ *   assigned, and maybe delivered too, before then is known. Events of one
+ *   courier handled one after another (a backlog, a replay) wait for the
+ *   archive together, not each for a round of its own;
  * - when the live state has the courier on an order the archive has still not
  *   seen assigned (its event not on the bus yet), the position waits for it.
  * Which positions are kept then depends on their times alone, so a replay keeps the same.
@@ -44,11 +48,11 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   ) {}
 
   async handle(event: MeshEvent<FixEvents>): Promise<void> {
-    const cameAt = Date.now();
+    const postedAt = event.time ? Date.parse(event.time) : Date.now();
     const fixes = (event.type === 'courier.locations.reported' ? event.data.fixes : [event.data]).map(
       (f): ArchivedFix => ({ courierId: f.courierId, atMs: Date.parse(f.at), lat: f.lat, lng: f.lng }),
     );
-    await this.watermark.through(cameAt, WAIT_FOR_ARCHIVE_MS);
+    await this.watermark.through(postedAt + RELAY_LAG_MS, WAIT_FOR_ARCHIVE_MS);
     const { unmatched } = await this.archive.recordPositions(fixes);
     const recent = unmatched.filter((f) => Date.now() - f.atMs < WAIT_FOR_ORDER_MS);
     if (recent.length === 0) return;
