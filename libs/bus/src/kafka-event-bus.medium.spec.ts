@@ -1,5 +1,6 @@
 import { deleteTopics, eventually, silentLogger, uniqueName } from '@mesh/harness';
 import { newEvent } from './cloud-event';
+import { DependencyUnavailable } from './event-bus.port';
 import { eventBusContract } from '@mesh/contract-suites';
 import { KafkaEventBus } from './kafka-event-bus';
 
@@ -55,6 +56,84 @@ describe('KafkaEventBus fetch interval', () => {
       await dispose();
     }
   });
+});
+
+describe('a KafkaEventBus handler slower than the session', () => {
+  it('keeps its partitions, and its event is handled once: the member heartbeats while the batch is in hand', async () => {
+    const { bus, dispose } = await freshBus('slow');
+    /** Times the group handed this member its partitions after the slow handler began. */
+    let reassigned = 0;
+    let slow = false;
+    const handled: string[] = [];
+    const subscription = await bus.subscribe({
+      group: uniqueName('slow'),
+      topic: 'couriers',
+      onAssigned: () => void (slow && (reassigned += 1)),
+      handle: async (event) => {
+        if (handled.length === 0) {
+          slow = true;
+          // Twice the session timeout (2.5 s), as a trail waiting for the archive may take.
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
+        }
+        handled.push(event.id);
+      },
+    });
+    try {
+      const courierId = uniqueName('courier');
+      const fix = () => ({ courierId, lat: 52.5, lng: 13.4, at: new Date().toISOString() });
+      const first = newEvent('courier.location.reported', fix(), { source: '/t', key: courierId });
+      await bus.publish('couriers', first);
+      await eventually(() => expect(handled).toContain(first.id), { timeoutMs: 20_000 });
+      const second = newEvent('courier.location.reported', fix(), { source: '/t', key: courierId });
+      await bus.publish('couriers', second);
+      await eventually(() => expect(handled).toContain(second.id), { timeoutMs: 20_000 });
+      expect(handled).toEqual([first.id, second.id]);
+      expect(reassigned).toBe(0);
+    } finally {
+      await subscription.close();
+      await dispose();
+    }
+  }, 60_000);
+});
+
+describe('a KafkaEventBus subscription closing', () => {
+  it('does not wait on a handler that keeps failing: its event stays for the next member', async () => {
+    const { bus, dispose } = await freshBus('drain');
+    const group = uniqueName('drain');
+    const courierId = uniqueName('courier');
+    const sent = newEvent(
+      'courier.location.reported',
+      { courierId, lat: 52.5, lng: 13.4, at: new Date().toISOString() },
+      { source: '/t', key: courierId },
+    );
+    try {
+      let attempts = 0;
+      const failing = await bus.subscribe({
+        group,
+        topic: 'couriers',
+        handle: () => {
+          attempts += 1;
+          return Promise.reject(new DependencyUnavailable('what it needs is closing too'));
+        },
+      });
+      await bus.publish('couriers', sent);
+      await eventually(() => expect(attempts).toBeGreaterThan(0), { timeoutMs: 20_000 });
+      await failing.close();
+      const received: string[] = [];
+      const next = await bus.subscribe({
+        group,
+        topic: 'couriers',
+        handle: (event) => {
+          received.push(event.id);
+          return Promise.resolve();
+        },
+      });
+      await eventually(() => expect(received).toEqual([sent.id]), { timeoutMs: 20_000 });
+      await next.close();
+    } finally {
+      await dispose();
+    }
+  }, 15_000);
 });
 
 describe('an idle Kafka client', () => {

@@ -79,6 +79,7 @@ const ENSURE_TOPICS_MS = 30_000;
 /** How often consumers commit their positions. After a crash up to this much comes again; handlers are idempotent. */
 const COMMIT_INTERVAL_MS = 1_000;
 const DEFAULT_SESSION_TIMEOUT_MS = 2_500;
+const HEARTBEAT_INTERVAL_MS = 250;
 const REPLAY_STALL_MS = 30_000;
 const PRODUCE_RETRY = { initialRetryTime: 100, retries: 3, maxRetryTime: 400 };
 
@@ -520,7 +521,7 @@ export class KafkaEventBus extends EventBus {
       rebalanceTimeout: 15_000,
       // Busy members learn of a rebalance (a replica joining) on their next heartbeat; a short
       // interval keeps a scale-out's join quick. An idle member's fetch wait bounds it as well.
-      heartbeatInterval: 250,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: 250,
       // A broker gone: fetching is retried while its partitions get new leaders (about a second on
       // the cluster topology), each retry on fresh metadata (patches/kafkajs+2.2.4.patch); waits of
@@ -560,7 +561,7 @@ export class KafkaEventBus extends EventBus {
         // A closing member takes no new batch: the partition's next owner handles it, once.
         if (closing) return;
         await inFlight.run(async () => {
-          const finished = await this.handleBatch(spec, payload, concurrency, log);
+          const finished = await this.handleBatch(spec, payload, concurrency, log, () => closing);
           if (finished) committer.handled(payload.batch.partition, payload.batch.lastOffset());
         });
         await pace();
@@ -595,6 +596,7 @@ export class KafkaEventBus extends EventBus {
     payload: EachBatchPayload,
     concurrency: number,
     log: Logger,
+    closing: () => boolean,
   ): Promise<boolean> {
     const { batch } = payload;
     const byKey = new Map<string, KafkaMessage[]>();
@@ -607,6 +609,9 @@ export class KafkaEventBus extends EventBus {
       else byKey.set(key, [message]);
     }
     let aborted = false;
+    // kafkajs heartbeats only between batches and when asked: a handler slower than the session (a trail
+    // waiting for the archive) would have the group hand this member's partitions to another meanwhile.
+    const keepAlive = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
     await forEachLimit([...byKey.values()], concurrency, async (messages) => {
       for (const message of messages) {
         if (aborted) return;
@@ -640,16 +645,17 @@ export class KafkaEventBus extends EventBus {
               break;
             }
             log.warn({ err, eventId: event.id, attempt }, 'handler failed; the event will be delivered again');
-            if (!payload.isRunning() || payload.isStale()) {
+            // Closing (a drain), the event is left uncommitted for the partition's next owner rather than
+            // tried again here: a handler waiting on something that is closing too would hold the drain up.
+            if (closing() || !payload.isRunning() || payload.isStale()) {
               aborted = true;
               return;
             }
             await delay(next.delayMs);
-            await payload.heartbeat().catch(() => undefined);
           }
         }
       }
-    });
+    }).finally(() => clearInterval(keepAlive));
     if (aborted || payload.isStale()) return false;
     payload.resolveOffset(batch.lastOffset());
     await payload.heartbeat();
