@@ -51,6 +51,15 @@ describe('the archive watermark', () => {
     expect(Math.min(...roundsAt.slice(1).map((at, i) => at - (roundsAt[i] as number)))).toBeGreaterThan(495);
   });
 
+  it('lets its callers go at once when the process shuts down, for the next owner to handle their events', async () => {
+    await bus.publish('orders', deadline('o1'));
+    const watermark = new ArchiveWatermark(bus);
+    const waiting = watermark.through(Date.now(), 60_000);
+    watermark.beforeApplicationShutdown();
+    await expect(waiting).rejects.toBeInstanceOf(DependencyUnavailable);
+    await expect(watermark.through(Date.now(), 60_000)).rejects.toBeInstanceOf(DependencyUnavailable);
+  }, 5_000);
+
   it('shares one round between the callers that wait together', async () => {
     const looks = jest.spyOn(bus, 'endPositions');
     const watermark = new ArchiveWatermark(bus);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { DependencyUnavailable, EventBus, reached } from '@mesh/bus';
 import { functionGroup, type TopicKey } from '@mesh/contracts';
 
@@ -27,7 +27,7 @@ const ROUND_MS = 5_000;
  * second, not a few per event.
  */
 @Injectable()
-export class ArchiveWatermark {
+export class ArchiveWatermark implements BeforeApplicationShutdown {
   /** Every order event on the bus at this time (epoch ms) is archived. */
   private archivedThrough = 0;
   /** The round after the one running, which callers join until it starts. */
@@ -35,8 +35,20 @@ export class ArchiveWatermark {
   private rounds: Promise<void> = Promise.resolve();
   /** When the last round started (performance.now()). */
   private lastRoundAt = -Infinity;
+  /** Resolved when the process begins to shut down: waiting callers give up at once. */
+  private readonly stopping: Promise<void>;
+  private stop: () => void = () => undefined;
+  private stopped = false;
 
-  constructor(private readonly bus: EventBus) {}
+  constructor(private readonly bus: EventBus) {
+    this.stopping = new Promise((resolve) => (this.stop = resolve));
+  }
+
+  /** The archive is draining too: a position waiting for it goes back to the bus for whoever runs next. */
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    this.stop();
+  }
 
   /**
    * Resolves once the archive has every order event that was on the bus at
@@ -48,10 +60,15 @@ export class ArchiveWatermark {
     while (this.archivedThrough < atMs) {
       const left = deadline - performance.now();
       if (left <= 0) throw new DependencyUnavailable('the archive has not caught up with the order log yet');
+      if (this.stopped) throw new DependencyUnavailable('shutting down before the archive caught up');
       let timer: NodeJS.Timeout | undefined;
       try {
         // The round goes on for the callers still waiting on it; this one stops at its own deadline.
-        await Promise.race([this.nextRound(), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+        await Promise.race([
+          this.nextRound(),
+          this.stopping,
+          new Promise((resolve) => (timer = setTimeout(resolve, left))),
+        ]);
       } catch (err) {
         throw new DependencyUnavailable(err);
       } finally {
