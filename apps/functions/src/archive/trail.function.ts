@@ -48,7 +48,8 @@ export class TrailFunction implements MeshFunction<FixEvents> {
   ) {}
 
   async handle(event: MeshEvent<FixEvents>): Promise<void> {
-    const postedAt = event.time ? Date.parse(event.time) : Date.now();
+    // The gateway's clock, not the phone's; never later than this one's (a gateway ahead would only hold positions up).
+    const postedAt = Math.min(Date.parse(event.time ?? '') || Date.now(), Date.now());
     const fixes = (event.type === 'courier.locations.reported' ? event.data.fixes : [event.data]).map(
       (f): ArchivedFix => ({ courierId: f.courierId, atMs: Date.parse(f.at), lat: f.lat, lng: f.lng }),
     );
