@@ -1,6 +1,5 @@
 import { deleteTopics, eventually, silentLogger, uniqueName } from '@mesh/harness';
 import { newEvent } from './cloud-event';
-import { DependencyUnavailable } from './event-bus.port';
 import { eventBusContract } from '@mesh/contract-suites';
 import { KafkaEventBus } from './kafka-event-bus';
 
@@ -94,46 +93,6 @@ describe('a KafkaEventBus handler slower than the session', () => {
       await dispose();
     }
   }, 60_000);
-});
-
-describe('a KafkaEventBus subscription closing', () => {
-  it('does not wait on a handler that keeps failing: its event stays for the next member', async () => {
-    const { bus, dispose } = await freshBus('drain');
-    const group = uniqueName('drain');
-    const courierId = uniqueName('courier');
-    const sent = newEvent(
-      'courier.location.reported',
-      { courierId, lat: 52.5, lng: 13.4, at: new Date().toISOString() },
-      { source: '/t', key: courierId },
-    );
-    try {
-      let attempts = 0;
-      const failing = await bus.subscribe({
-        group,
-        topic: 'couriers',
-        handle: () => {
-          attempts += 1;
-          return Promise.reject(new DependencyUnavailable('what it needs is closing too'));
-        },
-      });
-      await bus.publish('couriers', sent);
-      await eventually(() => expect(attempts).toBeGreaterThan(0), { timeoutMs: 20_000 });
-      await failing.close();
-      const received: string[] = [];
-      const next = await bus.subscribe({
-        group,
-        topic: 'couriers',
-        handle: (event) => {
-          received.push(event.id);
-          return Promise.resolve();
-        },
-      });
-      await eventually(() => expect(received).toEqual([sent.id]), { timeoutMs: 20_000 });
-      await next.close();
-    } finally {
-      await dispose();
-    }
-  }, 15_000);
 });
 
 describe('an idle Kafka client', () => {

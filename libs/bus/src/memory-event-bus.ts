@@ -145,6 +145,9 @@ export class MemoryEventBus extends EventBus {
             await delay(next.delayMs);
           }
         }
+        // Its member closing, an event not handled yet stays for the partition's next owner (looping on
+        // it here would spin, the closed member still owning the partition until the close hands it out).
+        if (!member.active) break;
       }
     })().finally(() => {
       group.draining.delete(partition);

@@ -1,4 +1,5 @@
 import {
+  DependencyUnavailable,
   EventBus,
   PermanentFailure,
   newEvent,
@@ -89,6 +90,26 @@ export function eventBusContract(adapter: string, create: () => Promise<BusUnder
         expect(reached(committed, ends)).toBe(true);
       });
     });
+
+    it('closes without waiting on a handler that keeps failing: its event stays for the next member', async () => {
+      const group = uniqueName('g');
+      const sent = location(uniqueName('courier'), 1);
+      let attempts = 0;
+      const failing = await under.bus.subscribe({
+        group,
+        topic: 'couriers',
+        handle: () => {
+          attempts += 1;
+          return Promise.reject(new DependencyUnavailable('what it needs is closing too'));
+        },
+      });
+      await under.bus.publish('couriers', sent);
+      await eventually(() => expect(attempts).toBeGreaterThan(0), { timeoutMs: 20_000 });
+      await failing.close();
+      const received: CloudEvent[] = [];
+      await collect(group, received);
+      await eventually(() => expect(received.map((e) => e.id)).toEqual([sent.id]), { timeoutMs: 20_000 });
+    }, 30_000);
 
     it('delivers a published event with every CloudEvents attribute intact', async () => {
       const received: CloudEvent[] = [];
