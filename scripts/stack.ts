@@ -27,7 +27,9 @@ const env = {
 const children: ChildProcess[] = [];
 
 function run(name: string, entry: string, own: NodeJS.ProcessEnv = {}): void {
-  const child = spawn(process.execPath, [join(root, 'dist', entry)], {
+  // MESH_PROFILE_DIR: each process writes a V8 CPU profile there when it stops (as the bench's stacks do).
+  const profile = process.env.MESH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MESH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'dist', entry)], {
     env: { ...env, ...own },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
