@@ -18,7 +18,10 @@
  * lost orders and dispatch p99 ≤ 250 ms. `--topologies` runs the `--repeat` runs of `--spike`
  * on each topology named, side by side (the cluster one: a Redis Cluster, three brokers, two
  * gateways behind HAProxy and two functions workers, `infra:up -- --cluster`); the search, the
- * storm and the rooms run on the first.
+ * storm and the rooms run on the first. `--rates 0,5,20,60` runs the fleet with orders at each
+ * constant rate (0: the fleet alone) and reports the stack's CPU once it is steady, and what an
+ * order costs at that rate above the fleet alone (`--repeat 0 --search , --storm 0 --rooms 0
+ * --report 0` for those alone).
  */
 import { MeshClient } from '@mesh/client';
 import { spawn } from 'node:child_process';
@@ -31,7 +34,14 @@ import { startStack, type RunningStack, type Topology } from '@mesh/harness';
 import { readSeries, seriesChartSvg, type WindowFigures } from './k6-series';
 import { findPids } from '@mesh/harness';
 import { ProcessSampler, type ProcessFigures } from './process-sampler';
-import { cpuByPhase, marginalCost, type MarginalCost, type PhaseCost, type RunPhases } from './marginal-cost';
+import {
+  coresOver,
+  cpuByPhase,
+  marginalCost,
+  type MarginalCost,
+  type PhaseCost,
+  type RunPhases,
+} from './marginal-cost';
 import { archiveLag, reportQueryFigures, type ArchiveLag, type ReportQueryFigures } from './archive.bench';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -46,11 +56,20 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     report: { type: 'string', default: '7' },
     topologies: { type: 'string', default: 'single,cluster' },
+    rates: { type: 'string', default: '' },
   },
 });
 /** The bar for the multiplier search (the issue's): nothing lost, dispatch p99 within this. */
 const SEARCH_DISPATCH_P99_MS = 250;
 const SETTLE_MS = 8_000;
+/**
+ * The steady runs (`--rates`): lunch-spike with no bursts for this long, measured from this many
+ * seconds after k6 starts to this many before the orders end. Its couriers are online and
+ * settled 15 s after the start, when the orders start (lunch-spike.js: RAMP_S + SETTLE_S).
+ */
+const STEADY_ORDERS_S = 60;
+const STEADY_FROM_S = 30;
+const STEADY_TO_S = 15 + STEADY_ORDERS_S - 5;
 /** The k6 series' windows (seconds): the chart's, and those the CPU per order at the margin is fitted over. */
 const SERIES_WINDOW_S = 5;
 /** The stack's own processes: what an order costs is theirs (k6 is the load, ffmpeg the rooms; PostgreSQL holds the route log). */
@@ -88,6 +107,13 @@ interface Run {
     marginal: MarginalCost | null;
     /** Where the run's CPU went: before, between and after the orders, in calm and in bursts. */
     phases: RunPhases | null;
+  };
+  /** A steady run (`--rates`): orders at one constant rate, the stack's CPU once it settled. */
+  steady?: {
+    ordersPerS: number;
+    /** Seconds measured, and each process' CPU in them (share of one core, 1 = a core). */
+    seconds: number;
+    cores: Record<string, number>;
   };
 }
 
@@ -133,6 +159,7 @@ async function measured(
   env: Record<string, string>,
   lunch: boolean,
   topology: Topology,
+  steadyRate?: number,
 ): Promise<Run> {
   const stack = await startStack(
     {
@@ -163,6 +190,7 @@ async function measured(
     const csv = lunch ? join(mkdtempSync(join(tmpdir(), 'bench-csv-')), 'k6.csv') : undefined;
     process.stdout.write(`[bench] ${label}…\n`);
     sampler.start();
+    const startedMs = Date.now();
     const { code, metrics } = await runK6(stack, scenario, env, csv);
     const processes = sampler.stop();
     const failedThresholds = Object.entries(metrics).flatMap(([name, m]) =>
@@ -171,6 +199,10 @@ async function measured(
         .map(([rule]) => `${name} ${rule}`),
     );
     const run: Run = { topology, scenario, label, thresholdsHeld: code === 0, failedThresholds, metrics, processes };
+    if (steadyRate !== undefined) {
+      const window = coresOver(sampler.timeline(), startedMs + STEADY_FROM_S * 1000, startedMs + STEADY_TO_S * 1000);
+      run.steady = { ordersPerS: steadyRate, ...window };
+    }
     if (lunch && csv) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const accepted = metrics.orders_accepted?.count ?? 0;
@@ -226,7 +258,7 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
       return `| ${r.label} | ${l.peakOrdersPerS.toFixed(0)} | ${l.accepted} / ${l.lost} / ${l.stuck} | ${trio(r.metrics['http_req_duration{name:place-order}'])} | ${trio(r.metrics.dispatch_latency)} | ${r.metrics.dropped_iterations?.count ?? 0} | ${r.thresholdsHeld ? 'held' : `**crossed**: ${r.failedThresholds.join('; ')}`} |`;
     });
   const otherRows = runs
-    .filter((r) => !r.lunch)
+    .filter((r) => !r.lunch && !r.steady)
     .map((r) => {
       const key = r.scenario === 'location-storm' ? r.metrics.location_ack_latency : r.metrics.stream_change_applied;
       const what =
@@ -274,6 +306,20 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
         : `${part.seconds.toFixed(0)} s${part.orders > 0 ? ` at ${(part.orders / part.seconds).toFixed(0)} orders/s` : ''}: ${((part.cpuS / part.seconds) * 100).toFixed(0)}% of a core, ${part.cpuS.toFixed(1)} CPU-s (${((part.cpuS / total) * 100).toFixed(0)}%)${part.perOrderMs === null ? '' : `, ${part.perOrderMs.toFixed(1)} ms per order`}`;
     return [
       `| ${r.label} | ${cell(p.beforeOrders)} | ${cell(p.calm)} | ${cell(p.ramps)} | ${cell(p.bursts)} | ${cell(p.afterOrders)} |`,
+    ];
+  });
+  const alone = runs.find((r) => r.steady?.ordersPerS === 0)?.steady;
+  const stackCores = (cores: Record<string, number>) => STACK.reduce((sum, name) => sum + (cores[name] ?? 0), 0);
+  const steadyRows = runs.flatMap((r) => {
+    const st = r.steady;
+    if (!st) return [];
+    const above =
+      alone && st.ordersPerS > 0
+        ? `**${(((stackCores(st.cores) - stackCores(alone.cores)) / st.ordersPerS) * 1000).toFixed(1)}**`
+        : '—';
+    const parts = [...STACK, 'k6'].map((name) => `${name} ${((st.cores[name] ?? 0) * 100).toFixed(1)}%`);
+    return [
+      `| ${st.ordersPerS} | ${r.metrics.orders_accepted?.count ?? 0} | ${(stackCores(st.cores) * 100).toFixed(0)}% | ${parts.join(' · ')} | ${above} | ${r.metrics.dispatch_latency?.count ? `${ms(r.metrics.dispatch_latency.med)} / ${ms(r.metrics.dispatch_latency['p(99)'])}` : '—'} |`,
     ];
   });
   const archiveRows = runs.flatMap((r) =>
@@ -339,6 +385,18 @@ function markdown(runs: Run[], highest: { spike: number; run: Run } | null, day:
           '',
         ]
       : []),
+    ...(steadyRows.length > 0
+      ? [
+          `## Steady rates (the fleet online, orders at one rate for ${STEADY_ORDERS_S} s, no bursts; the stack's CPU from ${STEADY_FROM_S} s to ${STEADY_TO_S} s into the run)`,
+          '',
+          "Per order above the fleet alone: the stack's CPU at that rate less its CPU with no orders (the `0` row), over the rate, in ms. An order costs less the more orders come with it: each hop (a fetch, a script call, a transaction) carries what arrived together.",
+          '',
+          '| orders/s | accepted | stack (share of a core) | by process | per order above the fleet alone (ms) | dispatch p50 / p99 (ms) |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...steadyRows,
+          '',
+        ]
+      : []),
     '## Route log (archive lag: when an order event reached PostgreSQL minus when it happened, in seconds)',
     '',
     '| run | order events archived | lag p50 / p99 / max (s) |',
@@ -398,6 +456,15 @@ async function main(): Promise<void> {
     const held = holds(run);
     if (held && (!highest || spike > highest.spike)) highest = { spike, run };
     if (spike > base ? !held : held) break;
+  }
+  for (const rate of values.rates.split(',').filter(Boolean).map(Number)) {
+    const env = {
+      BASELINE: String(rate),
+      SPIKE_X: '1',
+      DURATION: `${STEADY_ORDERS_S}s`,
+      COURIERS: values.couriers,
+    };
+    runs.push(await measured(`steady ${rate} orders/s`, 'lunch-spike', env, false, first, rate));
   }
   if (Number(values.storm) > 0)
     runs.push(

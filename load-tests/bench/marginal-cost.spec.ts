@@ -1,4 +1,4 @@
-import { cpuByPhase, marginalCost, type OrderWindow } from './marginal-cost';
+import { coresOver, cpuByPhase, marginalCost, type OrderWindow } from './marginal-cost';
 import type { CpuTick } from './process-sampler';
 
 /** One-second ticks from `startS` on, each group's CPU seconds given by `cores(second)`. */
@@ -101,5 +101,28 @@ describe('where a run spent its CPU', () => {
   it('has nothing to split without windows or ticks', () => {
     expect(cpuByPhase([], ticks, ['gateway'], 5)).toBeNull();
     expect(cpuByPhase(windows, [], ['gateway'], 5)).toBeNull();
+  });
+});
+
+describe("a steady window's CPU", () => {
+  it('averages each process over the ticks whose middle is in the window, a missing process as idle', () => {
+    // The gateway at 0.2 of a core until second 20, then 0.6; the functions only sampled from second 15.
+    const ticks = ticksFor(0, 40, (s) => ({
+      gateway: s < 20 ? 0.2 : 0.6,
+      ...(s >= 15 ? { functions: 0.1 } : {}),
+    }));
+
+    const { seconds, cores } = coresOver(ticks, 10_000, 30_000);
+
+    expect(seconds).toBe(20);
+    expect(cores.gateway).toBeCloseTo(0.4, 6);
+    // Sampled for 15 of the 20 seconds.
+    expect(cores.functions).toBeCloseTo(0.075, 6);
+  });
+
+  it('covers no time when no tick falls in the window', () => {
+    const ticks = ticksFor(0, 5, () => ({ gateway: 1 }));
+
+    expect(coresOver(ticks, 10_000, 20_000)).toEqual({ seconds: 0, cores: { gateway: 0 } });
   });
 });

@@ -39,14 +39,8 @@ export function marginalCost(
 ): MarginalCost | null {
   const groups = [...new Set(ticks.flatMap((t) => Object.keys(t.cpuS)))];
   const points = orderWindows.flatMap(({ atS, ordersPerS }) => {
-    const [from, to] = [atS * 1000, (atS + windowS) * 1000];
-    // A tick belongs to the window holding its middle.
-    const inside = ticks.filter((t) => (t.fromMs + t.toMs) / 2 >= from && (t.fromMs + t.toMs) / 2 < to);
-    const coveredS = inside.reduce((s, t) => s + (t.toMs - t.fromMs) / 1000, 0);
-    if (ordersPerS <= 0 || coveredS < windowS - 1) return [];
-    const cores = Object.fromEntries(
-      groups.map((g) => [g, inside.reduce((s, t) => s + (t.cpuS[g] ?? 0), 0) / coveredS]),
-    );
+    const { seconds, cores } = coresOver(ticks, atS * 1000, (atS + windowS) * 1000);
+    if (ordersPerS <= 0 || seconds < windowS - 1) return [];
     return [{ x: ordersPerS, cores }];
   });
   // Two rates at least, or there is no slope to find.
@@ -73,6 +67,25 @@ export function marginalCost(
       ]),
     ),
   };
+}
+
+/**
+ * Each group's CPU in cores (CPU seconds per second) over the ticks whose middle falls
+ * in [fromMs, toMs), and how many seconds those ticks cover; groups absent from a
+ * tick count as idle in it.
+ */
+export function coresOver(
+  ticks: readonly CpuTick[],
+  fromMs: number,
+  toMs: number,
+): { seconds: number; cores: Record<string, number> } {
+  const inside = ticks.filter((t) => (t.fromMs + t.toMs) / 2 >= fromMs && (t.fromMs + t.toMs) / 2 < toMs);
+  const seconds = inside.reduce((s, t) => s + (t.toMs - t.fromMs) / 1000, 0);
+  const groups = [...new Set(ticks.flatMap((t) => Object.keys(t.cpuS)))];
+  const cores = Object.fromEntries(
+    groups.map((g) => [g, seconds > 0 ? inside.reduce((s, t) => s + (t.cpuS[g] ?? 0), 0) / seconds : 0]),
+  );
+  return { seconds, cores };
 }
 
 function asLine({ slope, intercept }: { slope: number; intercept: number }): CpuLine {
