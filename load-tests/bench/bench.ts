@@ -79,6 +79,14 @@ const TOPOLOGIES = values.topologies.split(',').map((t) => {
   if (t !== 'single' && t !== 'cluster') throw new Error(`--topologies: single and/or cluster, not ${t}`);
   return t;
 });
+const RATES = values.rates
+  .split(',')
+  .filter(Boolean)
+  .map((r) => {
+    const rate = Number(r);
+    if (!Number.isInteger(rate) || rate < 0) throw new Error(`--rates: whole orders per second, 0 or more, not ${r}`);
+    return rate;
+  });
 /** The repeated runs' label; the first topology's (used by the search and the chart) names none. */
 const baseLabel = (topology: Topology) =>
   `lunch-spike ${values.spike}x${topology === TOPOLOGIES[0] ? '' : ` on the ${topology} topology`}`;
@@ -457,7 +465,7 @@ async function main(): Promise<void> {
     if (held && (!highest || spike > highest.spike)) highest = { spike, run };
     if (spike > base ? !held : held) break;
   }
-  for (const rate of values.rates.split(',').filter(Boolean).map(Number)) {
+  for (const rate of RATES) {
     const env = {
       BASELINE: String(rate),
       SPIKE_X: '1',
