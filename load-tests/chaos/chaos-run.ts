@@ -768,6 +768,12 @@ type Persisted<T> = { ok: true; value: T; seen: number[] } | { ok: false; error:
  * knows (no retries of the SDK's own: the harness sends again and counts itself). A call goes to the
  * app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`).
  */
+/** What a failed `fetch` throws: its message, and below it the socket's error (code and message). */
+interface ErrorShape {
+  message?: string;
+  cause?: { code?: string; message?: string };
+}
+
 class FailoverApi {
   /** Per app (its token), one client per address. */
   private readonly clients = new Map<string, MeshClient[]>();
@@ -795,17 +801,11 @@ class FailoverApi {
         if (err instanceof MeshApiError) throw err;
         lastError = err;
         // What `fetch` threw (the SDK wraps it when the request did not get through; not when the answer broke off).
-        const failure = err instanceof MeshConnectionError ? err.cause : err;
-        if (
-          (failure instanceof Error ? (failure.cause as { code?: string } | undefined)?.code : undefined) ===
-          'ECONNREFUSED'
-        ) {
-          this.refused.push(Date.now());
-        }
-        const cause =
-          failure instanceof Error
-            ? `${failure.message} ${String((failure.cause as Error | undefined)?.message ?? '')}`
-            : String(failure);
+        // Read by shape, not `instanceof Error`: under Jest, fetch's errors come from another realm.
+        const failure = (err instanceof MeshConnectionError ? err.cause : err) as ErrorShape | undefined;
+        const below = failure?.cause;
+        if (below?.code === 'ECONNREFUSED') this.refused.push(Date.now());
+        const cause = [failure?.message ?? 'no message', below?.code, below?.message].filter(Boolean).join(' ');
         this.unreachable.push({ at: Date.now(), what: `${what} to ${this.urls[at]}: ${cause}`.trim() });
         this.log(`${what} could not reach ${this.urls[at]}: ${cause}`);
       }

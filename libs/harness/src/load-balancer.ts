@@ -19,8 +19,15 @@ export interface Backend {
  *   a request a gateway died answering is retried elsewhere only when it is safe
  *   (GET, HEAD): a POST may have been taken, and its Idempotency-Key is the client's to use;
  * - Socket.IO: WebSocket tunnels kept open, and a cookie pins a browser's long-polling
- *   session (before its upgrade) to the gateway that holds it.
+ *   session (before its upgrade) to the gateway that holds it;
+ * - an idle app connection is kept open longer than the apps keep it: HAProxy passes on the
+ *   gateways' `Keep-Alive: timeout=65`, so an app may send on a connection idle for up to a
+ *   minute. Closing it sooner (10 s, before) lets an app send on a connection the balancer is
+ *   closing at that moment: `fetch failed`, and a POST is not sent again.
  */
+/** How long an app's idle connection is kept: past the 65 s the gateways' Keep-Alive header promises. */
+export const CLIENT_IDLE_S = 75;
+
 export function haproxyConfig(port: number, backends: readonly Backend[]): string {
   return [
     'global',
@@ -29,10 +36,10 @@ export function haproxyConfig(port: number, backends: readonly Backend[]): strin
     'defaults',
     '  mode http',
     '  timeout connect 1s',
-    '  timeout client 60s',
+    `  timeout client ${CLIENT_IDLE_S}s`,
     '  timeout server 60s',
     '  timeout tunnel 1h',
-    '  timeout http-keep-alive 10s',
+    `  timeout http-keep-alive ${CLIENT_IDLE_S}s`,
     '  option redispatch 1',
     '  retries 3',
     '  retry-on conn-failure empty-response',
