@@ -763,17 +763,17 @@ async function refetchOpen(
 /** What a call persisted in ended with: its result, or the last failure; and the statuses refused on the way (0: no gateway answered). */
 type Persisted<T> = { ok: true; value: T; seen: number[] } | { ok: false; error: unknown; seen: number[] };
 
-/**
- * The apps' REST calls, through `@mesh/client`: per app, a typed client for each gateway address it
- * knows (no retries of the SDK's own: the harness sends again and counts itself). A call goes to the
- * app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`).
- */
 /** What a failed `fetch` throws: its message, and below it the socket's error (code and message). */
 interface ErrorShape {
   message?: string;
   cause?: { code?: string; message?: string };
 }
 
+/**
+ * The apps' REST calls, through `@mesh/client`: per app, a typed client for each gateway address it
+ * knows (no retries of the SDK's own: the harness sends again and counts itself). A call goes to the
+ * app's home gateway, or the other when it cannot be reached (each such failure noted in `unreachable`).
+ */
 class FailoverApi {
   /** Per app (its token), one client per address. */
   private readonly clients = new Map<string, MeshClient[]>();

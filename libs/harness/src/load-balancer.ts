@@ -9,6 +9,9 @@ export interface Backend {
   port: number;
 }
 
+/** How long an app's idle connection is kept: past the 65 s the gateways' Keep-Alive header promises. */
+export const CLIENT_IDLE_S = 75;
+
 /**
  * The HAProxy configuration in front of the gateways, as a deployment would have
  * it (the Kubernetes Service does the same job there):
@@ -25,9 +28,6 @@ export interface Backend {
  *   minute. Closing it sooner (10 s, before) lets an app send on a connection the balancer is
  *   closing at that moment: `fetch failed`, and a POST is not sent again.
  */
-/** How long an app's idle connection is kept: past the 65 s the gateways' Keep-Alive header promises. */
-export const CLIENT_IDLE_S = 75;
-
 export function haproxyConfig(port: number, backends: readonly Backend[]): string {
   return [
     'global',
