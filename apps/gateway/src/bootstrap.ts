@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { AppConfig } from '@mesh/config';
+import { GATEWAY_IDLE_KEEP_ALIVE_MS, type AppConfig } from '@mesh/config';
 import { PlatformModule } from '@mesh/platform';
 import { RedisConnection } from '@mesh/redis';
 import { redactUrlToken } from '@mesh/media';
@@ -103,7 +103,7 @@ export async function createGateway(
   // Keep idle connections open longer than clients and load balancers do (their usual 60 s),
   // so a client never reuses a connection the server is closing at that moment (ECONNRESET).
   const server = app.getHttpServer();
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  server.keepAliveTimeout = GATEWAY_IDLE_KEEP_ALIVE_MS;
+  server.headersTimeout = GATEWAY_IDLE_KEEP_ALIVE_MS + 1_000;
   return app;
 }

@@ -1,11 +1,10 @@
+import { GATEWAY_IDLE_KEEP_ALIVE_MS } from '@mesh/config';
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { eventually } from './eventually';
 import { startLoadBalancer } from './load-balancer';
 import { freePort, type RunningProcess } from './stack';
 
-/** The gateways' idle keep-alive (apps/gateway bootstrap), which they announce in `Keep-Alive`. */
-const GATEWAY_KEEP_ALIVE_MS = 65_000;
 /** Longer than the load balancer used to keep an idle app connection (10 s). */
 const IDLE_MS = 11_000;
 
@@ -53,7 +52,7 @@ describe('the load balancer in front of the gateways', () => {
       res.setHeader('content-type', 'application/json');
       res.end('{"status":"ok"}');
     });
-    gateway.keepAliveTimeout = GATEWAY_KEEP_ALIVE_MS;
+    gateway.keepAliveTimeout = GATEWAY_IDLE_KEEP_ALIVE_MS;
     await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
     const address = gateway.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
@@ -75,8 +74,8 @@ describe('the load balancer in front of the gateways', () => {
     try {
       const first = await exchange(socket, '/v1/orders');
       expect(first).toMatch(/^HTTP\/1\.1 200/);
-      // What the app is told: it may keep this connection idle for up to 65 s.
-      expect(first).toMatch(/keep-alive: timeout=65/i);
+      // What the app is told: it may keep this connection idle for as long as the gateway does.
+      expect(first).toMatch(new RegExp(`keep-alive: timeout=${GATEWAY_IDLE_KEEP_ALIVE_MS / 1000}`, 'i'));
 
       // Idle for a while, as an app between two orders.
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS));

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { GATEWAY_IDLE_KEEP_ALIVE_MS } from '@mesh/config';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,8 @@ export interface Backend {
   port: number;
 }
 
-/** How long an app's idle connection is kept: past the 65 s the gateways' Keep-Alive header promises. */
-export const CLIENT_IDLE_S = 75;
+/** How long an app's idle connection is kept: past what the gateways' Keep-Alive header promises. */
+export const CLIENT_IDLE_S = GATEWAY_IDLE_KEEP_ALIVE_MS / 1000 + 10;
 
 /**
  * The HAProxy configuration in front of the gateways, as a deployment would have
