@@ -47,5 +47,20 @@ export function roomLeasesContract(adapter: string, create: () => Promise<RoomLe
       await expect(under.leases.renew([kept, dropped], 'a', 10_000)).resolves.toEqual([dropped]);
       await expect(under.leases.renew([], 'a', 10_000)).resolves.toEqual([]);
     });
+
+    it('gives its holder back a lease that ran out while nobody took it (renewals failed meanwhile)', async () => {
+      const room = uniqueName('room');
+      await under.leases.acquire(room, 'a', 100);
+      // Run out: free for anyone, as the renewals did not come.
+      await eventually(async () => expect(await under.leases.acquire(room, 'probe', 1)).toBe(true), {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
+      await eventually(async () => expect(await under.leases.renew([room], 'a', 10_000)).toEqual([]), {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
+      await expect(under.leases.acquire(room, 'b', 10_000)).resolves.toBe(false);
+    });
   });
 }

@@ -8,11 +8,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
-// KEYS: leases. ARGV: holder, ttl ms. The indexes (1-based) of the leases not the holder's any more.
+// KEYS: leases. ARGV: holder, ttl ms. The indexes (1-based) of the leases another holds now; the holder's
+// own are renewed, and those nobody holds (run out) are the holder's again.
 const RENEW = `
 local lost = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) else lost[#lost + 1] = i end
+  local current = redis.call('GET', key)
+  if current and current ~= ARGV[1] then lost[#lost + 1] = i else redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
 end
 return lost
 `;
@@ -40,7 +42,12 @@ export class RedisLeases {
     return (await this.commands.meshLeaseAcquire(key, holder, String(ttlMs))) === 1;
   }
 
-  /** Renews `holder`'s leases (keys of one hash slot on a cluster); answers the keys it no longer holds. */
+  /**
+   * Renews `holder`'s leases (keys of one hash slot on a cluster); answers the keys another holds now.
+   * A lease that ran out with nobody taking it is `holder`'s again: what it guards was never anyone
+   * else's meanwhile. That happens when renewals fail for longer than the lease lasts (a Redis
+   * master failing over), or when the promoted replica never had the key.
+   */
   async renew(keys: readonly string[], holder: string, ttlMs: number): Promise<string[]> {
     if (keys.length === 0) return [];
     const lost = await this.commands.meshLeaseRenew(keys.length, ...keys, holder, String(ttlMs));

@@ -9,7 +9,10 @@ import { RedisLeases, STREAMS_TAG, type RedisConnection } from '@mesh/redis';
 export abstract class RoomLeases {
   /** Takes the room's lease for `owner` (or renews it, if it is already `owner`'s); false while another holds it. */
   abstract acquire(roomId: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Renews `owner`'s leases; answers the rooms whose lease it no longer holds. */
+  /**
+   * Renews `owner`'s leases; answers the rooms whose lease another holds now. A lease that ran out
+   * with nobody taking it (renewals failed while Redis failed over) is `owner`'s again.
+   */
   abstract renew(roomIds: readonly string[], owner: string, ttlMs: number): Promise<string[]>;
   /** Gives the lease up, if `owner` holds it. */
   abstract release(roomId: string, owner: string): Promise<void>;
@@ -52,7 +55,7 @@ export class MemoryRoomLeases extends RoomLeases {
   }
 
   renew(roomIds: readonly string[], owner: string, ttlMs: number): Promise<string[]> {
-    const lost = roomIds.filter((id) => this.held(id) !== owner);
+    const lost = roomIds.filter((id) => ![owner, null].includes(this.held(id)));
     for (const id of roomIds) if (!lost.includes(id)) this.leases.set(id, { owner, until: Date.now() + ttlMs });
     return Promise.resolve(lost);
   }

@@ -115,4 +115,37 @@ describe('MixFunction: a room moving between replicas', () => {
     await until(() => b.runner.runs.length === 1, 'the room mixed by b');
     expect(b.jobs.running()).toEqual([room.id]);
   });
+
+  it('mixes on when renewals failed past its lease and nobody took the room (Redis failing over)', async () => {
+    const room = await liveRoom();
+    const a = replica();
+    await a.fn.onAssigned(() => true);
+    // No renewal for longer than the lease: its renewer starts only now, as if Redis had just come back.
+    await jest.advanceTimersByTimeAsync(3_000);
+    await a.fn.onHosted();
+    await jest.advanceTimersByTimeAsync(1_000);
+    await settled();
+    expect(a.runner.runs).toHaveLength(1);
+    expect(a.runner.run(1).ended).toBe(false);
+    expect(a.jobs.running()).toEqual([room.id]);
+    await expect(leases.acquire(room.id, 'another', 10_000)).resolves.toBe(false);
+  });
+
+  it('mixes a room of its own again once another replica that took its lease lets it go', async () => {
+    const room = await liveRoom();
+    const a = replica();
+    await a.fn.onAssigned(() => true);
+    await jest.advanceTimersByTimeAsync(3_000);
+    // Its lease ran out and another took it: a stops its ffmpeg at its next renewal.
+    await expect(leases.acquire(room.id, 'another', 60_000)).resolves.toBe(true);
+    await a.fn.onHosted();
+    await jest.advanceTimersByTimeAsync(500);
+    await until(() => a.runner.run(1).signals.length > 0, 'a stopping its ffmpeg');
+    expect(a.jobs.running()).toEqual([]);
+    // The room's partition is still a's: once the other lets go, a mixes it again.
+    await leases.release(room.id, 'another');
+    await jest.advanceTimersByTimeAsync(500);
+    await until(() => a.runner.runs.length === 2, 'the room mixed by a again');
+    expect(a.jobs.running()).toEqual([room.id]);
+  });
 });

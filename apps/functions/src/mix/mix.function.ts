@@ -48,6 +48,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   private renewer: NodeJS.Timeout | null = null;
   /** A renewal under way (one at a time: a slow one is not piled on). */
   private renewing: Promise<void> | null = null;
+  /** Whether a room's partition is this replica's, as of the group's latest assignment. */
+  private owns: (key: string) => boolean = () => false;
 
   constructor(
     private readonly jobs: MixJobs,
@@ -101,7 +103,8 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
 
   /**
    * Keeps the leases of the rooms mixed here; a room whose lease another took is let go at
-   * once (never mixed twice). Rooms waiting for their lease get another try.
+   * once (never mixed twice), and, while its partition is still this replica's, waits to be
+   * mixed here again once the other lets go. Rooms waiting for their lease get another try.
    */
   private async renew(): Promise<void> {
     try {
@@ -109,6 +112,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
       for (const id of lost) {
         this.logger.warn({ streamId: id }, 'another replica holds this room now; letting it go');
         await this.jobs.handOver(id);
+        if (this.owns(id)) this.waiting.add(id);
       }
       for (const id of [...this.waiting]) {
         const stored = await this.store.stream(id);
@@ -136,6 +140,7 @@ export class MixFunction implements MeshFunction<(typeof STREAM_CHANGES)[number]
   }
 
   private async takeUp(owns: (key: string) => boolean): Promise<void> {
+    this.owns = owns;
     const letGo = this.jobs.running().filter((id) => !owns(id));
     // Stopped first, then the lease given up: the next owner never mixes a room this one still does.
     await Promise.all(
