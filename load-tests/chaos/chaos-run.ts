@@ -6,7 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisConnection } from '@mesh/redis';
+import { outboxKey, outboxLeaseKey } from '@mesh/outbox';
+import { RedisConnection, outboxShards } from '@mesh/redis';
 import { io, type Socket } from 'socket.io-client';
 import { eventually } from '@mesh/harness';
 import { LiveRoomFleet, type RoomFigures } from './live-rooms';
@@ -173,6 +174,34 @@ async function historyOf(redis: AppConfig['redis'], orderId: string): Promise<st
       }),
     );
     return pushes.length > 0 ? pushes.join(' | ') : 'none';
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Each outbox shard still holding events that are not on Kafka: how many, since when, and
+ * which relay holds its lease (a relay names its process). Says whether a push that never
+ * came waits behind the relay.
+ */
+async function outboxesOf(config: AppConfig): Promise<string> {
+  const connection = new RedisConnection(config.redis);
+  try {
+    const shards = outboxShards(config.markets.map((m) => m.name));
+    const states = await Promise.all(
+      shards.map(async (shard) => {
+        const [waiting, oldest, holder, ttlMs] = await Promise.all([
+          connection.client.xlen(outboxKey(shard)),
+          connection.client.xrange(outboxKey(shard), '-', '+', 'COUNT', 1),
+          connection.client.get(outboxLeaseKey(shard)),
+          connection.client.pttl(outboxLeaseKey(shard)),
+        ]);
+        if (waiting === 0) return null;
+        const since = new Date(Number(oldest[0]?.[0].split('-')[0])).toISOString();
+        return `${shard} ${waiting} waiting since ${since}, lease ${holder ?? 'free'} (${ttlMs} ms left)`;
+      }),
+    );
+    return states.filter((s) => s !== null).join('; ') || 'every shard relayed';
   } finally {
     await connection.close();
   }
@@ -634,11 +663,19 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     }
     // Which pushes never came, and to whom: the first thing to look at when one is missed. What the
     // order's room history holds says whether its push was made (then lost on the way) or never made.
+    // What the outboxes hold says whether the events behind a push never made wait for the relay.
     const pushedPerHistory = new Map<string, string>();
+    let outboxes = 'not read';
     for (const o of orders.values()) {
       if (finals.get(o.id)?.status !== 'delivered' || told.finalPushed(o.id)) continue;
       log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
       pushedPerHistory.set(o.id, await historyOf(AppConfig.fromEnv(env).redis, o.id).catch(String));
+      if (outboxes === 'not read') {
+        const pids = [...gateways, ...functions, ...mixReplicas]
+          .filter((p): p is RunningProcess => p !== undefined)
+          .map((p) => `${p.name} ${p.child.pid}`);
+        outboxes = `${await outboxesOf(AppConfig.fromEnv(env)).catch(String)} (pids: ${pids.join(', ')})`;
+      }
     }
 
     return options.faults.map((fault, i) => {
@@ -672,7 +709,7 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
             (o) =>
               `${o.id} delivered at ${final(o)!.updatedAt}, last pushed ${told.lastPushedOf(o.id) ?? 'nothing'}; ` +
               `its customer's socket: ${(socketStory.get(o.customer) ?? []).join(', ')}; ` +
-              `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}`,
+              `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}; the outboxes: ${outboxes}`,
           ),
         doubleAssigned: mine.filter((o) => told.holdersOf(o.id) > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
+import { hostname } from 'node:os';
 import { EventBus, redeliveryDelay } from '@mesh/bus';
 import { newId } from '@mesh/contracts';
 import { LOGGER, Metrics, type Logger } from '@mesh/telemetry';
@@ -34,7 +35,8 @@ const DEFAULT_TIMING: RelayTiming = { leaseMs: 2_000, waitMs: 300, batch: 500 };
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly holder = `relay-${newId()}`;
+  /** Names the process, for whoever reads a stuck lease (its host and pid), and this run of the relay. */
+  private readonly holder = `relay ${hostname()}/${process.pid} ${newId()}`;
   private readonly timing: RelayTiming;
   private stopped = false;
   private loops: Promise<void>[] = [];
@@ -64,9 +66,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async run(shard: string): Promise<void> {
     let failures = 0;
+    let leased = false;
     while (!this.stopped) {
       try {
-        if (await this.outbox.lease(shard, this.holder, this.timing.leaseMs)) {
+        const held = await this.outbox.lease(shard, this.holder, this.timing.leaseMs);
+        if (held !== leased)
+          this.logger.info({ shard }, held ? 'relaying an outbox shard' : 'another relay has the shard');
+        leased = held;
+        if (held) {
           await this.relayWhileLeased(shard);
         } else {
           await pause(this.timing.waitMs);
