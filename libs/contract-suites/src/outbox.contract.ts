@@ -23,11 +23,12 @@ const deadline = (orderId: string) =>
 async function relayOnto(
   outbox: Outbox,
   batch: number,
+  leaseMs = 600,
 ): Promise<{ bus: MemoryEventBus; seen: CloudEvent[]; relay: OutboxRelay }> {
   const bus = new MemoryEventBus();
   const seen: CloudEvent[] = [];
   await bus.subscribe({ group: 'g', topic: 'orders', handle: (e) => Promise.resolve(void seen.push(e)) });
-  const relay = new OutboxRelay(outbox, bus, new Metrics(), silentLogger, { leaseMs: 600, waitMs: 100, batch });
+  const relay = new OutboxRelay(outbox, bus, new Metrics(), silentLogger, { leaseMs, waitMs: 100, batch });
   return { bus, seen, relay };
 }
 
@@ -110,6 +111,31 @@ export function outboxContract(adapter: string, create: () => Promise<OutboxUnde
       } finally {
         await relay.beforeApplicationShutdown();
         await bus.close();
+      }
+    });
+
+    it('is relayed by another process while the relay holding the shard keeps failing (its Kafka client broken)', async () => {
+      // Leases longer than the relay's longest pause between tries: a failing holder renews its lease in time.
+      const broken = await relayOnto(under.outbox, 10, 3_000);
+      let attempts = 0;
+      broken.bus.publish = () => {
+        attempts++;
+        return Promise.reject(new Error('this process cannot reach Kafka'));
+      };
+      const working = await relayOnto(under.peer, 10, 3_000);
+      const event = deadline('around-a-broken-relay');
+      await under.peer.append(A, 'orders', event);
+      broken.relay.onApplicationBootstrap();
+      try {
+        // The broken relay has the shard first: it has failed on its entry.
+        await eventually(() => expect(attempts).toBeGreaterThan(0), { timeoutMs: 5_000 });
+        working.relay.onApplicationBootstrap();
+        await eventually(() => expect(working.seen.map((e) => e.id)).toEqual([event.id]), { timeoutMs: 5_000 });
+      } finally {
+        await broken.relay.beforeApplicationShutdown();
+        await working.relay.beforeApplicationShutdown();
+        await broken.bus.close();
+        await working.bus.close();
       }
     });
 

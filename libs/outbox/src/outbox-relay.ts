@@ -29,7 +29,8 @@ const DEFAULT_TIMING: RelayTiming = { leaseMs: 2_000, waitMs: 300, batch: 500 };
  * them (the bus keeps one key's events in order), removes them once Kafka has them,
  * and retries with backoff while Kafka is away. Every process runs one; per shard,
  * the lease lets one relay at a time, and another takes over within `leaseMs` of
- * its death (so the shards of one deployment may be relayed by different processes).
+ * its death (so the shards of one deployment may be relayed by different processes),
+ * or at once when it fails (it gives the lease up and waits before trying again).
  * A relay that dies between publishing and removing publishes those entries
  * again: same event ids, which consumers skip (the function host's ledger).
  */
@@ -83,6 +84,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (this.stopped) break;
         failures++;
         this.logger.warn({ err, failures, shard }, 'outbox relay failed; retrying');
+        // The shard is free meanwhile: a failure that is this process' own (its connection to Kafka or
+        // Redis broken) must not hold the shard up for every process while it lasts.
+        if (leased) await this.outbox.release(shard, this.holder).catch(() => undefined);
+        leased = false;
         await pause(Math.min(MAX_RETRY_MS, redeliveryDelay(failures)));
       }
     }
