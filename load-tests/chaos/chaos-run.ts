@@ -6,10 +6,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KafkaEventBus } from '@mesh/bus';
 import { outboxKey, outboxLeaseKey } from '@mesh/outbox';
 import { RedisConnection, outboxShards } from '@mesh/redis';
 import { io, type Socket } from 'socket.io-client';
-import { eventually } from '@mesh/harness';
+import { eventually, silentLogger } from '@mesh/harness';
 import { LiveRoomFleet, type RoomFigures } from './live-rooms';
 import { RedisClusterProcesses, kafkaBroker, kafkaCluster, kafkaLeaderOf, redisServer } from '@mesh/harness';
 import { startLoadBalancer } from '@mesh/harness';
@@ -204,6 +205,25 @@ async function outboxesOf(config: AppConfig): Promise<string> {
     return states.filter((s) => s !== null).join('; ') || 'every shard relayed';
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * The types of each order's events on Kafka's `orders` log, in log order: beside its room's
+ * history, says whether a push never made had its event on Kafka (then the consumer did not
+ * handle it) or not (then it never left the outbox, or was lost on its way).
+ */
+async function eventsOnKafka(config: AppConfig, orderIds: ReadonlySet<string>): Promise<Map<string, string[]>> {
+  const bus = new KafkaEventBus({ ...config.kafka, logger: silentLogger });
+  const events = new Map<string, string[]>();
+  try {
+    await bus.replay('orders', 'earliest', (event) => {
+      if (event.subject === undefined || !orderIds.has(event.subject)) return;
+      events.set(event.subject, [...(events.get(event.subject) ?? []), event.type]);
+    });
+    return events;
+  } finally {
+    await bus.close();
   }
 }
 
@@ -677,6 +697,12 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         outboxes = `${await outboxesOf(AppConfig.fromEnv(env)).catch(String)} (pids: ${pids.join(', ')})`;
       }
     }
+    const onKafka =
+      pushedPerHistory.size === 0
+        ? new Map<string, string[]>()
+        : await eventsOnKafka(AppConfig.fromEnv(env), new Set(pushedPerHistory.keys())).catch(
+            (err: unknown) => new Map([...pushedPerHistory.keys()].map((id) => [id, [`not read: ${String(err)}`]])),
+          );
 
     return options.faults.map((fault, i) => {
       const mine = [...orders.values()].filter((o) => o.window === i);
@@ -709,7 +735,8 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
             (o) =>
               `${o.id} delivered at ${final(o)!.updatedAt}, last pushed ${told.lastPushedOf(o.id) ?? 'nothing'}; ` +
               `its customer's socket: ${(socketStory.get(o.customer) ?? []).join(', ')}; ` +
-              `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}; the outboxes: ${outboxes}`,
+              `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}; ` +
+              `its events on Kafka: ${(onKafka.get(o.id) ?? ['none']).join(', ')}; the outboxes: ${outboxes}`,
           ),
         doubleAssigned: mine.filter((o) => told.holdersOf(o.id) > 1).length,
         backToOfferMs: back !== undefined && firstOffer !== undefined ? firstOffer - back : null,
