@@ -52,10 +52,19 @@ export async function freePort(): Promise<number> {
   const below = ephemeralRangeStart();
   for (let tries = 0; tries < 100; tries++) {
     const port = FREE_PORTS_FROM + Math.floor(Math.random() * (below - FREE_PORTS_FROM));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canListen(port)) return port;
   }
   throw new Error(`no free port found between ${FREE_PORTS_FROM} and ${below}`);
 }
+
+/**
+ * Ports this process has handed out: never handed out again, since the process given one may not
+ * listen on it yet (several asked for at once, or one to be restarted on its port later), and a
+ * second taker would find it in use (EADDRINUSE).
+ */
+const handedOut = new Set<number>();
 
 const FREE_PORTS_FROM = 15_000;
 
@@ -67,6 +76,8 @@ export async function freeClusterNodePort(): Promise<number> {
   const below = ephemeralRangeStart() - CLUSTER_BUS_OFFSET;
   for (let tries = 0; tries < 100; tries++) {
     const port = FREE_PORTS_FROM + Math.floor(Math.random() * (below - FREE_PORTS_FROM));
+    if (handedOut.has(port) || handedOut.has(port + CLUSTER_BUS_OFFSET)) continue;
+    handedOut.add(port).add(port + CLUSTER_BUS_OFFSET);
     if ((await canListen(port)) && (await canListen(port + CLUSTER_BUS_OFFSET))) return port;
   }
   throw new Error(`no free cluster node port found between ${FREE_PORTS_FROM} and ${below}`);
