@@ -51,6 +51,8 @@ export const TOPOLOGY_FAULTS: Record<Topology, readonly Fault[]> = {
 
 /** How many of the harness's last log lines, and of each process' last output lines, a failed run reports. */
 const RECENT_LINES = 60;
+/** How many of the harness's lines about one order a stuck order's description keeps. */
+const ORDER_NOTES = 10;
 
 /** How often each courier's app reports its position. */
 const COURIER_REPORT_MS = 15_000;
@@ -88,6 +90,8 @@ export interface FaultFigures {
   lost: number;
   /** Accepted but not at an end (delivered, cancelled, unassigned) when the drain ran out. */
   stuck: number;
+  /** Per stuck order: where it stopped, what its apps were told and the run said of it, its history and events. */
+  stuckOrders: string[];
   unassigned: number;
   /** Delivered orders whose customer got no `order.updated` saying so over the socket. */
   missedFinalPush: number;
@@ -241,9 +245,16 @@ const PASSING = [429, 502, 503, 504];
 export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
   // The harness's last lines go with a failure, whoever reads the log: CI keeps only what a test throws.
   const recent: string[] = [];
+  // …and per order, what the harness said of it (an order's id is a ULID): with a stuck order, for CI's log.
+  const saidOf = new Map<string, string[]>();
   const log = (line: string) => {
-    recent.push(`${new Date().toISOString()} ${line}`);
+    const dated = `${new Date().toISOString()} ${line}`;
+    recent.push(dated);
     if (recent.length > RECENT_LINES) recent.shift();
+    for (const id of new Set(line.match(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g) ?? [])) {
+      const said = saidOf.get(id) ?? [];
+      if (said.length < ORDER_NOTES) saidOf.set(id, [...said, dated]);
+    }
     options.log(line);
   };
   const cluster = options.topology === 'cluster';
@@ -684,11 +695,16 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
     // Which pushes never came, and to whom: the first thing to look at when one is missed. What the
     // order's room history holds says whether its push was made (then lost on the way) or never made.
     // What the outboxes hold says whether the events behind a push never made wait for the relay.
+    // The same for an order stuck short of its end.
+    const atAnEnd = (o: Tracked) => ['delivered', 'cancelled', 'unassigned'].includes(finals.get(o.id)?.status ?? '');
+    const isStuck = (o: Tracked) => finals.get(o.id) && !atAnEnd(o);
     const pushedPerHistory = new Map<string, string>();
     let outboxes = 'not read';
     for (const o of orders.values()) {
-      if (finals.get(o.id)?.status !== 'delivered' || told.finalPushed(o.id)) continue;
-      log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
+      const missed = finals.get(o.id)?.status === 'delivered' && !told.finalPushed(o.id);
+      if (!missed && !isStuck(o)) continue;
+      if (missed)
+        log(`no final push for ${o.id} (customer ${o.customer}, ${connections.get(o.customer) ?? 0} connections)`);
       pushedPerHistory.set(o.id, await historyOf(AppConfig.fromEnv(env).redis, o.id).catch(String));
       if (outboxes === 'not read') {
         const pids = [...gateways, ...functions, ...mixReplicas]
@@ -722,10 +738,17 @@ export async function runChaos(options: ChaosOptions): Promise<FaultFigures[]> {
         slowestRefusalMs: Math.max(0, ...refused.map((r) => r.ms)),
         delivered: delivered.length,
         lost: mine.filter((o) => final(o) === null).length,
-        stuck: mine.filter((o) => {
-          const f = final(o);
-          return f && !['delivered', 'cancelled', 'unassigned'].includes(f.status);
-        }).length,
+        stuck: mine.filter(isStuck).length,
+        stuckOrders: mine.filter(isStuck).map((o) => {
+          const f = final(o)!;
+          return (
+            `${o.id} ${f.status} courier ${f.courierId ?? '-'} since ${f.updatedAt}; ` +
+            `its apps: last pushed ${told.lastPushedOf(o.id) ?? 'nothing'}, held by ${told.holdersOf(o.id)} courier(s); ` +
+            `the run said: ${(saidOf.get(o.id) ?? ['nothing']).join(' | ')}; ` +
+            `its room's history: ${pushedPerHistory.get(o.id) ?? 'not read'}; ` +
+            `its events on Kafka: ${(onKafka.get(o.id) ?? ['none']).join(', ')}; the outboxes: ${outboxes}`
+          );
+        }),
         unassigned: mine.filter((o) => final(o)?.status === 'unassigned').length,
         missedFinalPush: delivered.filter((o) => !told.finalPushed(o.id)).length,
         finalStateUnknown: delivered.filter((o) => !told.finalPushed(o.id) && !o.refetchedFinal).length,

@@ -43,6 +43,8 @@ describe(`faults on the ${TOPOLOGY} topology: one process killed at a time, mid-
       // Asserted first: each missed push is described (the order, its last push, its customer's socket), for CI's log.
       if (fault.fault !== 'redis-wiped')
         expect({ fault: fault.fault, missed: fault.missed }).toEqual({ fault: fault.fault, missed: [] });
+      // Each stuck order is described (where it stopped, what its apps were told, its history and events).
+      expect({ fault: fault.fault, stuck: fault.stuckOrders }).toEqual({ fault: fault.fault, stuck: [] });
       expect(fault).toMatchObject({ lost: 0, stuck: 0, doubleAssigned: 0, finalStateUnknown: 0 });
       // Nobody is given up because of a kill: the fleet is big enough for every order.
       expect(fault.unassigned).toBe(0);
